@@ -1,0 +1,8 @@
+import { renderJsonSchema } from "../../manifest/json-schema.ts";
+import type { Output } from "../output.ts";
+
+// `rtsync schema`: the manifest's JSON Schema, as committed in schemas/rtsync.schema.json.
+export function schemaCommand(io: Output): number {
+  io.out(renderJsonSchema().trimEnd());
+  return 0;
+}

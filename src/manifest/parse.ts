@@ -1,0 +1,98 @@
+import { LineCounter, parseDocument, isMap, type Document } from "yaml";
+import { checkManifest } from "./checks.ts";
+import { error, type ManifestIssue, type RawIssue } from "./issues.ts";
+import { positionOf } from "./positions.ts";
+import { schemaIssues } from "./schema-issues.ts";
+import { DaemonSchema, ManifestSchema, UserSchema, WatchSchema, type Manifest } from "./schema.ts";
+
+// Manifest text -> validated Manifest or every issue, each placed at its line and column. Pure:
+// the caller reads the file (load.ts).
+
+export type ParseResult =
+  | { readonly ok: true; readonly manifest: Manifest; readonly warnings: readonly ManifestIssue[] }
+  | { readonly ok: false; readonly errors: readonly ManifestIssue[]; readonly warnings: readonly ManifestIssue[] };
+
+function place(file: string, doc: Document, lines: LineCounter, issues: readonly RawIssue[]): ManifestIssue[] {
+  return issues.map((issue) => ({ ...issue, file, ...positionOf(doc, lines, issue.path, issue.atKey ?? false) }));
+}
+
+function byPosition(a: ManifestIssue, b: ManifestIssue): number {
+  return a.line - b.line || a.col - b.col;
+}
+
+// A copy of `data` without the values the schema rejected, so the semantic checks can still run
+// (and report) on everything else when one part of the manifest fails the schema.
+function pruned(data: unknown, issues: readonly { path: readonly PropertyKey[]; code: string; keys?: string[] }[]): unknown {
+  const copy = structuredClone(data);
+  const drop = (path: readonly PropertyKey[]) => {
+    let cur: unknown = copy;
+    for (const seg of path.slice(0, -1)) cur = cur && typeof cur === "object" ? (cur as Record<PropertyKey, unknown>)[seg] : undefined;
+    const last = path[path.length - 1];
+    if (cur && typeof cur === "object" && last !== undefined) delete (cur as Record<PropertyKey, unknown>)[last];
+  };
+  for (const issue of issues) {
+    if (issue.code === "unrecognized_keys") for (const k of issue.keys ?? []) drop([...issue.path, k]);
+    else drop(issue.path);
+  }
+  return copy;
+}
+
+// The entries of one record section that are valid on their own.
+function validEntries<T>(raw: unknown, parse: (v: unknown) => { success: boolean; data?: T }): Record<string, T> {
+  const out: Record<string, T> = {};
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) return out;
+  for (const [k, v] of Object.entries(raw)) {
+    const r = parse(v);
+    if (r.success && r.data !== undefined) out[k] = r.data;
+  }
+  return out;
+}
+
+// Best-effort manifest of what is valid, for semantic checks when the schema failed.
+function partialManifest(data: Record<string, unknown>, issues: Parameters<typeof pruned>[1]): Manifest {
+  const rest = pruned(data, issues) as Record<string, unknown>;
+  return {
+    version: 1,
+    users: validEntries(rest["users"], (v) => UserSchema.safeParse(v)),
+    daemons: validEntries(rest["daemons"], (v) => DaemonSchema.safeParse(v)),
+    watches: validEntries(rest["watches"], (v) => WatchSchema.safeParse(v)),
+  };
+}
+
+function userNamesOf(data: Record<string, unknown>): Set<string> {
+  const users = data["users"];
+  return new Set(users && typeof users === "object" && !Array.isArray(users) ? Object.keys(users) : []);
+}
+
+/** Parses and validates manifest text. `file` is only used to label issues. */
+export function parseManifest(text: string, file: string): ParseResult {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: true, merge: false });
+  if (doc.errors.length > 0) {
+    const errors = doc.errors.map((e): ManifestIssue => {
+      const pos = e.linePos?.[0] ?? { line: 1, col: 1 };
+      const first = (e.message.split("\n")[0] ?? e.message).replace(/ at line \d+, column \d+:?$/, "");
+      const key = (/^("[^"\n]*"|'[^'\n]*'|[^:\n]+?)\s*:/.exec(text.slice(e.pos[0]))?.[1] ?? "").replace(/^["']|["']$/g, "");
+      const message = e.code === "DUPLICATE_KEY" ? `duplicate key "${key}": a key may appear only once in a mapping` : `YAML syntax error: ${first}`;
+      return { severity: "error", path: [], message, file, line: pos.line, col: pos.col };
+    });
+    return { ok: false, errors, warnings: [] };
+  }
+  if (doc.contents === null) {
+    const issue = error([], "the manifest is empty; it needs at least `version: 1`");
+    return { ok: false, errors: place(file, doc, lines, [issue]), warnings: [] };
+  }
+  if (!isMap(doc.contents)) {
+    const issue = error([], "the manifest must be a mapping of keys (version, users, daemons, watches, …), not a list or a single value");
+    return { ok: false, errors: place(file, doc, lines, [issue]), warnings: [] };
+  }
+  const data = doc.toJS({ maxAliasCount: 100 }) as Record<string, unknown>;
+  const parsed = ManifestSchema.safeParse(data);
+  const manifest = parsed.success ? parsed.data : partialManifest(data, parsed.error.issues);
+  const raw = [...(parsed.success ? [] : schemaIssues(ManifestSchema, data, parsed.error.issues)), ...checkManifest(manifest, userNamesOf(data))];
+  const issues = place(file, doc, lines, raw).sort(byPosition);
+  const errors = issues.filter((i) => i.severity === "error");
+  const warnings = issues.filter((i) => i.severity === "warning");
+  if (!parsed.success || errors.length > 0) return { ok: false, errors, warnings };
+  return { ok: true, manifest, warnings };
+}

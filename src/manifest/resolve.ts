@@ -1,0 +1,141 @@
+import { dirname, join, resolve } from "node:path";
+import type { Daemon, Manifest, Module, Password, SysctlKey, Watch } from "./schema.ts";
+import { DURATION_PATTERN } from "./schema.ts";
+import { parseTarget, renderTarget, type Target } from "./target.ts";
+
+// A validated manifest with every default filled in, for one node: the plain data the reconciler
+// and the watchers work from. Pure: the environment comes in as `ResolveContext`.
+
+export interface ResolveContext {
+  /** Absolute path of the manifest file. */
+  readonly manifestFile: string;
+  /** The node being converged (--node, default: hostname). */
+  readonly node: string;
+  /** Effective uid of the process: root gets /var/lib/rtsync as default stateDir. */
+  readonly uid: number;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly homeDir: string;
+}
+
+export interface ResolvedModule extends Module {
+  readonly name: string;
+}
+
+export interface ResolvedDaemon extends Omit<Daemon, "modules"> {
+  readonly name: string;
+  readonly config: string;
+  readonly pidFile: string;
+  readonly lockFile: string;
+  readonly logFile: string;
+  /** Set when any module names authUsers. */
+  readonly secretsFile?: string;
+  readonly modules: readonly ResolvedModule[];
+  /** Where rtsync keeps this daemon's own files (default config, pid, log). */
+  readonly dir: string;
+}
+
+export interface ResolvedWatch extends Omit<Watch, "target" | "delay" | "fullSync"> {
+  readonly name: string;
+  readonly target: Target;
+  /** The target as rsync takes it. */
+  readonly targetUrl: string;
+  readonly delayMs: number;
+  /** The cron schedule of the full resync (default: hourly). */
+  readonly fullSyncSchedule: string;
+  /** Where this watcher keeps its status, log and password file. */
+  readonly dir: string;
+}
+
+export interface ResolvedManifest {
+  readonly file: string;
+  readonly node: string;
+  readonly stateDir: string;
+  readonly sysctl: ReadonlyArray<{ readonly key: SysctlKey; readonly value: number }>;
+  readonly sysctlFile?: string;
+  readonly users: Readonly<Record<string, Password>>;
+  /** Daemons and watches of this node only. */
+  readonly daemons: readonly ResolvedDaemon[];
+  readonly watches: readonly ResolvedWatch[];
+}
+
+export const DEFAULT_FULL_SYNC = "0 * * * *";
+
+/** Milliseconds of a manifest duration (number of ms, or "200ms" / "2s" / "1m"). */
+export function durationMs(value: number | string): number {
+  if (typeof value === "number") return value;
+  const m = DURATION_PATTERN.exec(value);
+  if (!m) throw new Error(`not a duration: ${value}`);
+  const n = Number.parseInt(value, 10);
+  return m[1] === "m" ? n * 60_000 : m[1] === "s" ? n * 1000 : n;
+}
+
+/** Default stateDir: /var/lib/rtsync as root, else $XDG_STATE_HOME/rtsync or ~/.local/state/rtsync. */
+export function defaultStateDir(ctx: Pick<ResolveContext, "uid" | "env" | "homeDir">): string {
+  if (ctx.uid === 0) return "/var/lib/rtsync";
+  const xdg = ctx.env["XDG_STATE_HOME"];
+  return join(xdg && xdg.startsWith("/") ? xdg : join(ctx.homeDir, ".local", "state"), "rtsync");
+}
+
+export function runsOn(nodes: readonly string[] | undefined, node: string): boolean {
+  return nodes === undefined || nodes.includes(node);
+}
+
+function resolveDaemon(name: string, d: Daemon, stateDir: string): ResolvedDaemon {
+  const dir = join(stateDir, "daemons", name);
+  const modules = Object.entries(d.modules).map(([modName, m]) => ({ ...m, name: modName }));
+  const needsSecrets = modules.some((m) => (m.authUsers?.length ?? 0) > 0);
+  const { secretsFile, ...rest } = d;
+  return {
+    ...rest,
+    name,
+    dir,
+    config: d.config ?? join(dir, "rsyncd.conf"),
+    pidFile: d.pidFile ?? join(dir, "rsyncd.pid"),
+    lockFile: d.lockFile ?? join(dir, "rsyncd.lock"),
+    logFile: d.logFile ?? join(dir, "rsyncd.log"),
+    ...(secretsFile || needsSecrets ? { secretsFile: secretsFile ?? join(dir, "rsyncd.secrets") } : {}),
+    modules,
+  };
+}
+
+function resolveWatch(name: string, w: Watch, stateDir: string): ResolvedWatch {
+  const parsed = parseTarget(w.target);
+  if (!parsed.ok) throw new Error(`unchecked target: ${parsed.message}`);
+  const { target: _t, delay, fullSync, ...rest } = w;
+  return {
+    ...rest,
+    name,
+    target: parsed.target,
+    targetUrl: renderTarget(parsed.target),
+    delayMs: durationMs(delay),
+    fullSyncSchedule: fullSync?.schedule ?? DEFAULT_FULL_SYNC,
+    dir: join(stateDir, "watches", name),
+  };
+}
+
+/** Fills in defaults and keeps what runs on `ctx.node`. The manifest must have passed validation. */
+export function resolveManifest(m: Manifest, ctx: ResolveContext): ResolvedManifest {
+  const stateDir = m.stateDir ?? defaultStateDir(ctx);
+  const sysctl = Object.entries(m.sysctl ?? {})
+    .filter((e): e is [SysctlKey, number] => typeof e[1] === "number")
+    .map(([key, value]) => ({ key, value }));
+  return {
+    file: resolve(ctx.manifestFile),
+    node: ctx.node,
+    stateDir,
+    sysctl,
+    ...(m.sysctlFile ? { sysctlFile: m.sysctlFile } : {}),
+    users: Object.fromEntries(Object.entries(m.users).map(([name, u]) => [name, u.password])),
+    daemons: Object.entries(m.daemons)
+      .filter(([, d]) => runsOn(d.nodes, ctx.node))
+      .map(([name, d]) => resolveDaemon(name, d, stateDir)),
+    watches: Object.entries(m.watches)
+      .filter(([, w]) => runsOn(w.nodes, ctx.node))
+      .map(([name, w]) => resolveWatch(name, w, stateDir)),
+  };
+}
+
+/** Directory that relative password files are resolved against. */
+export function manifestDir(file: string): string {
+  return dirname(resolve(file));
+}

@@ -1,0 +1,134 @@
+import { z } from "zod";
+
+// The manifest, version 1 (../shared/contract.md). This zod model is the only definition of the
+// manifest's shape: the TypeScript types are inferred from it and schemas/rtsync.schema.json is
+// generated from it. Checks that need more than one value (users named by authUsers exist, ports
+// do not collide, …) live in checks.ts, reported at the offending value's line and column.
+
+/** Names of daemons, modules, users and watches. */
+export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+/** `name`, `name:ro`, `name:rw` or `name:deny` in authUsers. */
+export const AUTH_USER_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*(:(ro|rw|deny))?$/;
+/** Durations: a whole number of milliseconds, or `250ms`, `2s`, `1m`. */
+export const DURATION_PATTERN = /^\d+(ms|s|m)$/;
+
+const nameKey = z.string().regex(NAME_PATTERN, {
+  error: "must start with a letter or digit and contain only letters, digits, '.', '_' and '-'",
+});
+
+const absolutePath = z.string().regex(/^\//, { error: "must be an absolute path (start with /)" });
+
+const DURATION_ERROR = "must be a duration: a whole number of milliseconds or a string like 200ms, 2s, 1m";
+const duration = z
+  .union([z.number().int().nonnegative(), z.string().regex(DURATION_PATTERN, { error: DURATION_ERROR })], { error: DURATION_ERROR })
+  .meta({ description: "Milliseconds, or a string like 200ms, 2s, 1m." });
+
+const nodeList = z
+  .array(nameKey)
+  .min(1, { error: "must name at least one node (leave `nodes` out to run on every node)" })
+  .meta({ description: "The machines (see --node) this runs on. Absent: every node." });
+
+const hostList = z
+  .array(z.string().min(1))
+  .meta({ description: "rsyncd host patterns: addresses, CIDR networks, hostnames, wildcards." });
+
+const optionValue = z.union([z.string(), z.number(), z.boolean()]);
+const optionsMap = z.record(z.string(), optionValue);
+
+export const PasswordSchema = z
+  .union([
+    z.strictObject({ env: z.string().min(1).meta({ description: "Environment variable holding the password." }) }),
+    z.strictObject({ file: z.string().min(1).meta({ description: "File holding the password, relative to the manifest." }) }),
+    z.strictObject({ value: z.string().min(1).meta({ description: "The password itself (warned: keep it out of git)." }) }),
+  ])
+  .meta({ description: "Where the password comes from: { env: NAME }, { file: PATH } or { value: ... }." });
+
+export const UserSchema = z.strictObject({ password: PasswordSchema });
+
+export const SysctlSchema = z
+  .strictObject({
+    "fs.inotify.max_user_watches": z.number().int().positive().optional(),
+    "fs.inotify.max_queued_events": z.number().int().positive().optional(),
+    "fs.inotify.max_user_instances": z.number().int().positive().optional(),
+  })
+  .meta({ description: "Minimum inotify limits: raised when lower, never lowered." });
+
+export const ModuleSchema = z.strictObject({
+  path: absolutePath.meta({ description: "Directory the module exports; created when missing, owned by uid:gid." }),
+  comment: z.string().optional(),
+  readOnly: z.boolean().optional(),
+  writeOnly: z.boolean().optional(),
+  list: z.boolean().optional(),
+  ignoreErrors: z.boolean().optional(),
+  hostsAllow: hostList.optional(),
+  hostsDeny: hostList.optional(),
+  authUsers: z
+    .array(z.string().regex(AUTH_USER_PATTERN, { error: "must be a user name, optionally followed by :ro, :rw or :deny" }))
+    .optional()
+    .meta({ description: "Users (from `users`) who may log in: name, name:ro, name:rw or name:deny." }),
+  options: optionsMap.optional().meta({ description: "Any other rsyncd.conf module parameter, by its rsyncd.conf name." }),
+});
+
+export const DaemonSchema = z.strictObject({
+  nodes: nodeList.optional(),
+  config: absolutePath.optional().meta({ description: "Where the rendered rsyncd.conf goes. Default: under stateDir." }),
+  address: z.string().min(1).default("0.0.0.0"),
+  port: z.number().int().min(1).max(65535).default(873),
+  uid: z.union([z.string().min(1), z.number().int().nonnegative()]).optional(),
+  gid: z.union([z.string().min(1), z.number().int().nonnegative()]).optional(),
+  createAccount: z.boolean().default(false).meta({ description: "Ensure uid/gid exist as a system account (no login shell, no home)." }),
+  useChroot: z.boolean().optional(),
+  maxConnections: z.number().int().nonnegative().optional(),
+  timeout: z.number().int().nonnegative().optional(),
+  pidFile: absolutePath.optional().meta({ description: "Default: under stateDir." }),
+  lockFile: absolutePath.optional(),
+  logFile: absolutePath.optional(),
+  secretsFile: absolutePath.optional().meta({ description: "Rendered from `users`, mode 0600. Default: under stateDir when a module has authUsers." }),
+  hostsAllow: hostList.optional(),
+  hostsDeny: hostList.optional(),
+  options: optionsMap.optional().meta({ description: "Any other global rsyncd.conf parameter, by its rsyncd.conf name." }),
+  modules: z.record(nameKey, ModuleSchema).default({}),
+});
+
+export const WatchSchema = z.strictObject({
+  nodes: nodeList.optional(),
+  source: absolutePath.meta({ description: "The directory tree to watch and push." }),
+  target: z.string().min(1).meta({
+    description: "rsync://[user@]host[:port]/module[/path], [user@]host::module[/path], or a local absolute directory.",
+  }),
+  exclude: z.array(z.string().min(1)).default([]).meta({ description: "rsync exclude patterns; apply to events and to every run." }),
+  delay: duration.default(0).meta({ description: "Extra wait to gather a batch (0: send after a quiet spell at once)." }),
+  watcher: z.enum(["auto", "inotifywait", "chokidar", "poll"]).default("auto"),
+  rsyncArgs: z.array(z.string().min(1)).default([]).meta({ description: "Extra rsync arguments for every run." }),
+  initialSync: z.boolean().default(true),
+  fullSync: z
+    .strictObject({
+      schedule: z.string().min(1).meta({ description: "Cron: 5 fields, or 6 with seconds first." }),
+    })
+    .optional()
+    .meta({ description: "Scheduled full rsync --delete-delay, the safety net for dropped events. Default: hourly." }),
+});
+
+export const ManifestSchema = z
+  .strictObject({
+    $schema: z.string().optional(),
+    version: z.literal(1, { error: "must be 1 (the only manifest version)" }),
+    stateDir: absolutePath.optional().meta({
+      description: "Pid files, watcher status, logs. Default: /var/lib/rtsync as root, else $XDG_STATE_HOME/rtsync.",
+    }),
+    sysctl: SysctlSchema.optional(),
+    sysctlFile: absolutePath.optional().meta({ description: "Also persist the sysctl values in this file." }),
+    users: z.record(nameKey, UserSchema).default({}),
+    daemons: z.record(nameKey, DaemonSchema).default({}),
+    watches: z.record(nameKey, WatchSchema).default({}),
+  })
+  .meta({ title: "rtsync manifest", description: "rtsync: rsync daemons, inotify limits and real-time watch jobs as config-as-code." });
+
+export type Manifest = z.infer<typeof ManifestSchema>;
+export type Daemon = z.infer<typeof DaemonSchema>;
+export type Module = z.infer<typeof ModuleSchema>;
+export type Watch = z.infer<typeof WatchSchema>;
+export type User = z.infer<typeof UserSchema>;
+export type Password = z.infer<typeof PasswordSchema>;
+export type SysctlKey = keyof z.infer<typeof SysctlSchema>;
+export type OptionValue = z.infer<typeof optionValue>;

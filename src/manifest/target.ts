@@ -1,0 +1,88 @@
+import { NAME_PATTERN } from "./schema.ts";
+
+// A watch's target: an rsync daemon module (two spellings) or a local directory. Parsing is pure.
+
+export type Target =
+  | {
+      readonly kind: "daemon";
+      readonly user?: string;
+      readonly host: string;
+      readonly port?: number;
+      readonly module: string;
+      /** Path inside the module: "" or "/sub/dir" (no trailing slash). */
+      readonly path: string;
+    }
+  | { readonly kind: "local"; readonly path: string };
+
+export type TargetResult = { readonly ok: true; readonly target: Target } | { readonly ok: false; readonly message: string };
+
+const HOST = String.raw`(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)`;
+const USER = String.raw`[A-Za-z0-9][A-Za-z0-9._-]*`;
+const URL_FORM = new RegExp(String.raw`^rsync://(?:(${USER})@)?(${HOST})(?::(\d{1,5}))?/([^/]*)(/.*)?$`);
+const COLONS_FORM = new RegExp(String.raw`^(?:(${USER})@)?(${HOST})::([^/]*)(/.*)?$`);
+const FORMS = "rsync://[user@]host[:port]/module[/path], [user@]host::module[/path], or an absolute local directory";
+
+// Checks the part after the module: no empty, "." or ".." segments, no control characters.
+function checkSubPath(sub: string | undefined): string | undefined {
+  if (!sub || sub === "/") return "";
+  const trimmed = sub.replace(/\/+$/, "");
+  const segments = trimmed.split("/").slice(1);
+  if (segments.some((s) => s === "" || s === "." || s === "..")) return undefined;
+  return trimmed;
+}
+
+/** Parses a watch target; the message of a failure is one sentence fit for FILE:LINE:COL. */
+export function parseTarget(text: string): TargetResult {
+  if (/[\r\n\0]/.test(text)) return { ok: false, message: "target must not contain a line break or NUL" };
+  if (text.startsWith("/")) {
+    if (text.split("/").some((s) => s === "..")) return { ok: false, message: "target path must not contain '..'" };
+    const path = text.length > 1 ? text.replace(/\/+$/, "") : text;
+    return { ok: true, target: { kind: "local", path } };
+  }
+  const url = URL_FORM.exec(text);
+  const colons = url ? undefined : COLONS_FORM.exec(text);
+  if (!url && !colons) {
+    if (text.startsWith("rsync://")) return { ok: false, message: `target ${JSON.stringify(text)} is not a valid rsync:// URL; expected ${FORMS}` };
+    if (/^[^/]*:[^:]/.test(text)) {
+      return { ok: false, message: `target ${JSON.stringify(text)} is a remote-shell (ssh) target, which rtsync does not support; expected ${FORMS}` };
+    }
+    return { ok: false, message: `target ${JSON.stringify(text)} must be ${FORMS}` };
+  }
+  const [user, host, portText, module, sub] = url
+    ? [url[1], url[2], url[3], url[4], url[5]]
+    : [colons?.[1], colons?.[2], undefined, colons?.[3], colons?.[4]];
+  if (!module || !NAME_PATTERN.test(module)) {
+    return { ok: false, message: `target ${JSON.stringify(text)} names no valid module after the host` };
+  }
+  const path = checkSubPath(sub);
+  if (path === undefined) return { ok: false, message: `target ${JSON.stringify(text)} has an empty, '.' or '..' path segment` };
+  let port: number | undefined;
+  if (portText !== undefined) {
+    port = Number(portText);
+    if (port < 1 || port > 65535) return { ok: false, message: `target port ${portText} is not between 1 and 65535` };
+  }
+  return {
+    ok: true,
+    target: {
+      kind: "daemon",
+      host: host ?? "",
+      module,
+      path,
+      ...(user ? { user } : {}),
+      ...(port !== undefined ? { port } : {}),
+    },
+  };
+}
+
+/** The destination as rsync takes it (always the rsync:// spelling for daemons, no trailing slash). */
+export function renderTarget(target: Target): string {
+  switch (target.kind) {
+    case "local":
+      return target.path;
+    case "daemon": {
+      const user = target.user ? `${target.user}@` : "";
+      const port = target.port !== undefined ? `:${target.port}` : "";
+      return `rsync://${user}${target.host}${port}/${target.module}${target.path}`;
+    }
+  }
+}
