@@ -96,6 +96,10 @@ export function schemaIssues(root: AnySchema, data: unknown, issues: readonly z.
     const path = issue.path.filter((s): s is PathSegment => typeof s !== "symbol");
     const raw = valueAt(data, path);
     const name = lastName(path);
+    if (raw === undefined && (issue.code === "invalid_type" || issue.code === "invalid_value")) {
+      out.push(error(path, `missing required key "${name}"`));
+      continue;
+    }
     switch (issue.code) {
       case "unrecognized_keys":
         for (const key of issue.keys) out.push(error([...path, key], unknownKeyMessage(root, path, key), true));
@@ -106,8 +110,7 @@ export function schemaIssues(root: AnySchema, data: unknown, issues: readonly z.
         break;
       }
       case "invalid_type":
-        if (raw === undefined) out.push(error(path, `missing required key "${name}"`));
-        else out.push(error(path, `${name} must be ${EXPECTED[issue.expected] ?? issue.expected}, not ${describeValue(raw)}`));
+        out.push(error(path, `${name} must be ${EXPECTED[issue.expected] ?? issue.expected}, not ${describeValue(raw)}`));
         break;
       case "invalid_union":
         if (name === "password" && typeof raw === "string") {

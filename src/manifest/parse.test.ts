@@ -1,0 +1,233 @@
+import { describe, expect, test } from "vitest";
+import { formatIssue } from "./issues.ts";
+import { parseManifest } from "./parse.ts";
+
+// Every kind of bad input `validate` must reject (or warn about), with its line and column.
+
+function lines(yaml: string): string[] {
+  const r = parseManifest(yaml, "m.yaml");
+  return [...(r.ok ? [] : r.errors), ...r.warnings].map(formatIssue);
+}
+
+const USERS = `users:\n  u1:\n    password: { env: U1_PASSWORD }\n`;
+
+describe("valid manifests", () => {
+  test("a minimal manifest is valid with defaults filled in", () => {
+    const r = parseManifest("version: 1\n", "m.yaml");
+    expect(r).toMatchObject({ ok: true, manifest: { version: 1, users: {}, daemons: {}, watches: {} }, warnings: [] });
+  });
+
+  test("daemon and watch defaults", () => {
+    const r = parseManifest(
+      `version: 1\n${USERS}daemons:\n  d:\n    modules:\n      m: { path: /srv/m }\nwatches:\n  w:\n    source: /src\n    target: u1@127.0.0.1::m\n    delay: 200ms\n`,
+      "m.yaml",
+    );
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.manifest.daemons["d"]).toMatchObject({ address: "0.0.0.0", port: 873, createAccount: false });
+    expect(r.manifest.watches["w"]).toMatchObject({ watcher: "auto", initialSync: true, exclude: [], rsyncArgs: [], delay: "200ms" });
+  });
+});
+
+describe("syntax and structure", () => {
+  test.each([
+    ["", "m.yaml:1:1: the manifest is empty; it needs at least `version: 1`"],
+    ["# only a comment\n", "m.yaml:1:1: the manifest is empty; it needs at least `version: 1`"],
+    ["- a\n- b\n", "m.yaml:1:1: the manifest must be a mapping of keys (version, users, daemons, watches, …), not a list or a single value"],
+    ["version: 1\nusers: [a\n", "m.yaml:3:1: YAML syntax error: Flow sequence in block collection must be sufficiently indented and end with a ]"],
+    ["version: 1\nversion: 1\n", 'm.yaml:2:1: duplicate key "version": a key may appear only once in a mapping'],
+    ["version: 2\n", "m.yaml:1:10: version must be 1 (the only manifest version)"],
+    ["users: {}\n", 'm.yaml:1:1: missing required key "version"'],
+  ])("%j", (yaml, expected) => {
+    expect(lines(yaml)).toEqual([expected]);
+  });
+
+  test("duplicate keys deeper in the tree are reported where they stand", () => {
+    expect(lines(`version: 1\n${USERS}  u1:\n    password: { env: X }\n`)).toEqual([
+      'm.yaml:5:3: duplicate key "u1": a key may appear only once in a mapping',
+    ]);
+  });
+});
+
+describe("schema errors", () => {
+  test("unknown keys, with a suggestion", () => {
+    expect(lines("version: 1\nwatchs: {}\n")).toEqual(['m.yaml:2:1: unknown key "watchs" at the top level (did you mean "watches"?)']);
+    expect(lines("version: 1\ndaemons:\n  d:\n    prot: 873\n")).toEqual([
+      'm.yaml:4:5: unknown key "prot" in daemons.d (did you mean "port"?)',
+    ]);
+  });
+
+  test("names must match the contract's pattern", () => {
+    expect(lines("version: 1\ndaemons:\n  bad name:\n    port: 1\n")).toEqual([
+      `m.yaml:3:3: invalid name "bad name": must start with a letter or digit and contain only letters, digits, '.', '_' and '-'`,
+    ]);
+  });
+
+  test.each(["we[ird", "we]ird", "a/b", "#mod", " lead"])("module name %j cannot break the section header", (name) => {
+    const out = lines(`version: 1\ndaemons:\n  d:\n    modules:\n      "${name}": { path: /x }\n`);
+    expect(out).toHaveLength(1);
+    expect(out[0]).toMatch(/^m\.yaml:5:7: invalid name /);
+  });
+
+  test("paths must be absolute", () => {
+    expect(lines("version: 1\ndaemons:\n  d:\n    config: etc/rsyncd.conf\n    modules:\n      m: { path: data }\nwatches:\n  w: { source: ./src, target: /dst }\n")).toEqual([
+      "m.yaml:4:13: config must be an absolute path (start with /)",
+      "m.yaml:6:18: path must be an absolute path (start with /)",
+      "m.yaml:8:16: source must be an absolute path (start with /)",
+    ]);
+  });
+
+  test("durations", () => {
+    expect(lines("version: 1\nwatches:\n  w: { source: /s, target: /d, delay: 2h }\n")).toEqual([
+      "m.yaml:3:39: delay must be a duration: a whole number of milliseconds or a string like 200ms, 2s, 1m",
+    ]);
+    expect(lines("version: 1\nwatches:\n  w: { source: /s, target: /d, delay: 1500 }\n")).toEqual([]);
+  });
+
+  test("sysctl: fs.inotify.* only, positive integers", () => {
+    expect(lines("version: 1\nsysctl:\n  fs.inotify.max_user_watches: 0\n  vm.swappiness: 10\n")).toEqual([
+      "m.yaml:3:32: fs.inotify.max_user_watches must be greater than 0",
+      'm.yaml:4:3: sysctl key "vm.swappiness" is not allowed: rtsync only raises fs.inotify.max_user_watches, fs.inotify.max_queued_events, fs.inotify.max_user_instances',
+    ]);
+  });
+
+  test("an inline password string is an error; { value } is a warning", () => {
+    expect(lines("version: 1\nusers:\n  u:\n    password: secret\n")).toEqual([
+      "m.yaml:4:15: password must not be written inline; use { env: VARIABLE } or { file: path/relative/to/manifest }",
+    ]);
+    const r = parseManifest("version: 1\nusers:\n  u:\n    password: { value: s3cret }\n", "m.yaml");
+    expect(r.ok).toBe(true);
+    expect(r.warnings.map(formatIssue)).toEqual([
+      'm.yaml:4:15: warning: user "u" has an inline password; keep it out of git with { env: VARIABLE } or { file: PATH }',
+    ]);
+  });
+
+  test("all errors are reported, not only the first", () => {
+    const out = lines("version: 1\ndaemons:\n  d:\n    port: 0\n    modules:\n      m: { path: /m, authUsers: [ghost] }\nwatches:\n  w: { source: rel, target: /d }\n");
+    expect(out).toEqual([
+      "m.yaml:4:11: port must be at least 1",
+      'm.yaml:6:34: auth user "ghost" is not defined in users',
+      "m.yaml:8:16: source must be an absolute path (start with /)",
+    ]);
+  });
+});
+
+describe("semantic errors", () => {
+  test("authUsers and target users must exist in users", () => {
+    expect(
+      lines(`version: 1\n${USERS}daemons:\n  d:\n    modules:\n      m: { path: /m, authUsers: [u1, "u1:ro", "ghost:rw"] }\nwatches:\n  w: { source: /s, target: "rsync://nobody@127.0.0.1/m" }\n`),
+    ).toEqual(['m.yaml:8:47: auth user "ghost" is not defined in users', 'm.yaml:10:28: target user "nobody" is not defined in users']);
+  });
+
+  test.each([
+    ["host:/path", "is a remote-shell (ssh) target"],
+    ["rsync://127.0.0.1", "is not a valid rsync:// URL"],
+    ["rsync://127.0.0.1:99999/m", "target port 99999 is not between 1 and 65535"],
+    ["127.0.0.1::", "names no valid module after the host"],
+    ["relative/dir", "must be rsync://"],
+    ["rsync://h/m/../etc", "has an empty, '.' or '..' path segment"],
+  ])("target %j", (target, message) => {
+    const out = lines(`version: 1\nwatches:\n  w: { source: /s, target: "${target}" }\n`);
+    expect(out).toHaveLength(1);
+    expect(out[0]).toContain("m.yaml:3:28: ");
+    expect(out[0]).toContain(message);
+  });
+
+  test("a local target inside the source is refused", () => {
+    expect(lines("version: 1\nwatches:\n  w: { source: /data, target: /data/replica }\n")).toEqual([
+      "m.yaml:3:31: target /data/replica and source /data overlap; a watch would copy into its own tree",
+    ]);
+  });
+
+  test.each([
+    ["* * *", 'schedule "* * *" has 3 fields; a cron schedule has 5 (minute hour day month weekday) or 6 (seconds first)'],
+    ["61 * * * *", 'schedule "61 * * * *" is not a valid cron expression: Constraint error, got value 61 expected range 0-59'],
+  ])("cron %j", (schedule, message) => {
+    expect(lines(`version: 1\nwatches:\n  w:\n    source: /s\n    target: /d\n    fullSync: { schedule: "${schedule}" }\n`)).toEqual([`m.yaml:6:27: ${message}`]);
+  });
+
+  test("cron with 6 fields (seconds) is accepted", () => {
+    expect(lines(`version: 1\nwatches:\n  w:\n    source: /s\n    target: /d\n    fullSync: { schedule: "*/5 * * * * *" }\n`)).toEqual([]);
+  });
+
+  test("two daemons of one node on the same address and port", () => {
+    const clash = "version: 1\ndaemons:\n  a: { port: 8730 }\n  b: { port: 8730, address: 127.0.0.1 }\n";
+    expect(lines(clash)).toEqual(['m.yaml:4:14: daemons "a" and "b" both listen on 127.0.0.1:8730 on the same node']);
+    const apart = "version: 1\ndaemons:\n  a: { port: 8730, nodes: [x] }\n  b: { port: 8730, nodes: [y] }\n";
+    expect(lines(apart)).toEqual([]);
+  });
+
+  test("options keys must be real rsyncd.conf parameters at the right level", () => {
+    expect(
+      lines(
+        'version: 1\ndaemons:\n  d:\n    options: { "motd file": /etc/motd, "max conections": 3, "pid file": /x }\n    modules:\n      m:\n        path: /m\n        options: { "dont compress": "*.gz", "listen backlog": 5, bogus: 1 }\n',
+      ),
+    ).toEqual([
+      'm.yaml:4:40: options."max conections" is not an rsyncd.conf parameter',
+      'm.yaml:4:61: options."pid file" is set by the manifest key pidFile; use that key instead',
+      'm.yaml:8:45: options."listen backlog" is a global parameter: set it in the daemon\'s options',
+      'm.yaml:8:66: options."bogus" is not an rsyncd.conf parameter',
+    ]);
+  });
+
+  test("module named global, and names that differ only in case", () => {
+    expect(lines("version: 1\ndaemons:\n  d:\n    modules:\n      global: { path: /g }\n      data: { path: /a }\n      Data: { path: /b }\n")).toEqual([
+      'm.yaml:5:7: module name "global" is reserved by rsyncd.conf ([global] is the global section)',
+      'm.yaml:7:7: module names "data" and "Data" differ only in case',
+    ]);
+  });
+});
+
+describe("values that could break rsyncd.conf or the secrets file", () => {
+  test.each([
+    ['"two\\nlines"', "must not contain a line break or NUL (it would start a new rsyncd.conf line)"],
+    ['"# not a comment"', "must not start with '#' or ';' (rsyncd.conf would read a comment)"],
+    ['"; nor this"', "must not start with '#' or ';' (rsyncd.conf would read a comment)"],
+    ['"ends with \\\\"', "must not end with a backslash (rsyncd.conf would join the next line)"],
+    ['" padded "', "must not start or end with spaces (rsyncd strips them)"],
+  ])("comment %s", (value, message) => {
+    expect(lines(`version: 1\ndaemons:\n  d:\n    modules:\n      m:\n        path: /m\n        comment: ${value}\n`)).toEqual([`m.yaml:7:18: comment ${message}`]);
+  });
+
+  test("a path with a newline, an injected section in options and a host with a space", () => {
+    expect(
+      lines(
+        'version: 1\ndaemons:\n  d:\n    hostsAllow: ["10.0.0.1 10.0.0.2"]\n    modules:\n      m:\n        path: "/m\\n[evil]"\n        options: { "dont compress": "x\\npath = /" }\n',
+      ),
+    ).toEqual([
+      'm.yaml:4:18: host pattern "10.0.0.1 10.0.0.2" must be one pattern: no spaces or commas',
+      "m.yaml:7:15: path must not contain a line break or NUL (it would start a new rsyncd.conf line)",
+      "m.yaml:8:37: dont compress must not contain a line break or NUL (it would start a new rsyncd.conf line)",
+    ]);
+  });
+
+  test("a { value } password with a newline would add a secrets line", () => {
+    const out = lines('version: 1\nusers:\n  u:\n    password: { value: "pw\\nroot:x" }\n');
+    expect(out).toContain("m.yaml:4:24: password must not contain a line break or NUL (it would start a new secrets file line)");
+    expect(out.join("\n")).not.toContain("root:x");
+  });
+});
+
+describe("warnings", () => {
+  test("the classic hostsAllow + hostsDeny 0.0.0.0/32 admits every host", () => {
+    const r = parseManifest(
+      `version: 1\n${USERS}daemons:\n  d:\n    modules:\n      m:\n        path: /m\n        authUsers: [u1]\n        hostsAllow: [192.168.1.0/24]\n        hostsDeny: [0.0.0.0/32]\n`,
+      "m.yaml",
+    );
+    expect(r.ok).toBe(true);
+    expect(r.warnings.map(formatIssue)).toEqual([
+      'm.yaml:12:20: warning: module "m": hostsDeny ["0.0.0.0/32"] together with hostsAllow lets in every host that matches neither list (rsyncd admits such hosts); drop hostsDeny so hostsAllow alone shuts out the rest, or deny "*"',
+    ]);
+  });
+
+  test("deny * is a real deny list: no warning", () => {
+    expect(lines(`version: 1\ndaemons:\n  d:\n    hostsAllow: [10.0.0.0/8]\n    hostsDeny: ["*"]\n`)).toEqual([]);
+  });
+
+  test("a writable module open to everybody, and root without chroot", () => {
+    expect(lines("version: 1\ndaemons:\n  d:\n    uid: root\n    modules:\n      m: { path: /m, readOnly: false }\n")).toEqual([
+      "m.yaml:4:10: warning: module \"m\" is writable while the daemon runs as root without useChroot: a client can write outside /m through symlinks",
+      'm.yaml:6:10: warning: module "m" is writable by anyone who can reach the daemon: set authUsers or hostsAllow',
+    ]);
+  });
+});

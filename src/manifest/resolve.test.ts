@@ -1,0 +1,43 @@
+import { describe, expect, test } from "vitest";
+import { parseManifest } from "./parse.ts";
+import { defaultStateDir, durationMs, resolveManifest, type ResolveContext } from "./resolve.ts";
+
+const ctx: ResolveContext = { manifestFile: "/etc/rtsync/rtsync.yaml", node: "inotify-master", uid: 0, env: {}, homeDir: "/root" };
+
+function resolved(yaml: string, over: Partial<ResolveContext> = {}) {
+  const r = parseManifest(yaml, "m.yaml");
+  if (!r.ok) throw new Error(JSON.stringify(r.errors));
+  return resolveManifest(r.manifest, { ...ctx, ...over });
+}
+
+describe("resolveManifest", () => {
+  test("stateDir default: /var/lib/rtsync as root, XDG state dir otherwise", () => {
+    expect(defaultStateDir({ uid: 0, env: {}, homeDir: "/root" })).toBe("/var/lib/rtsync");
+    expect(defaultStateDir({ uid: 1000, env: {}, homeDir: "/home/a" })).toBe("/home/a/.local/state/rtsync");
+    expect(defaultStateDir({ uid: 1000, env: { XDG_STATE_HOME: "/x/state" }, homeDir: "/home/a" })).toBe("/x/state/rtsync");
+  });
+
+  test("durations", () => {
+    expect([durationMs(0), durationMs(250), durationMs("200ms"), durationMs("2s"), durationMs("1m")]).toEqual([0, 250, 200, 2000, 60000]);
+  });
+
+  test("keeps only this node's daemons and watches, with defaults under stateDir", () => {
+    const m = resolved(
+      "version: 1\nusers:\n  u: { password: { env: P } }\ndaemons:\n  slave:\n    nodes: [inotify-slave]\n  here:\n    port: 8873\n    modules:\n      m: { path: /m, authUsers: [u] }\nwatches:\n  push:\n    nodes: [inotify-master]\n    source: /s\n    target: u@10.0.0.1::m\n    delay: 2s\n",
+    );
+    expect(m.daemons.map((d) => d.name)).toEqual(["here"]);
+    expect(m.daemons[0]).toMatchObject({
+      config: "/var/lib/rtsync/daemons/here/rsyncd.conf",
+      pidFile: "/var/lib/rtsync/daemons/here/rsyncd.pid",
+      secretsFile: "/var/lib/rtsync/daemons/here/rsyncd.secrets",
+      modules: [{ name: "m", path: "/m" }],
+    });
+    expect(m.watches[0]).toMatchObject({ name: "push", targetUrl: "rsync://u@10.0.0.1/m", delayMs: 2000, fullSyncSchedule: "0 * * * *" });
+    expect(resolved("version: 1\ndaemons:\n  slave:\n    nodes: [inotify-slave]\n", { node: "inotify-slave" }).daemons).toHaveLength(1);
+  });
+
+  test("no secrets file when no module has authUsers", () => {
+    const m = resolved("version: 1\ndaemons:\n  d:\n    modules:\n      m: { path: /m }\n");
+    expect(m.daemons[0]?.secretsFile).toBeUndefined();
+  });
+});

@@ -1,0 +1,26 @@
+import { describe, expect, test } from "vitest";
+import { parseTarget, renderTarget } from "./target.ts";
+
+describe("parseTarget", () => {
+  test.each([
+    ["rsync://rsync_backup@192.168.1.160:873/backup", { kind: "daemon", user: "rsync_backup", host: "192.168.1.160", port: 873, module: "backup", path: "" }],
+    ["rsync://127.0.0.1/m/sub/dir/", { kind: "daemon", host: "127.0.0.1", module: "m", path: "/sub/dir" }],
+    ["rsync://u@[::1]:8730/m", { kind: "daemon", user: "u", host: "[::1]", port: 8730, module: "m", path: "" }],
+    ["rsync_backup@192.168.1.160::backup", { kind: "daemon", user: "rsync_backup", host: "192.168.1.160", module: "backup", path: "" }],
+    ["host.example.com::backup/a/b", { kind: "daemon", host: "host.example.com", module: "backup", path: "/a/b" }],
+    ["/srv/replica/", { kind: "local", path: "/srv/replica" }],
+  ])("%s", (text, target) => {
+    expect(parseTarget(text)).toEqual({ ok: true, target });
+  });
+
+  test("both daemon spellings render as the rsync:// URL rsync is given", () => {
+    const a = parseTarget("u@h::m/x");
+    expect(a.ok && renderTarget(a.target)).toBe("rsync://u@h/m/x");
+    const b = parseTarget("rsync://u@h:874/m");
+    expect(b.ok && renderTarget(b.target)).toBe("rsync://u@h:874/m");
+  });
+
+  test.each(["host:/path", "rsync://h", "rsync://h/", "h::", "rel/dir", "rsync://h/m/./x", "/a/../b", "rsync://h/m\n[x]"])("rejects %j", (text) => {
+    expect(parseTarget(text).ok).toBe(false);
+  });
+});

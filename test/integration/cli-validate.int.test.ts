@@ -1,0 +1,103 @@
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { rtsync } from "../helpers/cli.ts";
+
+// `rtsync validate` and `rtsync schema` through the real executable: exit codes, one sentence per
+// problem, never a stack trace.
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "rtsync-validate-"));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function manifest(name: string, text: string): Promise<string> {
+  const file = join(dir, name);
+  await writeFile(file, text);
+  return file;
+}
+
+function noStack(text: string): void {
+  expect(text).not.toMatch(/^\s+at /m);
+  expect(text).not.toContain("Error:");
+}
+
+describe("rtsync validate", () => {
+  test.each([
+    ["examples/quickstart.yaml", "examples/quickstart.yaml: valid: 1 daemon, 1 module, 1 user, 1 watch"],
+    ["examples/master-slave.yaml", "examples/master-slave.yaml: valid: 1 daemon, 1 module, 1 user, 1 watch"],
+  ])("accepts %s", async (file, summary) => {
+    const r = await rtsync(["validate", file]);
+    expect(r).toMatchObject({ exitCode: 0, stdout: summary, stderr: "" });
+  });
+
+  test("prints every error as FILE:LINE:COL and exits 1", async () => {
+    const file = await manifest(
+      "bad.yaml",
+      "version: 1\ndaemons:\n  d:\n    prot: 873\n    modules:\n      m: { path: /m, comment: \"x\\n[evil]\", authUsers: [ghost] }\n",
+    );
+    const r = await rtsync(["validate", file]);
+    expect(r.exitCode).toBe(1);
+    expect(r.stdout).toBe("");
+    expect(r.stderr.split("\n")).toEqual([
+      `${file}:4:5: unknown key "prot" in daemons.d (did you mean "port"?)`,
+      `${file}:6:31: comment must not contain a line break or NUL (it would start a new rsyncd.conf line)`,
+      `${file}:6:56: auth user "ghost" is not defined in users`,
+      `${file}: invalid, 3 errors`,
+    ]);
+  });
+
+  test("warnings do not change the exit code", async () => {
+    const file = await manifest(
+      "warn.yaml",
+      "version: 1\nusers:\n  u: { password: { env: P } }\ndaemons:\n  d:\n    hostsAllow: [192.168.1.0/24]\n    hostsDeny: [0.0.0.0/32]\n    modules:\n      m: { path: /m, authUsers: [u] }\n",
+    );
+    const r = await rtsync(["validate", file]);
+    expect(r.exitCode).toBe(0);
+    expect(r.stderr).toContain(`${file}:7:16: warning: daemon "d": hostsDeny ["0.0.0.0/32"] together with hostsAllow lets in every host`);
+    expect(r.stdout).toBe(`${file}: valid: 1 daemon, 1 module, 1 user, 0 watches (1 warning)`);
+  });
+
+  test.each([
+    ["an empty file", "", ":1:1: the manifest is empty; it needs at least `version: 1`"],
+    ["a YAML syntax error", "version: 1\nusers: [a\n", ":3:1: YAML syntax error: Flow sequence in block collection must be sufficiently indented and end with a ]"],
+    ["a duplicate key", "version: 1\nversion: 1\n", ':2:1: duplicate key "version": a key may appear only once in a mapping'],
+  ])("%s gets one clear sentence", async (_what, text, message) => {
+    const file = await manifest("one.yaml", text);
+    const r = await rtsync(["validate", file]);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr.split("\n")[0]).toBe(`${file}${message}`);
+    noStack(r.all);
+  });
+
+  test("a missing file gets one clear sentence", async () => {
+    const r = await rtsync(["validate", join(dir, "nope.yaml")]);
+    expect(r).toMatchObject({ exitCode: 1, stdout: "" });
+    expect(r.stderr).toBe(`rtsync: cannot read manifest ${join(dir, "nope.yaml")}: no such file (pass the manifest path, or run in a directory with rtsync.yaml)`);
+  });
+
+  test("the manifest defaults to rtsync.yaml in the current directory", async () => {
+    await manifest("rtsync.yaml", "version: 1\n");
+    const r = await rtsync(["validate"], { cwd: dir });
+    expect(r).toMatchObject({ exitCode: 0, stdout: "rtsync.yaml: valid: 0 daemons, 0 modules, 0 users, 0 watches" });
+  });
+
+  test("an unknown command or flag exits 1 with usage help", async () => {
+    const r = await rtsync(["validat"]);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain("unknown command 'validat'");
+    noStack(r.all);
+  });
+});
+
+describe("rtsync schema", () => {
+  test("prints the committed JSON Schema", async () => {
+    const r = await rtsync(["schema"]);
+    expect(r.exitCode).toBe(0);
+    expect(`${r.stdout}\n`).toBe(await readFile(new URL("../../schemas/rtsync.schema.json", import.meta.url), "utf8"));
+  });
+});
