@@ -1,0 +1,190 @@
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { messageOf } from "../errors.ts";
+import { createAccount, createGroup, readAccounts, type AccountsActual } from "../resources/accounts.ts";
+import { startDaemon } from "../resources/daemon.ts";
+import { makeDirectory, setOwner, writeFileSafely } from "../resources/files.ts";
+import type { Host } from "../resources/host.ts";
+import { stopProcess } from "../resources/process.ts";
+import { startWatcher } from "../resources/watcher.ts";
+import { readInventory, writeInventory, type Inventory } from "./inventory.ts";
+import type { Change, Desired, Plan } from "./types.ts";
+
+// Runs a Plan: one change at a time in plan order. A change whose dependency failed or was
+// skipped is skipped (a daemon is never restarted on a config that failed to write); the others
+// go on. Each result is reported as it happens.
+
+export type ResultStatus = "changed" | "failed" | "skipped";
+
+export interface ApplyResult {
+  readonly change: Change;
+  readonly status: ResultStatus;
+  readonly message?: string;
+}
+
+export interface ApplyOptions {
+  readonly host: Host;
+  readonly onResult?: (r: ApplyResult) => void;
+  /** How to run rtsync itself, for watcher processes (tests override). */
+  readonly selfCommand?: readonly string[];
+}
+
+// The sentence for a sysctl that could not be written: what, why, and how to do it by hand.
+function sysctlFailure(key: string, value: number, e: unknown): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  const why =
+    code === "EROFS"
+      ? "/proc/sys is read-only here (a container?)"
+      : code === "EACCES" || code === "EPERM"
+        ? "permission denied (not root?)"
+        : messageOf(e);
+  return `cannot set ${key} to ${value}: ${why}; set it on the host with \`sysctl -w ${key}=${value}\` (and persist it in /etc/sysctl.d/)`;
+}
+
+function find<T extends { readonly id: string }>(items: readonly T[], id: string): T {
+  const item = items.find((x) => x.id === id);
+  if (!item) throw new Error(`internal: ${id} is not in the desired state`);
+  return item;
+}
+
+class Applier {
+  private accounts: AccountsActual | undefined;
+  private inventory: Inventory | undefined;
+  private readonly desired: Desired;
+  private readonly options: ApplyOptions;
+  constructor(desired: Desired, options: ApplyOptions) {
+    this.desired = desired;
+    this.options = options;
+  }
+
+  private async ids(user: string, group: string): Promise<{ uid: number; gid: number }> {
+    this.accounts ??= await readAccounts(this.options.host);
+    const uid = /^\d+$/.test(user) ? Number(user) : this.accounts.users.get(user)?.uid;
+    const gid = /^\d+$/.test(group) ? Number(group) : this.accounts.groups.get(group);
+    if (uid === undefined) throw new Error(`user ${user} does not exist`);
+    if (gid === undefined) throw new Error(`group ${group} does not exist`);
+    return { uid, gid };
+  }
+
+  private async updateInventory(f: (inv: Inventory) => void): Promise<void> {
+    this.inventory ??= await readInventory(this.desired.stateDir);
+    f(this.inventory);
+    await writeInventory(this.desired.stateDir, this.inventory);
+  }
+
+  async run(c: Change): Promise<void> {
+    const d = this.desired;
+    switch (c.kind) {
+      case "sysctl": {
+        const s = find(d.sysctls, c.id);
+        try {
+          await writeFile(join(this.options.host.procSysRoot, ...s.key.split(".")), `${s.value}\n`);
+        } catch (e) {
+          throw new Error(sysctlFailure(s.key, s.value, e));
+        }
+        return;
+      }
+      case "group":
+        await createGroup(String(c.data["name"]));
+        this.accounts = undefined;
+        return;
+      case "account":
+        await createAccount(String(c.data["name"]), c.data["group"] === undefined ? undefined : String(c.data["group"]));
+        this.accounts = undefined;
+        return;
+      case "directory": {
+        const dir = find(d.directories, c.id);
+        await makeDirectory(dir.path);
+        if (dir.owner && this.options.host.uid === 0) {
+          const { uid, gid } = await this.ids(dir.owner.user, dir.owner.group);
+          await setOwner(dir.path, uid, gid);
+        }
+        return;
+      }
+      case "file": {
+        const f = find(d.files, c.id);
+        if (!f.content.ok) throw new Error(f.content.message);
+        await writeFileSafely(f.path, f.content.text, f.mode, { uid: f.uid, gid: process.getgid?.() ?? 0 });
+        return;
+      }
+      case "daemon":
+        return this.runDaemon(c);
+      case "watcher":
+        return this.runWatcher(c);
+    }
+  }
+
+  private async runDaemon(c: Change): Promise<void> {
+    const name = String(c.data["name"]);
+    const pid = typeof c.data["pid"] === "number" ? c.data["pid"] : undefined;
+    if (c.op === "delete" || c.op === "update") {
+      if (pid !== undefined && (c.op === "update" || c.data["running"] === true)) await stopProcess(pid);
+      if (c.op === "delete") return this.updateInventory((inv) => void delete inv.daemons[name]);
+    }
+    const daemon = find(this.desired.daemons, c.id);
+    const started = await startDaemon(daemon, this.desired.stateDir);
+    await this.updateInventory((inv) => {
+      inv.daemons[name] = {
+        manifest: this.desired.manifest,
+        node: this.desired.node,
+        pid: started,
+        hash: daemon.startupHash,
+        startedAt: this.options.host.now().toISOString(),
+        match: ["--daemon", `--config=${daemon.config}`],
+        detail: { startupLines: daemon.startupLines, address: daemon.address, port: daemon.port, config: daemon.config, pidFile: daemon.pidFile },
+      };
+    });
+  }
+
+  private async runWatcher(c: Change): Promise<void> {
+    const name = String(c.data["name"]);
+    const pid = typeof c.data["pid"] === "number" ? c.data["pid"] : undefined;
+    if (c.op === "delete" || c.op === "update") {
+      if (pid !== undefined && (c.op === "update" || c.data["running"] === true)) await stopProcess(pid, 15_000);
+      if (c.op === "delete") return this.updateInventory((inv) => void delete inv.watchers[name]);
+    }
+    const w = find(this.desired.watchers, c.id);
+    const started = await startWatcher(w, this.options.selfCommand);
+    await this.updateInventory((inv) => {
+      inv.watchers[name] = {
+        manifest: this.desired.manifest,
+        node: this.desired.node,
+        pid: started,
+        hash: w.specHash,
+        startedAt: this.options.host.now().toISOString(),
+        match: ["__watch", w.specFile],
+        detail: { spec: w.spec, specFile: w.specFile },
+      };
+    });
+  }
+}
+
+/** Carries out `plan`; returns one result per change. Never throws for a single change. */
+export async function applyPlan(plan: Plan, desired: Desired, options: ApplyOptions): Promise<ApplyResult[]> {
+  const applier = new Applier(desired, options);
+  const notDone = new Set<string>();
+  const results: ApplyResult[] = [];
+  const report = (r: ApplyResult) => {
+    results.push(r);
+    if (r.status !== "changed") notDone.add(r.change.id);
+    options.onResult?.(r);
+  };
+  for (const change of plan.changes) {
+    const failedDep = change.dependsOn.find((id) => notDone.has(id));
+    if (failedDep) {
+      report({ change, status: "skipped", message: `skipped because ${failedDep} was not applied` });
+      continue;
+    }
+    if (change.blocked) {
+      report({ change, status: "failed", message: change.blocked });
+      continue;
+    }
+    try {
+      await applier.run(change);
+      report({ change, status: "changed" });
+    } catch (e) {
+      report({ change, status: "failed", message: messageOf(e) });
+    }
+  }
+  return results;
+}

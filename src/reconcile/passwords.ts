@@ -1,0 +1,64 @@
+import { readFile } from "node:fs/promises";
+import { isAbsolute, join } from "node:path";
+import { RtsyncError } from "../errors.ts";
+import type { Password } from "../manifest/schema.ts";
+
+// Resolves users' passwords from the environment or from files. Errors name the user and where
+// the password should have come from, never the password itself.
+
+export type PasswordResult = { readonly ok: true; readonly password: string } | { readonly ok: false; readonly message: string };
+
+// Why a password cannot go into a secrets file line, or undefined when it can.
+function passwordProblem(pw: string): string | undefined {
+  if (pw.length === 0) return "is empty";
+  if (/[\r\n\0]/.test(pw)) return "contains a line break or NUL";
+  if (pw !== pw.trim()) return "starts or ends with spaces";
+  return undefined;
+}
+
+export async function readPassword(
+  user: string,
+  ref: Password,
+  manifestDir: string,
+  env: Readonly<Record<string, string | undefined>>,
+): Promise<PasswordResult> {
+  let pw: string;
+  let from: string;
+  if ("env" in ref) {
+    from = `environment variable ${ref.env}`;
+    const value = env[ref.env];
+    if (value === undefined) return { ok: false, message: `the password of user "${user}" comes from ${from}, which is not set` };
+    pw = value;
+  } else if ("file" in ref) {
+    const path = isAbsolute(ref.file) ? ref.file : join(manifestDir, ref.file);
+    from = `password file ${path}`;
+    try {
+      pw = (await readFile(path, "utf8")).replace(/\r?\n$/, "");
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      const why = code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : (e as Error).message;
+      return { ok: false, message: `cannot read the password of user "${user}" from ${from}: ${why}` };
+    }
+  } else {
+    from = "the manifest";
+    pw = ref.value;
+  }
+  const problem = passwordProblem(pw);
+  return problem ? { ok: false, message: `the password of user "${user}" from ${from} ${problem}` } : { ok: true, password: pw };
+}
+
+/** Resolves every named user; failures are kept per user so one bad user does not hide the rest. */
+export async function readPasswords(
+  users: Readonly<Record<string, Password>>,
+  names: Iterable<string>,
+  manifestDir: string,
+  env: Readonly<Record<string, string | undefined>>,
+): Promise<Map<string, PasswordResult>> {
+  const out = new Map<string, PasswordResult>();
+  for (const name of names) {
+    const ref = users[name];
+    if (!ref) throw new RtsyncError("E_INTERNAL", "internal", `user ${name} is not in the manifest`);
+    out.set(name, await readPassword(name, ref, manifestDir, env));
+  }
+  return out;
+}

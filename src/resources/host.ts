@@ -1,0 +1,21 @@
+// The OS seam: where readers and appliers find the kernel's and the system's files. Tests point
+// `procSysRoot` at a directory of real files (RTSYNC_PROC_SYS) to exercise a read-only /proc
+// without touching the machine's limits.
+export interface Host {
+  readonly procSysRoot: string;
+  readonly procRoot: string;
+  readonly etcRoot: string;
+  /** uid rtsync runs as. */
+  readonly uid: number;
+  readonly now: () => Date;
+}
+
+export function systemHost(env: Readonly<Record<string, string | undefined>> = process.env): Host {
+  return {
+    procSysRoot: env["RTSYNC_PROC_SYS"] ?? "/proc/sys",
+    procRoot: "/proc",
+    etcRoot: "/etc",
+    uid: process.getuid?.() ?? 0,
+    now: () => new Date(),
+  };
+}

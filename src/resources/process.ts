@@ -1,0 +1,53 @@
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { Host } from "./host.ts";
+
+// Processes rtsync started: is a pid still the process we think it is, and stopping it. A pid is
+// only trusted when its command line still contains what we started it with (pid reuse).
+
+/** True when `pid` is alive, not a zombie, and its argv contains every string of `mustContain`. */
+export async function isOurProcess(host: Host, pid: number, mustContain: readonly string[]): Promise<boolean> {
+  try {
+    const [cmdline, stat] = await Promise.all([
+      readFile(join(host.procRoot, String(pid), "cmdline"), "utf8"),
+      readFile(join(host.procRoot, String(pid), "stat"), "utf8"),
+    ]);
+    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+    if (state === "Z" || state === "X") return false;
+    const args = cmdline.split("\0");
+    return mustContain.every((s) => args.includes(s));
+  } catch {
+    return false;
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** SIGTERM, wait up to `graceMs`, then SIGKILL. Never SIGHUP: rsyncd exits on it without cleanup. */
+export async function stopProcess(pid: number, graceMs = 8000): Promise<"stopped" | "killed" | "gone"> {
+  try {
+    process.kill(pid, "SIGTERM");
+  } catch {
+    return "gone";
+  }
+  const until = Date.now() + graceMs;
+  while (Date.now() < until) {
+    if (!alive(pid)) return "stopped";
+    await sleep(25);
+  }
+  try {
+    process.kill(pid, "SIGKILL");
+  } catch {
+    return "stopped";
+  }
+  while (alive(pid)) await sleep(25);
+  return "killed";
+}

@@ -1,0 +1,58 @@
+import { spawn } from "node:child_process";
+import { mkdir, open, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { DesiredWatcher } from "../reconcile/types.ts";
+
+// Starting a watcher process: `rtsync __watch SPEC`, detached so it outlives apply, its output
+// appended to watcher.log in its own state directory.
+
+/** How to run this same rtsync again: node, its flags (a loader in development), the entry. */
+export function selfCommand(): string[] {
+  const entry = process.argv[1];
+  if (!entry) throw new Error("cannot tell how rtsync was started (no process.argv[1])");
+  return [process.execPath, ...process.execArgv, entry];
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function statusPid(path: string): Promise<number | undefined> {
+  try {
+    const s = JSON.parse(await readFile(path, "utf8")) as { pid?: unknown };
+    return typeof s.pid === "number" ? s.pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Starts the watcher; resolves with its pid once it has written its status (it is watching). */
+export async function startWatcher(w: DesiredWatcher, self: readonly string[] = selfCommand()): Promise<number> {
+  await mkdir(w.spec.stateDir, { recursive: true, mode: 0o755 });
+  const logPath = join(w.spec.stateDir, "watcher.log");
+  const log = await open(logPath, "a", 0o644);
+  const [cmd, ...args] = self;
+  if (!cmd) throw new Error("empty rtsync command");
+  const child = spawn(cmd, [...args, "__watch", w.specFile], { detached: true, stdio: ["ignore", log.fd, log.fd] });
+  child.unref();
+  await log.close();
+  const pid = child.pid;
+  if (pid === undefined) throw new Error(`cannot start ${cmd}`);
+  const statusPath = join(w.spec.stateDir, "status.json");
+  const until = Date.now() + 15_000;
+  while (Date.now() < until) {
+    if (!alive(pid)) {
+      const tail = (await readFile(logPath, "utf8").catch(() => "")).trim().split("\n").slice(-2).join(" / ");
+      throw new Error(`the watcher exited at start: ${tail || "no message"} (log: ${logPath})`);
+    }
+    if ((await statusPid(statusPath)) === pid) return pid;
+    await sleep(25);
+  }
+  return pid;
+}
