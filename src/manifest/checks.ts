@@ -93,6 +93,9 @@ function checkDaemonValues(out: RawIssue[], path: Path, d: Daemon): void {
   checkHosts(out, [...path, "hostsAllow"], d.hostsAllow);
   checkHosts(out, [...path, "hostsDeny"], d.hostsDeny);
   checkOptions(out, [...path, "options"], d.options, "daemon");
+  if (d.createAccount && typeof d.uid !== "string") {
+    out.push(error([...path, "createAccount"], "createAccount needs uid to be an account name (it creates that system account)"));
+  }
   checkAllowDeny(out, [...path, "hostsDeny"], `daemon "${String(path[path.length - 1])}"`, d.hostsAllow, d.hostsDeny);
 }
 

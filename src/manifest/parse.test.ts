@@ -170,6 +170,12 @@ describe("semantic errors", () => {
     ]);
   });
 
+  test("createAccount needs an account name in uid", () => {
+    expect(lines("version: 1\ndaemons:\n  d:\n    uid: 1001\n    createAccount: true\n")).toEqual([
+      "m.yaml:5:20: createAccount needs uid to be an account name (it creates that system account)",
+    ]);
+  });
+
   test("module named global, and names that differ only in case", () => {
     expect(lines("version: 1\ndaemons:\n  d:\n    modules:\n      global: { path: /g }\n      data: { path: /a }\n      Data: { path: /b }\n")).toEqual([
       'm.yaml:5:7: module name "global" is reserved by rsyncd.conf ([global] is the global section)',
