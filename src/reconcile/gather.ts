@@ -43,9 +43,12 @@ export async function gatherActual(desired: Desired, host: Host): Promise<Actual
   const watchers = await mapEntries<ProcessActual>(inventory.watchers, host, processActual);
   const portConflicts = new Map<string, string>();
   for (const d of desired.daemons) {
-    if (daemons.get(d.name)?.running) continue;
+    const have = daemons.get(d.name);
+    // Our own daemon already holds this address:port; a restart onto another port must check that one.
+    if (have?.running && have.detail["address"] === d.address && have.detail["port"] === d.port) continue;
     if (await portIsFree(d.address, d.port)) continue;
     const holder = await describePortHolder(host, d.port);
+    if (have?.running && holder !== undefined && new RegExp(`^pid ${have.pid}\\b`).test(holder)) continue;
     portConflicts.set(`${d.address}:${d.port}`, holder ?? "another program");
   }
   return {

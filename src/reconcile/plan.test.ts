@@ -153,6 +153,16 @@ describe("planChanges", () => {
     });
   });
 
+  test("a port change onto a port held by another program blocks the restart", () => {
+    const portChange = desiredOf(YAML.replace("18730", "18731"));
+    const a = { ...converged(desiredOf()), portConflicts: new Map([["127.0.0.1:18731", "pid 42 (nc -l)"]]) };
+    expect(planChanges(portChange, a).changes[1]).toMatchObject({
+      id: "daemon:d1",
+      op: "update",
+      blocked: "127.0.0.1:18731 is in use by pid 42 (nc -l), which rtsync did not start; stop it or choose another port",
+    });
+  });
+
   test("not root: raising a sysctl is blocked with the command to run", () => {
     const d = desiredOf();
     const a = { ...converged(d), isRoot: false, sysctls: new Map([["fs.inotify.max_user_watches", { readable: true as const, value: 8192 }]]) };

@@ -138,14 +138,14 @@ function planDaemon(d: DesiredDaemon, a: Actual, desired: Desired): Change | und
   if (other) return { ...base, op: "create", title: `daemon ${d.name}: cannot be managed`, details: [], blocked: other, data };
   if (have?.running && have.hash === d.startupHash) return undefined;
   const conflict = a.portConflicts.get(`${d.address}:${d.port}`);
-  const blocked = conflict && !have?.running ? { blocked: `${d.address}:${d.port} is in use by ${conflict}, which rtsync did not start; stop it or choose another port` } : {};
+  const blocked = conflict ? { blocked: `${d.address}:${d.port} is in use by ${conflict}, which rtsync did not start; stop it or choose another port` } : {};
   if (have?.running) {
     const before = (have.detail["startupLines"] as string[] | undefined) ?? [];
     const details = [
       ...before.filter((l) => !d.startupLines.includes(l)).map((l) => `  - ${l}`),
       ...d.startupLines.filter((l) => !before.includes(l)).map((l) => `  + ${l}`),
     ];
-    return { ...base, op: "update", title: `daemon ${d.name}: restart on ${d.address}:${d.port} (start-up settings changed; pid ${have.pid})`, details, data: { ...data, restart: true, pid: have.pid } };
+    return { ...base, op: "update", title: `daemon ${d.name}: restart on ${d.address}:${d.port} (start-up settings changed; pid ${have.pid})`, details, ...blocked, data: { ...data, restart: true, pid: have.pid } };
   }
   const why = have ? ` (pid ${have.pid} is not running)` : "";
   return { ...base, op: "create", title: `daemon ${d.name}: start rsync --daemon on ${d.address}:${d.port}${why}`, details: [], ...blocked, data };

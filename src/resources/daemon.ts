@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { mkdir, open, readFile, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { DesiredDaemon } from "../reconcile/types.ts";
-import { waitForListen } from "./ports.ts";
+import { portIsFree, waitForListen } from "./ports.ts";
 
 // Starting an rsync daemon rtsync owns: `rsync --daemon --no-detach`, detached from apply so it
 // outlives it, stdin ignored (a socket on stdin makes rsync believe inetd started it, and it
@@ -28,6 +28,10 @@ export async function startDaemon(d: DesiredDaemon, stateDir: string): Promise<n
   await mkdir(dir, { recursive: true, mode: 0o755 });
   await mkdir(dirname(d.pidFile), { recursive: true });
   await mkdir(dirname(d.logFile), { recursive: true });
+  // Otherwise waitForListen below would take the other program's listener for our daemon's.
+  if (!(await portIsFree(d.address, d.port))) {
+    throw new Error(`${d.address}:${d.port} is already in use by another program; stop it or choose another port`);
+  }
   // rsyncd refuses to start while a stale pid file of a dead daemon is in place.
   await rm(d.pidFile, { force: true });
   const stderrPath = join(dir, "rsyncd.stderr");
