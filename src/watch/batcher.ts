@@ -1,0 +1,292 @@
+import { InternalError } from "../errors.ts";
+import { ancestorsOf, type BytePath } from "./byte-path.ts";
+
+// The batcher decides what goes into which rsync run and when. It is a pure state machine: it
+// owns no timers and reads no clock; every input carries `now`, and every step says when the
+// engine should wake it next (`wakeAt`) and whether to start a run.
+//
+//                 changed                       tick >= wakeAt (or full-sync, flush)
+//   +------+  --------------->  +------------+  ------------------------------------>  +---------+
+//   | idle |                    | collecting |                                         | running |
+//   +------+  <---------------  +------------+  <------ run-done ok, changes queued -- +---------+
+//       ^      (nothing left)          ^                                                |  |
+//       |                              |   tick >= retryAt (changes merge meanwhile)    |  |
+//       |                              +--------------+  +---------+  <-- run-done -----+  |
+//       |                                             +- | backoff |      transient,       |
+//       +-------------- run-done ok, nothing queued      +---------+      partial < max    |
+//       +------------------------------------------------------------------------------ --+
+//
+// Invariants:
+// - One run at a time; changes that arrive while it is in flight form the next batch.
+// - A full sync subsumes every change seen before it starts; changes during it go out after it.
+// - The pending set never holds more than `maxPaths` entries: past that it becomes a full sync.
+// - A path under a pending directory tree (`/dir/***`) adds nothing: the tree already covers it.
+
+/** One change, as the batcher sees it. */
+export interface Change {
+  /** Relative to the source; "" with `tree` means the whole source (a full sync). */
+  readonly path: BytePath;
+  /** Replicate the directory and everything under it: it was created, moved or deleted. */
+  readonly tree: boolean;
+  /** "open": a new file whose writer has not closed it yet; "closed": the writer is done. */
+  readonly write?: "open" | "closed";
+}
+
+export type Batch =
+  | { readonly kind: "full" }
+  /** `entries`: path -> tree (true: the directory with everything under it). */
+  | { readonly kind: "incremental"; readonly entries: ReadonlyMap<BytePath, boolean> };
+
+export type RunOutcome =
+  | "ok" // 0 and 24
+  | "transient" // the target may come back: retry with backoff, never give up
+  | "partial" // 23: retry a few times, then leave it to the next full sync
+  | "fatal" // anything else: report and drop the batch
+  | "cancelled"; // stopped by us: the batch stays pending
+
+interface Pending {
+  readonly full: boolean;
+  readonly entries: ReadonlyMap<BytePath, boolean>;
+  /** Files created but not closed yet, with the time their creation was seen. */
+  readonly open: ReadonlyMap<BytePath, number>;
+  readonly firstAt: number;
+  readonly lastAt: number;
+}
+
+export type BatcherState =
+  | { readonly phase: "idle" }
+  | { readonly phase: "collecting"; readonly pending: Pending }
+  | { readonly phase: "running"; readonly batch: Batch; readonly attempt: number; readonly pending: Pending }
+  | { readonly phase: "backoff"; readonly retryAt: number; readonly attempt: number; readonly pending: Pending };
+
+export type BatcherInput =
+  | { readonly type: "changed"; readonly changes: readonly Change[]; readonly now: number }
+  | { readonly type: "tick"; readonly now: number }
+  | { readonly type: "full-sync"; readonly now: number }
+  /** Send whatever is pending now, ignoring quiet windows and backoff (shutdown). */
+  | { readonly type: "flush"; readonly now: number }
+  | { readonly type: "run-done"; readonly outcome: RunOutcome; readonly now: number };
+
+export interface BatcherConfig {
+  /** The manifest's `delay`: no batch leaves before its first change is this old. */
+  readonly delayMs: number;
+  /** A batch leaves once no change arrived for this long... */
+  readonly quietMs: number;
+  /** ...or once it waited this long past `delayMs` under a steady stream of changes. */
+  readonly maxWaitMs: number;
+  /** How long a created file is held back waiting for its close, so it is sent once. */
+  readonly holdOpenMs: number;
+  /** Pending paths beyond which the batch becomes a full sync. */
+  readonly maxPaths: number;
+  readonly backoffInitialMs: number;
+  readonly backoffMaxMs: number;
+  /** Attempts of a run that ends in a partial transfer (23) before it is given up. */
+  readonly maxPartialAttempts: number;
+}
+
+export const DEFAULT_BATCHER_CONFIG = {
+  delayMs: 0,
+  quietMs: 2,
+  maxWaitMs: 50,
+  holdOpenMs: 1000,
+  maxPaths: 10_000,
+  backoffInitialMs: 1000,
+  backoffMaxMs: 30_000,
+  maxPartialAttempts: 3,
+} satisfies BatcherConfig;
+
+export interface Step {
+  readonly state: BatcherState;
+  /** Start this run now. */
+  readonly run?: Batch;
+  /** This batch failed for good; the next full sync repairs it. */
+  readonly gaveUp?: { readonly batch: Batch; readonly outcome: RunOutcome };
+  /** Call again with a tick at this time (absent: nothing to wait for). */
+  readonly wakeAt?: number;
+}
+
+export const INITIAL_STATE: BatcherState = { phase: "idle" };
+
+const EMPTY: Pending = { full: false, entries: new Map(), open: new Map(), firstAt: 0, lastAt: 0 };
+
+function isEmpty(p: Pending): boolean {
+  return !p.full && p.entries.size === 0;
+}
+
+// Adds changes to a pending set without mutating it (the caller's maps are never changed).
+function addChanges(p: Pending, changes: readonly Change[], now: number, maxPaths: number): Pending {
+  const firstAt = isEmpty(p) ? now : p.firstAt;
+  if (p.full) return { ...p, firstAt, lastAt: now };
+  const entries = new Map(p.entries);
+  const open = new Map(p.open);
+  let full = false;
+  for (const c of changes) {
+    if (c.tree && c.path === "") {
+      full = true;
+      break;
+    }
+    if (ancestorsOf(c.path).some((a) => entries.get(a) === true)) continue;
+    entries.set(c.path, c.tree || entries.get(c.path) === true);
+    if (c.write === "open" && !c.tree) open.set(c.path, now);
+    else if (c.write === "closed" || c.tree) open.delete(c.path);
+    if (entries.size > maxPaths) {
+      full = true;
+      break;
+    }
+  }
+  if (full) return { full: true, entries: new Map(), open: new Map(), firstAt, lastAt: now };
+  return { full: false, entries, open, firstAt, lastAt: now };
+}
+
+// Puts a batch that did not complete back in front of what arrived meanwhile.
+function mergeBatch(p: Pending, batch: Batch, now: number, maxPaths: number): Pending {
+  const base = isEmpty(p) ? { ...EMPTY, firstAt: now, lastAt: now } : p;
+  if (batch.kind === "full") return { ...base, full: true, entries: new Map(), open: new Map() };
+  const changes = [...batch.entries].map(([path, tree]) => ({ path, tree }));
+  return addChanges(base, changes, base.lastAt, maxPaths);
+}
+
+// The entries that may go out at `now`: all but files still open within their hold time.
+function takeBatch(p: Pending, now: number, config: BatcherConfig, force: boolean): { batch?: Batch; rest: Pending } {
+  if (p.full) return { batch: { kind: "full" }, rest: EMPTY };
+  const ready = new Map<BytePath, boolean>();
+  const held = new Map<BytePath, boolean>();
+  const open = new Map<BytePath, number>();
+  for (const [path, tree] of p.entries) {
+    const openedAt = p.open.get(path);
+    if (!force && openedAt !== undefined && openedAt + config.holdOpenMs > now) {
+      held.set(path, tree);
+      open.set(path, openedAt);
+    } else ready.set(path, tree);
+  }
+  const rest: Pending = held.size === 0 ? EMPTY : { full: false, entries: held, open, firstAt: now, lastAt: now };
+  return ready.size === 0 ? { rest } : { batch: { kind: "incremental", entries: ready }, rest };
+}
+
+// When a collecting batch is due: after a quiet spell, not before `delayMs`, never later than
+// `delayMs + maxWaitMs`; a batch holding only open files waits for the first hold to expire.
+function dueAt(p: Pending, config: BatcherConfig): number {
+  if (p.full) return p.lastAt;
+  const earliest = p.firstAt + config.delayMs;
+  const due = Math.max(earliest, Math.min(p.lastAt + config.quietMs, earliest + config.maxWaitMs));
+  if (p.open.size < p.entries.size) return due;
+  let expiry = Infinity;
+  for (const at of p.open.values()) expiry = Math.min(expiry, at + config.holdOpenMs);
+  return Math.max(due, expiry);
+}
+
+export function backoffMs(attempt: number, config: BatcherConfig): number {
+  return Math.min(config.backoffMaxMs, config.backoffInitialMs * 2 ** Math.max(0, attempt));
+}
+
+function settle(pending: Pending, config: BatcherConfig, extra: Omit<Step, "state" | "wakeAt"> = {}): Step {
+  if (isEmpty(pending)) return { state: INITIAL_STATE, ...extra };
+  return { state: { phase: "collecting", pending }, wakeAt: dueAt(pending, config), ...extra };
+}
+
+// After a change or a finished run: start at once when the batch is already due.
+function settleOrStart(pending: Pending, now: number, config: BatcherConfig, extra: Omit<Step, "state" | "wakeAt"> = {}): Step {
+  if (!isEmpty(pending) && dueAt(pending, config) <= now) return startRun(pending, 0, now, config, false, extra);
+  return settle(pending, config, extra);
+}
+
+function startRun(pending: Pending, attempt: number, now: number, config: BatcherConfig, force: boolean, extra: Omit<Step, "state" | "wakeAt"> = {}): Step {
+  const { batch, rest } = takeBatch(pending, now, config, force);
+  if (batch === undefined) return settle(rest, config, extra);
+  return { state: { phase: "running", batch, attempt, pending: rest }, run: batch, ...extra };
+}
+
+// Advances the batcher by one input. Pure: same state and input, same step.
+export function step(state: BatcherState, input: BatcherInput, config: BatcherConfig): Step {
+  const now = input.now;
+  switch (input.type) {
+    case "changed": {
+      switch (state.phase) {
+        case "idle":
+          return settleOrStart(addChanges(EMPTY, input.changes, now, config.maxPaths), now, config);
+        case "collecting":
+          return settleOrStart(addChanges(state.pending, input.changes, now, config.maxPaths), now, config);
+        case "running":
+          return { state: { ...state, pending: addChanges(state.pending, input.changes, now, config.maxPaths) } };
+        case "backoff":
+          return { state: { ...state, pending: addChanges(state.pending, input.changes, now, config.maxPaths) }, wakeAt: state.retryAt };
+      }
+      break;
+    }
+    case "tick": {
+      switch (state.phase) {
+        case "idle":
+        case "running":
+          return { state };
+        case "collecting": {
+          const due = dueAt(state.pending, config);
+          if (now < due) return { state, wakeAt: due };
+          return startRun(state.pending, 0, now, config, false);
+        }
+        case "backoff":
+          if (now < state.retryAt) return { state, wakeAt: state.retryAt };
+          return startRun(state.pending, state.attempt, now, config, true);
+      }
+      break;
+    }
+    case "full-sync": {
+      const full: Pending = { ...EMPTY, full: true, firstAt: now, lastAt: now };
+      switch (state.phase) {
+        case "idle":
+        case "collecting":
+          return startRun(full, 0, now, config, true);
+        case "running":
+          return { state: { ...state, pending: full } };
+        case "backoff":
+          return { state: { ...state, pending: full }, wakeAt: state.retryAt };
+      }
+      break;
+    }
+    case "flush": {
+      switch (state.phase) {
+        case "idle":
+        case "running":
+          return { state };
+        case "collecting":
+          return startRun(state.pending, 0, now, config, true);
+        case "backoff":
+          return startRun(state.pending, state.attempt, now, config, true);
+      }
+      break;
+    }
+    case "run-done": {
+      if (state.phase !== "running") throw new InternalError(`batcher: run-done received while ${state.phase}`);
+      const { batch, attempt, pending } = state;
+      const retry = (): Step => {
+        const retryAt = now + backoffMs(attempt, config);
+        const merged = mergeBatch(pending, batch, now, config.maxPaths);
+        return { state: { phase: "backoff", retryAt, attempt: attempt + 1, pending: merged }, wakeAt: retryAt };
+      };
+      switch (input.outcome) {
+        case "ok":
+          return settleOrStart(pending, now, config);
+        case "transient":
+          return retry();
+        case "partial":
+          if (attempt + 1 < config.maxPartialAttempts) return retry();
+          return settleOrStart(pending, now, config, { gaveUp: { batch, outcome: "partial" } });
+        case "fatal":
+          return settleOrStart(pending, now, config, { gaveUp: { batch, outcome: "fatal" } });
+        case "cancelled":
+          return settle(mergeBatch(pending, batch, now, config.maxPaths), config);
+      }
+    }
+  }
+  throw new InternalError(`batcher: unhandled ${input.type} in ${state.phase}`);
+}
+
+/** Changes waiting for a run (a pending full sync counts as one). */
+export function pendingCount(state: BatcherState): number {
+  if (state.phase === "idle") return 0;
+  return state.pending.full ? 1 : state.pending.entries.size;
+}
+
+/** Whether a full sync is waiting to start. */
+export function fullSyncPending(state: BatcherState): boolean {
+  return state.phase !== "idle" && state.pending.full;
+}
