@@ -3,19 +3,11 @@ import { mkdir, open, readFile, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { DesiredDaemon } from "../reconcile/types.ts";
 import { portIsFree, waitForListen } from "./ports.ts";
+import { isAlive } from "./process.ts";
 
 // Starting an rsync daemon rtsync owns: `rsync --daemon --no-detach`, detached from apply so it
 // outlives it, stdin ignored (a socket on stdin makes rsync believe inetd started it, and it
 // never listens), stderr kept beside its config for the reason of an early exit.
-
-function stillRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function lastLines(path: string, n: number): Promise<string> {
   const text = await readFile(path, "utf8").catch(() => "");
@@ -47,7 +39,7 @@ export async function startDaemon(d: DesiredDaemon, stateDir: string): Promise<n
     const e = await spawnError;
     throw new Error((e as NodeJS.ErrnoException).code === "ENOENT" ? `${cmd} is not installed (apt-get install rsync)` : e.message);
   }
-  const up = await waitForListen(d.address, d.port, 10_000, () => stillRunning(pid));
+  const up = await waitForListen(d.address, d.port, 10_000, () => isAlive(pid));
   if (!up) {
     try {
       process.kill(pid, "SIGTERM");

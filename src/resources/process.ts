@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -22,12 +23,20 @@ export async function isOurProcess(host: Host, pid: number, mustContain: readonl
   }
 }
 
-function alive(pid: number): boolean {
+// A zombie has exited: it only waits for its parent (init, for our detached daemons) to reap it,
+// which a container's pid 1 may do late or never, so it must not count as alive.
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
+    if ((e as NodeJS.ErrnoException).code !== "EPERM") return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+    return state !== "Z" && state !== "X";
+  } catch {
+    return false;
   }
 }
 
@@ -40,7 +49,7 @@ export async function stopProcess(pid: number, graceMs = 8000): Promise<"stopped
   }
   const until = Date.now() + graceMs;
   while (Date.now() < until) {
-    if (!alive(pid)) return "stopped";
+    if (!isAlive(pid)) return "stopped";
     await sleep(25);
   }
   try {
@@ -48,6 +57,6 @@ export async function stopProcess(pid: number, graceMs = 8000): Promise<"stopped
   } catch {
     return "stopped";
   }
-  while (alive(pid)) await sleep(25);
+  while (isAlive(pid)) await sleep(25);
   return "killed";
 }
