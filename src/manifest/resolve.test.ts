@@ -36,6 +36,15 @@ describe("resolveManifest", () => {
     expect(resolved("version: 1\ndaemons:\n  slave:\n    nodes: [inotify-slave]\n", { node: "inotify-slave" }).daemons).toHaveLength(1);
   });
 
+  test("sysctls apply where a watch runs (or everywhere when no watch is declared)", () => {
+    const yaml = "version: 1\nsysctl:\n  fs.inotify.max_user_watches: 100000\nsysctlFile: /etc/sysctl.d/90-rtsync.conf\nwatches:\n  w: { nodes: [master], source: /s, target: /d }\n";
+    expect(resolved(yaml, { node: "master" })).toMatchObject({ sysctl: [{ key: "fs.inotify.max_user_watches", value: 100000 }], sysctlFile: "/etc/sysctl.d/90-rtsync.conf" });
+    const slave = resolved(yaml, { node: "slave" });
+    expect(slave.sysctl).toEqual([]);
+    expect(slave.sysctlFile).toBeUndefined();
+    expect(resolved("version: 1\nsysctl:\n  fs.inotify.max_user_watches: 100000\n", { node: "any" }).sysctl).toHaveLength(1);
+  });
+
   test("no secrets file when no module has authUsers", () => {
     const m = resolved("version: 1\ndaemons:\n  d:\n    modules:\n      m: { path: /m }\n");
     expect(m.daemons[0]?.secretsFile).toBeUndefined();

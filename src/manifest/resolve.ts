@@ -116,7 +116,11 @@ function resolveWatch(name: string, w: Watch, stateDir: string): ResolvedWatch {
 /** Fills in defaults and keeps what runs on `ctx.node`. The manifest must have passed validation. */
 export function resolveManifest(m: Manifest, ctx: ResolveContext): ResolvedManifest {
   const stateDir = m.stateDir ?? defaultStateDir(ctx);
-  const sysctl = Object.entries(m.sysctl ?? {})
+  const watches = Object.entries(m.watches).filter(([, w]) => runsOn(w.nodes, ctx.node));
+  // inotify limits are for watchers: they apply on nodes that run one (or everywhere, when the
+  // manifest declares no watch at all and so can only mean "set them here").
+  const wantsSysctl = watches.length > 0 || Object.keys(m.watches).length === 0;
+  const sysctl = Object.entries(wantsSysctl ? (m.sysctl ?? {}) : {})
     .filter((e): e is [SysctlKey, number] => typeof e[1] === "number")
     .map(([key, value]) => ({ key, value }));
   return {
@@ -124,14 +128,12 @@ export function resolveManifest(m: Manifest, ctx: ResolveContext): ResolvedManif
     node: ctx.node,
     stateDir,
     sysctl,
-    ...(m.sysctlFile ? { sysctlFile: m.sysctlFile } : {}),
+    ...(m.sysctlFile && wantsSysctl ? { sysctlFile: m.sysctlFile } : {}),
     users: Object.fromEntries(Object.entries(m.users).map(([name, u]) => [name, u.password])),
     daemons: Object.entries(m.daemons)
       .filter(([, d]) => runsOn(d.nodes, ctx.node))
       .map(([name, d]) => resolveDaemon(name, d, stateDir)),
-    watches: Object.entries(m.watches)
-      .filter(([, w]) => runsOn(w.nodes, ctx.node))
-      .map(([name, w]) => resolveWatch(name, w, stateDir)),
+    watches: watches.map(([name, w]) => resolveWatch(name, w, stateDir)),
   };
 }
 
