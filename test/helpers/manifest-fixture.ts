@@ -1,0 +1,131 @@
+import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { isAbsolute, join, resolve } from "node:path";
+import type { Options } from "execa";
+import { onTestFinished } from "vitest";
+import { REPO, rtsync, type CliResult } from "./cli.ts";
+import { processRunning, readInventory, stopPid } from "./probes.ts";
+
+// A temp directory to apply manifests in, for the reconcile integration tests. The directory is
+// 0755 (mkdtemp makes 0700, which rsyncd's transfer user `nobody` could not traverse), holds the
+// manifest, the stateDir and the module directories, and is removed afterwards. Every manifest
+// applied through `run` is taken down again with `rtsync down`; nothing else is ever stopped.
+
+export interface ManifestFixture {
+  /** The temp directory (mode 0755). */
+  readonly dir: string;
+  /** `dir/state`: the stateDir the manifests of this fixture use. */
+  readonly stateDir: string;
+  /** Environment added to every `run` (e.g. password variables). */
+  readonly env: Record<string, string>;
+  /** A path inside `dir`. */
+  path(...parts: string[]): string;
+  /** Writes `yaml` as `dir/name` (default rtsync.yaml) and returns its absolute path. */
+  writeManifest(yaml: string, name?: string): Promise<string>;
+  /** Runs the built CLI with `env` merged in; remembers applied manifests for `dispose`. */
+  run(args: readonly string[], options?: Options): Promise<CliResult>;
+  /** `rtsync down` for every manifest applied (each version applied), then removes `dir`. */
+  dispose(): Promise<void>;
+}
+
+/** A TCP port nothing listens on right now: bind port 0 on 127.0.0.1 and give it back. */
+export function freePort(host = "127.0.0.1"): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen({ host, port: 0, exclusive: true }, () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => (port ? resolvePort(port) : reject(new Error("no port assigned"))));
+    });
+  });
+}
+
+/** A 0755 temp directory, removed by the caller. */
+export async function makeTempDir(prefix = "rtsync-int-", mode = 0o755): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  await chmod(dir, mode);
+  return dir;
+}
+
+// The manifest argument of `rtsync apply [MANIFEST] ...`, when it is one.
+function manifestArg(args: readonly string[]): string | undefined {
+  const rest = args.slice(1).filter((a, i, all) => !a.startsWith("--") && all[i - 1] !== "--node");
+  return rest[0] === undefined ? undefined : isAbsolute(rest[0]) ? rest[0] : resolve(REPO, rest[0]);
+}
+
+// Whether a daemon that `file` started (by stateDir/inventory.json) still runs.
+async function anyRunning(stateDir: string, file: string): Promise<boolean> {
+  const inventory = await readInventory(stateDir).catch(() => undefined);
+  for (const rec of Object.values(inventory?.daemons ?? {})) {
+    if (rec.manifest === file && (await processRunning(rec.pid, rec.match))) return true;
+  }
+  return false;
+}
+
+/** A fixture whose cleanup the caller runs (e.g. from afterAll). */
+export async function createFixture(options: { env?: Record<string, string> } = {}): Promise<ManifestFixture> {
+  const dir = await makeTempDir();
+  const stateDir = join(dir, "state");
+  const env = { ...options.env };
+  // manifest path -> every text it had when `apply` ran on it, in order.
+  const applied = new Map<string, string[]>();
+  let disposed = false;
+
+  const run = async (args: readonly string[], opts: Options = {}): Promise<CliResult> => {
+    const file = args[0] === "apply" ? manifestArg(args) : undefined;
+    const text = file ? await readFile(file, "utf8").catch(() => undefined) : undefined;
+    const r = await rtsync(args, { ...opts, env: { ...process.env, ...env, ...(opts.env as Record<string, string> | undefined) } });
+    // Output on stdout means apply got past loading the manifest and may have started something.
+    if (file && text !== undefined && r.stdout.trim() !== "") applied.set(file, [...(applied.get(file) ?? []), text]);
+    return r;
+  };
+
+  const dispose = async (): Promise<void> => {
+    if (disposed) return;
+    disposed = true;
+    const problems: string[] = [];
+    for (const [file, texts] of applied) {
+      // The last version applied first; older versions only while a daemon of this manifest still
+      // runs (one an apply failed to prune is declared only by the version that started it).
+      for (const text of [...new Set([...texts].reverse())]) {
+        await writeFile(file, text);
+        const r = await rtsync(["down", file], { env: { ...process.env, ...env } });
+        if (r.exitCode !== 0) problems.push(`rtsync down ${file} exited ${r.exitCode}: ${r.all}`);
+        if (!(await anyRunning(stateDir, file))) break;
+      }
+    }
+    // A daemon `down` missed is a leak: reported (the test fails) and stopped by its recorded pid,
+    // only while that pid is still the daemon apply started (its command line says so).
+    const inventory = await readInventory(stateDir).catch(() => undefined);
+    for (const [name, rec] of Object.entries(inventory?.daemons ?? {})) {
+      if (!(await processRunning(rec.pid, rec.match))) continue;
+      problems.push(`daemon ${name} (pid ${rec.pid}) still ran after rtsync down`);
+      await stopPid(rec.pid);
+    }
+    await rm(dir, { recursive: true, force: true });
+    if (problems.length > 0) throw new Error(`fixture cleanup: ${problems.join("; ")}`);
+  };
+
+  return {
+    dir,
+    stateDir,
+    env,
+    path: (...parts) => join(dir, ...parts),
+    writeManifest: async (yaml, name = "rtsync.yaml") => {
+      const file = join(dir, name);
+      await writeFile(file, yaml);
+      return file;
+    },
+    run,
+    dispose,
+  };
+}
+
+/** A fixture for the current test, cleaned up when it finishes (pass or fail). */
+export async function useFixture(options: { env?: Record<string, string> } = {}): Promise<ManifestFixture> {
+  const f = await createFixture(options);
+  onTestFinished(() => f.dispose());
+  return f;
+}
