@@ -2,9 +2,9 @@ import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
-import type { Options } from "execa";
 import { onTestFinished } from "vitest";
-import { REPO, rtsync, type CliResult } from "./cli.ts";
+import { execa, type Options } from "execa";
+import { BIN, REPO, rtsync, type CliResult } from "./cli.ts";
 import { processRunning, readInventory, stopPid } from "./probes.ts";
 
 // A temp directory to apply manifests in, for the reconcile integration tests. The directory is
@@ -128,4 +128,16 @@ export async function useFixture(options: { env?: Record<string, string> } = {})
   const f = await createFixture(options);
   onTestFinished(() => f.dispose());
   return f;
+}
+
+/** Runs the built CLI as nobody (uid and gid 65534, no supplementary groups), as a non-root user would. */
+export async function runAsNobody(args: readonly string[], options: Options = {}): Promise<CliResult> {
+  const r = await execa("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, BIN, ...args], {
+    reject: false,
+    stdin: "ignore",
+    all: true,
+    cwd: "/",
+    ...options,
+  });
+  return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout ?? ""), stderr: String(r.stderr ?? ""), all: String(r.all ?? "") };
 }
