@@ -1,0 +1,99 @@
+import { spawn } from "node:child_process";
+import { performance } from "node:perf_hooks";
+import { BENCH_USER, MODULE } from "./daemon.ts";
+import { buildIncludeRules, type ChangedPath } from "./filter.ts";
+import type { TreeMonitor } from "./monitor.ts";
+import { readTreeCpuSeconds } from "./proc.ts";
+
+// What a scenario needs from the thing under test, whether a running tool or the floor:
+// tell it the changes are done, read its CPU, and wait until it is idle again.
+
+export interface Driver {
+  /** CPU seconds used so far (compare two readings) */
+  cpuSeconds(): number;
+  /** the changes are finished (the floor starts its rsync now; a tool saw them already) */
+  afterChanges(changes: readonly ChangedPath[]): void;
+  /** the time the last run ended once nothing ran for quietMs after `since`; null on timeout */
+  waitIdle(since: number, quietMs: number, timeoutMs: number): Promise<number | null>;
+}
+
+export function toolDriver(monitor: TreeMonitor, roots: () => readonly number[]): Driver {
+  return {
+    cpuSeconds: () => readTreeCpuSeconds(roots()),
+    afterChanges: () => {},
+    waitIdle: (since, quietMs, timeoutMs) => monitor.waitQuiet(since, quietMs, timeoutMs),
+  };
+}
+
+/** Parses bash's `times` (two lines: the shell's, then its children's user and system time). */
+export function parseBashTimes(text: string): number | undefined {
+  const lines = text.trim().split("\n");
+  const last = lines[lines.length - 1] ?? "";
+  const m = /^(\d+)m([\d.]+)s (\d+)m([\d.]+)s$/.exec(last.trim());
+  if (!m) return undefined;
+  return Number(m[1]) * 60 + Number(m[2]) + Number(m[3]) * 60 + Number(m[4]);
+}
+
+export interface FloorTarget {
+  readonly source: string;
+  readonly port: number;
+  readonly passwordFile: string;
+}
+
+/** The floor's one rsync: exactly the changed paths, TCP_NODELAY, run through bash for `times`. */
+export function floorArgs(t: FloorTarget): string[] {
+  return [
+    "-a",
+    "--delete",
+    "--sockopts=TCP_NODELAY",
+    "--from0",
+    "--include-from=-",
+    "--exclude=*",
+    `--password-file=${t.passwordFile}`,
+    `${t.source}/`,
+    `rsync://${BENCH_USER}@127.0.0.1:${t.port}/${MODULE}/`,
+  ];
+}
+
+export interface FloorRun {
+  readonly exitCode: number;
+  readonly cpuSeconds: number;
+  readonly endedAt: number;
+  readonly stderr: string;
+}
+
+export function runFloor(t: FloorTarget, changes: readonly ChangedPath[]): Promise<FloorRun> {
+  const script = 'rsync "$@"; rc=$?; times >&2; exit $rc';
+  const child = spawn("bash", ["-c", script, "bash", ...floorArgs(t)], { stdio: ["pipe", "ignore", "pipe"] });
+  let stderr = "";
+  child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+  child.stdin.end(buildIncludeRules(changes).map((r) => `${r}\0`).join(""));
+  return new Promise((resolve) => {
+    child.on("close", (code) =>
+      resolve({ exitCode: code ?? -1, cpuSeconds: parseBashTimes(stderr) ?? 0, endedAt: performance.now(), stderr }),
+    );
+  });
+}
+
+export function floorDriver(t: FloorTarget, onRun: (run: FloorRun) => void): Driver {
+  let cpu = 0;
+  const inflight = new Set<Promise<FloorRun>>();
+  let lastEnd = 0;
+  return {
+    cpuSeconds: () => cpu,
+    afterChanges(changes) {
+      const p = runFloor(t, changes).then((run) => {
+        cpu += run.cpuSeconds;
+        lastEnd = Math.max(lastEnd, run.endedAt);
+        inflight.delete(p);
+        onRun(run);
+        return run;
+      });
+      inflight.add(p);
+    },
+    async waitIdle(since) {
+      while (inflight.size > 0) await Promise.all(inflight);
+      return Math.max(since, lastEnd);
+    },
+  };
+}

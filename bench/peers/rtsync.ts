@@ -1,0 +1,143 @@
+import { spawn } from "node:child_process";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { onCleanup } from "../cleanup.ts";
+import { BENCH_USER, MODULE, findFreePort, writePasswordFile } from "../daemon.ts";
+import { isAlive, stopTree } from "../proc.ts";
+import type { Peer, PeerEnv } from "./peer.ts";
+
+// rtsync driven only through its CLI (the built dist/), with a generated manifest: its own rsync
+// daemon on a free port (from `daemons:`), and one watch job with the chosen `watcher` backend.
+// The daemon half is applied first (untimed); the start-up clock covers `apply` of the full manifest.
+
+export const RTSYNC_BIN = fileURLToPath(new URL("../../dist/cli/bin.js", import.meta.url));
+const WATCH = "push";
+const DAEMON = "bench";
+
+export interface RtsyncManifestInput {
+  readonly stateDir: string;
+  readonly port: number;
+  readonly replica: string;
+  readonly source: string;
+  readonly logFile: string;
+  readonly passwordFile: string;
+  readonly watcher: "inotifywait" | "chokidar";
+  readonly withWatch: boolean;
+}
+
+/** The manifest as JSON (which is YAML): a loopback daemon, and optionally the watch job. */
+export function renderRtsyncManifest(m: RtsyncManifestInput): string {
+  const manifest = {
+    version: 1,
+    stateDir: m.stateDir,
+    users: { [BENCH_USER]: { password: { file: m.passwordFile } } },
+    daemons: {
+      [DAEMON]: {
+        address: "127.0.0.1",
+        port: m.port,
+        uid: process.getuid?.() ?? 0,
+        gid: process.getgid?.() ?? 0,
+        useChroot: false,
+        logFile: m.logFile,
+        hostsAllow: ["127.0.0.1"],
+        modules: { [MODULE]: { path: m.replica, readOnly: false, list: false, ignoreErrors: true, authUsers: [BENCH_USER] } },
+      },
+    },
+    ...(m.withWatch
+      ? {
+          watches: {
+            [WATCH]: {
+              source: m.source,
+              target: `rsync://${BENCH_USER}@127.0.0.1:${m.port}/${MODULE}`,
+              watcher: m.watcher,
+              fullSync: { schedule: "0 0 1 1 *" },
+            },
+          },
+        }
+      : {}),
+  };
+  return `${JSON.stringify(manifest, null, 2)}\n`;
+}
+
+async function runCli(args: readonly string[]): Promise<{ code: number; output: string }> {
+  const child = spawn(process.execPath, [RTSYNC_BIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  child.stdout.setEncoding("utf8").on("data", (d: string) => (output += d));
+  child.stderr.setEncoding("utf8").on("data", (d: string) => (output += d));
+  const code = await new Promise<number>((resolve) => child.on("close", (c) => resolve(c ?? -1)));
+  return { code, output };
+}
+
+interface Inventory {
+  readonly daemons?: Record<string, { pid?: number }>;
+  readonly watchers?: Record<string, { pid?: number }>;
+}
+
+export function createRtsyncPeer(env: PeerEnv, watcher: "inotifywait" | "chokidar"): Peer {
+  const stateDir = join(env.workDir, "state");
+  const manifestPath = join(env.workDir, "rtsync.yaml");
+  const logFile = join(env.workDir, "rtsyncd.log");
+  const passwordFile = join(env.workDir, "bench.password");
+  let port = 0;
+  let watcherPid: number | undefined;
+  let lastInventoryRead = 0;
+  const seenPids = new Set<number>();
+
+  const readInventory = async (): Promise<Inventory> =>
+    JSON.parse(await readFile(join(stateDir, "inventory.json"), "utf8").catch(() => "{}")) as Inventory;
+  const remember = (inv: Inventory): void => {
+    for (const group of [inv.daemons, inv.watchers]) for (const e of Object.values(group ?? {})) if (e.pid) seenPids.add(e.pid);
+  };
+  const write = (withWatch: boolean): Promise<void> =>
+    writeFile(manifestPath, renderRtsyncManifest({ stateDir, port, replica: env.replica, source: env.source, logFile, passwordFile, watcher, withWatch }));
+  const apply = async (): Promise<void> => {
+    const r = await runCli(["apply", manifestPath]);
+    remember(await readInventory());
+    if (r.code !== 0) throw new Error(`rtsync apply exited ${r.code}: ${r.output.trim().split("\n").slice(-3).join(" / ")}`);
+  };
+  // Only pids rtsync recorded as its own, and only while they are still alive.
+  const killLeftovers = async (): Promise<void> => {
+    remember(await readInventory());
+    for (const pid of seenPids) if (isAlive(pid)) await stopTree(pid);
+  };
+  let unregister = (): void => {};
+
+  return {
+    name: watcher === "inotifywait" ? "rtsync-inotifywait" : "rtsync-chokidar",
+    daemonLogPath: logFile,
+    toolLogPath: join(stateDir, "watches", WATCH, "log.jsonl"),
+    async prepare() {
+      await mkdir(stateDir, { recursive: true });
+      await writePasswordFile(passwordFile);
+      port = await findFreePort();
+      unregister = onCleanup(async () => {
+        await runCli(["down", manifestPath]);
+        await killLeftovers();
+      });
+      await write(false);
+      await apply();
+    },
+    async start() {
+      await write(true);
+      await apply();
+    },
+    roots() {
+      if (watcherPid === undefined && Date.now() - lastInventoryRead > 20) {
+        lastInventoryRead = Date.now();
+        void readInventory().then((inv) => {
+          remember(inv);
+          watcherPid ??= inv.watchers?.[WATCH]?.pid;
+        });
+      }
+      return watcherPid === undefined ? [] : [watcherPid];
+    },
+    async stop() {
+      const r = await runCli(["down", manifestPath]);
+      await killLeftovers();
+      unregister();
+      watcherPid = undefined;
+      if (r.code !== 0) throw new Error(`rtsync down exited ${r.code}: ${r.output.trim()}`);
+    },
+  };
+}

@@ -1,0 +1,197 @@
+// `npm run bench`: rtsync against the classic inotifywait|rsync loop, lsyncd and the floor (one
+// rsync of exactly the changed paths), on trees of small files. Prints one table of medians and
+// writes every measurement as JSON. See the README's "Benchmark" section.
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { cpus, release, tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { USAGE, parseBenchArgs, type BenchOptions } from "./args.ts";
+import { installSignalCleanup, onCleanup, runCleanups } from "./cleanup.ts";
+import { startRsyncDaemon } from "./daemon.ts";
+import { createClassicPeer } from "./peers/classic.ts";
+import { createLsyncdPeer, lsyncdVersion } from "./peers/lsyncd.ts";
+import type { Peer, PeerEnv } from "./peers/peer.ts";
+import { RTSYNC_BIN, createRtsyncPeer } from "./peers/rtsync.ts";
+import { runFloorSession, runToolSession, type SessionInput } from "./session.ts";
+import { METRICS, aggregate, renderTable } from "./table.ts";
+import { planTree, writeTree } from "./tree.ts";
+import type { RunRecord, ToolName } from "./types.ts";
+
+const REPO = fileURLToPath(new URL("../", import.meta.url));
+const started = Date.now();
+const log = (line: string): void => {
+  process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(0).padStart(5)}s] ${line}\n`);
+};
+
+function version(cmd: string, args: string[], pattern: RegExp): string | undefined {
+  const r = spawnSync(cmd, args, { encoding: "utf8" });
+  if (r.error) return undefined;
+  return pattern.exec(`${r.stdout}${r.stderr}`)?.[1];
+}
+
+function machine(): Record<string, unknown> {
+  let commit: string | undefined;
+  try {
+    commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: REPO, encoding: "utf8" }).trim();
+  } catch {
+    commit = undefined;
+  }
+  return {
+    cores: cpus().length,
+    cpu: cpus()[0]?.model,
+    kernel: release(),
+    node: process.version,
+    rsync: version("rsync", ["--version"], /version\s+(\S+)/),
+    inotifywait: version("inotifywait", ["--help"], /inotifywait\s+(\S+)/),
+    lsyncd: lsyncdVersion(),
+    rtsyncCommit: commit,
+  };
+}
+
+// Why a tool cannot run here, or undefined when it can.
+function unavailable(tool: ToolName, size: number, o: BenchOptions): string | undefined {
+  if ((tool === "lsyncd0" || tool === "lsyncd1") && lsyncdVersion() === undefined) return "lsyncd is not installed (apt-get install lsyncd)";
+  if (tool.startsWith("rtsync") && !existsSync(RTSYNC_BIN)) return `${RTSYNC_BIN} is missing (npm run build)`;
+  if (tool === "rtsync-chokidar" && size > o.chokidarMax) return `chokidar holds one inotify watch per file; skipped above --chokidar-max ${o.chokidarMax}`;
+  return undefined;
+}
+
+function makePeer(tool: Exclude<ToolName, "floor">, env: PeerEnv): Peer {
+  switch (tool) {
+    case "rtsync-inotifywait":
+      return createRtsyncPeer(env, "inotifywait");
+    case "rtsync-chokidar":
+      return createRtsyncPeer(env, "chokidar");
+    case "classic":
+      return createClassicPeer(env);
+    case "lsyncd0":
+      return createLsyncdPeer(env, 0);
+    case "lsyncd1":
+      return createLsyncdPeer(env, 1);
+  }
+}
+
+async function copyTree(from: string, to: string): Promise<void> {
+  const child = spawn("cp", ["-a", `${from}/.`, to], { stdio: "ignore" });
+  const code = await new Promise<number>((res) => child.on("close", (c) => res(c ?? -1)));
+  if (code !== 0) throw new Error(`cp -a ${from} ${to} exited ${code}`);
+}
+
+async function benchSize(root: string, size: number, o: BenchOptions, records: RunRecord[], builds: Record<string, number>): Promise<void> {
+  const base = join(root, `files-${size}`);
+  const source = join(base, "source");
+  const replica = join(base, "replica");
+  await mkdir(source, { recursive: true, mode: 0o755 });
+  await mkdir(replica, { recursive: true, mode: 0o755 });
+  const layout = planTree(size);
+  log(`${size.toLocaleString("en-US")} files: building the source tree (${layout.dirs.length} directories)…`);
+  const buildSec = await writeTree(source, layout);
+  builds[String(size)] = buildSec;
+  log(`  built in ${buildSec.toFixed(1)} s; copying it to the replica…`);
+  await copyTree(source, replica);
+  const daemonDir = join(base, "daemon");
+  await mkdir(daemonDir, { recursive: true });
+  const daemon = await startRsyncDaemon(daemonDir, replica);
+  const unregister = onCleanup(() => daemon.stop());
+  try {
+    for (let run = 1; run <= o.runs; run++) {
+      for (const tool of o.tools) {
+        const skipped = unavailable(tool, size, o);
+        if (skipped) {
+          if (run === 1) log(`${tool}: skipped: ${skipped}`);
+          records.push({ tool, size, run, scenarios: {}, skipped });
+          continue;
+        }
+        log(`${size.toLocaleString("en-US")} files, run ${run}/${o.runs}: ${tool}`);
+        const input: SessionInput = {
+          tool, size, run, source, replica, layout,
+          scenarios: o.scenarios,
+          idleSeconds: o.idleSeconds,
+          latencyWrites: o.latencyWrites,
+          idleTimeoutMs: o.idleTimeoutSeconds * 1000,
+          log,
+        };
+        let record: RunRecord;
+        if (tool === "floor") {
+          record = await runFloorSession(input, { source, port: daemon.port, passwordFile: daemon.passwordFile }, daemon.logPath);
+        } else {
+          const workDir = join(base, `work-${tool}-${run}`);
+          await mkdir(workDir, { recursive: true });
+          const env: PeerEnv = { source, replica, workDir, daemon };
+          record = await runToolSession(input, makePeer(tool, env));
+        }
+        if (record.error) log(`  error: ${record.error}`);
+        for (const [name, s] of Object.entries(record.scenarios)) {
+          if (s.error) log(`  ${name}: ${s.error}`);
+          if (s.verify && !s.verify.ok) log(`  ${name}: DATA LOSS: ${s.verify.sample.slice(0, 5).join(" | ")}`);
+        }
+        records.push(record);
+      }
+    }
+  } finally {
+    await daemon.stop();
+    unregister();
+    if (!o.keep) await rm(base, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<number> {
+  const parsed = parseBenchArgs(process.argv.slice(2), tmpdir());
+  if (!parsed.ok) {
+    if ("help" in parsed) {
+      process.stdout.write(`${USAGE}\n`);
+      return 0;
+    }
+    process.stderr.write(`bench: ${parsed.error}\n`);
+    return 1;
+  }
+  const o = parsed.options;
+  for (const cmd of ["rsync", "inotifywait"]) {
+    if (spawnSync(cmd, ["--help"]).error) {
+      process.stderr.write(`bench: ${cmd} is not installed (apt-get install rsync inotify-tools)\n`);
+      return 1;
+    }
+  }
+  installSignalCleanup();
+  await mkdir(o.dir, { recursive: true });
+  const root = await mkdtemp(join(resolve(o.dir), "rtsync-bench-"));
+  await chmod(root, 0o755); // rsyncd module paths need traversable parents
+  onCleanup(async () => {
+    if (!o.keep) await rm(root, { recursive: true, force: true });
+  });
+  log(`bench dir ${root}; sizes ${o.sizes.join(", ")}; ${o.runs} run(s); tools ${o.tools.join(", ")}`);
+  const records: RunRecord[] = [];
+  const builds: Record<string, number> = {};
+  const info = machine();
+  try {
+    for (const size of o.sizes) await benchSize(root, size, o, records, builds);
+  } finally {
+    await runCleanups();
+  }
+  const table = renderTable(records, o.sizes, o.tools);
+  const summary = o.sizes.flatMap((size) =>
+    METRICS.flatMap((m) => o.tools.map((tool) => ({ size, tool, scenario: m.scenario, metric: m.key, ...aggregate(records, tool, size, m) }))),
+  );
+  const date = new Date().toISOString();
+  const jsonPath = o.json ?? join(REPO, "bench", "results", `${date.replace(/[:.]/g, "-")}.json`);
+  await mkdir(dirname(jsonPath), { recursive: true });
+  await writeFile(jsonPath, `${JSON.stringify({ date, machine: info, options: o, treeBuildSeconds: builds, table, summary, records }, null, 2)}\n`);
+  process.stdout.write(
+    `\nrtsync benchmark, ${date.slice(0, 10)}, ${String(info["cores"])} cores, medians of ${o.runs} run(s); ` +
+      `(×F = ratio to the floor, ×C = ratio to the classic loop)\n\n${table}\n\n` +
+      `tree build: ${Object.entries(builds).map(([n, s]) => `${Number(n).toLocaleString("en-US")} files ${s.toFixed(1)} s`).join(", ")}\n` +
+      `JSON: ${jsonPath}\n`,
+  );
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  async (e: unknown) => {
+    process.stderr.write(`bench: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    await runCleanups();
+    process.exit(1);
+  },
+);
