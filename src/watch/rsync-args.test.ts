@@ -7,6 +7,7 @@ const daemon = { ...local, target: "rsync://backup@10.0.0.2:873/backup", daemonT
 test("an incremental run reads its list on stdin; user excludes come before the list", () => {
   expect(buildIncrementalArgs(local)).toEqual([
     "-a",
+    "--ignore-times",
     "--delete",
     "--ignore-errors",
     "--force",
@@ -24,7 +25,7 @@ test("an incremental run reads its list on stdin; user excludes come before the 
 
 test("daemon targets get TCP_NODELAY, a connect timeout and the password file, never a password", () => {
   const args = buildIncrementalArgs(daemon);
-  expect(args.slice(5, 8)).toEqual(["--sockopts=TCP_NODELAY", "--contimeout=15", "--password-file=/var/lib/rtsync/w/password"]);
+  expect(args.slice(6, 9)).toEqual(["--sockopts=TCP_NODELAY", "--contimeout=15", "--password-file=/var/lib/rtsync/w/password"]);
   expect(args.at(-1)).toBe("rsync://backup@10.0.0.2:873/backup/");
   expect(args.join(" ")).not.toMatch(/RSYNC_PASSWORD|--password=/);
 });

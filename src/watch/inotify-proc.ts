@@ -1,0 +1,49 @@
+import { opendir, readFile, readdir, readlink } from "node:fs/promises";
+import path from "node:path";
+
+// Observations of the kernel's inotify state, for the status file and for clear limit errors.
+
+/** Inotify watches a process holds, from /proc/PID/fdinfo; undefined when /proc can't tell. */
+export async function readInotifyWatches(pid: number): Promise<number | undefined> {
+  try {
+    const fds = await readdir(`/proc/${pid}/fd`);
+    let watches = 0;
+    let found = false;
+    for (const fd of fds) {
+      const link = await readlink(`/proc/${pid}/fd/${fd}`).catch(() => "");
+      if (link !== "anon_inode:inotify") continue;
+      found = true;
+      const info = await readFile(`/proc/${pid}/fdinfo/${fd}`, "latin1");
+      for (const line of info.split("\n")) if (line.startsWith("inotify wd:")) watches++;
+    }
+    return found ? watches : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The current fs.inotify.max_user_watches, or undefined off Linux. */
+export async function readMaxUserWatches(): Promise<number | undefined> {
+  try {
+    return Number.parseInt(await readFile("/proc/sys/fs/inotify/max_user_watches", "latin1"), 10);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Directories in a tree, the root included: the inotify watches it needs. Symlinks are not followed. */
+export async function countDirectories(root: string): Promise<number> {
+  let count = 0;
+  const stack: string[] = [root];
+  for (let dir = stack.pop(); dir !== undefined; dir = stack.pop()) {
+    count++;
+    try {
+      for await (const entry of await opendir(dir)) {
+        if (entry.isDirectory()) stack.push(path.join(dir, entry.name));
+      }
+    } catch {
+      // Vanished or unreadable: it needs no watch we can count.
+    }
+  }
+  return count;
+}

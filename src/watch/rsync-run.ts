@@ -1,0 +1,71 @@
+import { execa } from "execa";
+import type { RunOutcome } from "./batcher.ts";
+import { classifyExitCode, parseProgressLine, parseTransferStats, summarizeStderr, type Progress } from "./rsync-result.ts";
+
+// Runs one rsync and says what its exit code means. It never throws for a failed transfer:
+// every outcome is data for the batcher.
+
+export interface RsyncRequest {
+  readonly args: readonly string[];
+  /** Bytes for rsync's stdin (the --include-from=- list). */
+  readonly input?: Buffer;
+  /** Aborting stops rsync (SIGTERM) and makes the outcome "cancelled". */
+  readonly signal?: AbortSignal;
+  readonly binary?: string;
+  /** Called with each --info=progress2 update. */
+  readonly onProgress?: (progress: Progress) => void;
+}
+
+export interface RsyncResult {
+  readonly outcome: RunOutcome;
+  /** rsync's exit code; -1 when it could not be started or was killed. */
+  readonly exitCode: number;
+  readonly durationMs: number;
+  readonly bytesSent?: number;
+  readonly bytesReceived?: number;
+  /** The first lines of rsync's stderr (errors, warnings). */
+  readonly messages: readonly string[];
+}
+
+export async function runRsync(request: RsyncRequest): Promise<RsyncResult> {
+  const started = performance.now();
+  const child = execa(request.binary ?? "rsync", request.args, {
+    input: request.input ?? Buffer.alloc(0),
+    reject: false,
+    stripFinalNewline: false,
+    env: { LC_ALL: "C" },
+    ...(request.signal === undefined ? {} : { cancelSignal: request.signal }),
+    forceKillAfterDelay: 3000,
+  });
+  const onProgress = request.onProgress;
+  if (onProgress !== undefined) {
+    let partial = "";
+    child.stdout?.on("data", (chunk: Buffer) => {
+      const lines = (partial + chunk.toString("latin1")).split(/[\r\n]/);
+      partial = lines.pop() ?? "";
+      for (const line of lines) {
+        const progress = parseProgressLine(line);
+        if (progress !== undefined) onProgress(progress);
+      }
+    });
+  }
+  const result = await child;
+  const durationMs = Math.round(performance.now() - started);
+  const stdout = typeof result.stdout === "string" ? result.stdout : "";
+  const stderr = typeof result.stderr === "string" ? result.stderr : "";
+  const messages = summarizeStderr(stderr);
+  if (result.isCanceled) return { outcome: "cancelled", exitCode: result.exitCode ?? -1, durationMs, messages };
+  if (result.exitCode === undefined) {
+    // Killed by a signal we did not send: worth another try. Not started at all (rsync missing): fatal.
+    const outcome = result.signal === undefined ? "fatal" : "transient";
+    return { outcome, exitCode: -1, durationMs, messages: [result.shortMessage ?? "rsync failed", ...messages] };
+  }
+  const stats = parseTransferStats(stdout);
+  return {
+    outcome: classifyExitCode(result.exitCode),
+    exitCode: result.exitCode,
+    durationMs,
+    messages,
+    ...(stats === undefined ? {} : { bytesSent: stats.bytesSent, bytesReceived: stats.bytesReceived }),
+  };
+}

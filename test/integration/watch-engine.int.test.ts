@@ -1,0 +1,116 @@
+import { appendFile, mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import type { WatcherKind } from "../../src/watch/spec.ts";
+import { startHarness } from "../fixtures/watch-harness.ts";
+import { startRsyncDaemon, type RsyncDaemon } from "../helpers/rsync-daemon.ts";
+import { diffTrees, waitFor, waitForSameTree, writeTree } from "../helpers/temp-tree.ts";
+
+// Issue 4's acceptance list, as far as the engine goes, against a real rsync daemon on loopback,
+// with both event sources.
+
+let daemon: RsyncDaemon;
+beforeAll(async () => {
+  daemon = await startRsyncDaemon({ modules: ["m"] });
+});
+afterAll(() => daemon.dispose());
+
+const watchers: WatcherKind[] = ["inotifywait", "chokidar"];
+
+describe.each(watchers)("watcher %s", (watcher) => {
+  test("the existing tree arrives at start", async () => {
+    const h = await startHarness({ daemon, module: "m", watcher, setup: (src) => writeTree(src, { "a.txt": "a", "d/e/f.txt": "f", "empty/.keep": "" }) });
+    expect(h.runs("full")).toHaveLength(1);
+    expect(await diffTrees(h.source, h.replica)).toBe("");
+  });
+
+  test("200 files touched in a loop arrive", async () => {
+    const h = await startHarness({ daemon, module: "m", watcher });
+    for (let i = 0; i < 200; i++) await writeFile(path.join(h.source, `file-${i}.txt`), `content ${i}\n`);
+    await waitForSameTree(h.source, h.replica);
+    expect(h.runs("full")).toHaveLength(1); // only the initial one: all of it went incrementally
+  });
+
+  test("nested new directories with files written at once arrive whole", async () => {
+    const h = await startHarness({ daemon, module: "m", watcher });
+    for (let i = 0; i < 5; i++) {
+      const dir = path.join(h.source, `top${i}`, "a", "b", "c");
+      await mkdir(dir, { recursive: true });
+      await writeFile(path.join(dir, "leaf.txt"), `leaf ${i}`);
+      await writeFile(path.join(h.source, `top${i}`, "a", "mid.txt"), `mid ${i}`);
+    }
+    await waitForSameTree(h.source, h.replica);
+  });
+
+  test("names with spaces, newlines, unicode, leading dashes, glob characters and non-UTF-8 bytes arrive", async () => {
+    const h = await startHarness({ daemon, module: "m", watcher });
+    const names = ["with space", "new\nline", "日本語 ñ", "-leading-dash", "--delete", "glob*?[x]", "back\\slash", "#hash", "d[1]/in*side"];
+    for (const name of names) await writeTree(h.source, { [name]: `content of ${name}` });
+    await writeFile(Buffer.concat([Buffer.from(`${h.source}/`), Buffer.from([0x6f, 0xff, 0xfe])]), "not utf-8");
+    await mkdir(Buffer.concat([Buffer.from(`${h.source}/sub/`), Buffer.from([0xc3, 0x28])]), { recursive: true });
+    await writeFile(Buffer.concat([Buffer.from(`${h.source}/sub/`), Buffer.from([0xc3, 0x28, 0x2f, 0x66, 0xe9])]), "deeper");
+    await waitForSameTree(h.source, h.replica);
+  });
+
+  test("a 20 MB file and a file rewritten many times quickly end up identical", async () => {
+    const h = await startHarness({ daemon, module: "m", watcher });
+    const big = Buffer.alloc(20 * 1024 * 1024);
+    for (let i = 0; i < big.length; i += 4096) big.writeUInt32LE(i * 2654435761 >>> 0, i);
+    await writeFile(path.join(h.source, "big.bin"), big);
+    for (let i = 0; i < 100; i++) await writeFile(path.join(h.source, "hot.txt"), `version ${String(i).padStart(3, "0")}\n`);
+    await waitForSameTree(h.source, h.replica, { timeoutMs: 30_000 });
+    expect(await readFile(path.join(h.replica, "hot.txt"), "utf8")).toBe("version 099\n");
+  });
+
+  test("excluded files are not sent", async () => {
+    const exclude = ["*.swp", ".cache/", "/build"];
+    const h = await startHarness({ daemon, module: "m", watcher, spec: { exclude } });
+    await writeTree(h.source, { "keep.txt": "k", ".keep.txt.swp": "s", "x/.cache/blob": "c", "build/out": "o", "x/build/ok": "ok" });
+    await waitForSameTree(h.source, h.replica, { exclude });
+    await expect(stat(path.join(h.replica, ".keep.txt.swp"))).rejects.toMatchObject({ code: "ENOENT" });
+    await expect(stat(path.join(h.replica, "x/.cache"))).rejects.toMatchObject({ code: "ENOENT" });
+    await expect(stat(path.join(h.replica, "build"))).rejects.toMatchObject({ code: "ENOENT" });
+    expect(await readFile(path.join(h.replica, "x/build/ok"), "utf8")).toBe("ok");
+  });
+
+  test("deletes and directory renames propagate without a full sync", async () => {
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 20; i++) files[`del/f${i}`] = `d${i}`;
+    for (let i = 0; i < 10; i++) files[`olddir/sub/g${i}`] = `g${i}`;
+    files["lone.txt"] = "lone";
+    files["deltree/a/b/c"] = "c";
+    const h = await startHarness({ daemon, module: "m", watcher, setup: (src) => writeTree(src, files) });
+    expect(await diffTrees(h.source, h.replica)).toBe("");
+    for (let i = 0; i < 20; i += 2) await rm(path.join(h.source, `del/f${i}`));
+    await rm(path.join(h.source, "lone.txt"));
+    await rm(path.join(h.source, "deltree"), { recursive: true });
+    await rename(path.join(h.source, "olddir"), path.join(h.source, "newdir"));
+    await rename(path.join(h.source, "del/f1"), path.join(h.source, "del/f1-renamed"));
+    await waitForSameTree(h.source, h.replica);
+    expect(h.runs("full")).toHaveLength(1); // the initial sync only
+  });
+
+  test("a file written and the engine stopped at once still arrives (stop flushes)", async () => {
+    const h = await startHarness({ daemon, module: "m", watcher });
+    await writeFile(path.join(h.source, "last-words.txt"), "flushed");
+    await waitFor(() => h.engine.pending() > 0 || h.events.some((e) => e.type === "run-start" && e.kind === "incremental") || "no event yet", 10_000, 5);
+    await h.engine.stop();
+    expect(await readFile(path.join(h.replica, "last-words.txt"), "utf8")).toBe("flushed");
+  });
+});
+
+describe("inotifywait specifics", () => {
+  test("a new file goes out in one run, not one for its create and one for its close", async () => {
+    const h = await startHarness({ daemon, module: "m", watcher: "inotifywait" });
+    await writeFile(path.join(h.source, "one.txt"), "x".repeat(100_000));
+    await waitForSameTree(h.source, h.replica);
+    await h.settle();
+    expect(h.runs("incremental").map((r) => r.paths)).toEqual([1]);
+  });
+
+  test("appends to a file arrive at each close", async () => {
+    const h = await startHarness({ daemon, module: "m", watcher: "inotifywait" });
+    for (let i = 0; i < 20; i++) await appendFile(path.join(h.source, "log.txt"), `line ${i}\n`);
+    await waitForSameTree(h.source, h.replica);
+  });
+});

@@ -1,0 +1,105 @@
+import { readFile, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { execa } from "execa";
+import { afterAll, beforeAll, expect, test } from "vitest";
+import type { WatcherStatus } from "../../src/watch/status.ts";
+import { startRsyncDaemon, type RsyncDaemon } from "../helpers/rsync-daemon.ts";
+import { makeTempDir, waitFor, waitForSameTree, writeTree } from "../helpers/temp-tree.ts";
+
+// The watcher process as the reconciler will start it: a spec file in, status.json and log.jsonl
+// out, a clean exit on SIGTERM.
+
+const FIXTURE = fileURLToPath(new URL("../fixtures/run-watcher.ts", import.meta.url));
+const REPO = fileURLToPath(new URL("../../", import.meta.url));
+
+let daemon: RsyncDaemon;
+beforeAll(async () => {
+  daemon = await startRsyncDaemon({ modules: ["m"], users: { rsync_backup: "top secret" } });
+});
+afterAll(() => daemon.dispose());
+
+async function readStatus(stateDir: string): Promise<WatcherStatus | undefined> {
+  try {
+    return JSON.parse(await readFile(path.join(stateDir, "status.json"), "utf8")) as WatcherStatus;
+  } catch {
+    return undefined;
+  }
+}
+
+test("runWatcher replicates, keeps status.json and log.jsonl, and exits 0 on SIGTERM", async () => {
+  const source = await makeTempDir("rtsync-src-");
+  const stateDir = await makeTempDir("rtsync-state-");
+  await writeTree(source, { "existing.txt": "e" });
+  const passwordFile = await daemon.writePasswordFile("top secret");
+  const specPath = path.join(stateDir, "spec.json");
+  await writeFile(
+    specPath,
+    JSON.stringify({
+      name: "backup-push",
+      source,
+      target: `${daemon.url("m", "rsync_backup")}/main`,
+      daemonTarget: true,
+      passwordFile,
+      exclude: ["*.tmp"],
+      delayMs: 0,
+      watcher: "auto",
+      rsyncArgs: ["--timeout=30"],
+      initialSync: true,
+      fullSyncSchedule: "0 3 * * *",
+      stateDir,
+    }),
+  );
+  const child = execa(process.execPath, ["--import", "tsx", FIXTURE, specPath], { cwd: REPO, reject: false, stdin: "ignore" });
+  try {
+    await waitFor(async () => {
+      const s = await readStatus(stateDir);
+      return (s?.state === "watching" && s.initialSync.state === "done") || `status: ${JSON.stringify(s?.state)} ${JSON.stringify(s?.initialSync)}`;
+    }, 20_000);
+    await writeTree(source, { "new/file.txt": "n", "skip.tmp": "t" });
+    await waitForSameTree(source, daemon.path("m", "main"), { exclude: ["*.tmp"] });
+    await waitFor(async () => ((await readStatus(stateDir))?.counters.incrementalRuns ?? 0) > 0 || "no incremental run in status yet");
+  } finally {
+    child.kill("SIGTERM");
+  }
+  const result = await child;
+  expect(result.exitCode).toBe(0);
+  expect(result.stdout).toBe(""); // the library never prints
+
+  const status = await readStatus(stateDir);
+  expect(status).toMatchObject({
+    version: 1,
+    name: "backup-push",
+    pid: child.pid,
+    state: "stopped",
+    watcher: "inotifywait",
+    watches: 1, // counted when watching started: the source root only
+    pending: 0,
+    initialSync: { state: "done" },
+    lastFullSync: { kind: "full", ok: true, exitCode: 0 },
+    lastIncremental: { kind: "incremental", ok: true, exitCode: 0 },
+    lastError: null,
+  });
+  expect(status?.specHash).toMatch(/^[0-9a-f]{64}$/);
+  expect(Date.parse(status?.nextFullSync ?? "")).toBeGreaterThan(Date.now());
+  expect(status?.counters.bytesSent).toBeGreaterThan(0);
+
+  const log = (await readFile(path.join(stateDir, "log.jsonl"), "utf8")).trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+  const runs = log.filter((l) => l.type === "run");
+  expect(runs[0]).toMatchObject({ type: "run", kind: "full", exitCode: 0, outcome: "ok" });
+  expect(runs.some((r) => r.kind === "incremental" && typeof r.bytes === "number" && typeof r.durationMs === "number")).toBe(true);
+  expect(log.at(-1)).toMatchObject({ type: "stopped", pending: 0 });
+  const everything = JSON.stringify(status) + JSON.stringify(log);
+  expect(everything).not.toContain("top secret");
+});
+
+test("an invalid spec file is one clear sentence and exit code 1", async () => {
+  const dir = await makeTempDir();
+  const specPath = path.join(dir, "spec.json");
+  await writeFile(specPath, JSON.stringify({ name: "x", source: "relative", watcher: "fswatch" }));
+  const result = await execa(process.execPath, ["--import", "tsx", FIXTURE, specPath], { cwd: REPO, reject: false, stdin: "ignore" });
+  expect(result.exitCode).toBe(1);
+  expect(result.stderr).toMatch(new RegExp(`^rtsync: watcher spec ${specPath} is invalid: source: must be an absolute path; `));
+  expect(result.stderr).toContain("watcher: Invalid option");
+  expect(result.stderr).not.toMatch(/^\s+at /m);
+});
