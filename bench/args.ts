@@ -129,7 +129,7 @@ export function parseBenchArgs(argv: readonly string[], tmpdir: string): ParseAr
     if (!explicit.has("--runs")) o.runs = 1;
     if (!explicit.has("--idle-seconds")) o.idleSeconds = 3;
     if (!explicit.has("--latency-writes")) o.latencyWrites = 10;
-    if (!explicit.has("--idle-timeout")) o.idleTimeoutSeconds = 30;
+    if (!explicit.has("--idle-timeout")) o.idleTimeoutSeconds = 15;
   }
   if (million && !o.sizes.includes(1_000_000)) o.sizes = [...o.sizes, 1_000_000];
   const order = (t: ToolName): number => TOOL_NAMES.indexOf(t);
