@@ -65,23 +65,30 @@ test("a daemon removed from the manifest is stopped by apply; rtsync down stops 
   expect([again.exitCode, again.stdout]).toEqual([0, `nothing to stop for node ${NODE}`]);
 });
 
+// Someone else's rsync daemon on 127.0.0.1:port, not started by rtsync (its own config, pid file
+// and module; stdin ignored, or rsync takes the socket for inetd's). Stopped after the test.
+async function startHandDaemon(f: ManifestFixture, port: number): Promise<number> {
+  await mkdir(f.path("hand", "pub"), { recursive: true });
+  const conf = f.path("hand", "rsyncd.conf");
+  await writeFile(conf, `pid file = ${f.path("hand", "rsyncd.pid")}\nlog file = ${f.path("hand", "rsyncd.log")}\n[pub]\npath = ${f.path("hand", "pub")}\n`);
+  const hand = spawn("rsync", ["--daemon", "--no-detach", `--config=${conf}`, `--port=${port}`, "--address=127.0.0.1"], { stdio: "ignore" });
+  const pid = hand.pid;
+  if (pid === undefined) throw new Error("could not start rsync --daemon");
+  onTestFinished(() => stopPid(pid));
+  expect(await waitFor(() => canConnect(port))).toBe(true);
+  return pid;
+}
+
+// The conflict sentence, as a regular expression (the holder's command line may be cut short).
+const conflictPattern = (port: number, pid: number) =>
+  `127\\.0\\.0\\.1:${port} is in use by pid ${pid} \\(rsync --daemon --no-detach --config=[^)]*\\), which rtsync did not start; stop it or choose another port`;
+
 test("an rsync daemon started by hand on the port is a conflict: apply exits 1 naming the port and kills nothing", async () => {
   const f = await useFixture({ env: { DEMO_PW: PW } });
   const port = await freePort();
-  // Someone else's daemon, not started by rtsync: its own config, pid file and module.
-  await mkdir(f.path("hand", "pub"), { recursive: true });
-  const handConf = f.path("hand", "rsyncd.conf");
-  await writeFile(handConf, `pid file = ${f.path("hand", "rsyncd.pid")}\nlog file = ${f.path("hand", "rsyncd.log")}\n[pub]\npath = ${f.path("hand", "pub")}\n`);
-  const hand = spawn("rsync", ["--daemon", "--no-detach", `--config=${handConf}`, `--port=${port}`, "--address=127.0.0.1"], { stdio: "ignore" });
-  const handPid = hand.pid;
-  if (handPid === undefined) throw new Error("could not start rsync --daemon");
-  onTestFinished(() => stopPid(handPid));
-  expect(await waitFor(() => canConnect(port))).toBe(true);
-
+  const handPid = await startHandDaemon(f, port);
   const file = await f.writeManifest(manifest(f, daemon(f, "d1", port, "data")));
-  const conflict = new RegExp(
-    `127\\.0\\.0\\.1:${port} is in use by pid ${handPid} \\(rsync --daemon --no-detach --config=[^)]*\\), which rtsync did not start; stop it or choose another port`,
-  );
+  const conflict = new RegExp(conflictPattern(port, handPid));
   const d = await f.run(["diff", file]);
   expect(d.exitCode).toBe(1);
   expect(d.stdout).toMatch(new RegExp(`\\n    ! cannot be applied: ${conflict.source}\\n`));
@@ -97,4 +104,24 @@ test("an rsync daemon started by hand on the port is a conflict: apply exits 1 n
   expect([down.exitCode, down.stdout]).toEqual([0, `nothing to stop for node ${NODE}`]);
   expect(await processRunning(handPid)).toBe(true);
   expect(await canConnect(port)).toBe(true);
+});
+
+test("a port change onto a port another program holds is a conflict: the running daemon stays as it is", async () => {
+  const f = await useFixture({ env: { DEMO_PW: PW } });
+  const [port, taken] = [await freePort(), await freePort()];
+  const handPid = await startHandDaemon(f, taken);
+  const file = await f.writeManifest(manifest(f, daemon(f, "d1", port, "data")));
+  expect((await f.run(["apply", file])).exitCode).toBe(0);
+  const pid = await daemonPid(f.stateDir, "d1");
+
+  await f.writeManifest(manifest(f, daemon(f, "d1", taken, "data")));
+  const a = await f.run(["apply", file]);
+  expect(a.exitCode).toBe(1);
+  expect(a.stdout).toMatch(
+    new RegExp(`\\n! daemon d1: restart on 127\\.0\\.0\\.1:${taken} \\(start-up settings changed; pid ${pid}\\): failed: ${conflictPattern(taken, handPid)}\\n`),
+  );
+  expect(await daemonPid(f.stateDir, "d1")).toBe(pid);
+  expect(await processRunning(pid)).toBe(true);
+  expect(await canConnect(port)).toBe(true);
+  expect(await processRunning(handPid)).toBe(true);
 });
