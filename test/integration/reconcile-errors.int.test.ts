@@ -121,6 +121,6 @@ test("another apply holding the lock: apply waits, then exits 1 saying who holds
   } finally {
     await release();
   }
-  expect(await readdir(f.dir)).toEqual(["rtsync.yaml", "state"]);
+  expect((await readdir(f.dir)).sort()).toEqual(["rtsync.yaml", "state"]);
   await expectNoSecretsNoDaemon(f, port);
 });

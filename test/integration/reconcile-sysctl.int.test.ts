@@ -41,7 +41,7 @@ test("as root: diff shows the raise, apply raises it and writes sysctlFile, a lo
   expect(await readFile(sysctlFile, "utf8")).toBe(`# Managed by rtsync from ${file}: inotify limits (minimums).\n${KEY} = ${want}\n`);
 
   // A lower minimum: the file follows the manifest, the kernel keeps the higher value.
-  await f.writeManifest(manifest(f, original - 1000, sysctlFile));
+  await f.writeManifest(manifest(f, Math.max(1, original - 1), sysctlFile));
   const lower = await f.run(["diff", file]);
   expect(changeLines(lower.stdout)).toEqual([`~ file ${sysctlFile}: content (persisted inotify limits)`]);
   expect((await f.run(["apply", file])).exitCode).toBe(0);
