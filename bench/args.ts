@@ -19,6 +19,8 @@ export interface BenchOptions {
   readonly idleTimeoutSeconds: number;
   /** rtsync-chokidar holds one inotify watch per file: skipped above this many files */
   readonly chokidarMax: number;
+  /** render the table of earlier JSON results (merged) instead of running */
+  readonly table: readonly string[] | undefined;
 }
 
 export const USAGE = `usage: npm run bench -- [options]
@@ -34,7 +36,8 @@ export const USAGE = `usage: npm run bench -- [options]
   --latency-writes 30      single-file writes in the latency scenario
   --idle-timeout 120       seconds to wait for a tool to go idle after a change
   --chokidar-max 100000    skip rtsync-chokidar on larger trees (one inotify watch per file)
-  --quick                  smoke check: 2,000 files, 1 run, short idle and latency`;
+  --quick                  smoke check: 2,000 files, 1 run, short idle and latency
+  --table A.json,B.json    print the table of earlier results (merged), run nothing`;
 
 export type ParseArgsResult =
   | { readonly ok: true; readonly options: BenchOptions }
@@ -67,6 +70,7 @@ export function parseBenchArgs(argv: readonly string[], tmpdir: string): ParseAr
     latencyWrites: 30,
     idleTimeoutSeconds: 120,
     chokidarMax: 100_000,
+    table: undefined as string[] | undefined,
   };
   let million = false;
   const explicit = new Set<string>();
@@ -119,6 +123,7 @@ export function parseBenchArgs(argv: readonly string[], tmpdir: string): ParseAr
       case "--chokidar-max": o.chokidarMax = num(true) ?? o.chokidarMax; break;
       case "--json": o.json = v; break;
       case "--dir": o.dir = v; break;
+      case "--table": o.table = v.split(",").filter((f) => f !== ""); break;
       default:
         return { ok: false, error: `unknown option "${flag}"\n${USAGE}` };
     }

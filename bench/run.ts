@@ -3,7 +3,7 @@
 // writes every measurement as JSON. See the README's "Benchmark" section.
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { cpus, release, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -17,7 +17,7 @@ import { RTSYNC_BIN, createRtsyncPeer } from "./peers/rtsync.ts";
 import { runFloorSession, runToolSession, type SessionInput } from "./session.ts";
 import { METRICS, aggregate, renderTable } from "./table.ts";
 import { planTree, writeTree } from "./tree.ts";
-import type { RunRecord, ToolName } from "./types.ts";
+import { TOOL_NAMES, type RunRecord, type ToolName } from "./types.ts";
 
 const REPO = fileURLToPath(new URL("../", import.meta.url));
 const started = Date.now();
@@ -137,6 +137,28 @@ async function benchSize(root: string, size: number, o: BenchOptions, records: R
   }
 }
 
+interface SavedResults {
+  readonly date: string;
+  readonly machine: Record<string, unknown>;
+  readonly options: BenchOptions;
+  readonly records: RunRecord[];
+}
+
+// `--table A.json,B.json`: one table from earlier runs (e.g. the peers and rtsync run apart).
+async function printSavedTable(files: readonly string[]): Promise<number> {
+  const saved = await Promise.all(files.map(async (f) => JSON.parse(await readFile(f, "utf8")) as SavedResults));
+  const records = saved.flatMap((s) => s.records);
+  const sizes = [...new Set(records.map((r) => r.size))].sort((a, b) => a - b);
+  const tools = TOOL_NAMES.filter((t) => records.some((r) => r.tool === t));
+  const runs = [...new Set(saved.map((s) => s.options.runs))].join("/");
+  const dates = [...new Set(saved.map((s) => s.date.slice(0, 10)))].join(", ");
+  process.stdout.write(
+    `rtsync benchmark, ${dates}, ${String(saved[0]?.machine["cores"] ?? "?")} cores, medians of ${runs} run(s) ` +
+      `(×F = ratio to the floor, ×C = ratio to the classic loop)\n\n${renderTable(records, sizes, tools)}\n`,
+  );
+  return 0;
+}
+
 async function main(): Promise<number> {
   const parsed = parseBenchArgs(process.argv.slice(2), tmpdir());
   if (!parsed.ok) {
@@ -148,6 +170,7 @@ async function main(): Promise<number> {
     return 1;
   }
   const o = parsed.options;
+  if (o.table) return printSavedTable(o.table);
   for (const cmd of ["rsync", "inotifywait"]) {
     if (spawnSync(cmd, ["--help"]).error) {
       process.stderr.write(`bench: ${cmd} is not installed (apt-get install rsync inotify-tools)\n`);

@@ -159,7 +159,8 @@ async function runStartup(input: SessionInput, peer: Peer, monitor: TreeMonitor,
 // A tool still busy after a scenario's timeout (the classic loop's backlog of full-tree runs)
 // would distort the next scenario: restart it, so the next one starts from an idle tool.
 async function restartIfBusy(input: SessionInput, peer: Peer, monitor: TreeMonitor, ctx: ScenarioCtx): Promise<boolean> {
-  if ((await monitor.waitQuiet(performance.now(), QUIET_MS, 1000)) !== null) return false;
+  // quiet since the last rsync seen (since = 0), allowing one more quiet spell to get there
+  if ((await monitor.waitQuiet(0, QUIET_MS, QUIET_MS + 1000)) !== null) return false;
   input.log("  still busy: restarting it before the next scenario");
   await peer.stop();
   const { ready } = await startAndProbe(input, peer, ctx);
