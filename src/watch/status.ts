@@ -199,7 +199,7 @@ export function buildLogRecord(e: EngineEvent): Record<string, unknown> | undefi
         ...(e.run.outcome === "ok" ? {} : { messages: e.run.messages }),
       };
     case "gave-up":
-      return { at, type: "gave-up", kind: e.kind, paths: e.paths, sample: e.sample, outcome: e.outcome };
+      return { at, type: "gave-up", runKind: e.kind, paths: e.paths, sample: e.sample, outcome: e.outcome };
     case "source-error":
       return { at, type: "source-error", reason: e.reason, message: e.message, retryInMs: e.retryInMs };
     case "source-ready":

@@ -76,7 +76,8 @@ function renderConfig(root: string, modules: readonly string[], auth: boolean): 
   const gid = process.getgid?.() ?? 0;
   const lines = [`pid file = ${root}/rsyncd.pid`, "use chroot = no", `uid = ${uid}`, `gid = ${gid}`, `log file = ${root}/rsyncd.log`, ""];
   for (const m of modules) {
-    lines.push(`[${m}]`, `path = ${root}/modules/${m}`, "read only = no", "list = yes");
+    // With "use chroot = no" rsyncd munges symlinks by default (/rsyncd-munged/...): replicas would differ.
+    lines.push(`[${m}]`, `path = ${root}/modules/${m}`, "read only = no", "list = yes", "munge symlinks = no");
     if (auth) lines.push(`auth users = ${"*"}`, `secrets file = ${root}/rsyncd.secrets`, "strict modes = yes");
     lines.push("");
   }

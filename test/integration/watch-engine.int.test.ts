@@ -1,10 +1,10 @@
-import { appendFile, mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { appendFile, chmod, link, lstat, mkdir, readFile, rename, rm, stat, symlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { WatcherKind } from "../../src/watch/spec.ts";
 import { startHarness } from "../fixtures/watch-harness.ts";
 import { startRsyncDaemon, type RsyncDaemon } from "../helpers/rsync-daemon.ts";
-import { diffTrees, waitFor, waitForSameTree, writeTree } from "../helpers/temp-tree.ts";
+import { diffTrees, makeTempDir, makeTempTree, waitFor, waitForSameTree, writeTree } from "../helpers/temp-tree.ts";
 
 // Issue 4's acceptance list, as far as the engine goes, against a real rsync daemon on loopback,
 // with both event sources.
@@ -90,6 +90,25 @@ describe.each(watchers)("watcher %s", (watcher) => {
     expect(h.runs("full")).toHaveLength(1); // the initial sync only
   });
 
+  test("a directory moved in from outside arrives whole, and is watched afterwards", async () => {
+    const h = await startHarness({ daemon, module: "m", watcher });
+    const outside = await makeTempTree({ "in/a.txt": "a", "in/deep/b.txt": "b", "in/deep/deeper/c.txt": "c" });
+    await rename(path.join(outside, "in"), path.join(h.source, "moved-in"));
+    await waitForSameTree(h.source, h.replica);
+    await writeFile(path.join(h.source, "moved-in/deep/deeper/later.txt"), "later");
+    await waitForSameTree(h.source, h.replica);
+  });
+
+  test("a directory moved out of the tree is deleted on the replica", async () => {
+    const h = await startHarness({ daemon, module: "m", watcher, setup: (src) => writeTree(src, { "leaving/x/y.txt": "y", "stay.txt": "s" }) });
+    const outside = await makeTempDir();
+    await rename(path.join(h.source, "leaving"), path.join(outside, "left"));
+    await waitForSameTree(h.source, h.replica);
+    await writeFile(path.join(outside, "left/x/ghost.txt"), "not ours"); // its old watch must not resurrect it
+    await writeFile(path.join(h.source, "stay.txt"), "s2");
+    await waitForSameTree(h.source, h.replica);
+  });
+
   test("a file written and the engine stopped at once still arrives (stop flushes)", async () => {
     const h = await startHarness({ daemon, module: "m", watcher });
     await writeFile(path.join(h.source, "last-words.txt"), "flushed");
@@ -100,6 +119,18 @@ describe.each(watchers)("watcher %s", (watcher) => {
 });
 
 describe("inotifywait specifics", () => {
+  test("symlinks, hard links and mode changes arrive", async () => {
+    const h = await startHarness({ daemon, module: "m", watcher: "inotifywait", setup: (src) => writeTree(src, { "target.txt": "t", "mode.txt": "m" }) });
+    await symlink("target.txt", path.join(h.source, "link"));
+    // (rsyncd without chroot rewrites link targets that leave the module, so this one stays inside)
+    await symlink("nonexistent/dangling", path.join(h.source, "dangling"));
+    await link(path.join(h.source, "target.txt"), path.join(h.source, "hard.txt"));
+    await chmod(path.join(h.source, "mode.txt"), 0o600);
+    await waitForSameTree(h.source, h.replica);
+    expect((await lstat(path.join(h.replica, "link"))).isSymbolicLink()).toBe(true);
+    expect((await stat(path.join(h.replica, "mode.txt"))).mode & 0o777).toBe(0o600);
+  });
+
   test("a new file goes out in one run, not one for its create and one for its close", async () => {
     const h = await startHarness({ daemon, module: "m", watcher: "inotifywait" });
     await writeFile(path.join(h.source, "one.txt"), "x".repeat(100_000));
