@@ -80,17 +80,10 @@ function daemonResources(d: ResolvedDaemon, m: ResolvedManifest, ctx: DesiredCon
     dependsOn: accountIds,
     purpose: `module ${mod.name} of daemon ${d.name}`,
   }));
-  const files: DesiredFile[] = [
-    {
-      id: fileId(d.config),
-      path: d.config,
-      purpose: `rsyncd.conf of daemon ${d.name}`,
-      mode: 0o644,
-      uid: ctx.uid,
-      dependsOn: [],
-      content: { ok: true, text: renderRsyncdConf(d, m.file) },
-    },
-  ];
+  // The secrets file goes first and the config depends on it: rsyncd re-reads rsyncd.conf on
+  // every connection, so a config naming users whose secrets could not be written would take
+  // effect half-way.
+  const files: DesiredFile[] = [];
   if (d.secretsFile) {
     const users = [...new Set(d.modules.flatMap((mod) => (mod.authUsers ?? []).map((a) => a.split(":")[0] ?? a)))];
     files.push({
@@ -104,6 +97,15 @@ function daemonResources(d: ResolvedDaemon, m: ResolvedManifest, ctx: DesiredCon
       content: secretContent(users, ctx),
     });
   }
+  files.push({
+    id: fileId(d.config),
+    path: d.config,
+    purpose: `rsyncd.conf of daemon ${d.name}`,
+    mode: 0o644,
+    uid: ctx.uid,
+    dependsOn: files.map((f) => f.id),
+    content: { ok: true, text: renderRsyncdConf(d, m.file) },
+  });
   const argv = [ctx.rsync, "--daemon", "--no-detach", `--config=${d.config}`, `--address=${d.address}`, `--port=${d.port}`];
   const lines = startupLines(d);
   const daemon: DesiredDaemon = {

@@ -69,12 +69,12 @@ describe("planChanges", () => {
     expect(plan.changes.map((c) => `${c.op} ${c.id}`)).toEqual([
       "update sysctl:fs.inotify.max_user_watches",
       "create directory:/srv/data",
-      "create file:/state/daemons/d1/rsyncd.conf",
       "create file:/state/daemons/d1/rsyncd.secrets",
+      "create file:/state/daemons/d1/rsyncd.conf",
       "create daemon:d1",
     ]);
     expect(plan.changes[0]?.title).toBe("sysctl fs.inotify.max_user_watches: 8192 -> 500000");
-    expect(plan.changes.at(-1)?.dependsOn).toEqual(["file:/state/daemons/d1/rsyncd.conf", "file:/state/daemons/d1/rsyncd.secrets", "directory:/srv/data"]);
+    expect(plan.changes.at(-1)?.dependsOn).toEqual(["file:/state/daemons/d1/rsyncd.secrets", "file:/state/daemons/d1/rsyncd.conf", "directory:/srv/data"]);
   });
 
   test("a sysctl above the minimum is never lowered", () => {
@@ -86,7 +86,7 @@ describe("planChanges", () => {
   test("a hand edit of rsyncd.conf is a content change with a unified diff", () => {
     const d = desiredOf();
     const a = converged(d);
-    const conf = d.files[0];
+    const conf = d.files.find((f) => f.path.endsWith("rsyncd.conf"));
     if (!conf?.content.ok) throw new Error("no conf");
     (a.files as Map<string, FileActual>).set(conf.path, { exists: true, content: `${conf.content.text}# hand edit\n`, mode: 0o644, uid: 0, gid: 0 });
     const [change, ...rest] = planChanges(d, a).changes;
@@ -98,6 +98,11 @@ describe("planChanges", () => {
       "@@ -11,4 +11,3 @@",
       "-# hand edit",
     ]);
+  });
+
+  test("rsyncd.conf waits for the secrets file it names", () => {
+    const conf = desiredOf().files.find((f) => f.path.endsWith("rsyncd.conf"));
+    expect(conf?.dependsOn).toEqual(["file:/state/daemons/d1/rsyncd.secrets"]);
   });
 
   test("a secrets file change names users, never passwords", () => {

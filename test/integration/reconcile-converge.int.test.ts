@@ -44,8 +44,8 @@ describe("diff and apply on a fresh machine", () => {
     expect(before.exitCode).toBe(2);
     expect(before.stdout.split("\n").filter((l) => /^[+~-] /.test(l))).toEqual([
       `+ directory ${f.path("replica")}: create owned by nobody:nogroup (module data of daemon d1)`,
-      `+ file ${conf}: create, mode 0644 (rsyncd.conf of daemon d1)`,
       `+ file ${secrets}: create, mode 0600 (secrets file of daemon d1)`,
+      `+ file ${conf}: create, mode 0644 (rsyncd.conf of daemon d1)`,
       `+ daemon d1: start rsync --daemon on 127.0.0.1:${port}`,
     ]);
     expect(before.stdout).toContain("Plan: 4 to create, 0 to change, 0 to remove; 0 unchanged.");
@@ -56,8 +56,8 @@ describe("diff and apply on a fresh machine", () => {
     expect(first.stdout.split("\n")).toEqual([
       `rtsync apply: ${file} on node ${NODE}`,
       `+ directory ${f.path("replica")}: create owned by nobody:nogroup (module data of daemon d1): done`,
-      `+ file ${conf}: create, mode 0644 (rsyncd.conf of daemon d1): done`,
       `+ file ${secrets}: create, mode 0600 (secrets file of daemon d1): done`,
+      `+ file ${conf}: create, mode 0644 (rsyncd.conf of daemon d1): done`,
       `+ daemon d1: start rsync --daemon on 127.0.0.1:${port}: done`,
       "4 changed, 0 unchanged, 0 failed",
     ]);
@@ -110,7 +110,7 @@ test("diff --json and apply --json print one JSON document of a stable shape", a
   const file = await f.writeManifest(manifest(f, port));
   const conf = `${f.stateDir}/daemons/d1/rsyncd.conf`;
   const secrets = `${f.stateDir}/daemons/d1/rsyncd.secrets`;
-  const ids = [`directory:${f.path("replica")}`, `file:${conf}`, `file:${secrets}`, "daemon:d1"];
+  const ids = [`directory:${f.path("replica")}`, `file:${secrets}`, `file:${conf}`, "daemon:d1"];
 
   const fresh = await f.run(["diff", file, "--json"]);
   expect(fresh.exitCode).toBe(2);
@@ -118,8 +118,8 @@ test("diff --json and apply --json print one JSON document of a stable shape", a
   expect(plan).toMatchObject({ manifest: file, node: NODE, inSync: false, unchanged: [] });
   expect(plan.changes).toMatchObject([
     { id: ids[0], kind: "directory", op: "create", details: [], data: { path: f.path("replica"), owner: "nobody:nogroup" } },
-    { id: ids[1], kind: "file", op: "create", data: { path: conf, mode: "0644", purpose: "rsyncd.conf of daemon d1" } },
-    { id: ids[2], kind: "file", op: "create", secrets: { added: ["demo"], removed: [], changed: [] }, data: { path: secrets, mode: "0600" } },
+    { id: ids[1], kind: "file", op: "create", secrets: { added: ["demo"], removed: [], changed: [] }, data: { path: secrets, mode: "0600" } },
+    { id: ids[2], kind: "file", op: "create", data: { path: conf, mode: "0644", purpose: "rsyncd.conf of daemon d1" } },
     { id: ids[3], kind: "daemon", op: "create", title: `daemon d1: start rsync --daemon on 127.0.0.1:${port}`, data: { name: "d1", address: "127.0.0.1", port, config: conf } },
   ]);
 

@@ -28,6 +28,7 @@ daemons:
 async function expectNoSecretsNoDaemon(f: ManifestFixture, port: number): Promise<void> {
   const dir = await readdir(`${f.stateDir}/daemons/d1`).catch(() => [] as string[]);
   expect(dir).not.toContain("rsyncd.secrets");
+  expect(dir).not.toContain("rsyncd.conf");
   expect((await readInventory(f.stateDir)).daemons).toEqual({});
   expect(await canConnect(port)).toBe(false);
 }
@@ -37,6 +38,7 @@ test("an unset password variable: exit 1 naming the variable, no secrets file, n
   const port = await freePort();
   const file = await f.writeManifest(manifest(f, port, "{ env: RTSYNC_TEST_UNSET_PW }"));
   const secrets = `${f.stateDir}/daemons/d1/rsyncd.secrets`;
+  const conf = `${f.stateDir}/daemons/d1/rsyncd.conf`;
   const why = 'the password of user "demo" comes from environment variable RTSYNC_TEST_UNSET_PW, which is not set';
 
   const d = await f.run(["diff", file]);
@@ -46,8 +48,10 @@ test("an unset password variable: exit 1 naming the variable, no secrets file, n
   const a = await f.run(["apply", file]);
   expect(a.exitCode).toBe(1);
   expect(a.stdout).toContain(`! file ${secrets}: cannot be rendered (secrets file of daemon d1): failed: ${why}\n`);
+  // rsyncd.conf names the secrets file, so it waits for it: nothing half-written.
+  expect(a.stdout).toContain(`! file ${conf}: create, mode 0644 (rsyncd.conf of daemon d1): skipped because file:${secrets} was not applied\n`);
   expect(a.stdout).toContain(`! daemon d1: start rsync --daemon on 127.0.0.1:${port}: skipped because file:${secrets} was not applied\n`);
-  expect(a.stdout).toContain("2 changed, 0 unchanged, 2 failed");
+  expect(a.stdout).toContain("1 changed, 0 unchanged, 3 failed");
   expect(a.stderr).toBe("");
   await expectNoSecretsNoDaemon(f, port);
 
@@ -57,9 +61,10 @@ test("an unset password variable: exit 1 naming the variable, no secrets file, n
   expect(JSON.parse(j.stdout)).toMatchObject({
     results: [
       { id: `file:${secrets}`, op: "create", status: "failed", message: why, blocked: why },
+      { id: `file:${conf}`, op: "create", status: "skipped", message: `skipped because file:${secrets} was not applied` },
       { id: "daemon:d1", op: "create", status: "skipped", message: `skipped because file:${secrets} was not applied` },
     ],
-    summary: { changed: 0, unchanged: 2, failed: 2 },
+    summary: { changed: 0, unchanged: 1, failed: 3 },
   });
   await expectNoSecretsNoDaemon(f, port);
 });
