@@ -122,6 +122,29 @@ describe("batching", () => {
   });
 });
 
+describe("renames", () => {
+  const renamed = (path: string, from: string): Change => ({ path, tree: true, renamedFrom: from });
+  const renamesOf = (s: Step | undefined) => (s?.run?.kind === "incremental" ? [...s.run.renames] : undefined);
+
+  test("a renamed directory travels with its old path, and survives a retry", () => {
+    const steps = run([
+      { type: "changed", changes: [tree("old"), renamed("new", "old")], now: 0 },
+      { type: "tick", now: 2 },
+      { type: "run-done", outcome: "transient", now: 5 },
+      { type: "tick", now: 1005 },
+    ]);
+    expect(renamesOf(steps[1])).toEqual([["new", "old"]]);
+    expect(renamesOf(steps[3])).toEqual([["new", "old"]]);
+  });
+
+  test("a later tree change of the new path, or a tree above it, drops the rename", () => {
+    const later = run([{ type: "changed", changes: [renamed("new", "old"), tree("new")], now: 0 }, { type: "tick", now: 2 }]);
+    expect(renamesOf(later[1])).toEqual([]);
+    const covered = run([{ type: "changed", changes: [tree("parent"), renamed("parent/new", "old")], now: 0 }, { type: "tick", now: 2 }]);
+    expect(renamesOf(covered[1])).toEqual([]);
+  });
+});
+
 describe("full syncs", () => {
   test("a full sync starts at once when nothing runs, and covers what was pending", () => {
     const steps = run([
@@ -205,7 +228,7 @@ describe("failures", () => {
       { type: "changed", changes: [file("b")], now: 3 },
       { type: "run-done", outcome: "fatal", now: 10 },
     ]);
-    expect(steps[3]?.gaveUp?.batch).toEqual({ kind: "incremental", entries: new Map([["a", false]]) });
+    expect(steps[3]?.gaveUp?.batch).toEqual({ kind: "incremental", entries: new Map([["a", false]]), renames: new Map() });
     expect(entriesOf(steps[3])).toEqual([["b", false]]);
   });
 

@@ -30,12 +30,19 @@ export interface Change {
   readonly tree: boolean;
   /** "open": a new file whose writer has not closed it yet; "closed": the writer is done. */
   readonly write?: "open" | "closed";
+  /** A directory renamed inside the tree: its old path (the target may still hold a copy there). */
+  readonly renamedFrom?: BytePath;
 }
 
 export type Batch =
   | { readonly kind: "full" }
-  /** `entries`: path -> tree (true: the directory with everything under it). */
-  | { readonly kind: "incremental"; readonly entries: ReadonlyMap<BytePath, boolean> };
+  | {
+      readonly kind: "incremental";
+      /** path -> tree (true: the directory with everything under it). */
+      readonly entries: ReadonlyMap<BytePath, boolean>;
+      /** Renamed directories among the entries: new path -> old path. */
+      readonly renames: ReadonlyMap<BytePath, BytePath>;
+    };
 
 export type RunOutcome =
   | "ok" // 0 and 24
@@ -49,6 +56,7 @@ interface Pending {
   readonly entries: ReadonlyMap<BytePath, boolean>;
   /** Files created but not closed yet, with the time their creation was seen. */
   readonly open: ReadonlyMap<BytePath, number>;
+  readonly renames: ReadonlyMap<BytePath, BytePath>;
   readonly firstAt: number;
   readonly lastAt: number;
 }
@@ -107,7 +115,7 @@ export interface Step {
 
 export const INITIAL_STATE: BatcherState = { phase: "idle" };
 
-const EMPTY: Pending = { full: false, entries: new Map(), open: new Map(), firstAt: 0, lastAt: 0 };
+const EMPTY: Pending = { full: false, entries: new Map(), open: new Map(), renames: new Map(), firstAt: 0, lastAt: 0 };
 
 function isEmpty(p: Pending): boolean {
   return !p.full && p.entries.size === 0;
@@ -119,6 +127,7 @@ function addChanges(p: Pending, changes: readonly Change[], now: number, maxPath
   if (p.full) return { ...p, firstAt, lastAt: now };
   const entries = new Map(p.entries);
   const open = new Map(p.open);
+  const renames = new Map(p.renames);
   let full = false;
   for (const c of changes) {
     if (c.tree && c.path === "") {
@@ -129,20 +138,25 @@ function addChanges(p: Pending, changes: readonly Change[], now: number, maxPath
     entries.set(c.path, c.tree || entries.get(c.path) === true);
     if (c.write === "open" && !c.tree) open.set(c.path, now);
     else if (c.write === "closed" || c.tree) open.delete(c.path);
+    if (c.tree && c.renamedFrom !== undefined) renames.set(c.path, c.renamedFrom);
+    else if (c.tree) renames.delete(c.path);
     if (entries.size > maxPaths) {
       full = true;
       break;
     }
   }
-  if (full) return { full: true, entries: new Map(), open: new Map(), firstAt, lastAt: now };
-  return { full: false, entries, open, firstAt, lastAt: now };
+  if (full) return { ...EMPTY, full: true, firstAt, lastAt: now };
+  return { full: false, entries, open, renames, firstAt, lastAt: now };
 }
 
 // Puts a batch that did not complete back in front of what arrived meanwhile.
 function mergeBatch(p: Pending, batch: Batch, now: number, maxPaths: number): Pending {
   const base = isEmpty(p) ? { ...EMPTY, firstAt: now, lastAt: now } : p;
-  if (batch.kind === "full") return { ...base, full: true, entries: new Map(), open: new Map() };
-  const changes = [...batch.entries].map(([path, tree]) => ({ path, tree }));
+  if (batch.kind === "full") return { ...EMPTY, full: true, firstAt: base.firstAt, lastAt: base.lastAt };
+  const changes = [...batch.entries].map(([path, tree]): Change => {
+    const from = batch.renames.get(path);
+    return from === undefined ? { path, tree } : { path, tree, renamedFrom: from };
+  });
   return addChanges(base, changes, base.lastAt, maxPaths);
 }
 
@@ -159,8 +173,9 @@ function takeBatch(p: Pending, now: number, config: BatcherConfig, force: boolea
       open.set(path, openedAt);
     } else ready.set(path, tree);
   }
-  const rest: Pending = held.size === 0 ? EMPTY : { full: false, entries: held, open, firstAt: now, lastAt: now };
-  return ready.size === 0 ? { rest } : { batch: { kind: "incremental", entries: ready }, rest };
+  const renames = new Map([...p.renames].filter(([to]) => ready.has(to)));
+  const rest: Pending = held.size === 0 ? EMPTY : { ...EMPTY, entries: held, open, firstAt: now, lastAt: now };
+  return ready.size === 0 ? { rest } : { batch: { kind: "incremental", entries: ready, renames }, rest };
 }
 
 // When a collecting batch is due: after a quiet spell, not before `delayMs`, never later than

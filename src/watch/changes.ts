@@ -17,9 +17,11 @@ export function buildChange(event: SourceEvent): Change {
     case "create-dir":
     case "rescan":
       return { path: event.path, tree: true };
+    case "move-to":
+      if (event.isDir && event.from !== undefined) return { path: event.path, tree: true, renamedFrom: event.from };
+      return event.isDir ? { path: event.path, tree: true } : { path: event.path, tree: false, write: "closed" };
     case "delete":
     case "move-from":
-    case "move-to":
       return event.isDir ? { path: event.path, tree: true } : { path: event.path, tree: false, write: "closed" };
   }
 }

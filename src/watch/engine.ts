@@ -13,9 +13,8 @@ import { displayPath } from "./byte-path.ts";
 import { buildChanges } from "./changes.ts";
 import type { EngineEvent, RunKind } from "./engine-events.ts";
 import { buildExcludeMatcher } from "./exclude-match.ts";
-import { buildFilterList } from "./filter-list.ts";
-import { buildFullArgs, buildIncrementalArgs } from "./rsync-args.ts";
-import { runRsync, type RsyncResult } from "./rsync-run.ts";
+import { runBatch } from "./run-batch.ts";
+import type { RsyncResult } from "./rsync-run.ts";
 import { parseSchedule, type Schedule } from "./scheduler.ts";
 import { loadEventSource } from "./select-source.ts";
 import { WatchSourceError, type EventSource, type ResolvedWatcher, type Subscription } from "./source.ts";
@@ -154,18 +153,10 @@ export async function startWatchEngine(spec: WatchSpec, options: EngineOptions =
     const reason = batch.kind === "full" ? fullReason : "changes";
     fullReason = "too many changes";
     emit({ type: "run-start", at: Date.now(), kind, paths, reason });
-    const request =
-      batch.kind === "full"
-        ? {
-            args: buildFullArgs(spec, { progress: true }),
-            onProgress: (progress: Parameters<NonNullable<Parameters<typeof runRsync>[0]["onProgress"]>>[0]) =>
-              emit({ type: "run-progress", at: Date.now(), progress }),
-          }
-        : { args: buildIncrementalArgs(spec), input: buildFilterList(batch.entries) };
-    const done = runRsync({
-      ...request,
+    const done = runBatch(spec, batch, {
       signal: controller.signal,
-      ...(options.rsyncBinary === undefined ? {} : { binary: options.rsyncBinary }),
+      ...(options.rsyncBinary === undefined ? {} : { rsyncBinary: options.rsyncBinary }),
+      onProgress: (progress) => emit({ type: "run-progress", at: Date.now(), progress }),
     })
       .catch((error: unknown): RsyncResult => ({ outcome: "fatal", exitCode: -1, durationMs: 0, messages: [messageOf(error)] }))
       .then((result) => {

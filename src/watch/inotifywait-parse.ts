@@ -1,8 +1,9 @@
 import { bytePathOf } from "./byte-path.ts";
 import type { SourceEvent } from "./source.ts";
 
-// Pure parsing of `inotifywait -mr --format '%e %w%f%0' --no-newline` output. Records are
-// NUL-terminated (a file name can hold any byte but NUL and "/"), so paths stay raw bytes.
+// Pure parsing of `inotifywait -mr --format '%e %c %w%f%0' --no-newline` output. Records are
+// NUL-terminated (a file name can hold any byte but NUL and "/"), so paths stay raw bytes. The
+// cookie (%c) pairs the two ends of a rename.
 
 /** The events we ask the kernel for. MODIFY is left out on purpose: a close reports the write. */
 export const INOTIFY_EVENTS = ["create", "close_write", "delete", "moved_from", "moved_to", "attrib", "delete_self", "move_self", "unmount"] as const;
@@ -27,19 +28,22 @@ export function splitRecords(rest: Buffer, chunk: Buffer): SplitResult {
 }
 
 export type ParsedRecord =
-  | { readonly kind: "event"; readonly event: SourceEvent }
+  /** `cookie` is "0" unless the event is one end of a rename. */
+  | { readonly kind: "event"; readonly event: SourceEvent; readonly cookie: string }
   | { readonly kind: "root-gone"; readonly flags: string }
   | { readonly kind: "ignored" };
 
 const IGNORED: ParsedRecord = { kind: "ignored" };
 
-// Turns one record ("CLOSE_WRITE,CLOSE /src/a/b") into an event relative to `rootPrefix`
+// Turns one record ("CLOSE_WRITE,CLOSE 0 /src/a/b") into an event relative to `rootPrefix`
 // (the source path with a trailing slash, as bytes).
 export function parseRecord(record: Buffer, rootPrefix: Buffer): ParsedRecord {
   const space = record.indexOf(0x20);
-  if (space < 0) return IGNORED;
+  const space2 = space < 0 ? -1 : record.indexOf(0x20, space + 1);
+  if (space2 < 0) return IGNORED;
   const flags = record.subarray(0, space).toString("latin1").split(",");
-  const full = record.subarray(space + 1);
+  const cookie = record.subarray(space + 1, space2).toString("latin1");
+  const full = record.subarray(space2 + 1);
   if (flags.includes("DELETE_SELF") || flags.includes("MOVE_SELF") || flags.includes("UNMOUNT")) {
     // A subdirectory's own *_SELF event duplicates its parent's DELETE/MOVED_FROM.
     const isRoot = full.equals(rootPrefix) || full.equals(rootPrefix.subarray(0, rootPrefix.length - 1));
@@ -51,7 +55,7 @@ export function parseRecord(record: Buffer, rootPrefix: Buffer): ParsedRecord {
   const path = bytePathOf(rel[rel.length - 1] === 0x2f ? rel.subarray(0, rel.length - 1) : rel);
   if (path === "") return IGNORED;
   const type = eventType(flags, isDir);
-  return type === undefined ? IGNORED : { kind: "event", event: { type, path, isDir } };
+  return type === undefined ? IGNORED : { kind: "event", event: { type, path, isDir }, cookie };
 }
 
 function eventType(flags: readonly string[], isDir: boolean): SourceEvent["type"] | undefined {

@@ -22,7 +22,7 @@ export interface InotifywaitOptions {
 // Builds the argument list; the format keeps any file name intact (NUL-terminated records).
 export function buildInotifywaitArgs(source: string): string[] {
   const events = INOTIFY_EVENTS.flatMap((e) => ["-e", e]);
-  return ["-m", "-r", "--format", "%e %w%f%0", "--no-newline", ...events, "--", source];
+  return ["-m", "-r", "--format", "%e %c %w%f%0", "--no-newline", ...events, "--", source];
 }
 
 export function makeInotifywaitSource(source: string, options: InotifywaitOptions = {}): EventSource {
@@ -44,6 +44,21 @@ function refineCreate(event: SourceEvent, rootPrefix: Buffer): SourceEvent {
   }
 }
 
+// Remembers a MOVED_FROM by its cookie and gives the matching MOVED_TO its origin. A rename out
+// of the tree leaves an unmatched cookie behind, so only the latest few are kept.
+function pairMove(event: SourceEvent, cookie: string, moves: Map<string, SourceEvent["path"]>): SourceEvent {
+  if (cookie === "0") return event;
+  if (event.type === "move-from") {
+    moves.set(cookie, event.path);
+    if (moves.size > 64) moves.delete(moves.keys().next().value as string);
+    return event;
+  }
+  if (event.type !== "move-to") return event;
+  const from = moves.get(cookie);
+  moves.delete(cookie);
+  return from === undefined ? event : { ...event, from };
+}
+
 function startInotifywait(source: string, binary: string, handlers: SourceHandlers): Subscription {
   const rootPrefix = Buffer.from(source.endsWith("/") ? source : `${source}/`, "latin1");
   const child = execa(binary, buildInotifywaitArgs(source), {
@@ -59,6 +74,8 @@ function startInotifywait(source: string, binary: string, handlers: SourceHandle
   let stderrText = "";
   let limitHit = false;
   const problems: string[] = [];
+  // Rename halves seen, by cookie, so the MOVED_TO can name where it came from.
+  const moves = new Map<string, SourceEvent["path"]>();
   let resolveReady!: (v: { watches: number }) => void;
   let rejectReady!: (e: WatchSourceError) => void;
   const ready = new Promise<{ watches: number }>((res, rej) => {
@@ -87,7 +104,7 @@ function startInotifywait(source: string, binary: string, handlers: SourceHandle
     const events: SourceEvent[] = [];
     for (const record of split.records) {
       const parsed = parseRecord(record, rootPrefix);
-      if (parsed.kind === "event") events.push(refineCreate(parsed.event, rootPrefix));
+      if (parsed.kind === "event") events.push(pairMove(refineCreate(parsed.event, rootPrefix), parsed.cookie, moves));
       else if (parsed.kind === "root-gone") {
         if (events.length > 0) handlers.onEvents(events);
         fail(new WatchSourceError("root-gone", `the watched directory ${source} was deleted, moved or unmounted (${parsed.flags})`));

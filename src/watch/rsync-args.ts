@@ -69,3 +69,25 @@ export function buildFullArgs(spec: ArgsSpec, options: { readonly progress?: boo
     dirArg(spec.target),
   ];
 }
+
+/**
+ * The first step of a directory rename (`from` -> `to`, both relative): sync the new directory
+ * alone, letting rsync hard-link (or copy, for --inplace users) each unchanged file from the old
+ * copy still on the target, so a renamed tree costs checksums, not its bytes. The incremental run
+ * that follows deletes the old directory. `--link-dest` is relative to the destination directory.
+ */
+export function buildRenameArgs(spec: ArgsSpec, from: string, to: string): string[] {
+  const mode = spec.rsyncArgs.some((a) => a === "--inplace" || a.startsWith("--append")) ? "--copy-dest" : "--link-dest";
+  const up = "../".repeat(to.split("/").length);
+  return [
+    "-a",
+    "--delete",
+    ...transportArgs(spec),
+    "--info=stats1",
+    ...spec.rsyncArgs.filter((a) => !UNSAFE_INCREMENTAL.has(a)),
+    ...excludeArgs(spec),
+    `${mode}=${up}${from}`,
+    `${dirArg(spec.source)}${to}/`,
+    `${dirArg(spec.target)}${to}/`,
+  ];
+}

@@ -22,6 +22,8 @@ export interface SourceEvent {
   /** Relative to the source; "" only for a `rescan` of the whole tree. */
   readonly path: BytePath;
   readonly isDir: boolean;
+  /** For a `move-to` whose `move-from` inside the tree was seen: the old path. */
+  readonly from?: BytePath;
 }
 
 export type WatchSourceErrorReason =

@@ -1,4 +1,5 @@
 import { appendFile, chmod, link, lstat, mkdir, readFile, rename, rm, stat, symlink, writeFile } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { WatcherKind } from "../../src/watch/spec.ts";
@@ -137,6 +138,23 @@ describe("inotifywait specifics", () => {
     await waitForSameTree(h.source, h.replica);
     await h.settle();
     expect(h.runs("incremental").map((r) => r.paths)).toEqual([1]);
+  });
+
+  test("a renamed directory is not sent again: the target's old copy is reused", async () => {
+    const files: Record<string, Buffer> = {};
+    for (let i = 0; i < 10; i++) files[`photos/2024/img-${i}.bin`] = randomBytes(1024 * 1024);
+    files["photos/2024/deep/x.bin"] = randomBytes(512 * 1024);
+    const h = await startHarness({ daemon, module: "m", watcher: "inotifywait", setup: (src) => writeTree(src, { ...files, "archive/.keep": "" }) });
+    const before = h.events.length;
+    await rename(path.join(h.source, "photos/2024"), path.join(h.source, "archive/2024-renamed"));
+    await waitForSameTree(h.source, h.replica);
+    await h.settle();
+    const sent = h.events
+      .slice(before)
+      .reduce((sum, e) => sum + (e.type === "run-done" ? (e.run.bytesSent ?? 0) : 0), 0);
+    expect(sent).toBeLessThan(0.01 * 10.5 * 1024 * 1024);
+    expect(h.runs("full")).toHaveLength(1);
+    expect((await stat(path.join(h.replica, "archive/2024-renamed/img-0.bin"))).nlink).toBe(1); // the old copy is gone
   });
 
   test("appends to a file arrive at each close", async () => {
