@@ -119,6 +119,14 @@ describe.each(watchers)("watcher %s", (watcher) => {
   });
 });
 
+test("poll (chokidar polling, for network filesystems) replicates too", async () => {
+  const h = await startHarness({ daemon, module: "m", watcher: "poll", setup: (src) => writeTree(src, { "a.txt": "a" }) });
+  await writeTree(h.source, { "b/c.txt": "c", "a.txt": "a2" });
+  await rm(path.join(h.source, "a.txt"));
+  await waitForSameTree(h.source, h.replica);
+  expect(h.engine.watcher).toBe("poll");
+});
+
 describe("inotifywait specifics", () => {
   test("symlinks, hard links and mode changes arrive", async () => {
     const h = await startHarness({ daemon, module: "m", watcher: "inotifywait", setup: (src) => writeTree(src, { "target.txt": "t", "mode.txt": "m" }) });
