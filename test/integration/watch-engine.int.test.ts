@@ -1,6 +1,7 @@
 import { appendFile, chmod, link, lstat, mkdir, readFile, rename, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
 import path from "node:path";
+import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { WatcherKind } from "../../src/watch/spec.ts";
 import { startHarness } from "../fixtures/watch-harness.ts";
@@ -110,6 +111,29 @@ describe.each(watchers)("watcher %s", (watcher) => {
     await waitForSameTree(h.source, h.replica);
   });
 
+  test("an editor's save dance (probe file, backup rename, rewrite) ends with what is on disk", async () => {
+    const h = await startHarness({ daemon, module: "m", watcher, setup: (src) => writeTree(src, { "doc.txt": "v1" }) });
+    for (let i = 2; i <= 6; i++) {
+      await writeFile(path.join(h.source, "4913"), "");
+      await rm(path.join(h.source, "4913"));
+      await rename(path.join(h.source, "doc.txt"), path.join(h.source, "doc.txt~"));
+      await writeFile(path.join(h.source, "doc.txt"), `v${i}`);
+      await rm(path.join(h.source, "doc.txt~"));
+    }
+    await waitForSameTree(h.source, h.replica);
+    expect(await readFile(path.join(h.replica, "doc.txt"), "utf8")).toBe("v6");
+  });
+
+  test("files written during the initial sync arrive after it", async () => {
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 1000; i++) files[`bulk/d${i % 20}/f${i}`] = `bulk ${i}`;
+    const h = await startHarness({ daemon, module: "m", watcher, setup: (src) => writeTree(src, files), settle: false });
+    for (let i = 0; i < 50; i++) await writeFile(path.join(h.source, "bulk/d0", `during-${i}`), `${i}`);
+    await writeFile(path.join(h.source, "bulk/d1/f1"), "rewritten during the initial sync");
+    await waitForSameTree(h.source, h.replica);
+    expect(h.runs("full").map((r) => r.reason)).toEqual(["initial sync"]);
+  });
+
   test("a file written and the engine stopped at once still arrives (stop flushes)", async () => {
     const h = await startHarness({ daemon, module: "m", watcher });
     await writeFile(path.join(h.source, "last-words.txt"), "flushed");
@@ -163,6 +187,14 @@ describe("inotifywait specifics", () => {
     expect(sent).toBeLessThan(0.01 * 10.5 * 1024 * 1024);
     expect(h.runs("full")).toHaveLength(1);
     expect((await stat(path.join(h.replica, "archive/2024-renamed/img-0.bin"))).nlink).toBe(1); // the old copy is gone
+  });
+
+  test("a tarball extracted into the tree arrives whole", async () => {
+    const outside = await makeTempTree({ "pkg/a/b/c/one.txt": "1", "pkg/a/two.txt": "2", "pkg/z/three.txt": "3" });
+    await execa("tar", ["-cf", path.join(outside, "pkg.tar"), "-C", outside, "pkg"]);
+    const h = await startHarness({ daemon, module: "m", watcher: "inotifywait" });
+    await execa("tar", ["-xf", path.join(outside, "pkg.tar"), "-C", h.source]);
+    await waitForSameTree(h.source, h.replica);
   });
 
   test("appends to a file arrive at each close", async () => {
