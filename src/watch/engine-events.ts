@@ -8,6 +8,8 @@ export type RunKind = "incremental" | "full";
 
 export interface RunSummary {
   readonly kind: RunKind;
+  /** Why a full sync ran ("initial sync", "schedule", "watcher restarted", "too many changes"); "changes" otherwise. */
+  readonly reason: string;
   /** Paths listed (incremental) or 0 (full). */
   readonly paths: number;
   readonly exitCode: number;

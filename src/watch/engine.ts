@@ -166,6 +166,7 @@ export async function startWatchEngine(spec: WatchSpec, options: EngineOptions =
           at: Date.now(),
           run: {
             kind,
+            reason,
             paths,
             exitCode: result.exitCode,
             outcome: result.outcome,

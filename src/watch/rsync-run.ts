@@ -58,7 +58,9 @@ export async function runRsync(request: RsyncRequest): Promise<RsyncResult> {
   if (result.exitCode === undefined) {
     // Killed by a signal we did not send: worth another try. Not started at all (rsync missing): fatal.
     const outcome = result.signal === undefined ? "fatal" : "transient";
-    return { outcome, exitCode: -1, durationMs, messages: [result.shortMessage ?? "rsync failed", ...messages] };
+    const missing = (result as { code?: unknown }).code === "ENOENT";
+    const why = missing ? `${request.binary ?? "rsync"} is not installed (not found on PATH); install rsync` : (result.shortMessage ?? "rsync failed");
+    return { outcome, exitCode: -1, durationMs, messages: [why, ...messages] };
   }
   const stats = parseTransferStats(stdout);
   return {

@@ -12,7 +12,7 @@ function fold(events: EngineEvent[]): WatcherStatus {
 const fullOk: EngineEvent = {
   type: "run-done",
   at: T0 + 3000,
-  run: { kind: "full", paths: 0, exitCode: 0, outcome: "ok", durationMs: 2500, bytesSent: 1000, messages: [] },
+  run: { kind: "full", reason: "initial sync", paths: 0, exitCode: 0, outcome: "ok", durationMs: 2500, bytesSent: 1000, messages: [] },
   pending: 2,
 };
 
@@ -49,7 +49,7 @@ describe("stepStatus", () => {
       {
         type: "run-done",
         at: T0 + 10,
-        run: { kind: "incremental", paths: 3, exitCode: 10, outcome: "transient", durationMs: 5, messages: ["rsync: [sender] failed to connect to 10.0.0.2 (10.0.0.2): Connection refused (111)", "rsync error: error in socket IO (code 10)"] },
+        run: { kind: "incremental", reason: "changes", paths: 3, exitCode: 10, outcome: "transient", durationMs: 5, messages: ["rsync: [sender] failed to connect to 10.0.0.2 (10.0.0.2): Connection refused (111)", "rsync error: error in socket IO (code 10)"] },
         pending: 5,
       },
       { type: "retry-scheduled", at: T0 + 10, retryAt: T0 + 1010, attempt: 1 },
@@ -73,6 +73,6 @@ describe("stepStatus", () => {
 });
 
 test("log records: one per run, and none for the chatty events", () => {
-  expect(buildLogRecord(fullOk)).toEqual({ at: "2025-01-01T00:00:03.000Z", type: "run", kind: "full", paths: 0, bytes: 1000, durationMs: 2500, exitCode: 0, outcome: "ok" });
+  expect(buildLogRecord(fullOk)).toEqual({ at: "2025-01-01T00:00:03.000Z", type: "run", kind: "full", reason: "initial sync", paths: 0, bytes: 1000, durationMs: 2500, exitCode: 0, outcome: "ok" });
   expect(buildLogRecord({ type: "changes", at: T0, count: 1, pending: 1 })).toBeUndefined();
 });

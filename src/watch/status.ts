@@ -191,6 +191,7 @@ export function buildLogRecord(e: EngineEvent): Record<string, unknown> | undefi
         at,
         type: "run",
         kind: e.run.kind,
+        reason: e.run.reason,
         paths: e.run.paths,
         bytes: e.run.bytesSent ?? null,
         durationMs: e.run.durationMs,

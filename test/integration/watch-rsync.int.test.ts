@@ -146,6 +146,12 @@ describe("full syncs and failures", () => {
   });
 });
 
+test("a missing rsync binary is a fatal outcome with one clear sentence", async () => {
+  const result = await runRsync({ args: ["--version"], binary: "/nonexistent/rsync" });
+  expect(result).toMatchObject({ outcome: "fatal", exitCode: -1 });
+  expect(result.messages[0]).toBe("/nonexistent/rsync is not installed (not found on PATH); install rsync");
+});
+
 describe("authentication", () => {
   let authDaemon: RsyncDaemon;
   beforeAll(async () => {
