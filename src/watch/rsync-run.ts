@@ -27,33 +27,49 @@ export interface RsyncResult {
   readonly messages: readonly string[];
 }
 
+const STDOUT_TAIL = 8192;
+const STDERR_HEAD = 16_384;
+const PROGRESS_EVERY_MS = 250;
+
+// rsync's output is not buffered whole: --info=progress2 prints a line per file (~75 bytes each,
+// 75 MB at a million files), so only the tail of stdout (the stats line) and the head of stderr
+// (the first errors) are kept.
 export async function runRsync(request: RsyncRequest): Promise<RsyncResult> {
   const started = performance.now();
   const child = execa(request.binary ?? "rsync", request.args, {
     input: request.input ?? Buffer.alloc(0),
     reject: false,
     stripFinalNewline: false,
+    buffer: false,
     env: { LC_ALL: "C" },
     ...(request.signal === undefined ? {} : { cancelSignal: request.signal }),
     forceKillAfterDelay: 3000,
   });
   const onProgress = request.onProgress;
-  if (onProgress !== undefined) {
-    let partial = "";
-    child.stdout?.on("data", (chunk: Buffer) => {
-      const lines = (partial + chunk.toString("latin1")).split(/[\r\n]/);
-      partial = lines.pop() ?? "";
-      for (const line of lines) {
-        const progress = parseProgressLine(line);
-        if (progress !== undefined) onProgress(progress);
-      }
-    });
-  }
+  let tail = "";
+  let lastProgressAt = 0;
+  child.stdout?.on("data", (chunk: Buffer) => {
+    tail = (tail + chunk.toString("latin1")).slice(-STDOUT_TAIL);
+    if (onProgress === undefined) return;
+    const now = performance.now();
+    if (now - lastProgressAt < PROGRESS_EVERY_MS) return;
+    const lines = tail.split(/[\r\n]/);
+    lines.pop(); // maybe incomplete
+    for (let i = lines.length - 1; i >= 0; i--) {
+      const progress = parseProgressLine(lines[i] ?? "");
+      if (progress === undefined) continue;
+      lastProgressAt = now;
+      onProgress(progress);
+      break;
+    }
+  });
+  let stderr = "";
+  child.stderr?.on("data", (chunk: Buffer) => {
+    if (stderr.length < STDERR_HEAD) stderr += chunk.toString("utf8");
+  });
   const result = await child;
   const durationMs = Math.round(performance.now() - started);
-  const stdout = typeof result.stdout === "string" ? result.stdout : "";
-  const stderr = typeof result.stderr === "string" ? result.stderr : "";
-  const messages = summarizeStderr(stderr);
+  const messages = summarizeStderr(stderr.slice(0, STDERR_HEAD));
   if (result.isCanceled) return { outcome: "cancelled", exitCode: result.exitCode ?? -1, durationMs, messages };
   if (result.exitCode === undefined) {
     // Killed by a signal we did not send: worth another try. Not started at all (rsync missing): fatal.
@@ -62,7 +78,7 @@ export async function runRsync(request: RsyncRequest): Promise<RsyncResult> {
     const why = missing ? `${request.binary ?? "rsync"} is not installed (not found on PATH); install rsync` : (result.shortMessage ?? "rsync failed");
     return { outcome, exitCode: -1, durationMs, messages: [why, ...messages] };
   }
-  const stats = parseTransferStats(stdout);
+  const stats = parseTransferStats(tail);
   return {
     outcome: classifyExitCode(result.exitCode),
     exitCode: result.exitCode,

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { bytesOf } from "../../src/watch/byte-path.ts";
 import { buildFilterList } from "../../src/watch/filter-list.ts";
 import { buildFullArgs, buildIncrementalArgs } from "../../src/watch/rsync-args.ts";
+import type { Progress } from "../../src/watch/rsync-result.ts";
 import { runRsync } from "../../src/watch/rsync-run.ts";
 import { startRsyncDaemon, type RsyncDaemon } from "../helpers/rsync-daemon.ts";
 import { diffTrees, makeTempTree, writeTree } from "../helpers/temp-tree.ts";
@@ -128,8 +129,11 @@ describe("full syncs and failures", () => {
   test("a full sync deletes what exists only on the replica, but not excluded files", async () => {
     const src = await makeTempTree({ "a": "1", "d/b": "2", "x.tmp": "t" });
     await writeTree(daemon.path("full"), { "stray": "s", "d/stray2": "s", "keep.tmp": "k" });
-    const result = await runRsync({ args: buildFullArgs(specFor(src, "full", ["*.tmp"]), { progress: true }) });
+    const progress: Progress[] = [];
+    const result = await runRsync({ args: buildFullArgs(specFor(src, "full", ["*.tmp"]), { progress: true }), onProgress: (p) => progress.push(p) });
     expect(result.outcome).toBe("ok");
+    expect(result.bytesSent).toBeGreaterThan(0);
+    expect(progress[0]).toMatchObject({ bytes: expect.any(Number), percent: expect.any(Number) });
     expect(await diffTrees(src, daemon.path("full"), ["*.tmp"])).toBe("");
     expect(await readFile(daemon.path("full", "keep.tmp"), "utf8")).toBe("k");
   });
