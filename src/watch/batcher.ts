@@ -1,5 +1,6 @@
 import { InternalError } from "../errors.ts";
-import { ancestorsOf, type BytePath } from "./byte-path.ts";
+import type { BytePath } from "./byte-path.ts";
+import { addChanges, dueAt, EMPTY, isEmpty, mergeBatch, takeBatch, type Pending } from "./pending.ts";
 
 // The batcher decides what goes into which rsync run and when. It is a pure state machine: it
 // owns no timers and reads no clock; every input carries `now`, and every step says when the
@@ -50,16 +51,6 @@ export type RunOutcome =
   | "partial" // 23: retry a few times, then leave it to the next full sync
   | "fatal" // anything else: report and drop the batch
   | "cancelled"; // stopped by us: the batch stays pending
-
-interface Pending {
-  readonly full: boolean;
-  readonly entries: ReadonlyMap<BytePath, boolean>;
-  /** Files created but not closed yet, with the time their creation was seen. */
-  readonly open: ReadonlyMap<BytePath, number>;
-  readonly renames: ReadonlyMap<BytePath, BytePath>;
-  readonly firstAt: number;
-  readonly lastAt: number;
-}
 
 export type BatcherState =
   | { readonly phase: "idle" }
@@ -114,81 +105,6 @@ export interface Step {
 }
 
 export const INITIAL_STATE: BatcherState = { phase: "idle" };
-
-const EMPTY: Pending = { full: false, entries: new Map(), open: new Map(), renames: new Map(), firstAt: 0, lastAt: 0 };
-
-function isEmpty(p: Pending): boolean {
-  return !p.full && p.entries.size === 0;
-}
-
-// Adds changes to a pending set without mutating it (the caller's maps are never changed).
-function addChanges(p: Pending, changes: readonly Change[], now: number, maxPaths: number): Pending {
-  const firstAt = isEmpty(p) ? now : p.firstAt;
-  if (p.full) return { ...p, firstAt, lastAt: now };
-  const entries = new Map(p.entries);
-  const open = new Map(p.open);
-  const renames = new Map(p.renames);
-  let full = false;
-  for (const c of changes) {
-    if (c.tree && c.path === "") {
-      full = true;
-      break;
-    }
-    if (ancestorsOf(c.path).some((a) => entries.get(a) === true)) continue;
-    entries.set(c.path, c.tree || entries.get(c.path) === true);
-    if (c.write === "open" && !c.tree) open.set(c.path, now);
-    else if (c.write === "closed" || c.tree) open.delete(c.path);
-    if (c.tree && c.renamedFrom !== undefined) renames.set(c.path, c.renamedFrom);
-    else if (c.tree) renames.delete(c.path);
-    if (entries.size > maxPaths) {
-      full = true;
-      break;
-    }
-  }
-  if (full) return { ...EMPTY, full: true, firstAt, lastAt: now };
-  return { full: false, entries, open, renames, firstAt, lastAt: now };
-}
-
-// Puts a batch that did not complete back in front of what arrived meanwhile.
-function mergeBatch(p: Pending, batch: Batch, now: number, maxPaths: number): Pending {
-  const base = isEmpty(p) ? { ...EMPTY, firstAt: now, lastAt: now } : p;
-  if (batch.kind === "full") return { ...EMPTY, full: true, firstAt: base.firstAt, lastAt: base.lastAt };
-  const changes = [...batch.entries].map(([path, tree]): Change => {
-    const from = batch.renames.get(path);
-    return from === undefined ? { path, tree } : { path, tree, renamedFrom: from };
-  });
-  return addChanges(base, changes, base.lastAt, maxPaths);
-}
-
-// The entries that may go out at `now`: all but files still open within their hold time.
-function takeBatch(p: Pending, now: number, config: BatcherConfig, force: boolean): { batch?: Batch; rest: Pending } {
-  if (p.full) return { batch: { kind: "full" }, rest: EMPTY };
-  const ready = new Map<BytePath, boolean>();
-  const held = new Map<BytePath, boolean>();
-  const open = new Map<BytePath, number>();
-  for (const [path, tree] of p.entries) {
-    const openedAt = p.open.get(path);
-    if (!force && openedAt !== undefined && openedAt + config.holdOpenMs > now) {
-      held.set(path, tree);
-      open.set(path, openedAt);
-    } else ready.set(path, tree);
-  }
-  const renames = new Map([...p.renames].filter(([to]) => ready.has(to)));
-  const rest: Pending = held.size === 0 ? EMPTY : { ...EMPTY, entries: held, open, firstAt: now, lastAt: now };
-  return ready.size === 0 ? { rest } : { batch: { kind: "incremental", entries: ready, renames }, rest };
-}
-
-// When a collecting batch is due: after a quiet spell, not before `delayMs`, never later than
-// `delayMs + maxWaitMs`; a batch holding only open files waits for the first hold to expire.
-function dueAt(p: Pending, config: BatcherConfig): number {
-  if (p.full) return p.lastAt;
-  const earliest = p.firstAt + config.delayMs;
-  const due = Math.max(earliest, Math.min(p.lastAt + config.quietMs, earliest + config.maxWaitMs));
-  if (p.open.size < p.entries.size) return due;
-  let expiry = Infinity;
-  for (const at of p.open.values()) expiry = Math.min(expiry, at + config.holdOpenMs);
-  return Math.max(due, expiry);
-}
 
 export function backoffMs(attempt: number, config: BatcherConfig): number {
   return Math.min(config.backoffMaxMs, config.backoffInitialMs * 2 ** Math.max(0, attempt));
