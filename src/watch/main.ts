@@ -13,7 +13,11 @@ import { buildInitialStatus, buildLogRecord, stepStatus } from "./status.ts";
 // pending if the target answers within a few seconds) and returns.
 
 export interface RunWatcherOptions {
-  /** The spec hash the reconciler compares; default: sha256 of the spec file's bytes. */
+  /**
+   * The spec hash shown in status.json. Default: the first 16 hex digits of sha256 over the
+   * compact JSON of the spec (JSON.stringify of the parsed file), which is what the reconciler's
+   * `hashOf(spec)` computes for the same spec.
+   */
   readonly specHash?: string;
   /** Stop when this aborts, in addition to SIGTERM/SIGINT. */
   readonly signal?: AbortSignal;
@@ -37,7 +41,7 @@ export async function loadWatchSpec(specPath: string): Promise<{ spec: WatchSpec
   }
   const parsed = parseWatchSpec(json);
   if (!parsed.ok) throw new RtsyncError("E_WATCH", "internal", `watcher spec ${specPath} is invalid: ${parsed.message}`);
-  return { spec: parsed.spec, hash: createHash("sha256").update(bytes).digest("hex") };
+  return { spec: parsed.spec, hash: createHash("sha256").update(JSON.stringify(json)).digest("hex").slice(0, 16) };
 }
 
 /** Runs one watcher until SIGTERM/SIGINT (or `options.signal`); writes status.json and log.jsonl. */
