@@ -2,6 +2,7 @@ import { RtsyncError, messageOf } from "../errors.ts";
 import {
   DEFAULT_BATCHER_CONFIG,
   INITIAL_STATE,
+  fullSyncPending,
   pendingCount,
   step,
   type Batch,
@@ -265,7 +266,8 @@ export async function startWatchEngine(spec: WatchSpec, options: EngineOptions =
       sub = undefined;
       await old?.close();
       await settleInFlight(stopTimeoutMs);
-      if (pendingCount(state) > 0) {
+      // A pending full sync is not worth a hurried attempt: the next start runs one anyway.
+      if (pendingCount(state) > 0 && !fullSyncPending(state)) {
         allowLaunch = true;
         dispatch({ type: "flush", now: performance.now() });
         allowLaunch = false;

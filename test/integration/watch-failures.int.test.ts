@@ -15,6 +15,7 @@ import { makeTempTree, waitFor, waitForSameTree, writeTree } from "../helpers/te
 // process that dies, a source directory that vanishes, and the kernel's watch limit.
 
 const FAKE_LIMIT = fileURLToPath(new URL("../fixtures/fake-inotifywait-limit.sh", import.meta.url));
+const SLOW_RSYNC = fileURLToPath(new URL("../fixtures/slow-rsync.sh", import.meta.url));
 const fast = { batcher: { backoffInitialMs: 200, backoffMaxMs: 1000 }, restartInitialMs: 100, restartMaxMs: 500 };
 
 let daemon: RsyncDaemon;
@@ -103,6 +104,22 @@ test("a daemon with auth users: the password goes through --password-file, and a
   } finally {
     await secure.dispose();
   }
+});
+
+test("stop cancels a run that does not finish in time, and leaves a pending full sync to the next start", async () => {
+  const h = await startHarness({
+    daemon,
+    module: "m",
+    watcher: "inotifywait",
+    engine: { rsyncBinary: SLOW_RSYNC, stopTimeoutMs: 300 },
+    settle: false,
+  });
+  await waitFor(() => h.runs("full").length > 0 || "initial sync not started");
+  await h.engine.stop();
+  const done = h.events.find((e) => e.type === "run-done");
+  expect(done?.type === "run-done" && done.run.outcome).toBe("cancelled");
+  expect(h.runs("full")).toHaveLength(1); // no hurried second attempt
+  expect(h.events.at(-1)).toMatchObject({ type: "stopped", pending: 1 });
 });
 
 describe("inotifywait supervision", () => {
