@@ -189,6 +189,14 @@ describe("inotifywait specifics", () => {
     expect((await stat(path.join(h.replica, "archive/2024-renamed/img-0.bin"))).nlink).toBe(1); // the old copy is gone
   });
 
+  test("a batch past the path threshold becomes one full sync", async () => {
+    const h = await startHarness({ daemon, module: "m", watcher: "inotifywait", engine: { batcher: { maxPaths: 20, delayMs: 300 } } });
+    for (let i = 0; i < 100; i++) await writeFile(path.join(h.source, `storm-${i}`), `${i}`);
+    await waitForSameTree(h.source, h.replica);
+    await h.settle();
+    expect(h.runs("full").map((r) => r.reason)).toContain("too many changes");
+  });
+
   test("a tarball extracted into the tree arrives whole", async () => {
     const outside = await makeTempTree({ "pkg/a/b/c/one.txt": "1", "pkg/a/two.txt": "2", "pkg/z/three.txt": "3" });
     await execa("tar", ["-cf", path.join(outside, "pkg.tar"), "-C", outside, "pkg"]);
