@@ -91,13 +91,17 @@ async function benchSize(root: string, size: number, o: BenchOptions, records: R
   builds[String(size)] = buildSec;
   log(`  built in ${buildSec.toFixed(1)} s; copying it to the replica…`);
   await copyTree(source, replica);
+  // let writeback of the new trees finish before anything is timed
+  spawnSync("sync", [], { stdio: "ignore" });
   const daemonDir = join(base, "daemon");
   await mkdir(daemonDir, { recursive: true });
   const daemon = await startRsyncDaemon(daemonDir, replica);
   const unregister = onCleanup(() => daemon.stop());
   try {
     for (let run = 1; run <= o.runs; run++) {
-      for (const tool of o.tools) {
+      // a different order each run, so no tool always follows the same one (or the tree build)
+      const shift = (run - 1) % o.tools.length;
+      for (const tool of [...o.tools.slice(shift), ...o.tools.slice(0, shift)]) {
         const skipped = unavailable(tool, size, o);
         if (skipped) {
           if (run === 1) log(`${tool}: skipped: ${skipped}`);
