@@ -46,17 +46,15 @@ async function readReport(dir: string): Promise<Record<string, unknown> | undefi
   }
 }
 
-// A watcher is unhealthy when it is not running, or when its last run failed and changes wait.
+// A watcher is unhealthy when it is not running or its own report says so (its last run failed,
+// or its event source is down), with the watcher's last error as the reason.
 function watcherProblem(running: boolean, report: Record<string, unknown> | undefined): string | undefined {
   if (!running) return "not running (run `rtsync apply`)";
-  const lastError = report?.["lastError"];
-  const lastRun = report?.["lastRun"] as { ok?: boolean } | undefined;
-  const pending = typeof report?.["pending"] === "number" ? report["pending"] : 0;
-  if (lastRun && lastRun.ok === false && (pending > 0 || lastError)) {
-    const msg = typeof lastError === "object" && lastError && "message" in lastError ? String((lastError as { message: unknown }).message) : String(lastError ?? "last run failed");
-    return `last run failed: ${msg}`;
-  }
-  return undefined;
+  if (!report || report["healthy"] !== false) return undefined;
+  const lastError = report["lastError"] as { message?: unknown } | null | undefined;
+  const state = typeof report["state"] === "string" ? report["state"] : "unknown";
+  if (state === "starting") return undefined;
+  return lastError?.message ? String(lastError.message) : `state ${state}`;
 }
 
 export async function gatherStatus(m: ResolvedManifest, host: Host): Promise<NodeStatus> {

@@ -21,16 +21,25 @@ function runLine(label: string, run: unknown, now: Date): string | undefined {
   return `${label}: ${when}, ${result}${paths}`;
 }
 
+function initialSyncLine(init: unknown): string | undefined {
+  if (!init || typeof init !== "object") return undefined;
+  const i = init as { state?: unknown; progress?: { files?: unknown; bytes?: unknown; percent?: unknown } | null };
+  if (i.state !== "running" && i.state !== "failed") return undefined;
+  const p = i.progress;
+  const detail = p ? ` (${String(p.percent ?? "?")}%, ${String(p.files ?? "?")} files, ${String(p.bytes ?? "?")} bytes)` : "";
+  return `initial sync: ${String(i.state)}${detail}`;
+}
+
 function watcherLines(w: WatcherStatus, now: Date, color: boolean): string[] {
   const state = w.running ? `running, pid ${w.pid}` : "NOT RUNNING";
   const head = `watcher ${w.name}: ${state}  ${w.source} -> ${w.target}`;
   const rep = w.report ?? {};
   const lines = [
-    runLine("last sync", rep["lastRun"], now),
+    runLine("last sync", rep["lastIncremental"] ?? rep["lastRun"], now),
     typeof rep["pending"] === "number" ? `pending changes: ${rep["pending"]}` : undefined,
     runLine("last full sync", rep["lastFullSync"], now),
     ago(rep["nextFullSync"], now) ? `next full sync: ${ago(rep["nextFullSync"], now)}` : undefined,
-    rep["progress"] && typeof rep["progress"] === "object" ? `initial sync: ${JSON.stringify(rep["progress"])}` : undefined,
+    initialSyncLine(rep["initialSync"]),
     w.problem ? `problem: ${w.problem}` : undefined,
   ].filter((l): l is string => l !== undefined);
   const paint = (s: string) => (color ? (w.healthy ? pc.green(s) : pc.red(s)) : s);

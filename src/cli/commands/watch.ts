@@ -1,7 +1,8 @@
-import { RtsyncError } from "../../errors.ts";
 import type { Output } from "../output.ts";
 
-// `rtsync __watch SPEC`: the detached watcher process that apply starts.
-export async function watchCommand(_spec: string, _io: Output): Promise<number> {
-  throw new RtsyncError("E_WATCH", "internal", "the watch engine is not built yet");
+// `rtsync __watch SPEC`: the detached watcher process that apply starts. Runs until SIGTERM.
+export async function watchCommand(specFile: string, _io: Output): Promise<number> {
+  const { runWatcher } = await import("../../watch/main.ts");
+  await runWatcher(specFile);
+  return 0;
 }
