@@ -112,6 +112,18 @@ export function readTreeRssKiB(roots: readonly number[]): number {
   return kib;
 }
 
+/** VmRSS in KiB of each process of the trees, as "comm pid" → KiB (for the JSON). */
+export function readTreeRssByProcess(roots: readonly number[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const pid of readTree(roots)) {
+    const status = readText(`/proc/${pid}/status`) ?? "";
+    const m = /^VmRSS:\s+(\d+) kB/m.exec(status);
+    const name = /^Name:\s+(.*)$/m.exec(status)?.[1] ?? "?";
+    if (m) out[`${name} ${pid}`] = Number(m[1]);
+  }
+  return out;
+}
+
 /** inotify watches held by the trees: `inotify wd:` lines in the fdinfo of inotify fds. */
 export function readInotifyWatches(roots: readonly number[]): number {
   let watches = 0;

@@ -6,7 +6,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { floorDriver, toolDriver, type Driver, type FloorTarget } from "./driver.ts";
 import { TreeMonitor } from "./monitor.ts";
 import type { Peer } from "./peers/peer.ts";
-import { readInotifyWatches, readTreeRssKiB } from "./proc.ts";
+import { readInotifyWatches, readTreeRssByProcess, readTreeRssKiB } from "./proc.ts";
 import { QUIET_MS, runBurst, runDeleteRename, runIdle, runLatency, type ScenarioCtx, type Undo } from "./scenarios.ts";
 import { fileContent, fileName, type TreeLayout } from "./tree.ts";
 import type { RunRecord, ScenarioName, ScenarioOutcome, ToolName } from "./types.ts";
@@ -154,7 +154,7 @@ async function runStartup(input: SessionInput, peer: Peer, monitor: TreeMonitor,
     rssPeakMiB: monitor.peakRssKiB / 1024,
     watches: readInotifyWatches(roots),
   };
-  return { metrics, detail: { initialSyncSettled: settled !== null } };
+  return { metrics, detail: { initialSyncSettled: settled !== null, rssKiBByProcess: readTreeRssByProcess(roots) } };
 }
 
 // A tool still busy after a scenario's timeout (the classic loop's backlog of full-tree runs)
