@@ -141,3 +141,34 @@ export async function runAsNobody(args: readonly string[], options: Options = {}
   });
   return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout ?? ""), stderr: String(r.stderr ?? ""), all: String(r.all ?? "") };
 }
+
+export interface LoopbackOptions {
+  readonly port: number;
+  /** The `password:` of user demo (default: from the DEMO_PW variable). */
+  readonly password?: string;
+  /** More keys of daemon d1, each line indented by 4 spaces. */
+  readonly daemonExtra?: string;
+  /** More modules of daemon d1, each indented by 6 spaces. */
+  readonly modulesExtra?: string;
+  /** More top-level sections (e.g. `watches:`). */
+  readonly rest?: string;
+}
+
+/**
+ * The manifest most reconcile tests apply: daemon d1 on 127.0.0.1:PORT, only 127.0.0.1 allowed,
+ * module `data` at dir/replica, writable by user demo.
+ */
+export function loopbackManifest(f: Pick<ManifestFixture, "stateDir" | "path">, o: LoopbackOptions): string {
+  return `version: 1
+stateDir: ${f.stateDir}
+users:
+  demo: { password: ${o.password ?? "{ env: DEMO_PW }"} }
+daemons:
+  d1:
+    address: 127.0.0.1
+    port: ${o.port}
+    hostsAllow: [127.0.0.1]
+${o.daemonExtra ?? ""}    modules:
+      data: { path: ${f.path("replica")}, readOnly: false, authUsers: [demo] }
+${o.modulesExtra ?? ""}${o.rest ?? ""}`;
+}

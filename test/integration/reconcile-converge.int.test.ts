@@ -1,7 +1,7 @@
 import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { createFixture, freePort, useFixture, type ManifestFixture } from "../helpers/manifest-fixture.ts";
+import { createFixture, freePort, loopbackManifest, useFixture, type ManifestFixture } from "../helpers/manifest-fixture.ts";
 import { canConnect, daemonPid, processRunning } from "../helpers/probes.ts";
 import { push } from "../helpers/rsync-client.ts";
 
@@ -12,18 +12,7 @@ const PW = "pw-SECRET-1234";
 const NODE = hostname().split(".")[0];
 
 function manifest(f: ManifestFixture, port: number): string {
-  return `version: 1
-stateDir: ${f.stateDir}
-users:
-  demo: { password: { env: DEMO_PW } }
-daemons:
-  d1:
-    address: 127.0.0.1
-    port: ${port}
-    hostsAllow: [127.0.0.1]
-    modules:
-      data: { path: ${f.path("replica")}, readOnly: false, authUsers: [demo] }
-`;
+  return loopbackManifest(f, { port });
 }
 
 describe("diff and apply on a fresh machine", () => {

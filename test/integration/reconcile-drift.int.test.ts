@@ -1,6 +1,6 @@
 import { appendFile, chmod, mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { createFixture, freePort, type ManifestFixture } from "../helpers/manifest-fixture.ts";
+import { createFixture, freePort, loopbackManifest, type ManifestFixture } from "../helpers/manifest-fixture.ts";
 import { canConnect, daemonPid, processRunning, waitFor } from "../helpers/probes.ts";
 import { push } from "../helpers/rsync-client.ts";
 
@@ -17,18 +17,7 @@ interface Options {
 }
 
 function manifest(f: ManifestFixture, o: Options): string {
-  return `version: 1
-stateDir: ${f.stateDir}
-users:
-  demo: { password: { env: DEMO_PW } }
-daemons:
-  d1:
-    address: 127.0.0.1
-    port: ${o.port}
-    hostsAllow: [127.0.0.1]
-    modules:
-      data: { path: ${f.path("replica")}, readOnly: false, authUsers: [demo] }
-${o.modules ?? ""}`;
+  return loopbackManifest(f, { port: o.port, ...(o.modules ? { modulesExtra: o.modules } : {}) });
 }
 
 describe("drift and minimal disruption", () => {

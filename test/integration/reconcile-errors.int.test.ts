@@ -2,7 +2,7 @@ import { mkdir, readdir, symlink, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { expect, test } from "vitest";
 import { acquireApplyLock } from "../../src/reconcile/lock.ts";
-import { freePort, runAsNobody, useFixture, type ManifestFixture } from "../helpers/manifest-fixture.ts";
+import { freePort, loopbackManifest, runAsNobody, useFixture, type ManifestFixture } from "../helpers/manifest-fixture.ts";
 import { canConnect, readInventory } from "../helpers/probes.ts";
 
 // What goes wrong outside the manifest gets one clear sentence and exit 1, and leaves no secrets
@@ -10,18 +10,7 @@ import { canConnect, readInventory } from "../helpers/probes.ts";
 // no rsync on PATH, another apply holding the lock.
 
 function manifest(f: ManifestFixture, port: number, password: string): string {
-  return `version: 1
-stateDir: ${f.stateDir}
-users:
-  demo: { password: ${password} }
-daemons:
-  d1:
-    address: 127.0.0.1
-    port: ${port}
-    hostsAllow: [127.0.0.1]
-    modules:
-      data: { path: ${f.path("replica")}, readOnly: false, authUsers: [demo] }
-`;
+  return loopbackManifest(f, { port, password });
 }
 
 // No secrets file, no daemon recorded, nothing listening.

@@ -1,6 +1,6 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { createFixture, freePort, type ManifestFixture } from "../helpers/manifest-fixture.ts";
+import { createFixture, freePort, loopbackManifest, type ManifestFixture } from "../helpers/manifest-fixture.ts";
 import { cmdlineOf, processRunning, readInventory } from "../helpers/probes.ts";
 import { waitForSameTree } from "../helpers/temp-tree.ts";
 
@@ -13,22 +13,8 @@ import { waitForSameTree } from "../helpers/temp-tree.ts";
 const PW = "pw-WATCH-SECRET-77";
 
 function manifest(f: ManifestFixture, port: number, watch: string): string {
-  return `version: 1
-stateDir: ${f.stateDir}
-users:
-  demo: { password: { env: DEMO_PW } }
-daemons:
-  d1:
-    address: 127.0.0.1
-    port: ${port}
-    hostsAllow: [127.0.0.1]
-    # Transfers as root (chrooted) so owners and groups replicate and the trees compare equal.
-    uid: root
-    gid: root
-    useChroot: true
-    modules:
-      data: { path: ${f.path("replica")}, readOnly: false, authUsers: [demo] }
-${watch}`;
+  // Transfers as root (chrooted) so owners and groups replicate and the trees compare equal.
+  return loopbackManifest(f, { port, daemonExtra: "    uid: root\n    gid: root\n    useChroot: true\n", rest: watch });
 }
 
 function watchBlock(f: ManifestFixture, port: number, exclude = '["*.tmp"]'): string {
