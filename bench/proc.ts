@@ -6,7 +6,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 // that exits in the middle: it simply stops counting.
 
 let clockTicks: number | undefined;
-function ticksPerSecond(): number {
+export function ticksPerSecond(): number {
   if (clockTicks === undefined) {
     try {
       clockTicks = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;

@@ -62,7 +62,8 @@ function toolLogSince(path: string | undefined, offset: number): { offset: numbe
   for (const line of buf.subarray(offset).toString("utf8").split("\n")) {
     if (!line.trim()) continue;
     try {
-      const kind = String((JSON.parse(line) as { kind?: unknown }).kind ?? "?");
+      const entry = JSON.parse(line) as { kind?: unknown; type?: unknown };
+      const kind = String(entry.kind ?? entry.type ?? "?");
       kinds[kind] = (kinds[kind] ?? 0) + 1;
     } catch {
       kinds["unparsed"] = (kinds["unparsed"] ?? 0) + 1;
