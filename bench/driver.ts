@@ -25,15 +25,6 @@ export function toolDriver(monitor: TreeMonitor, roots: () => readonly number[])
   };
 }
 
-/** Parses bash's `times` (two lines: the shell's, then its children's user and system time). */
-export function parseBashTimes(text: string): number | undefined {
-  const lines = text.trim().split("\n");
-  const last = lines[lines.length - 1] ?? "";
-  const m = /^(\d+)m([\d.]+)s (\d+)m([\d.]+)s$/.exec(last.trim());
-  if (!m) return undefined;
-  return Number(m[1]) * 60 + Number(m[2]) + Number(m[3]) * 60 + Number(m[4]);
-}
-
 export interface FloorTarget {
   readonly source: string;
   readonly port: number;

@@ -1,7 +1,6 @@
 import { describe, expect, test } from "vitest";
 import { parseBenchArgs } from "../../bench/args.ts";
 import { parseDaemonSessions, sumReceived } from "../../bench/daemon-log.ts";
-import { parseBashTimes } from "../../bench/driver.ts";
 import { buildIncludeRules } from "../../bench/filter.ts";
 import { parseItemize, renderVerify } from "../../bench/itemize.ts";
 import { renderClassicScript } from "../../bench/peers/classic.ts";
@@ -96,15 +95,10 @@ describe("parseDaemonSessions", () => {
   });
 });
 
-describe("/proc and bash parsing", () => {
+describe("/proc parsing", () => {
   test("parseStat reads comm with spaces and parentheses, and the four CPU fields", () => {
     const text = "1234 (my (odd) name) S 1 1234 1234 0 -1 4194304 100 0 0 0 17 5 3 2 20 0 1 0 100 1000 200";
     expect(parseStat(text)).toMatchObject({ pid: 1234, comm: "my (odd) name", state: "S", utime: 17, stime: 5, cutime: 3, cstime: 2 });
-  });
-
-  test("parseBashTimes adds the children's user and system time", () => {
-    expect(parseBashTimes("0m0.001s 0m0.002s\n0m0.030s 0m0.012s\n")).toBeCloseTo(0.042);
-    expect(parseBashTimes("rsync: error\n")).toBeUndefined();
   });
 });
 
