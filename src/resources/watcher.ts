@@ -3,6 +3,7 @@ import { mkdir, open, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { DesiredWatcher } from "../reconcile/types.ts";
+import { isAlive } from "./process.ts";
 
 // Starting a watcher process: `rtsync __watch SPEC`, detached so it outlives apply, its output
 // appended to watcher.log in its own state directory.
@@ -12,15 +13,6 @@ export function selfCommand(): string[] {
   const entry = process.argv[1];
   if (!entry) throw new Error("cannot tell how rtsync was started (no process.argv[1])");
   return [process.execPath, ...process.execArgv, entry];
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 async function statusPid(path: string): Promise<number | undefined> {
@@ -47,7 +39,7 @@ export async function startWatcher(w: DesiredWatcher, self: readonly string[] = 
   const statusPath = join(w.spec.stateDir, "status.json");
   const until = Date.now() + 15_000;
   while (Date.now() < until) {
-    if (!alive(pid)) {
+    if (!isAlive(pid)) {
       const tail = (await readFile(logPath, "utf8").catch(() => "")).trim().split("\n").slice(-2).join(" / ");
       throw new Error(`the watcher exited at start: ${tail || "no message"} (log: ${logPath})`);
     }
