@@ -65,13 +65,6 @@ function buildProgram(io: Output, setExit: (code: number) => void): Command {
     });
   }
 
-  program
-    .command("__watch", { hidden: true })
-    .argument("<spec>", "watch spec JSON written by apply")
-    .action(async (spec: string) => {
-      const { watchCommand } = await import("./commands/watch.ts");
-      setExit(await watchCommand(spec, io));
-    });
   return program;
 }
 

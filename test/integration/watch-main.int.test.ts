@@ -1,18 +1,16 @@
 import { createHash } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { execa } from "execa";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import type { WatcherStatus } from "../../src/watch/status.ts";
+import { BIN, REPO } from "../helpers/cli.ts";
 import { startRsyncDaemon, type RsyncDaemon } from "../helpers/rsync-daemon.ts";
 import { makeTempDir, waitFor, waitForSameTree, writeTree } from "../helpers/temp-tree.ts";
 
-// The watcher process as the reconciler will start it: a spec file in, status.json and log.jsonl
+// The watcher process as the reconciler starts it (`rtsync __watch SPEC.json`, the built CLI): a spec file in, status.json and log.jsonl
 // out, a clean exit on SIGTERM.
 
-const FIXTURE = fileURLToPath(new URL("../fixtures/run-watcher.ts", import.meta.url));
-const REPO = fileURLToPath(new URL("../../", import.meta.url));
 
 let daemon: RsyncDaemon;
 beforeAll(async () => {
@@ -51,7 +49,7 @@ test("runWatcher replicates, keeps status.json and log.jsonl, and exits 0 on SIG
       stateDir,
     }),
   );
-  const child = execa(process.execPath, ["--import", "tsx", FIXTURE, specPath], { cwd: REPO, reject: false, stdin: "ignore" });
+  const child = execa(process.execPath, [BIN, "__watch", specPath], { cwd: REPO, reject: false, stdin: "ignore" });
   try {
     await waitFor(async () => {
       const s = await readStatus(stateDir);
@@ -99,9 +97,9 @@ test("an invalid spec file is one clear sentence and exit code 1", async () => {
   const dir = await makeTempDir();
   const specPath = path.join(dir, "spec.json");
   await writeFile(specPath, JSON.stringify({ name: "x", source: "relative", watcher: "fswatch" }));
-  const result = await execa(process.execPath, ["--import", "tsx", FIXTURE, specPath], { cwd: REPO, reject: false, stdin: "ignore" });
+  const result = await execa(process.execPath, [BIN, "__watch", specPath], { cwd: REPO, reject: false, stdin: "ignore" });
   expect(result.exitCode).toBe(1);
   expect(result.stderr).toMatch(new RegExp(`^rtsync: watcher spec ${specPath} is invalid: source: must be an absolute path; `));
-  expect(result.stderr).toContain("watcher: Invalid option");
+  expect(result.stderr).toContain("watcher: must be one of auto, inotifywait, chokidar, poll");
   expect(result.stderr).not.toMatch(/^\s+at /m);
 });
