@@ -1,4 +1,4 @@
-import { CronExpressionParser } from "cron-parser";
+import { cronProblem } from "../cron.ts";
 import { error, warning, type RawIssue } from "./issues.ts";
 import type { PathSegment } from "./positions.ts";
 import { isGlobalParam, isModuleParam, normaliseParamName } from "./rsyncd-params.ts";
@@ -166,18 +166,6 @@ function checkModuleNames(out: RawIssue[], path: Path, modules: Record<string, M
     const prev = lower.get(name.toLowerCase());
     if (prev) out.push(error([...path, name], `module names "${prev}" and "${name}" differ only in case`, true));
     else lower.set(name.toLowerCase(), name);
-  }
-}
-
-/** Cron: 5 fields, or 6 with seconds first. Returns why it is invalid, or undefined. */
-export function cronProblem(expr: string): string | undefined {
-  const fields = expr.trim().split(/\s+/).length;
-  if (fields !== 5 && fields !== 6) return `has ${fields} fields; a cron schedule has 5 (minute hour day month weekday) or 6 (seconds first)`;
-  try {
-    CronExpressionParser.parse(expr);
-    return undefined;
-  } catch (e) {
-    return `is not a valid cron expression: ${(e as Error).message}`;
   }
 }
 

@@ -1,4 +1,4 @@
-import { CronExpressionParser } from "cron-parser";
+import { parseCron } from "../cron.ts";
 
 // The full-sync schedule: cron (5 fields, or 6 with seconds first) -> the next time a full sync
 // is due. Pure: the current time comes in as an argument. The engine turns the time into a
@@ -20,7 +20,7 @@ export function parseSchedule(expression: string): ScheduleResult {
     return { ok: false, message: `fullSync.schedule ${JSON.stringify(expression)} must have 5 fields, or 6 with seconds first` };
   }
   try {
-    CronExpressionParser.parse(expression, { currentDate: 0 });
+    parseCron(expression, 0);
   } catch (error) {
     const why = error instanceof Error ? error.message : String(error);
     return { ok: false, message: `fullSync.schedule ${JSON.stringify(expression)} is not a valid cron expression: ${why}` };
@@ -29,7 +29,7 @@ export function parseSchedule(expression: string): ScheduleResult {
     ok: true,
     schedule: {
       expression,
-      nextAfter: (afterMs) => CronExpressionParser.parse(expression, { currentDate: afterMs }).next().getTime(),
+      nextAfter: (afterMs) => parseCron(expression, afterMs).next().getTime(),
     },
   };
 }
