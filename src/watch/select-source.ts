@@ -2,7 +2,6 @@ import { constants } from "node:fs";
 import { access } from "node:fs/promises";
 import path from "node:path";
 import { RtsyncError } from "../errors.ts";
-import { makeChokidarSource } from "./chokidar-source.ts";
 import type { ExcludeMatcher } from "./exclude-match.ts";
 import { makeInotifywaitSource } from "./inotifywait-source.ts";
 import { pickWatcher, type EventSource } from "./source.ts";
@@ -47,10 +46,13 @@ export async function loadEventSource(choice: SourceChoice): Promise<EventSource
       }
       return makeInotifywaitSource(choice.source, { binary });
     case "chokidar":
-    case "poll":
+    case "poll": {
+      // Loaded only when chosen: the default inotifywait watcher never carries chokidar's code.
+      const { makeChokidarSource } = await import("./chokidar-source.ts");
       return makeChokidarSource(choice.source, {
         polling: kind === "poll",
         ignore: (rel, isDir) => choice.excluded(bytePathFromText(rel), isDir),
       });
+    }
   }
 }
