@@ -69,7 +69,7 @@ export async function startRsyncDaemon(dir: string, replica: string): Promise<Rs
       `path = ${replica}`,
       "read only = false",
       "list = false",
-      "ignore errors",
+      "ignore errors = yes",
       `uid = ${process.getuid?.() ?? 0}`,
       `gid = ${process.getgid?.() ?? 0}`,
       "hosts allow = 127.0.0.1",
