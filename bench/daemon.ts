@@ -3,7 +3,7 @@ import { chmod, readFile, writeFile } from "node:fs/promises";
 import { connect, createServer } from "node:net";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { parseDaemonSessions, type DaemonSession } from "./daemon-log.ts";
+import { openSessions, parseDaemonSessions, type DaemonSession } from "./daemon-log.ts";
 import { isAlive, stopTree } from "./proc.ts";
 
 // The receiving side for the peers (classic loop, lsyncd, floor): a real `rsync --daemon` on
@@ -108,4 +108,19 @@ export async function logSize(path: string): Promise<number> {
 export async function readSessionsSince(path: string, offset: number): Promise<DaemonSession[]> {
   const buf = await readFile(path).catch(() => Buffer.alloc(0));
   return parseDaemonSessions(buf.subarray(offset).toString("utf8"));
+}
+
+/**
+ * Waits until every session that started after `offset` has logged its totals: rsyncd writes
+ * them just after the client hangs up, so a client that has exited is not yet a logged session.
+ * Resolves false if some are still open after `timeoutMs` (a tool still running).
+ */
+export async function waitSessionsClosed(path: string, offset: number, timeoutMs: number): Promise<boolean> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const buf = await readFile(path).catch(() => Buffer.alloc(0));
+    if (openSessions(buf.subarray(offset).toString("utf8")).length === 0) return true;
+    if (Date.now() > until) return false;
+    await sleep(20);
+  }
 }

@@ -3,7 +3,7 @@ import { mkdirSync, renameSync, statSync, unlinkSync, writeFileSync } from "node
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
-import { logSize, readSessionsSince } from "./daemon.ts";
+import { logSize, readSessionsSince, waitSessionsClosed } from "./daemon.ts";
 import { sumReceived } from "./daemon-log.ts";
 import type { Driver } from "./driver.ts";
 import type { ChangedPath } from "./filter.ts";
@@ -42,6 +42,8 @@ export const QUIET_MS = 2500;
 /** Between the single writes of the latency scenario. */
 const LATENCY_QUIET_MS = 300;
 const CONVERGE_TIMEOUT_MS = 120_000;
+/** How long a finished client's session may take to show up in the daemon's log. */
+const SESSION_LOG_MS = 3000;
 
 const now = (): number => performance.now();
 const sec = (ms: number | null): number | null => (ms === null ? null : ms / 1000);
@@ -63,7 +65,8 @@ export async function waitAll(conditions: readonly (() => boolean)[], timeoutMs:
 }
 
 async function bytesAndRuns(ctx: ScenarioCtx, mark: number): Promise<{ runs: number; sentKiB: number }> {
-  await sleep(300); // rsyncd logs a session's totals just after the client hangs up
+  // rsyncd logs a session's totals just after the client hangs up
+  await waitSessionsClosed(ctx.daemonLogPath, mark, SESSION_LOG_MS);
   const sessions = await readSessionsSince(ctx.daemonLogPath, mark);
   return { runs: sessions.length, sentKiB: sumReceived(sessions) / 1024 };
 }
