@@ -1,5 +1,5 @@
 import { mkdir, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { isAbsolute, join } from "node:path";
 
 // Source trees of small files, ~100 per directory, 100 directories per group:
 //   g000/d00/f00.txt … g000/d99/f99.txt, g001/d00/…
@@ -41,6 +41,8 @@ export function fileContent(dir: string, index: number): string {
 
 /** Writes the tree under `root`; `concurrency` directories at a time. Returns the seconds taken. */
 export async function writeTree(root: string, layout: TreeLayout, concurrency = 8): Promise<number> {
+  // a relative root would build g000/… under whatever the cwd is (the repo, when run by npm)
+  if (!isAbsolute(root)) throw new Error(`writeTree: the root must be an absolute path, got "${root}"`);
   const started = performance.now();
   let next = 0;
   const worker = async (): Promise<void> => {
