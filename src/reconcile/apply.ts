@@ -7,7 +7,7 @@ import { makeDirectory, setOwner, writeFileSafely } from "../resources/files.ts"
 import type { Host } from "../resources/host.ts";
 import { stopProcess } from "../resources/process.ts";
 import { startWatcher } from "../resources/watcher.ts";
-import { readInventory, writeInventory, type Inventory } from "./inventory.ts";
+import { inventoryPath, readInventory, writeInventory, type Inventory, type ProcessRecord } from "./inventory.ts";
 import type { Change, Desired, Plan } from "./types.ts";
 
 // Runs a Plan: one change at a time in plan order. A change whose dependency failed or was
@@ -114,48 +114,64 @@ class Applier {
     }
   }
 
-  private async runDaemon(c: Change): Promise<void> {
-    const name = String(c.data["name"]);
-    const pid = typeof c.data["pid"] === "number" ? c.data["pid"] : undefined;
-    if (c.op === "delete" || c.op === "update") {
-      if (pid !== undefined && (c.op === "update" || c.data["running"] === true)) await stopProcess(pid);
-      if (c.op === "delete") return this.updateInventory((inv) => void delete inv.daemons[name]);
-    }
-    const daemon = find(this.desired.daemons, c.id);
-    const started = await startDaemon(daemon, this.desired.stateDir);
-    await this.updateInventory((inv) => {
-      inv.daemons[name] = {
-        manifest: this.desired.manifest,
-        node: this.desired.node,
-        pid: started,
+  private runDaemon(c: Change): Promise<void> {
+    return this.replaceProcess(c, "daemons", 8000, async () => {
+      const daemon = find(this.desired.daemons, c.id);
+      return {
+        pid: await startDaemon(daemon, this.desired.stateDir),
         hash: daemon.startupHash,
-        startedAt: this.options.host.now().toISOString(),
         match: ["--daemon", `--config=${daemon.config}`],
         detail: { startupLines: daemon.startupLines, address: daemon.address, port: daemon.port, config: daemon.config, pidFile: daemon.pidFile },
       };
     });
   }
 
-  private async runWatcher(c: Change): Promise<void> {
-    const name = String(c.data["name"]);
-    const pid = typeof c.data["pid"] === "number" ? c.data["pid"] : undefined;
-    if (c.op === "delete" || c.op === "update") {
-      if (pid !== undefined && (c.op === "update" || c.data["running"] === true)) await stopProcess(pid, 15_000);
-      if (c.op === "delete") return this.updateInventory((inv) => void delete inv.watchers[name]);
-    }
-    const w = find(this.desired.watchers, c.id);
-    const started = await startWatcher(w, this.options.selfCommand);
-    await this.updateInventory((inv) => {
-      inv.watchers[name] = {
-        manifest: this.desired.manifest,
-        node: this.desired.node,
-        pid: started,
+  private runWatcher(c: Change): Promise<void> {
+    // 15 s: a watcher finishes the run in flight and flushes what is pending before it exits.
+    return this.replaceProcess(c, "watchers", 15_000, async () => {
+      const w = find(this.desired.watchers, c.id);
+      return {
+        pid: await startWatcher(w, this.options.selfCommand),
         hash: w.specHash,
-        startedAt: this.options.host.now().toISOString(),
         match: ["__watch", w.specFile],
         detail: { spec: w.spec, specFile: w.specFile },
       };
     });
+  }
+
+  /**
+   * Stops the old process of a daemon or watcher change (update, delete), starts the new one
+   * (create, update) and records it in the inventory. A process that started but could not be
+   * recorded is stopped again: rtsync would not know it as its own, and it would hold the port.
+   */
+  private async replaceProcess(
+    c: Change,
+    kind: "daemons" | "watchers",
+    graceMs: number,
+    start: () => Promise<Pick<ProcessRecord, "pid" | "hash" | "match" | "detail">>,
+  ): Promise<void> {
+    const name = String(c.data["name"]);
+    const pid = typeof c.data["pid"] === "number" ? c.data["pid"] : undefined;
+    if (c.op === "delete" || c.op === "update") {
+      if (pid !== undefined && (c.op === "update" || c.data["running"] === true)) await stopProcess(pid, graceMs);
+      if (c.op === "delete") return this.updateInventory((inv) => void delete inv[kind][name]);
+    }
+    const started = await start();
+    try {
+      await this.updateInventory((inv) => {
+        inv[kind][name] = {
+          manifest: this.desired.manifest,
+          node: this.desired.node,
+          startedAt: this.options.host.now().toISOString(),
+          ...started,
+        };
+      });
+    } catch (error) {
+      await stopProcess(started.pid, graceMs).catch(() => undefined);
+      throw new Error(`started pid ${started.pid} but could not record it in ${inventoryPath(this.desired.stateDir)}, so stopped it again: ${messageOf(error)}`, {
+        cause: error,
+      });
+    }
   }
 }
 

@@ -1,5 +1,6 @@
 import { mkdir, readdir, symlink, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
+import { execa } from "execa";
 import { expect, test } from "vitest";
 import { acquireApplyLock } from "../../src/reconcile/lock.ts";
 import { freePort, loopbackManifest, runAsNobody, useFixture, type ManifestFixture } from "../helpers/manifest-fixture.ts";
@@ -117,4 +118,30 @@ test("another apply holding the lock: apply waits, then exits 1 saying who holds
   }
   expect((await readdir(f.dir)).sort()).toEqual(["rtsync.yaml", "state"]);
   await expectNoSecretsNoDaemon(f, port);
+});
+
+test("a daemon that started but could not be recorded is stopped again, and the next apply repairs it", async () => {
+  const f = await useFixture({ env: { DEMO_PW: "pw-SECRET-1234" } });
+  const [port1, port2] = [await freePort(), await freePort()];
+  const first = await f.run(["apply", await f.writeManifest(manifest(f, port1, "{ env: DEMO_PW }"))]);
+  expect(first.exitCode).toBe(0);
+  const inventory = `${f.stateDir}/inventory.json`;
+  const file = await f.writeManifest(manifest(f, port2, "{ env: DEMO_PW }"));
+  // An immutable inventory: the restart on the new port happens, recording it fails (EPERM).
+  await execa("chattr", ["+i", inventory]);
+  try {
+    const a = await f.run(["apply", file]);
+    expect(a.exitCode).toBe(1);
+    expect(a.stdout).toMatch(
+      new RegExp(`! daemon d1: restart on 127\\.0\\.0\\.1:${port2} .*: failed: started pid \\d+ but could not record it in ${inventory}, so stopped it again: EPERM`),
+    );
+    // Not left running unrecorded: it would hold the port against every later apply.
+    expect(await canConnect(port2)).toBe(false);
+  } finally {
+    await execa("chattr", ["-i", inventory]);
+  }
+  const again = await f.run(["apply", file]);
+  expect(again.exitCode).toBe(0);
+  expect(await canConnect(port2)).toBe(true);
+  expect((await readInventory(f.stateDir)).daemons["d1"]?.detail).toMatchObject({ port: port2 });
 });
