@@ -1,4 +1,4 @@
-import { SCENARIO_NAMES, TOOL_NAMES, type ScenarioName, type ToolName } from "./types.ts";
+import { DEFAULT_SCENARIOS, SCENARIO_NAMES, TOOL_NAMES, type ScenarioName, type ToolName } from "./types.ts";
 
 // Command-line flags of `npm run bench` (pure: argv in, options or one error sentence out).
 
@@ -29,6 +29,7 @@ export const USAGE = `usage: npm run bench -- [options]
   --runs 3                 runs per tool and size (the table shows medians)
   --tools LIST             ${TOOL_NAMES.join(",")}
   --scenarios LIST         ${SCENARIO_NAMES.join(",")}
+                           (default: all but bigrename, a 100 MiB directory renamed)
   --json FILE              results (default bench/results/<date>.json)
   --dir DIR                where the temp trees go (default: the OS temp dir)
   --keep                   keep the temp trees
@@ -61,7 +62,7 @@ export function parseBenchArgs(argv: readonly string[], tmpdir: string): ParseAr
     sizes: [10_000, 100_000] as number[],
     runs: 3,
     tools: [...TOOL_NAMES] as ToolName[],
-    scenarios: [...SCENARIO_NAMES] as ScenarioName[],
+    scenarios: [...DEFAULT_SCENARIOS] as ScenarioName[],
     json: undefined as string | undefined,
     dir: tmpdir,
     keep: false,

@@ -196,3 +196,79 @@ export async function runDeleteRename(ctx: ScenarioCtx): Promise<ScenarioOutcome
     detail: { deletes: deletes.length, renamedFiles: moved },
   };
 }
+
+/** The bigrename scenario's directory: this many files of incompressible random data. */
+export const BIG_FILES = 100;
+export const BIG_FILE_BYTES = 1024 * 1024;
+
+/** Bytes sent as a percentage of the renamed directory's bytes. */
+export function percentOf(sentKiB: number, dirBytes: number): number {
+  return ((sentKiB * 1024) / dirBytes) * 100;
+}
+
+/**
+ * A 100 MiB directory renamed (same parent). Untimed setup: the directory is written (100 files of
+ * 1 MiB of random data, so neither compression nor rsync's delta on other files helps), the tool
+ * replicates it and goes quiet. Then the rename alone: → replica converged (old name gone, every
+ * file under the new name at full size), rsync runs and bytes sent until idle, and the bytes as a
+ * percentage of the directory. The floor sends both names: a new name has no basis on the
+ * receiver, so it sends the whole directory again.
+ */
+export async function runBigRename(ctx: ScenarioCtx): Promise<ScenarioOutcome> {
+  const from = `big-${ctx.tag}`;
+  const to = `${from}-renamed`;
+  const dirBytes = BIG_FILES * BIG_FILE_BYTES;
+  const names = Array.from({ length: BIG_FILES }, (_, i) => `b${String(i).padStart(3, "0")}.bin`);
+  // both names: whichever exists when the session ends is removed
+  ctx.undo.created.push(from, to);
+  const setupMark = await logSize(ctx.daemonLogPath);
+  const setupStart = now();
+  mkdirSync(join(ctx.source, from));
+  for (const name of names) writeFileSync(join(ctx.source, from, name), randomBytes(BIG_FILE_BYTES));
+  const written = now();
+  ctx.driver.afterChanges([{ path: from, kind: "tree" }]);
+  const replicated = await waitAll(
+    names.map((name) => () => size(join(ctx.replica, from, name)) === BIG_FILE_BYTES),
+    CONVERGE_TIMEOUT_MS,
+    5,
+  );
+  if (replicated === null) throw new Error(`setup: ${from} (100 MiB) not on the replica ${CONVERGE_TIMEOUT_MS / 1000} s after it was written`);
+  const quietAt = await ctx.driver.waitIdle(replicated, QUIET_MS, ctx.idleTimeoutMs);
+  if (quietAt === null) throw new Error(`setup: still busy ${ctx.idleTimeoutMs / 1000} s after ${from} was on the replica`);
+  // the setup's sessions must be logged before the mark, or they count as the rename's (the floor
+  // is idle the moment its rsync exits; rsyncd logs the totals a moment later)
+  await waitSessionsClosed(ctx.daemonLogPath, setupMark, SESSION_LOG_MS);
+  const setupSessions = await readSessionsSince(ctx.daemonLogPath, setupMark);
+  const setup = {
+    writeSec: (written - setupStart) / 1000,
+    replicatedSec: (replicated - written) / 1000,
+    runs: setupSessions.length,
+    sentKiB: sumReceived(setupSessions) / 1024,
+  };
+
+  const mark = await logSize(ctx.daemonLogPath);
+  const cpu0 = ctx.driver.cpuSeconds();
+  renameSync(join(ctx.source, from), join(ctx.source, to));
+  const last = now();
+  ctx.driver.afterChanges([
+    { path: from, kind: "tree" },
+    { path: to, kind: "tree" },
+  ]);
+  const conditions: (() => boolean)[] = [
+    () => size(join(ctx.replica, from)) === undefined,
+    ...names.map((name) => () => size(join(ctx.replica, to, name)) === BIG_FILE_BYTES),
+  ];
+  const r = await settle(ctx, last, conditions, mark, cpu0);
+  return {
+    metrics: {
+      convergeSec: r.convergedSec,
+      idleSec: r.idleSec,
+      runs: r.runs,
+      cpuSec: r.cpuSec,
+      sentKiB: r.sentKiB,
+      sentPct: percentOf(r.sentKiB, dirBytes),
+    },
+    lowerBound: r.lowerBound.includes("sentKiB") ? [...r.lowerBound, "sentPct"] : r.lowerBound,
+    detail: { files: BIG_FILES, dirBytes, setup },
+  };
+}

@@ -7,7 +7,7 @@ import { floorDriver, toolDriver, type Driver, type FloorTarget } from "./driver
 import { TreeMonitor } from "./monitor.ts";
 import type { Peer } from "./peers/peer.ts";
 import { readInotifyWatches, readTreeRssByProcess, readTreeRssKiB } from "./proc.ts";
-import { QUIET_MS, runBurst, runDeleteRename, runIdle, runLatency, type ScenarioCtx, type Undo } from "./scenarios.ts";
+import { QUIET_MS, runBigRename, runBurst, runDeleteRename, runIdle, runLatency, type ScenarioCtx, type Undo } from "./scenarios.ts";
 import { fileContent, fileName, type TreeLayout } from "./tree.ts";
 import type { RunRecord, ScenarioName, ScenarioOutcome, ToolName } from "./types.ts";
 import { runVerify } from "./verify.ts";
@@ -93,7 +93,7 @@ async function runChangeScenarios(
   tool?: { readonly peer: Peer; readonly monitor: TreeMonitor },
 ): Promise<void> {
   const toolLog = tool?.peer.toolLogPath;
-  const table = { idle: runIdle, latency: runLatency, "delete-rename": runDeleteRename, burst: runBurst } as const;
+  const table = { idle: runIdle, latency: runLatency, "delete-rename": runDeleteRename, bigrename: runBigRename, burst: runBurst } as const;
   let logOffset = toolLogSince(toolLog, 0).offset;
   for (const name of input.scenarios) {
     if (name === "startup") continue;

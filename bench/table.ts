@@ -8,7 +8,7 @@ export interface MetricDef {
   readonly scenario: ScenarioName;
   readonly key: string;
   readonly label: string;
-  readonly unit: "s" | "MiB" | "KiB" | "n";
+  readonly unit: "s" | "MiB" | "KiB" | "n" | "%";
   /** show ratios to the floor and to the classic loop */
   readonly ratios: boolean;
 }
@@ -25,6 +25,10 @@ export const METRICS: readonly MetricDef[] = [
   { scenario: "delete-rename", key: "convergeSec", label: "200 deletes + dir rename: → converged (s)", unit: "s", ratios: true },
   { scenario: "delete-rename", key: "runs", label: "delete+rename: rsync runs", unit: "n", ratios: false },
   { scenario: "delete-rename", key: "sentKiB", label: "delete+rename: sent (KiB)", unit: "KiB", ratios: true },
+  { scenario: "bigrename", key: "convergeSec", label: "100 MiB dir rename: → converged (s)", unit: "s", ratios: true },
+  { scenario: "bigrename", key: "runs", label: "100 MiB dir rename: rsync runs", unit: "n", ratios: false },
+  { scenario: "bigrename", key: "sentKiB", label: "100 MiB dir rename: sent (KiB)", unit: "KiB", ratios: true },
+  { scenario: "bigrename", key: "sentPct", label: "100 MiB dir rename: sent, % of the directory", unit: "%", ratios: false },
   { scenario: "burst", key: "replicaSec", label: "burst 1,000 files: last write → all on replica (s)", unit: "s", ratios: true },
   { scenario: "burst", key: "idleSec", label: "burst: last write → tool idle (s)", unit: "s", ratios: true },
   { scenario: "burst", key: "runs", label: "burst: rsync runs until idle", unit: "n", ratios: false },
@@ -76,6 +80,9 @@ export function formatValue(v: number, unit: MetricDef["unit"]): string {
       return Math.round(v).toLocaleString("en-US");
     case "n":
       return Number.isInteger(v) ? String(v) : v.toFixed(1);
+    case "%":
+      // two significant digits below 10 %: 0.0041 % and 1.2 % both say something
+      return v >= 10 ? `${v.toFixed(1)} %` : `${v === 0 ? "0" : v.toPrecision(2)} %`;
   }
 }
 
