@@ -6,6 +6,9 @@ export interface Output {
   out(line: string): void;
   err(line: string): void;
   readonly color: boolean;
+  /** stdout is a terminal: apply may show live progress (written with `write`, no newline added). */
+  readonly interactive: boolean;
+  write(text: string): void;
 }
 
 export function processOutput(): Output {
@@ -14,5 +17,7 @@ export function processOutput(): Output {
     out: (line) => process.stdout.write(`${line}\n`),
     err: (line) => process.stderr.write(`${line}\n`),
     color,
+    interactive: process.stdout.isTTY === true,
+    write: (text) => process.stdout.write(text),
   };
 }

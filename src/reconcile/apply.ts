@@ -20,6 +20,8 @@ export interface ApplyResult {
   readonly change: Change;
   readonly status: ResultStatus;
   readonly message?: string;
+  /** The process a daemon or watcher change started. */
+  readonly pid?: number;
 }
 
 export interface ApplyOptions {
@@ -72,7 +74,8 @@ class Applier {
     await writeInventory(this.desired.stateDir, this.inventory);
   }
 
-  async run(c: Change): Promise<void> {
+  /** Makes one change; resolves with the pid of the process it started, if any. */
+  async run(c: Change): Promise<number | undefined> {
     const d = this.desired;
     switch (c.kind) {
       case "sysctl": {
@@ -114,7 +117,7 @@ class Applier {
     }
   }
 
-  private runDaemon(c: Change): Promise<void> {
+  private runDaemon(c: Change): Promise<number | undefined> {
     return this.replaceProcess(c, "daemons", 8000, async () => {
       const daemon = find(this.desired.daemons, c.id);
       return {
@@ -126,7 +129,7 @@ class Applier {
     });
   }
 
-  private runWatcher(c: Change): Promise<void> {
+  private runWatcher(c: Change): Promise<number | undefined> {
     // 15 s: a watcher finishes the run in flight and flushes what is pending before it exits.
     return this.replaceProcess(c, "watchers", 15_000, async () => {
       const w = find(this.desired.watchers, c.id);
@@ -149,12 +152,15 @@ class Applier {
     kind: "daemons" | "watchers",
     graceMs: number,
     start: () => Promise<Pick<ProcessRecord, "pid" | "hash" | "match" | "detail">>,
-  ): Promise<void> {
+  ): Promise<number | undefined> {
     const name = String(c.data["name"]);
     const pid = typeof c.data["pid"] === "number" ? c.data["pid"] : undefined;
     if (c.op === "delete" || c.op === "update") {
       if (pid !== undefined && (c.op === "update" || c.data["running"] === true)) await stopProcess(pid, graceMs);
-      if (c.op === "delete") return this.updateInventory((inv) => void delete inv[kind][name]);
+      if (c.op === "delete") {
+        await this.updateInventory((inv) => void delete inv[kind][name]);
+        return undefined;
+      }
     }
     const started = await start();
     try {
@@ -172,6 +178,7 @@ class Applier {
         cause: error,
       });
     }
+    return started.pid;
   }
 }
 
@@ -196,8 +203,8 @@ export async function applyPlan(plan: Plan, desired: Desired, options: ApplyOpti
       continue;
     }
     try {
-      await applier.run(change);
-      report({ change, status: "changed" });
+      const pid = await applier.run(change);
+      report({ change, status: "changed", ...(pid === undefined ? {} : { pid }) });
     } catch (e) {
       report({ change, status: "failed", message: messageOf(e) });
     }

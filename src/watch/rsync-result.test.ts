@@ -35,6 +35,6 @@ test("reads --info=progress2 updates", () => {
     toCheck: 100,
     total: 2000,
   });
-  expect(parseProgressLine("          0   0%    0.00kB/s    0:00:00")).toEqual({ bytes: 0, percent: 0, files: 0 });
+  expect(parseProgressLine("          0   0%    0.00kB/s    0:00:00")).toEqual({ bytes: 0, percent: 0 });
   expect(parseProgressLine("sending incremental file list")).toBeUndefined();
 });

@@ -34,8 +34,8 @@ export function parseTransferStats(stdout: string): TransferStats | undefined {
 export interface Progress {
   readonly bytes: number;
   readonly percent: number;
-  /** Files transferred so far. */
-  readonly files: number;
+  /** Files transferred so far (absent from the updates rsync prints while a file is in flight). */
+  readonly files?: number;
   /** Files still to check, and the total known so far (it grows while rsync scans). */
   readonly toCheck?: number;
   readonly total?: number;
@@ -45,9 +45,9 @@ export interface Progress {
 export function parseProgressLine(line: string): Progress | undefined {
   const m = /^\s*([\d,.']+)\s+(\d+)%\s+\S+\s+\S+(?:\s+\(xfr#(\d+), (?:to|ir)-chk=(\d+)\/(\d+)\))?/.exec(line);
   if (!m?.[1] || m[2] === undefined) return undefined;
-  const base = { bytes: parseCount(m[1]), percent: Number(m[2]), files: m[3] === undefined ? 0 : Number(m[3]) };
-  if (m[4] === undefined || m[5] === undefined) return base;
-  return { ...base, toCheck: Number(m[4]), total: Number(m[5]) };
+  const base = { bytes: parseCount(m[1]), percent: Number(m[2]) };
+  if (m[3] === undefined || m[4] === undefined || m[5] === undefined) return base;
+  return { ...base, files: Number(m[3]), toCheck: Number(m[4]), total: Number(m[5]) };
 }
 
 /** The lines of rsync's stderr worth keeping for status and the log (at most `max`). */

@@ -48,26 +48,29 @@ export async function runRsync(request: RsyncRequest): Promise<RsyncResult> {
   const onProgress = request.onProgress;
   let tail = "";
   let lastProgressAt = 0;
-  child.stdout?.on("data", (chunk: Buffer) => {
-    tail = (tail + chunk.toString("latin1")).slice(-STDOUT_TAIL);
+  // The newest complete progress line in the tail goes to onProgress, at most every 250 ms.
+  const reportProgress = (): void => {
     if (onProgress === undefined) return;
-    const now = performance.now();
-    if (now - lastProgressAt < PROGRESS_EVERY_MS) return;
     const lines = tail.split(/[\r\n]/);
     lines.pop(); // maybe incomplete
     for (let i = lines.length - 1; i >= 0; i--) {
       const progress = parseProgressLine(lines[i] ?? "");
       if (progress === undefined) continue;
-      lastProgressAt = now;
+      lastProgressAt = performance.now();
       onProgress(progress);
-      break;
+      return;
     }
+  };
+  child.stdout?.on("data", (chunk: Buffer) => {
+    tail = (tail + chunk.toString("latin1")).slice(-STDOUT_TAIL);
+    if (performance.now() - lastProgressAt >= PROGRESS_EVERY_MS) reportProgress();
   });
   let stderr = "";
   child.stderr?.on("data", (chunk: Buffer) => {
     if (stderr.length < STDERR_HEAD) stderr += chunk.toString("utf8");
   });
   const result = await child;
+  reportProgress(); // the final figures, which the throttle may have held back
   const durationMs = Math.round(performance.now() - started);
   const messages = summarizeStderr(stderr.slice(0, STDERR_HEAD));
   if (result.isCanceled) return { outcome: "cancelled", exitCode: result.exitCode ?? -1, durationMs, messages };

@@ -32,6 +32,9 @@ describe("stepStatus", () => {
       nextFullSync: "2025-01-01T00:10:00.000Z",
       initialSync: { state: "running", progress: { bytes: 500, percent: 50, files: 3 } },
     });
+    // rsync's updates while a file is in flight carry no file counts; the last ones stay.
+    const midFile = stepStatus(s, { type: "run-progress", at: T0 + 1100, progress: { bytes: 700, percent: 70 } });
+    expect(midFile.initialSync).toEqual({ state: "running", progress: { bytes: 700, percent: 70, files: 3 } });
     const done = stepStatus(s, fullOk);
     expect(done).toMatchObject({
       pending: 2,

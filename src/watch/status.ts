@@ -121,7 +121,8 @@ export function stepStatus(s: WatcherStatus, e: EngineEvent): WatcherStatus {
       return base;
     case "run-progress":
       if (s.initialSync.state !== "running") return base;
-      return { ...base, initialSync: { state: "running", progress: e.progress } };
+      // An update printed mid-file carries no file counts: keep the last ones.
+      return { ...base, initialSync: { state: "running", progress: { ...s.initialSync.progress, ...e.progress } } };
     case "run-done": {
       const run = e.run;
       const ok = run.outcome === "ok";

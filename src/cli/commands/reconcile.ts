@@ -2,7 +2,8 @@ import type { ResolvedManifest } from "../../manifest/resolve.ts";
 import { applyPlan, type ApplyResult } from "../../reconcile/apply.ts";
 import { acquireApplyLock } from "../../reconcile/lock.ts";
 import { prepare } from "../../reconcile/prepare.ts";
-import type { Change } from "../../reconcile/types.ts";
+import type { Change, Desired } from "../../reconcile/types.ts";
+import type { FollowedWatcher } from "../follow-sync.ts";
 import { renderPlan, renderResult, renderSummary, summarise } from "../../render/plan-text.ts";
 import { systemHost } from "../../resources/host.ts";
 import { loadResolved } from "../manifest-arg.ts";
@@ -60,7 +61,7 @@ async function withLock<T>(m: ResolvedManifest, f: () => Promise<T>): Promise<T>
 export async function apply(file: string, opts: ReconcileOptions, io: Output): Promise<number> {
   const m = await loadResolved(file, opts, io);
   const host = systemHost();
-  return withLock(m, async () => {
+  const { code, started } = await withLock(m, async () => {
     const { plan, desired } = await prepare(m, host, process.env);
     if (!opts.json) io.out(`rtsync apply: ${plan.manifest} on node ${plan.node}`);
     const results = await applyPlan(plan, desired, { host, onResult: (r) => !opts.json && renderResult(r, io).forEach((l) => io.out(l)) });
@@ -83,7 +84,29 @@ export async function apply(file: string, opts: ReconcileOptions, io: Output): P
     } else {
       io.out(renderSummary(summary));
     }
-    return summary.failed > 0 ? 1 : 0;
+    return { code: summary.failed > 0 ? 1 : 0, started: startedWatchers(all, desired.watchers) };
+  });
+  // On a terminal, show the initial sync of the watchers just started (after the lock is released).
+  if (io.interactive && !opts.json && started.length > 0) {
+    const { followInitialSyncs } = await import("../follow-sync.ts");
+    const stop = new AbortController();
+    const onInt = () => stop.abort();
+    process.once("SIGINT", onInt);
+    try {
+      await followInitialSyncs(started, (t) => io.write(t), stop.signal);
+    } finally {
+      process.off("SIGINT", onInt);
+    }
+  }
+  return code;
+}
+
+// Watchers this apply started (create or restart) and that do an initial sync.
+function startedWatchers(results: readonly ApplyResult[], watchers: Desired["watchers"]): FollowedWatcher[] {
+  return results.flatMap((r) => {
+    if (r.change.kind !== "watcher" || r.status !== "changed" || r.change.op === "delete" || typeof r.pid !== "number") return [];
+    const w = watchers.find((x) => x.id === r.change.id);
+    return w && w.spec.initialSync ? [{ name: w.spec.name, pid: r.pid, stateDir: w.spec.stateDir }] : [];
   });
 }
 

@@ -1,0 +1,83 @@
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { isAlive } from "../resources/process.ts";
+
+// After `rtsync apply` on a terminal: the initial full sync of each watcher it started, followed
+// from the watcher's status.json (rsync's --info=progress2 figures) until it is over. The
+// watcher runs detached, so leaving early (Ctrl-C) stops only the display.
+
+export interface FollowedWatcher {
+  readonly name: string;
+  readonly pid: number;
+  readonly stateDir: string;
+}
+
+interface InitialSync {
+  readonly state?: string;
+  readonly progress?: { readonly bytes?: number; readonly percent?: number; readonly files?: number; readonly total?: number } | null;
+}
+
+export function humanBytes(n: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let i = 0;
+  for (; n >= 1024 && i < units.length - 1; i++) n /= 1024;
+  return i === 0 ? `${n} B` : `${n.toFixed(1)} ${units[i]}`;
+}
+
+/** One line for a watcher's initial sync; undefined while there is nothing to show yet. */
+export function initialSyncLine(name: string, init: InitialSync | undefined, elapsedMs: number): string | undefined {
+  const p = init?.progress ?? undefined;
+  const files = (n: number | undefined) => (n ?? 0).toLocaleString("en-US");
+  const seconds = `${(elapsedMs / 1000).toFixed(1)} s`;
+  switch (init?.state) {
+    case "running":
+      if (p === undefined) return `watcher ${name}: initial sync: scanning (${seconds})`;
+      return `watcher ${name}: initial sync ${p.percent ?? 0}%, ${files(p.files)} files sent${p.total ? ` of ${files(p.total)} seen` : ""}, ${humanBytes(p.bytes ?? 0)} (${seconds})`;
+    case "done":
+      return `watcher ${name}: initial sync done in ${seconds}${p ? ` (${files(p.files)} files, ${humanBytes(p.bytes ?? 0)} sent)` : " (nothing to send)"}`;
+    case "failed":
+      return `watcher ${name}: initial sync FAILED after ${seconds}; see rtsync status (the scheduled full sync will retry)`;
+    default:
+      return undefined;
+  }
+}
+
+async function readInitialSync(stateDir: string): Promise<InitialSync | undefined> {
+  try {
+    const s = JSON.parse(await readFile(join(stateDir, "status.json"), "utf8")) as { initialSync?: InitialSync };
+    return s.initialSync;
+  } catch {
+    return undefined; // being replaced, or not written yet
+  }
+}
+
+/**
+ * Shows each watcher's initial sync on the terminal, one at a time, rewriting its line in place,
+ * until it is done, failed or skipped or its process is gone, or `signal` aborts (Ctrl-C).
+ */
+export async function followInitialSyncs(
+  watchers: readonly FollowedWatcher[],
+  write: (text: string) => void,
+  signal: AbortSignal,
+  intervalMs = 250,
+): Promise<void> {
+  const started = Date.now();
+  for (const w of watchers) {
+    for (;;) {
+      if (signal.aborted) {
+        write(`\r\x1b[K(the initial sync goes on in the background; rtsync status shows it)\n`);
+        return;
+      }
+      const init = await readInitialSync(w.stateDir);
+      const line = initialSyncLine(w.name, init, Date.now() - started);
+      const over = init?.state === "done" || init?.state === "failed" || init?.state === "skipped" || !isAlive(w.pid);
+      if (over) {
+        if (line !== undefined) write(`\r\x1b[K${line}\n`);
+        break;
+      }
+      if (line !== undefined) write(`\r\x1b[K${line}`);
+      await sleep(intervalMs, undefined, { signal }).catch(() => undefined);
+    }
+  }
+}
