@@ -1,4 +1,5 @@
 import type { Progress } from "./rsync-result.ts";
+import type { RenameStepResult } from "./run-batch.ts";
 import type { ResolvedWatcher, WatchSourceErrorReason } from "./source.ts";
 
 // What the engine reports. The library never prints: the watcher process (main.ts) turns these
@@ -15,8 +16,11 @@ export interface RunSummary {
   readonly exitCode: number;
   readonly outcome: "ok" | "transient" | "partial" | "fatal" | "cancelled";
   readonly durationMs: number;
+  /** Bytes of the whole batch, its rename steps included. */
   readonly bytesSent?: number;
   readonly messages: readonly string[];
+  /** The rsync runs that preceded the incremental run, one per renamed directory. */
+  readonly renameSteps?: readonly RenameStepResult[];
 }
 
 export type EngineEvent =

@@ -14,8 +14,7 @@ import { displayPath } from "./byte-path.ts";
 import { buildChanges } from "./changes.ts";
 import type { EngineEvent, RunKind } from "./engine-events.ts";
 import { buildExcludeMatcher } from "./exclude-match.ts";
-import { runBatch } from "./run-batch.ts";
-import type { RsyncResult } from "./rsync-run.ts";
+import { runBatch, type BatchResult } from "./run-batch.ts";
 import { parseSchedule, type Schedule } from "./scheduler.ts";
 import { loadEventSource } from "./select-source.ts";
 import { WatchSourceError, type EventSource, type ResolvedWatcher, type Subscription } from "./source.ts";
@@ -159,7 +158,7 @@ export async function startWatchEngine(spec: WatchSpec, options: EngineOptions =
       ...(options.rsyncBinary === undefined ? {} : { rsyncBinary: options.rsyncBinary }),
       onProgress: (progress) => emit({ type: "run-progress", at: Date.now(), progress }),
     })
-      .catch((error: unknown): RsyncResult => ({ outcome: "fatal", exitCode: -1, durationMs: 0, messages: [messageOf(error)] }))
+      .catch((error: unknown): BatchResult => ({ outcome: "fatal", exitCode: -1, durationMs: 0, messages: [messageOf(error)] }))
       .then((result) => {
         inFlight = undefined;
         emit({
@@ -174,6 +173,7 @@ export async function startWatchEngine(spec: WatchSpec, options: EngineOptions =
             durationMs: result.durationMs,
             messages: result.messages,
             ...(result.bytesSent === undefined ? {} : { bytesSent: result.bytesSent }),
+            ...(result.renameSteps === undefined ? {} : { renameSteps: result.renameSteps }),
           },
           pending: pendingCount(state),
         });

@@ -4,7 +4,8 @@ import writeFileAtomic from "write-file-atomic";
 import type { WatcherStatus } from "./status.ts";
 
 // The watcher's files under stateDir: status.json (rewritten atomically, at most every
-// `intervalMs`, and at once on flush) and log.jsonl (one JSON line per run, rotated at 5 MB).
+// `intervalMs`, and at once on flush) and log.jsonl (one JSON line per batch, rotated at 5 MB;
+// a batch with renamed directories lists their rename steps, each its own rsync, in `renames`).
 
 export const STATUS_FILE = "status.json";
 export const LOG_FILE = "log.jsonl";

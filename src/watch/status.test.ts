@@ -79,3 +79,29 @@ test("log records: one per run, and none for the chatty events", () => {
   expect(buildLogRecord(fullOk)).toEqual({ at: "2025-01-01T00:00:03.000Z", type: "run", kind: "full", reason: "initial sync", paths: 0, bytes: 1000, durationMs: 2500, exitCode: 0, outcome: "ok" });
   expect(buildLogRecord({ type: "changes", at: T0, count: 1, pending: 1 })).toBeUndefined();
 });
+
+test("log records: a batch's rename steps are listed, with the messages of one that failed", () => {
+  const record = buildLogRecord({
+    type: "run-done",
+    at: T0,
+    pending: 0,
+    run: {
+      kind: "incremental",
+      reason: "changes",
+      paths: 3,
+      exitCode: 0,
+      outcome: "ok",
+      durationMs: 40,
+      bytesSent: 900,
+      messages: [],
+      renameSteps: [
+        { from: "a", to: "b", outcome: "ok", exitCode: 0, bytesSent: 300, messages: [] },
+        { from: "c", to: "d", outcome: "partial", exitCode: 23, messages: ["rsync: link_stat failed"] },
+      ],
+    },
+  });
+  expect(record?.["renames"]).toEqual([
+    { from: "a", to: "b", outcome: "ok", exitCode: 0, bytes: 300 },
+    { from: "c", to: "d", outcome: "partial", exitCode: 23, bytes: null, messages: ["rsync: link_stat failed"] },
+  ]);
+});

@@ -199,6 +199,19 @@ export function buildLogRecord(e: EngineEvent): Record<string, unknown> | undefi
         exitCode: e.run.exitCode,
         outcome: e.run.outcome,
         ...(e.run.outcome === "ok" ? {} : { messages: e.run.messages }),
+        // A batch with renamed directories runs one rsync per rename first (the daemon logs each).
+        ...(e.run.renameSteps === undefined
+          ? {}
+          : {
+              renames: e.run.renameSteps.map((r) => ({
+                from: r.from,
+                to: r.to,
+                outcome: r.outcome,
+                exitCode: r.exitCode,
+                bytes: r.bytesSent ?? null,
+                ...(r.outcome === "ok" ? {} : { messages: r.messages }),
+              })),
+            }),
       };
     case "gave-up":
       return { at, type: "gave-up", runKind: e.kind, paths: e.paths, sample: e.sample, outcome: e.outcome };

@@ -185,6 +185,9 @@ describe("inotifywait specifics", () => {
       .slice(before)
       .reduce((sum, e) => sum + (e.type === "run-done" ? (e.run.bytesSent ?? 0) : 0), 0);
     expect(sent).toBeLessThan(0.01 * 10.5 * 1024 * 1024);
+    // The rename step is an rsync run of its own; the batch reports it (log.jsonl's `renames`).
+    const steps = h.events.slice(before).flatMap((e) => (e.type === "run-done" ? (e.run.renameSteps ?? []) : []));
+    expect(steps).toMatchObject([{ from: "photos/2024", to: "archive/2024-renamed", outcome: "ok", exitCode: 0 }]);
     expect(h.runs("full")).toHaveLength(1);
     expect((await stat(path.join(h.replica, "archive/2024-renamed/img-0.bin"))).nlink).toBe(1); // the old copy is gone
   });
