@@ -1,5 +1,5 @@
 import path from "node:path";
-import type { Stats } from "node:fs";
+import { lstatSync, type BigIntStats, type Stats } from "node:fs";
 import { watch, type FSWatcher } from "chokidar";
 import { bytePathFromText, parentOf } from "./byte-path.ts";
 import {
@@ -41,6 +41,24 @@ function toSourceEvent(event: keyof typeof TYPES, rel: string): SourceEvent {
   if (rel.includes("\uFFFD")) return { type: "rescan", path: parentOf(bytes), isDir: true };
   return { type, path: bytes, isDir };
 }
+
+// What a file looked like when it was last reported: equal signatures mean no write in between
+// (besides one that came within the same timestamp tick, which fs.watch reports on its own).
+function signatureOf(stats: BigIntStats): string {
+  return `${stats.dev}:${stats.ino}:${stats.nlink}:${stats.size}:${stats.mtimeNs}:${stats.ctimeNs}`;
+}
+
+function readSignature(file: string): string | undefined {
+  try {
+    const stats = lstatSync(file, { bigint: true, throwIfNoEntry: false });
+    return stats === undefined ? undefined : signatureOf(stats);
+  } catch {
+    return undefined;
+  }
+}
+
+// Files reported recently enough to recognise chokidar's late report of the same write.
+const MAX_REMEMBERED = 4096;
 
 function startChokidar(source: string, options: ChokidarSourceOptions, handlers: SourceHandlers): Subscription {
   const ignore = options.ignore;
@@ -86,6 +104,29 @@ function startChokidar(source: string, options: ChokidarSourceOptions, handlers:
     if (!closed && !failed && events.length > 0) handlers.onEvents(events);
   };
 
+  // One new file is seen twice: the raw fs.watch "change" of its write at once, and chokidar's
+  // `add` once it has read the whole directory again (tens of ms later in a directory of a few
+  // thousand files, after the run the raw event started). The same goes for chokidar's `change`
+  // after a raw one. A run always starts after the event that asked for it, so when the file
+  // still looks as it did when it was last reported, that run reads it as it is now and the
+  // late report is dropped. Raw events are never dropped: they are the only sign of a write that
+  // changed neither size nor timestamps (coarse kernel clocks), so nothing is lost this way.
+  // (Holding new files back until writes go quiet, as "open" files are for inotifywait, would
+  // delay every write by a guessed quiet time, and fs.watch has no close to end the hold.)
+  const reported = new Map<string, string>();
+  const remember = (rel: string, file: string): string | undefined => {
+    const signature = readSignature(file);
+    reported.delete(rel);
+    if (signature === undefined) return undefined;
+    reported.set(rel, signature);
+    if (reported.size > MAX_REMEMBERED) reported.delete(reported.keys().next().value as string);
+    return signature;
+  };
+  const push = (events: readonly SourceEvent[]): void => {
+    if (queue.length === 0) setImmediate(flush);
+    queue.push(...events);
+  };
+
   watcher.on("all", (event, p) => {
     if (closed || failed || !(event in TYPES)) return;
     const rel = path.relative(source, p).split(path.sep).join("/");
@@ -94,8 +135,12 @@ function startChokidar(source: string, options: ChokidarSourceOptions, handlers:
       return;
     }
     if (rel.startsWith("..")) return;
-    if (queue.length === 0) setImmediate(flush);
-    queue.push(toSourceEvent(event as keyof typeof TYPES, rel));
+    if ((event === "add" || event === "change") && !options.polling && !rel.includes("\uFFFD")) {
+      const before = reported.get(rel);
+      const now = remember(rel, p);
+      if (before !== undefined && before === now) return;
+    } else if (event === "unlink" || event === "unlinkDir") reported.delete(rel);
+    push([toSourceEvent(event as keyof typeof TYPES, rel)]);
   });
   // Chokidar compares mtimes and drops the later writes of a file written in many chunks (a 20 MB
   // write gave one add and one change, both mid-write), and cannot stat names that are not UTF-8.
@@ -115,11 +160,10 @@ function startChokidar(source: string, options: ChokidarSourceOptions, handlers:
         const file = path.basename(watched) === name ? watched : path.join(watched, name);
         const rel = path.relative(source, file).split(path.sep).join("/");
         if (rel === "" || rel.startsWith("..") || ignore?.(rel, false) === true) return;
+        remember(rel, file);
         events = [{ type: "change", path: bytePathFromText(rel), isDir: false }];
       }
-      if (events.length === 0) return;
-      if (queue.length === 0) setImmediate(flush);
-      queue.push(...events);
+      if (events.length > 0) push(events);
     });
   }
   watcher.on("error", (error: unknown) => {
