@@ -162,6 +162,30 @@ function startChokidar(source: string, options: ChokidarSourceOptions, handlers:
         if (rel === "" || rel.startsWith("..") || ignore?.(rel, false) === true) return;
         remember(rel, file);
         events = [{ type: "change", path: bytePathFromText(rel), isDir: false }];
+      } else if (rawEvent === "rename" && path.basename(watched) !== name) {
+        // A name appeared in or vanished from a watched directory. chokidar reports it as well,
+        // after re-reading the directory, but under load it was seen to report the add of a
+        // short-lived file (an editor's `4913` probe) and never its unlink: the replica kept a
+        // file the source no longer had. A name gone now is sent as a delete at once; one that
+        // exists as a file is reported like a write (chokidar's later add of it is then dropped
+        // as unchanged); directories are left to chokidar's addDir/unlinkDir, which send them whole.
+        const file = path.join(watched, name);
+        const rel = path.relative(source, file).split(path.sep).join("/");
+        if (rel === "" || rel.startsWith("..")) return;
+        let stats: Stats | undefined;
+        try {
+          stats = lstatSync(file, { throwIfNoEntry: false });
+        } catch {
+          stats = undefined; // ENOTDIR, EACCES: gone for all we can tell
+        }
+        if (stats?.isDirectory() === true || ignore?.(rel, stats === undefined ? undefined : false) === true) return;
+        if (stats === undefined) {
+          reported.delete(rel);
+          events = [{ type: "delete", path: bytePathFromText(rel), isDir: false }];
+        } else {
+          remember(rel, file);
+          events = [{ type: "change", path: bytePathFromText(rel), isDir: false }];
+        }
       }
       if (events.length > 0) push(events);
     });
