@@ -9,6 +9,7 @@ import {
   type BatcherConfig,
   type BatcherInput,
   type BatcherState,
+  type Change,
 } from "./batcher.ts";
 import { displayPath } from "./byte-path.ts";
 import { buildChanges } from "./changes.ts";
@@ -64,6 +65,8 @@ interface InFlight {
   readonly done: Promise<void>;
 }
 
+const COALESCE_MS = 5;
+const BUSY_COALESCE_MS = 100;
 const MAX_TIMER_MS = 86_400_000; // setTimeout overflows past 2^31 ms; re-arm daily instead
 const SAMPLE = 20;
 
@@ -161,6 +164,7 @@ export async function startWatchEngine(spec: WatchSpec, options: EngineOptions =
       .catch((error: unknown): BatchResult => ({ outcome: "fatal", exitCode: -1, durationMs: 0, messages: [messageOf(error)] }))
       .then((result) => {
         inFlight = undefined;
+        deliverQueued(); // what arrived during the run joins the next batch
         emit({
           type: "run-done",
           at: Date.now(),
@@ -182,7 +186,35 @@ export async function startWatchEngine(spec: WatchSpec, options: EngineOptions =
     inFlight = { controller, done };
   };
 
+  // Changes reach the batcher at most every COALESCE_MS, the first after a quiet spell at once;
+  // while a run is in flight (they can only go out after it) at most every BUSY_COALESCE_MS, and
+  // all of them just before its end is dispatched. Each step may copy the pending set (the
+  // batcher is pure): one step per inotifywait read made a storm quadratic, 50,000 new files
+  // cost the watcher 10-15 s of CPU, most of it copying maps of thousands of pending paths.
+  let queued: Change[] = [];
+  let queueTimer: NodeJS.Timeout | undefined;
+  let lastDeliveryAt = -Infinity;
+  const deliverQueued = (): void => {
+    clearTimeout(queueTimer);
+    queueTimer = undefined;
+    if (queued.length === 0) return;
+    const changes = queued;
+    queued = [];
+    lastDeliveryAt = performance.now();
+    dispatch({ type: "changed", changes, now: lastDeliveryAt });
+    emit({ type: "changes", at: Date.now(), count: changes.length, pending: pendingCount(state) });
+  };
+  const queueChanges = (changes: readonly Change[]): void => {
+    for (const c of changes) queued.push(c);
+    if (queueTimer !== undefined) return;
+    const busy = state.phase === "running" || state.phase === "backoff";
+    const wait = lastDeliveryAt + (busy ? BUSY_COALESCE_MS : COALESCE_MS) - performance.now();
+    if (wait <= 0) deliverQueued();
+    else queueTimer = setTimeout(deliverQueued, wait);
+  };
+
   const requestFull = (reason: string): void => {
+    deliverQueued(); // a full sync subsumes the changes seen before it
     fullReason = reason;
     dispatch({ type: "full-sync", now: performance.now() });
   };
@@ -205,9 +237,7 @@ export async function startWatchEngine(spec: WatchSpec, options: EngineOptions =
       onEvents: (events) => {
         if (sub !== current || stopping) return;
         const changes = buildChanges(events, excluded);
-        if (changes.length === 0) return;
-        dispatch({ type: "changed", changes, now: performance.now() });
-        emit({ type: "changes", at: Date.now(), count: changes.length, pending: pendingCount(state) });
+        if (changes.length > 0) queueChanges(changes);
       },
       onError: (error) => {
         if (sub === current) failSource(error);
@@ -266,6 +296,7 @@ export async function startWatchEngine(spec: WatchSpec, options: EngineOptions =
       sub = undefined;
       await old?.close();
       await settleInFlight(stopTimeoutMs);
+      deliverQueued();
       // A pending full sync is not worth a hurried attempt: the next start runs one anyway.
       if (pendingCount(state) > 0 && !fullSyncPending(state)) {
         allowLaunch = true;
@@ -285,8 +316,8 @@ export async function startWatchEngine(spec: WatchSpec, options: EngineOptions =
   return {
     watcher: source.kind,
     ready,
-    pending: () => pendingCount(state),
-    idle: () => state.phase === "idle" && inFlight === undefined,
+    pending: () => pendingCount(state) + queued.length,
+    idle: () => state.phase === "idle" && inFlight === undefined && queued.length === 0,
     stop,
   };
 }

@@ -20,32 +20,28 @@ export function isEmpty(p: Pending): boolean {
   return !p.full && p.entries.size === 0;
 }
 
-// Adds changes to a pending set without mutating it (the caller's maps are never changed).
+// Adds changes to a pending set without mutating it (the caller's maps are never changed). A map
+// is copied only when a change alters it: in a storm most changes fall under a directory tree
+// that is already pending, and copying every map on every call made a storm quadratic.
 export function addChanges(p: Pending, changes: readonly Change[], now: number, maxPaths: number): Pending {
   const firstAt = isEmpty(p) ? now : p.firstAt;
   if (p.full) return { ...p, firstAt, lastAt: now };
-  const entries = new Map(p.entries);
-  const open = new Map(p.open);
-  const renames = new Map(p.renames);
-  let full = false;
+  let entries: Map<BytePath, boolean> | undefined; // copies, made on the first write
+  let open: Map<BytePath, number> | undefined;
+  let renames: Map<BytePath, BytePath> | undefined;
   for (const c of changes) {
-    if (c.tree && c.path === "") {
-      full = true;
-      break;
-    }
-    if (ancestorsOf(c.path).some((a) => entries.get(a) === true)) continue;
-    entries.set(c.path, c.tree || entries.get(c.path) === true);
-    if (c.write === "open" && !c.tree) open.set(c.path, now);
-    else if (c.write === "closed" || c.tree) open.delete(c.path);
-    if (c.tree && c.renamedFrom !== undefined) renames.set(c.path, c.renamedFrom);
-    else if (c.tree) renames.delete(c.path);
-    if (entries.size > maxPaths) {
-      full = true;
-      break;
-    }
+    if (c.tree && c.path === "") return { ...EMPTY, full: true, firstAt, lastAt: now };
+    const current = entries ?? p.entries;
+    if (ancestorsOf(c.path).some((a) => current.get(a) === true)) continue;
+    const tree = c.tree || current.get(c.path) === true;
+    if (current.get(c.path) !== tree) (entries ??= new Map(p.entries)).set(c.path, tree);
+    if (c.write === "open" && !c.tree) (open ??= new Map(p.open)).set(c.path, now);
+    else if ((c.write === "closed" || c.tree) && (open ?? p.open).has(c.path)) (open ??= new Map(p.open)).delete(c.path);
+    if (c.tree && c.renamedFrom !== undefined) (renames ??= new Map(p.renames)).set(c.path, c.renamedFrom);
+    else if (c.tree && (renames ?? p.renames).has(c.path)) (renames ??= new Map(p.renames)).delete(c.path);
+    if ((entries ?? p.entries).size > maxPaths) return { ...EMPTY, full: true, firstAt, lastAt: now };
   }
-  if (full) return { ...EMPTY, full: true, firstAt, lastAt: now };
-  return { full: false, entries, open, renames, firstAt, lastAt: now };
+  return { full: false, entries: entries ?? p.entries, open: open ?? p.open, renames: renames ?? p.renames, firstAt, lastAt: now };
 }
 
 // Puts a batch that did not complete back in front of what arrived meanwhile.
