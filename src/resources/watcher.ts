@@ -8,6 +8,15 @@ import { isAlive } from "./process.ts";
 // Starting a watcher process: `rtsync __watch SPEC`, detached so it outlives apply, its output
 // appended to watcher.log in its own state directory.
 
+/**
+ * V8 flags of the watcher, a process that runs for months on every server and is mostly idle.
+ * --lite-mode (no optimizing compiler, lazy feedback) measured 5 MB less resident memory at rest
+ * (56 -> 51 MB on a 10,000-file tree) and 98 -> 64 MB at the peak of a 50,000-file storm, for
+ * ~50% more watcher CPU in that storm (the interpreter parses the events; rsync does the work).
+ * A 1 MB young generation keeps the garbage of a storm from settling as resident memory.
+ */
+export const WATCHER_NODE_FLAGS: readonly string[] = ["--lite-mode", "--max-semi-space-size=1"];
+
 /** How to run this same rtsync again: node, its flags (a loader in development), the entry. */
 export function selfCommand(): string[] {
   const entry = process.argv[1];
@@ -31,7 +40,8 @@ export async function startWatcher(w: DesiredWatcher, self: readonly string[] = 
   const log = await open(logPath, "a", 0o644);
   const [cmd, ...args] = self;
   if (!cmd) throw new Error("empty rtsync command");
-  const child = spawn(cmd, [...args, "__watch", w.specFile], { detached: true, stdio: ["ignore", log.fd, log.fd] });
+  const flags = cmd === process.execPath ? WATCHER_NODE_FLAGS : [];
+  const child = spawn(cmd, [...flags, ...args, "__watch", w.specFile], { detached: true, stdio: ["ignore", log.fd, log.fd] });
   child.unref();
   await log.close();
   const pid = child.pid;
