@@ -14,8 +14,9 @@ import { isAlive } from "./process.ts";
  * (56 -> 51 MB on a 10,000-file tree) and 98 -> 64 MB at the peak of a 50,000-file storm, for
  * ~50% more watcher CPU in that storm (the interpreter parses the events; rsync does the work).
  * A 1 MB young generation keeps the garbage of a storm from settling as resident memory.
+ * (--no-expose-wasm: lite mode turns WebAssembly off anyway, and says so on stderr without it.)
  */
-export const WATCHER_NODE_FLAGS: readonly string[] = ["--lite-mode", "--max-semi-space-size=1"];
+export const WATCHER_NODE_FLAGS: readonly string[] = ["--lite-mode", "--no-expose-wasm", "--max-semi-space-size=1"];
 
 /** How to run this same rtsync again: node, its flags (a loader in development), the entry. */
 export function selfCommand(): string[] {

@@ -1,9 +1,12 @@
-import { execa } from "execa";
+import { spawn } from "node:child_process";
 import type { RunOutcome } from "./batcher.ts";
 import { classifyExitCode, parseProgressLine, parseTransferStats, summarizeStderr, type Progress } from "./rsync-result.ts";
 
 // Runs one rsync and says what its exit code means. It never throws for a failed transfer:
 // every outcome is data for the batcher.
+//
+// Node's spawn rather than execa: this is the hot path of every change, and execa's option
+// handling measured 1.5-2 ms per run on top of spawn's 6 ms, against a whole push of ~15 ms.
 
 export interface RsyncRequest {
   readonly args: readonly string[];
@@ -31,20 +34,36 @@ const STDOUT_TAIL = 8192;
 const STDERR_HEAD = 16_384;
 const PROGRESS_EVERY_MS = 250;
 
+interface Exit {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly spawnError?: NodeJS.ErrnoException;
+}
+
 // rsync's output is not buffered whole: --info=progress2 prints a line per file (~75 bytes each,
 // 75 MB at a million files), so only the tail of stdout (the stats line) and the head of stderr
 // (the first errors) are kept.
 export async function runRsync(request: RsyncRequest): Promise<RsyncResult> {
   const started = performance.now();
-  const child = execa(request.binary ?? "rsync", request.args, {
-    input: request.input ?? Buffer.alloc(0),
-    reject: false,
-    stripFinalNewline: false,
-    buffer: false,
-    env: { LC_ALL: "C" },
-    ...(request.signal === undefined ? {} : { cancelSignal: request.signal }),
-    forceKillAfterDelay: 3000,
+  const binary = request.binary ?? "rsync";
+  const child = spawn(binary, request.args, { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, LC_ALL: "C" } });
+  const exited = new Promise<Exit>((resolve) => {
+    child.once("error", (error: NodeJS.ErrnoException) => resolve({ code: null, signal: null, spawnError: error }));
+    child.once("close", (code, signal) => resolve({ code, signal }));
   });
+  // Cancelled: SIGTERM, then SIGKILL if rsync has not gone 3 s later.
+  let cancelled = false;
+  let killTimer: NodeJS.Timeout | undefined;
+  const cancel = (): void => {
+    cancelled = true;
+    child.kill("SIGTERM");
+    killTimer = setTimeout(() => child.kill("SIGKILL"), 3000);
+  };
+  if (request.signal?.aborted) cancel();
+  else request.signal?.addEventListener("abort", cancel, { once: true });
+  child.stdin.on("error", () => undefined); // rsync may exit before reading its input
+  child.stdin.end(request.input ?? Buffer.alloc(0));
+
   const onProgress = request.onProgress;
   let tail = "";
   let lastProgressAt = 0;
@@ -61,30 +80,35 @@ export async function runRsync(request: RsyncRequest): Promise<RsyncResult> {
       return;
     }
   };
-  child.stdout?.on("data", (chunk: Buffer) => {
+  child.stdout.on("data", (chunk: Buffer) => {
     tail = (tail + chunk.toString("latin1")).slice(-STDOUT_TAIL);
     if (performance.now() - lastProgressAt >= PROGRESS_EVERY_MS) reportProgress();
   });
   let stderr = "";
-  child.stderr?.on("data", (chunk: Buffer) => {
+  child.stderr.on("data", (chunk: Buffer) => {
     if (stderr.length < STDERR_HEAD) stderr += chunk.toString("utf8");
   });
-  const result = await child;
+  const exit = await exited;
+  clearTimeout(killTimer);
+  request.signal?.removeEventListener("abort", cancel);
   reportProgress(); // the final figures, which the throttle may have held back
   const durationMs = Math.round(performance.now() - started);
   const messages = summarizeStderr(stderr.slice(0, STDERR_HEAD));
-  if (result.isCanceled) return { outcome: "cancelled", exitCode: result.exitCode ?? -1, durationMs, messages };
-  if (result.exitCode === undefined) {
+  if (cancelled) return { outcome: "cancelled", exitCode: exit.code ?? -1, durationMs, messages };
+  if (exit.code === null) {
     // Killed by a signal we did not send: worth another try. Not started at all (rsync missing): fatal.
-    const outcome = result.signal === undefined ? "fatal" : "transient";
-    const missing = (result as { code?: unknown }).code === "ENOENT";
-    const why = missing ? `${request.binary ?? "rsync"} is not installed (not found on PATH); install rsync` : (result.shortMessage ?? "rsync failed");
-    return { outcome, exitCode: -1, durationMs, messages: [why, ...messages] };
+    const missing = exit.spawnError?.code === "ENOENT";
+    const why = missing
+      ? `${binary} is not installed (not found on PATH); install rsync`
+      : exit.spawnError !== undefined
+        ? `cannot start ${binary}: ${exit.spawnError.message}`
+        : `rsync was killed by ${exit.signal ?? "a signal"}`;
+    return { outcome: exit.signal === null ? "fatal" : "transient", exitCode: -1, durationMs, messages: [why, ...messages] };
   }
   const stats = parseTransferStats(tail);
   return {
-    outcome: classifyExitCode(result.exitCode),
-    exitCode: result.exitCode,
+    outcome: classifyExitCode(exit.code),
+    exitCode: exit.code,
     durationMs,
     messages,
     ...(stats === undefined ? {} : { bytesSent: stats.bytesSent, bytesReceived: stats.bytesReceived }),

@@ -76,7 +76,7 @@ describe("watchers under the reconciler", () => {
     const cmdline = await cmdlineOf(pid ?? 0);
     expect(cmdline?.join(" ")).not.toContain(PW);
     // The memory-lean V8 flags of the long-running watcher (src/resources/watcher.ts).
-    expect(cmdline?.slice(1, 3)).toEqual(["--lite-mode", "--max-semi-space-size=1"]);
+    expect(cmdline?.slice(1, 4)).toEqual(["--lite-mode", "--no-expose-wasm", "--max-semi-space-size=1"]);
     expect(await readFile(f.path("state", "watches", "push", "spec.json"), "utf8")).not.toContain(PW);
     expect(await readFile(f.path("state", "watches", "push", "password"), "utf8")).toBe(`${PW}\n`);
   });
