@@ -27,8 +27,9 @@ rtsync apply examples/quickstart.yaml
 
 echo "quickstart: writing /tmp/rtsync-quickstart/source/hello.txt"
 echo "hello from rtsync, $(date)" > /tmp/rtsync-quickstart/source/hello.txt
+# Wait for this content, not just the file: a replica kept from an earlier run has an older one.
 for _ in $(seq 50); do
-  [ -f /tmp/rtsync-quickstart/replica/hello.txt ] && break
+  cmp -s /tmp/rtsync-quickstart/source/hello.txt /tmp/rtsync-quickstart/replica/hello.txt && break
   sleep 0.1
 done
 echo "quickstart: the replica has: $(cat /tmp/rtsync-quickstart/replica/hello.txt 2>/dev/null || echo '(nothing yet)')"
