@@ -166,7 +166,7 @@ function startChokidar(source: string, options: ChokidarSourceOptions, handlers:
         // A name appeared in or vanished from a watched directory. chokidar reports it as well,
         // after re-reading the directory, but under load it was seen to report the add of a
         // short-lived file (an editor's `4913` probe) and never its unlink: the replica kept a
-        // file the source no longer had. A name gone now is sent as a delete at once; one that
+        // file the source no longer had. A name gone now is sent as a deleted tree at once; one that
         // exists as a file is reported like a write (chokidar's later add of it is then dropped
         // as unchanged); directories are left to chokidar's addDir/unlinkDir, which send them whole.
         const file = path.join(watched, name);
@@ -180,8 +180,10 @@ function startChokidar(source: string, options: ChokidarSourceOptions, handlers:
         }
         if (stats?.isDirectory() === true || ignore?.(rel, stats === undefined ? undefined : false) === true) return;
         if (stats === undefined) {
+          // File or directory, it cannot tell any more: sent as a tree (the name and anything
+          // under it), which deletes either on the replica.
           reported.delete(rel);
-          events = [{ type: "delete", path: bytePathFromText(rel), isDir: false }];
+          events = [{ type: "delete", path: bytePathFromText(rel), isDir: true }];
         } else {
           remember(rel, file);
           events = [{ type: "change", path: bytePathFromText(rel), isDir: false }];
