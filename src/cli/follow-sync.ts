@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { progressFigures, sentFigures, type ProgressFigures } from "../render/progress-text.ts";
 import { isAlive } from "../resources/process.ts";
 
 // After `rtsync apply` on a terminal: the initial full sync of each watcher it started, followed
@@ -15,27 +16,19 @@ export interface FollowedWatcher {
 
 interface InitialSync {
   readonly state?: string;
-  readonly progress?: { readonly bytes?: number; readonly percent?: number; readonly files?: number; readonly total?: number } | null;
-}
-
-export function humanBytes(n: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let i = 0;
-  for (; n >= 1024 && i < units.length - 1; i++) n /= 1024;
-  return i === 0 ? `${n} B` : `${n.toFixed(1)} ${units[i]}`;
+  readonly progress?: ProgressFigures | null;
 }
 
 /** One line for a watcher's initial sync; undefined while there is nothing to show yet. */
 export function initialSyncLine(name: string, init: InitialSync | undefined, elapsedMs: number): string | undefined {
   const p = init?.progress ?? undefined;
-  const files = (n: number | undefined) => (n ?? 0).toLocaleString("en-US");
   const seconds = `${(elapsedMs / 1000).toFixed(1)} s`;
   switch (init?.state) {
     case "running":
       if (p === undefined) return `watcher ${name}: initial sync: scanning (${seconds})`;
-      return `watcher ${name}: initial sync ${p.percent ?? 0}%, ${files(p.files)} files sent${p.total ? ` of ${files(p.total)} seen` : ""}, ${humanBytes(p.bytes ?? 0)} (${seconds})`;
+      return `watcher ${name}: initial sync ${progressFigures(p)} (${seconds})`;
     case "done":
-      return `watcher ${name}: initial sync done in ${seconds}${p ? ` (${files(p.files)} files, ${humanBytes(p.bytes ?? 0)} sent)` : " (nothing to send)"}`;
+      return `watcher ${name}: initial sync done in ${seconds}${p ? ` (${sentFigures(p)})` : " (nothing to send)"}`;
     case "failed":
       return `watcher ${name}: initial sync FAILED after ${seconds}; see rtsync status (the scheduled full sync will retry)`;
     default:

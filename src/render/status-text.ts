@@ -1,5 +1,6 @@
 import pc from "picocolors";
 import type { NodeStatus, WatcherStatus } from "../reconcile/status.ts";
+import { progressFigures, type ProgressFigures } from "./progress-text.ts";
 
 // `rtsync status` as text. Pure: `now` comes in, so ages are testable.
 
@@ -23,11 +24,9 @@ function runLine(label: string, run: unknown, now: Date): string | undefined {
 
 function initialSyncLine(init: unknown): string | undefined {
   if (!init || typeof init !== "object") return undefined;
-  const i = init as { state?: unknown; progress?: { files?: unknown; bytes?: unknown; percent?: unknown } | null };
+  const i = init as { state?: unknown; progress?: ProgressFigures | null };
   if (i.state !== "running" && i.state !== "failed") return undefined;
-  const p = i.progress;
-  const detail = p ? ` (${String(p.percent ?? "?")}%, ${String(p.files ?? "?")} files, ${String(p.bytes ?? "?")} bytes)` : "";
-  return `initial sync: ${String(i.state)}${detail}`;
+  return `initial sync: ${String(i.state)}${i.progress ? ` (${progressFigures(i.progress)})` : ""}`;
 }
 
 function watcherLines(w: WatcherStatus, now: Date, color: boolean): string[] {
