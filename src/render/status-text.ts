@@ -9,7 +9,8 @@ export function ago(iso: unknown, now: Date): string | undefined {
   const ms = now.getTime() - Date.parse(iso);
   if (!Number.isFinite(ms)) return undefined;
   const s = Math.round(Math.abs(ms) / 1000);
-  const text = s < 60 ? `${s}s` : s < 3600 ? `${Math.round(s / 60)}m` : `${Math.round(s / 3600)}h`;
+  const m = Math.round(s / 60); // 59m50s reads "1h", not "60m"
+  const text = s < 60 ? `${s}s` : m < 60 ? `${m}m` : `${Math.round(s / 3600)}h`;
   return ms >= 0 ? `${text} ago` : `in ${text}`;
 }
 
