@@ -137,6 +137,26 @@ describe("renames", () => {
     expect(renamesOf(steps[3])).toEqual([["new", "old"]]);
   });
 
+  test("a directory moved away waits for its move-to, and both ends go out in one batch", () => {
+    const movedAway: Change = { path: "old", tree: true, write: "open" };
+    const steps = run([
+      { type: "changed", changes: [movedAway], now: 0 },
+      { type: "tick", now: 2 }, // the quiet window is over, but the other end may still come
+      { type: "changed", changes: [renamed("new", "old")], now: 3 },
+      { type: "tick", now: 5 },
+    ]);
+    expect(steps[1]?.run).toBeUndefined();
+    expect(entriesOf(steps[3])).toEqual([
+      ["new", true],
+      ["old", true],
+    ]);
+    expect(renamesOf(steps[3])).toEqual([["new", "old"]]);
+    // Moved out of the tree: no move-to ever comes; it goes out when the hold expires.
+    const away = run([{ type: "changed", changes: [movedAway], now: 0 }, { type: "tick", now: 2 }, { type: "tick", now: 1000 }]);
+    expect(away[1]?.run).toBeUndefined();
+    expect(entriesOf(away[2])).toEqual([["old", true]]);
+  });
+
   test("a later tree change of the new path, or a tree above it, drops the rename", () => {
     const later = run([{ type: "changed", changes: [renamed("new", "old"), tree("new")], now: 0 }, { type: "tick", now: 2 }]);
     expect(renamesOf(later[1])).toEqual([]);

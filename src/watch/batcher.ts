@@ -29,7 +29,10 @@ export interface Change {
   readonly path: BytePath;
   /** Replicate the directory and everything under it: it was created, moved or deleted. */
   readonly tree: boolean;
-  /** "open": a new file whose writer has not closed it yet; "closed": the writer is done. */
+  /**
+   * "open": held back, at most holdOpenMs: a new file whose writer has not closed it yet, or a
+   * directory moved away whose move-to may follow; "closed": the writer is done.
+   */
   readonly write?: "open" | "closed";
   /** A directory renamed inside the tree: its old path (the target may still hold a copy there). */
   readonly renamedFrom?: BytePath;

@@ -20,8 +20,14 @@ export function buildChange(event: SourceEvent): Change {
     case "move-to":
       if (event.isDir && event.from !== undefined) return { path: event.path, tree: true, renamedFrom: event.from };
       return event.isDir ? { path: event.path, tree: true } : { path: event.path, tree: false, write: "closed" };
-    case "delete":
     case "move-from":
+      // A directory moved away is held (like a file still open) until its move-to arrives, so
+      // both ends go out in one batch and the rename step can reuse the old copy: with 10,000
+      // watched directories inotifywait printed the MOVED_TO 1-3 ms after the MOVED_FROM, past
+      // the batcher's 2 ms quiet window, and the old copy was deleted before the new name was
+      // sent. One moved out of the tree (no move-to) goes out when the hold expires.
+      return event.isDir ? { path: event.path, tree: true, write: "open" } : { path: event.path, tree: false, write: "closed" };
+    case "delete":
       return event.isDir ? { path: event.path, tree: true } : { path: event.path, tree: false, write: "closed" };
   }
 }

@@ -35,8 +35,10 @@ export function addChanges(p: Pending, changes: readonly Change[], now: number, 
     if (ancestorsOf(c.path).some((a) => current.get(a) === true)) continue;
     const tree = c.tree || current.get(c.path) === true;
     if (current.get(c.path) !== tree) (entries ??= new Map(p.entries)).set(c.path, tree);
-    if (c.write === "open" && !c.tree) (open ??= new Map(p.open)).set(c.path, now);
+    if (c.write === "open") (open ??= new Map(p.open)).set(c.path, now);
     else if ((c.write === "closed" || c.tree) && (open ?? p.open).has(c.path)) (open ??= new Map(p.open)).delete(c.path);
+    // The other end of a rename arrived: the directory moved away is no longer held.
+    if (c.renamedFrom !== undefined && (open ?? p.open).has(c.renamedFrom)) (open ??= new Map(p.open)).delete(c.renamedFrom);
     if (c.tree && c.renamedFrom !== undefined) (renames ??= new Map(p.renames)).set(c.path, c.renamedFrom);
     else if (c.tree && (renames ?? p.renames).has(c.path)) (renames ??= new Map(p.renames)).delete(c.path);
     if ((entries ?? p.entries).size > maxPaths) return { ...EMPTY, full: true, firstAt, lastAt: now };
