@@ -52,7 +52,8 @@ async function restore(input: SessionInput, undo: Undo): Promise<void> {
 // Counts the tool's own log lines by kind, from a byte offset. rtsync's log.jsonl has one "run"
 // record per batch, not per rsync process: a batch with a directory rename runs a rename step
 // (an rsync of the new directory with --link-dest to the old one) and then the incremental rsync,
-// and logs both as one record (bytes summed). The daemon counts two sessions for it, so with the
+// and logs both as one record (bytes summed, the step listed in `renames`). The daemon counts two
+// sessions for it, so with the
 // inotifywait backend "rsync runs" (daemon sessions) is one more than these records per rename.
 function toolLogSince(path: string | undefined, offset: number): { offset: number; kinds: Record<string, number> } {
   if (!path) return { offset: 0, kinds: {} };

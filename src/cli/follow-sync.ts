@@ -1,6 +1,5 @@
-import { readFile } from "node:fs/promises";
-import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { readReport } from "../reconcile/status.ts";
 import { progressFigures, sentFigures, type ProgressFigures } from "../render/progress-text.ts";
 import { isAlive } from "../resources/process.ts";
 
@@ -36,15 +35,6 @@ export function initialSyncLine(name: string, init: InitialSync | undefined, ela
   }
 }
 
-async function readInitialSync(stateDir: string): Promise<InitialSync | undefined> {
-  try {
-    const s = JSON.parse(await readFile(join(stateDir, "status.json"), "utf8")) as { initialSync?: InitialSync };
-    return s.initialSync;
-  } catch {
-    return undefined; // being replaced, or not written yet
-  }
-}
-
 /**
  * Shows each watcher's initial sync on the terminal, one at a time, rewriting its line in place,
  * until it is done, failed or skipped or its process is gone, or `signal` aborts (Ctrl-C).
@@ -62,7 +52,7 @@ export async function followInitialSyncs(
         write(`\r\x1b[K(the initial sync goes on in the background; rtsync status shows it)\n`);
         return;
       }
-      const init = await readInitialSync(w.stateDir);
+      const init = (await readReport(w.stateDir))?.["initialSync"] as InitialSync | undefined;
       const line = initialSyncLine(w.name, init, Date.now() - started);
       const over = init?.state === "done" || init?.state === "failed" || init?.state === "skipped" || !isAlive(w.pid);
       if (over) {

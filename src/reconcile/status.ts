@@ -38,7 +38,8 @@ export interface NodeStatus {
   readonly healthy: boolean;
 }
 
-async function readReport(dir: string): Promise<Record<string, unknown> | undefined> {
+/** A watcher's status.json, or undefined while it is missing or being replaced. */
+export async function readReport(dir: string): Promise<Record<string, unknown> | undefined> {
   try {
     return JSON.parse(await readFile(join(dir, "status.json"), "utf8")) as Record<string, unknown>;
   } catch {

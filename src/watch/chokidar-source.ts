@@ -48,12 +48,11 @@ function signatureOf(stats: BigIntStats): string {
   return `${stats.dev}:${stats.ino}:${stats.nlink}:${stats.size}:${stats.mtimeNs}:${stats.ctimeNs}`;
 }
 
-function readSignature(file: string): string | undefined {
+function lstatOf(file: string): BigIntStats | undefined {
   try {
-    const stats = lstatSync(file, { bigint: true, throwIfNoEntry: false });
-    return stats === undefined ? undefined : signatureOf(stats);
+    return lstatSync(file, { bigint: true, throwIfNoEntry: false });
   } catch {
-    return undefined;
+    return undefined; // ENOTDIR, EACCES: gone for all we can tell
   }
 }
 
@@ -62,6 +61,8 @@ const MAX_REMEMBERED = 4096;
 
 function startChokidar(source: string, options: ChokidarSourceOptions, handlers: SourceHandlers): Subscription {
   const ignore = options.ignore;
+  /** A path relative to the source, "/"-separated ("" for the source, ".." first outside it). */
+  const relOf = (p: string): string => path.relative(source, p).split(path.sep).join("/");
   const watcher: FSWatcher = watch(source, {
     ignoreInitial: true,
     followSymlinks: false,
@@ -74,8 +75,8 @@ function startChokidar(source: string, options: ChokidarSourceOptions, handlers:
       ? {}
       : {
           ignored: (p: string, stats?: Stats) => {
-            const rel = path.relative(source, p);
-            return rel !== "" && !rel.startsWith("..") && ignore(rel.split(path.sep).join("/"), stats?.isDirectory());
+            const rel = relOf(p);
+            return rel !== "" && !rel.startsWith("..") && ignore(rel, stats?.isDirectory());
           },
         }),
   });
@@ -114,10 +115,10 @@ function startChokidar(source: string, options: ChokidarSourceOptions, handlers:
   // (Holding new files back until writes go quiet, as "open" files are for inotifywait, would
   // delay every write by a guessed quiet time, and fs.watch has no close to end the hold.)
   const reported = new Map<string, string>();
-  const remember = (rel: string, file: string): string | undefined => {
-    const signature = readSignature(file);
+  const remember = (rel: string, stats: BigIntStats | undefined): string | undefined => {
     reported.delete(rel);
-    if (signature === undefined) return undefined;
+    if (stats === undefined) return undefined;
+    const signature = signatureOf(stats);
     reported.set(rel, signature);
     if (reported.size > MAX_REMEMBERED) reported.delete(reported.keys().next().value as string);
     return signature;
@@ -129,7 +130,7 @@ function startChokidar(source: string, options: ChokidarSourceOptions, handlers:
 
   watcher.on("all", (event, p) => {
     if (closed || failed || !(event in TYPES)) return;
-    const rel = path.relative(source, p).split(path.sep).join("/");
+    const rel = relOf(p);
     if (rel === "") {
       if (event === "unlinkDir") fail(new WatchSourceError("root-gone", `the watched directory ${source} was deleted or moved`));
       return;
@@ -137,7 +138,7 @@ function startChokidar(source: string, options: ChokidarSourceOptions, handlers:
     if (rel.startsWith("..")) return;
     if ((event === "add" || event === "change") && !options.polling && !rel.includes("\uFFFD")) {
       const before = reported.get(rel);
-      const now = remember(rel, p);
+      const now = remember(rel, lstatOf(p));
       if (before !== undefined && before === now) return;
     } else if (event === "unlink" || event === "unlinkDir") reported.delete(rel);
     push([toSourceEvent(event as keyof typeof TYPES, rel)]);
@@ -153,14 +154,14 @@ function startChokidar(source: string, options: ChokidarSourceOptions, handlers:
       if (name.includes("\uFFFD") || watched.includes("\uFFFD")) {
         let dir = name.includes("\uFFFD") && !watched.includes("\uFFFD") ? watched : path.dirname(watched);
         while (dir.includes("\uFFFD")) dir = path.dirname(dir);
-        const rel = path.relative(source, dir);
+        const rel = relOf(dir);
         if (rel.startsWith("..")) return;
-        events = [{ type: "rescan", path: bytePathFromText(rel.split(path.sep).join("/")), isDir: true }];
+        events = [{ type: "rescan", path: bytePathFromText(rel), isDir: true }];
       } else if (rawEvent === "change") {
         const file = path.basename(watched) === name ? watched : path.join(watched, name);
-        const rel = path.relative(source, file).split(path.sep).join("/");
+        const rel = relOf(file);
         if (rel === "" || rel.startsWith("..") || ignore?.(rel, false) === true) return;
-        remember(rel, file);
+        remember(rel, lstatOf(file));
         events = [{ type: "change", path: bytePathFromText(rel), isDir: false }];
       } else if (rawEvent === "rename" && path.basename(watched) !== name) {
         // A name appeared in or vanished from a watched directory. chokidar reports it as well,
@@ -170,14 +171,9 @@ function startChokidar(source: string, options: ChokidarSourceOptions, handlers:
         // exists as a file is reported like a write (chokidar's later add of it is then dropped
         // as unchanged); directories are left to chokidar's addDir/unlinkDir, which send them whole.
         const file = path.join(watched, name);
-        const rel = path.relative(source, file).split(path.sep).join("/");
+        const rel = relOf(file);
         if (rel === "" || rel.startsWith("..")) return;
-        let stats: Stats | undefined;
-        try {
-          stats = lstatSync(file, { throwIfNoEntry: false });
-        } catch {
-          stats = undefined; // ENOTDIR, EACCES: gone for all we can tell
-        }
+        const stats = lstatOf(file);
         if (stats?.isDirectory() === true || ignore?.(rel, stats === undefined ? undefined : false) === true) return;
         if (stats === undefined) {
           // File or directory, it cannot tell any more: sent as a tree (the name and anything
@@ -185,7 +181,7 @@ function startChokidar(source: string, options: ChokidarSourceOptions, handlers:
           reported.delete(rel);
           events = [{ type: "delete", path: bytePathFromText(rel), isDir: true }];
         } else {
-          remember(rel, file);
+          remember(rel, stats);
           events = [{ type: "change", path: bytePathFromText(rel), isDir: false }];
         }
       }

@@ -106,7 +106,7 @@ function startedWatchers(results: readonly ApplyResult[], watchers: Desired["wat
   return results.flatMap((r) => {
     if (r.change.kind !== "watcher" || r.status !== "changed" || r.change.op === "delete" || typeof r.pid !== "number") return [];
     const w = watchers.find((x) => x.id === r.change.id);
-    return w && w.spec.initialSync ? [{ name: w.spec.name, pid: r.pid, stateDir: w.spec.stateDir }] : [];
+    return w && w.spec.initialSync ? [{ name: w.name, pid: r.pid, stateDir: w.spec.stateDir }] : [];
   });
 }
 
