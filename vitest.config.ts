@@ -1,7 +1,7 @@
 import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 
-// luxon's CommonJS copy, the one cron-parser require()s: src/cron.ts must configure that one
+// luxon's CommonJS copy, the one cron-parser require()s: src/core/cron.ts must configure that one
 // (scripts/build.ts maps the import the same way in the bundle).
 const luxon = fileURLToPath(new URL("node_modules/luxon/build/node/luxon.js", import.meta.url));
 

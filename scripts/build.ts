@@ -13,7 +13,7 @@ const root = fileURLToPath(new URL("..", import.meta.url));
 const outdir = `${root}dist/cli`;
 
 // luxon ships an ESM and a CommonJS copy. cron-parser require()s the CommonJS one; rtsync's own
-// import of luxon (src/cron.ts sets its default locale) must reach the same copy, or the setting
+// import of luxon (src/core/cron.ts sets its default locale) must reach the same copy, or the setting
 // lands in a second luxon that nothing uses. vitest.config.ts maps it the same way.
 const LUXON_CJS = `${root}node_modules/luxon/build/node/luxon.js`;
 const oneLuxon: Plugin = {

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
-import { messageOf, RtsyncError } from "../errors.ts";
+import { messageOf, RtsyncError } from "../core/errors.ts";
 import { DEFAULT_MANIFEST } from "./manifest-arg.ts";
 import { processOutput, type Output } from "./output.ts";
 

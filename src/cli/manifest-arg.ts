@@ -1,5 +1,5 @@
 import { hostname, homedir } from "node:os";
-import { RtsyncError } from "../errors.ts";
+import { RtsyncError } from "../core/errors.ts";
 import { formatIssue } from "../manifest/issues.ts";
 import { loadManifest } from "../manifest/load.ts";
 import { resolveManifest, type ResolvedManifest } from "../manifest/resolve.ts";

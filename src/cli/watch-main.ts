@@ -1,4 +1,4 @@
-import { messageOf } from "../errors.ts";
+import { messageOf } from "../core/errors.ts";
 
 // `rtsync __watch SPEC.json`: the detached watcher process that apply starts; runs until SIGTERM.
 // bin.ts calls this before the command-line parser is loaded. Its stderr is the watcher's
@@ -10,7 +10,7 @@ export async function watchMain(args: readonly string[]): Promise<number> {
     return 1;
   }
   try {
-    const { runWatcher } = await import("../watch/main.ts");
+    const { runWatcher } = await import("../watch/process/main.ts");
     await runWatcher(spec);
     return 0;
   } catch (error) {

@@ -1,4 +1,4 @@
-import { cronProblem } from "../cron.ts";
+import { cronProblem } from "../core/cron.ts";
 import { error, warning, type RawIssue } from "./issues.ts";
 import type { PathSegment } from "./positions.ts";
 import { isGlobalParam, isModuleParam, normaliseParamName } from "./rsyncd-params.ts";

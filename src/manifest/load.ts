@@ -1,5 +1,5 @@
 import { readFile } from "node:fs/promises";
-import { RtsyncError } from "../errors.ts";
+import { RtsyncError } from "../core/errors.ts";
 import { parseManifest, type ParseResult } from "./parse.ts";
 
 // Reads a manifest file and parses it. A missing or unreadable file is one clear sentence.

@@ -1,6 +1,6 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { messageOf } from "../errors.ts";
+import { messageOf } from "../core/errors.ts";
 import { createAccount, createGroup, readAccounts, type AccountsActual } from "../resources/accounts.ts";
 import { startDaemon } from "../resources/daemon.ts";
 import { makeDirectory, setOwner, writeFileSafely } from "../resources/files.ts";

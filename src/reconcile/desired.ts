@@ -4,7 +4,7 @@ import type { ResolvedDaemon, ResolvedManifest, ResolvedWatch } from "../manifes
 import { renderRsyncdConf, startupLines } from "../render/rsyncd-conf.ts";
 import { renderSecretsFile } from "../render/secrets-file.ts";
 import { renderSysctlConf } from "../render/sysctl-conf.ts";
-import type { WatchSpec } from "../watch/spec.ts";
+import type { WatchSpec } from "../state/watch-spec.ts";
 import type { PasswordResult } from "./passwords.ts";
 import type { Desired, DesiredAccount, DesiredDaemon, DesiredDirectory, DesiredFile, DesiredWatcher, Owner } from "./types.ts";
 

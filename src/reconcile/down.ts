@@ -1,4 +1,4 @@
-import { messageOf } from "../errors.ts";
+import { messageOf } from "../core/errors.ts";
 import type { ResolvedManifest } from "../manifest/resolve.ts";
 import type { Host } from "../resources/host.ts";
 import { isOurProcess, stopProcess } from "../resources/process.ts";

@@ -1,7 +1,7 @@
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import lockfile from "proper-lockfile";
-import { RtsyncError } from "../errors.ts";
+import { RtsyncError } from "../core/errors.ts";
 
 // Serialises applies on one stateDir. A second apply waits a few seconds, then says who holds it.
 

@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { isAbsolute, join } from "node:path";
-import { RtsyncError } from "../errors.ts";
+import { RtsyncError } from "../core/errors.ts";
 import type { Password } from "../manifest/schema.ts";
 
 // Resolves users' passwords from the environment or from files. Errors name the user and where

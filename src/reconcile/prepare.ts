@@ -1,6 +1,6 @@
 import { access, constants } from "node:fs/promises";
 import { delimiter, join } from "node:path";
-import { RtsyncError } from "../errors.ts";
+import { RtsyncError } from "../core/errors.ts";
 import { manifestDir, type ResolvedManifest } from "../manifest/resolve.ts";
 import { readAccounts } from "../resources/accounts.ts";
 import type { Host } from "../resources/host.ts";

@@ -1,5 +1,5 @@
 import type { SecretsDelta } from "../render/secrets-file.ts";
-import type { WatchSpec } from "../watch/spec.ts";
+import type { WatchSpec } from "../state/watch-spec.ts";
 
 // The reconciler's plain data: what the manifest wants (Desired), what the machine has (Actual),
 // and what would change (Plan). Everything here is readonly and printable, except that Desired

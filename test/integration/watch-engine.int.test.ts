@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import path from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import type { WatcherKind } from "../../src/watch/spec.ts";
+import type { WatcherKind } from "../../src/state/watch-spec.ts";
 import { startHarness } from "../fixtures/watch-harness.ts";
 import { startRsyncDaemon, type RsyncDaemon } from "../helpers/rsync-daemon.ts";
 import { diffTrees, makeTempDir, makeTempTree, waitFor, waitForSameTree, writeTree } from "../helpers/temp-tree.ts";

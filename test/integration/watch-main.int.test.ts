@@ -3,7 +3,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import type { WatcherStatus } from "../../src/watch/status.ts";
+import type { WatcherStatus } from "../../src/watch/process/status.ts";
 import { BIN, REPO } from "../helpers/cli.ts";
 import { startRsyncDaemon, type RsyncDaemon } from "../helpers/rsync-daemon.ts";
 import { makeTempDir, waitFor, waitForSameTree, writeTree } from "../helpers/temp-tree.ts";

@@ -2,10 +2,10 @@ import { mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { bytesOf } from "../../src/watch/byte-path.ts";
-import { buildFilterList } from "../../src/watch/filter-list.ts";
-import { buildFullArgs, buildIncrementalArgs } from "../../src/watch/rsync-args.ts";
-import type { Progress } from "../../src/watch/rsync-result.ts";
-import { runRsync } from "../../src/watch/rsync-run.ts";
+import { buildFilterList } from "../../src/watch/rsync/filter-list.ts";
+import { buildFullArgs, buildIncrementalArgs } from "../../src/watch/rsync/args.ts";
+import type { Progress } from "../../src/watch/rsync/result.ts";
+import { runRsync } from "../../src/watch/rsync/run.ts";
 import { startRsyncDaemon, type RsyncDaemon } from "../helpers/rsync-daemon.ts";
 import { diffTrees, makeTempTree, writeTree } from "../helpers/temp-tree.ts";
 

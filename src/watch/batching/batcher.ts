@@ -1,0 +1,226 @@
+import { InternalError } from "../../core/errors.ts";
+import type { BytePath } from "../byte-path.ts";
+import { addChanges, dueAt, EMPTY, isEmpty, mergeBatch, takeBatch, type Pending } from "./pending.ts";
+
+// The batcher decides what goes into which rsync run and when. It is a pure state machine: it
+// owns no timers and reads no clock; every input carries `now`, and every step says when the
+// engine should wake it next (`wakeAt`) and whether to start a run.
+//
+//                 changed                       tick >= wakeAt (or full-sync, flush)
+//   +------+  --------------->  +------------+  ------------------------------------>  +---------+
+//   | idle |                    | collecting |                                         | running |
+//   +------+  <---------------  +------------+  <------ run-done ok, changes queued -- +---------+
+//       ^      (nothing left)          ^                                                |  |
+//       |                              |   tick >= retryAt (changes merge meanwhile)    |  |
+//       |                              +--------------+  +---------+  <-- run-done -----+  |
+//       |                                             +- | backoff |      transient,       |
+//       +-------------- run-done ok, nothing queued      +---------+      partial < max    |
+//       +------------------------------------------------------------------------------ --+
+//
+// Invariants:
+// - One run at a time; changes that arrive while it is in flight form the next batch.
+// - A full sync subsumes every change seen before it starts; changes during it go out after it.
+// - The pending set never holds more than `maxPaths` entries: past that it becomes a full sync.
+// - A path under a pending directory tree (`/dir/***`) adds nothing: the tree already covers it.
+
+/** One change, as the batcher sees it. */
+export interface Change {
+  /** Relative to the source; "" with `tree` means the whole source (a full sync). */
+  readonly path: BytePath;
+  /** Replicate the directory and everything under it: it was created, moved or deleted. */
+  readonly tree: boolean;
+  /**
+   * "open": held back, at most holdOpenMs: a new file whose writer has not closed it yet, or a
+   * directory moved away whose move-to may follow; "closed": the writer is done.
+   */
+  readonly write?: "open" | "closed";
+  /** A directory renamed inside the tree: its old path (the target may still hold a copy there). */
+  readonly renamedFrom?: BytePath;
+}
+
+export type Batch =
+  | { readonly kind: "full" }
+  | {
+      readonly kind: "incremental";
+      /** path -> tree (true: the directory with everything under it). */
+      readonly entries: ReadonlyMap<BytePath, boolean>;
+      /** Renamed directories among the entries: new path -> old path. */
+      readonly renames: ReadonlyMap<BytePath, BytePath>;
+    };
+
+export type RunOutcome =
+  | "ok" // 0 and 24
+  | "transient" // the target may come back: retry with backoff, never give up
+  | "partial" // 23: retry a few times, then leave it to the next full sync
+  | "fatal" // anything else: report and drop the batch
+  | "cancelled"; // stopped by us: the batch stays pending
+
+export type BatcherState =
+  | { readonly phase: "idle" }
+  | { readonly phase: "collecting"; readonly pending: Pending }
+  | { readonly phase: "running"; readonly batch: Batch; readonly attempt: number; readonly pending: Pending }
+  | { readonly phase: "backoff"; readonly retryAt: number; readonly attempt: number; readonly pending: Pending };
+
+export type BatcherInput =
+  | { readonly type: "changed"; readonly changes: readonly Change[]; readonly now: number }
+  | { readonly type: "tick"; readonly now: number }
+  | { readonly type: "full-sync"; readonly now: number }
+  /** Send whatever is pending now, ignoring quiet windows and backoff (shutdown). */
+  | { readonly type: "flush"; readonly now: number }
+  | { readonly type: "run-done"; readonly outcome: RunOutcome; readonly now: number };
+
+export interface BatcherConfig {
+  /** The manifest's `delay`: no batch leaves before its first change is this old. */
+  readonly delayMs: number;
+  /** A batch leaves once no change arrived for this long... */
+  readonly quietMs: number;
+  /** ...or once it waited this long past `delayMs` under a steady stream of changes. */
+  readonly maxWaitMs: number;
+  /** How long a created file is held back waiting for its close, so it is sent once. */
+  readonly holdOpenMs: number;
+  /** Pending paths beyond which the batch becomes a full sync. */
+  readonly maxPaths: number;
+  readonly backoffInitialMs: number;
+  readonly backoffMaxMs: number;
+  /** Attempts of a run that ends in a partial transfer (23) before it is given up. */
+  readonly maxPartialAttempts: number;
+}
+
+export const DEFAULT_BATCHER_CONFIG = {
+  delayMs: 0,
+  quietMs: 2,
+  maxWaitMs: 50,
+  holdOpenMs: 1000,
+  maxPaths: 10_000,
+  backoffInitialMs: 1000,
+  backoffMaxMs: 30_000,
+  maxPartialAttempts: 3,
+} satisfies BatcherConfig;
+
+export interface Step {
+  readonly state: BatcherState;
+  /** Start this run now. */
+  readonly run?: Batch;
+  /** This batch failed for good; the next full sync repairs it. */
+  readonly gaveUp?: { readonly batch: Batch; readonly outcome: RunOutcome };
+  /** Call again with a tick at this time (absent: nothing to wait for). */
+  readonly wakeAt?: number;
+}
+
+export const INITIAL_STATE: BatcherState = { phase: "idle" };
+
+export function backoffMs(attempt: number, config: BatcherConfig): number {
+  return Math.min(config.backoffMaxMs, config.backoffInitialMs * 2 ** Math.max(0, attempt));
+}
+
+function settle(pending: Pending, config: BatcherConfig, extra: Omit<Step, "state" | "wakeAt"> = {}): Step {
+  if (isEmpty(pending)) return { state: INITIAL_STATE, ...extra };
+  return { state: { phase: "collecting", pending }, wakeAt: dueAt(pending, config), ...extra };
+}
+
+// After a change or a finished run: start at once when the batch is already due.
+function settleOrStart(pending: Pending, now: number, config: BatcherConfig, extra: Omit<Step, "state" | "wakeAt"> = {}): Step {
+  if (!isEmpty(pending) && dueAt(pending, config) <= now) return startRun(pending, 0, now, config, false, extra);
+  return settle(pending, config, extra);
+}
+
+function startRun(pending: Pending, attempt: number, now: number, config: BatcherConfig, force: boolean, extra: Omit<Step, "state" | "wakeAt"> = {}): Step {
+  const { batch, rest } = takeBatch(pending, now, config, force);
+  if (batch === undefined) return settle(rest, config, extra);
+  return { state: { phase: "running", batch, attempt, pending: rest }, run: batch, ...extra };
+}
+
+// Advances the batcher by one input. Pure: same state and input, same step.
+export function step(state: BatcherState, input: BatcherInput, config: BatcherConfig): Step {
+  const now = input.now;
+  switch (input.type) {
+    case "changed": {
+      switch (state.phase) {
+        case "idle":
+          return settleOrStart(addChanges(EMPTY, input.changes, now, config.maxPaths), now, config);
+        case "collecting":
+          return settleOrStart(addChanges(state.pending, input.changes, now, config.maxPaths), now, config);
+        case "running":
+          return { state: { ...state, pending: addChanges(state.pending, input.changes, now, config.maxPaths) } };
+        case "backoff":
+          return { state: { ...state, pending: addChanges(state.pending, input.changes, now, config.maxPaths) }, wakeAt: state.retryAt };
+      }
+      break;
+    }
+    case "tick": {
+      switch (state.phase) {
+        case "idle":
+        case "running":
+          return { state };
+        case "collecting": {
+          const due = dueAt(state.pending, config);
+          if (now < due) return { state, wakeAt: due };
+          return startRun(state.pending, 0, now, config, false);
+        }
+        case "backoff":
+          if (now < state.retryAt) return { state, wakeAt: state.retryAt };
+          return startRun(state.pending, state.attempt, now, config, true);
+      }
+      break;
+    }
+    case "full-sync": {
+      const full: Pending = { ...EMPTY, full: true, firstAt: now, lastAt: now };
+      switch (state.phase) {
+        case "idle":
+        case "collecting":
+          return startRun(full, 0, now, config, true);
+        case "running":
+          return { state: { ...state, pending: full } };
+        case "backoff":
+          return { state: { ...state, pending: full }, wakeAt: state.retryAt };
+      }
+      break;
+    }
+    case "flush": {
+      switch (state.phase) {
+        case "idle":
+        case "running":
+          return { state };
+        case "collecting":
+          return startRun(state.pending, 0, now, config, true);
+        case "backoff":
+          return startRun(state.pending, state.attempt, now, config, true);
+      }
+      break;
+    }
+    case "run-done": {
+      if (state.phase !== "running") throw new InternalError(`batcher: run-done received while ${state.phase}`);
+      const { batch, attempt, pending } = state;
+      const retry = (): Step => {
+        const retryAt = now + backoffMs(attempt, config);
+        const merged = mergeBatch(pending, batch, now, config.maxPaths);
+        return { state: { phase: "backoff", retryAt, attempt: attempt + 1, pending: merged }, wakeAt: retryAt };
+      };
+      switch (input.outcome) {
+        case "ok":
+          return settleOrStart(pending, now, config);
+        case "transient":
+          return retry();
+        case "partial":
+          if (attempt + 1 < config.maxPartialAttempts) return retry();
+          return settleOrStart(pending, now, config, { gaveUp: { batch, outcome: "partial" } });
+        case "fatal":
+          return settleOrStart(pending, now, config, { gaveUp: { batch, outcome: "fatal" } });
+        case "cancelled":
+          return settle(mergeBatch(pending, batch, now, config.maxPaths), config);
+      }
+    }
+  }
+  throw new InternalError(`batcher: unhandled ${input.type} in ${state.phase}`);
+}
+
+/** Changes waiting for a run (a pending full sync counts as one). */
+export function pendingCount(state: BatcherState): number {
+  if (state.phase === "idle") return 0;
+  return state.pending.full ? 1 : state.pending.entries.size;
+}
+
+/** Whether a full sync is waiting to start. */
+export function fullSyncPending(state: BatcherState): boolean {
+  return state.phase !== "idle" && state.pending.full;
+}

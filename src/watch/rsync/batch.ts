@@ -1,0 +1,64 @@
+import type { Batch } from "../batching/batcher.ts";
+import { buildFilterList } from "./filter-list.ts";
+import { planEntriesAfterRenames, planRenameSteps } from "./rename-plan.ts";
+import { buildFullArgs, buildIncrementalArgs } from "./args.ts";
+import { displayPath, type BytePath } from "../byte-path.ts";
+import type { Progress } from "./result.ts";
+import { runRsync, type RsyncResult } from "./run.ts";
+import type { WatchSpec } from "../../state/watch-spec.ts";
+
+// Runs one batch: a full sync, or an incremental run preceded by a rename step per renamed
+// directory. A rename step that fails changes nothing: the incremental run then sends the new
+// directory in full, as it would without the step.
+
+export interface BatchRunOptions {
+  readonly signal: AbortSignal;
+  readonly rsyncBinary?: string;
+  readonly onProgress?: (progress: Progress) => void;
+}
+
+/** One rename step as it went: its own rsync run, reported beside the batch's. */
+export interface RenameStepResult {
+  readonly from: string;
+  readonly to: string;
+  readonly outcome: RsyncResult["outcome"];
+  readonly exitCode: number;
+  readonly bytesSent?: number;
+  readonly messages: readonly string[];
+}
+
+/** The batch's result: the incremental (or full) run, its bytes and time including the rename steps. */
+export type BatchResult = RsyncResult & { readonly renameSteps?: readonly RenameStepResult[] };
+
+export async function runBatch(spec: WatchSpec, batch: Batch, options: BatchRunOptions): Promise<BatchResult> {
+  const common = { signal: options.signal, ...(options.rsyncBinary === undefined ? {} : { binary: options.rsyncBinary }) };
+  if (batch.kind === "full") {
+    return runRsync({ ...common, args: buildFullArgs(spec, { progress: true }), ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
+  }
+  const started = performance.now();
+  const done: BytePath[] = [];
+  const steps: RenameStepResult[] = [];
+  for (const step of planRenameSteps(spec, batch.renames)) {
+    if (options.signal.aborted) break;
+    const result = await runRsync({ ...common, args: step.args });
+    steps.push({
+      from: displayPath(step.from),
+      to: displayPath(step.to),
+      outcome: result.outcome,
+      exitCode: result.exitCode,
+      ...(result.bytesSent === undefined ? {} : { bytesSent: result.bytesSent }),
+      messages: result.messages,
+    });
+    if (result.outcome === "ok") done.push(step.to);
+  }
+  const entries = planEntriesAfterRenames(batch.entries, done);
+  const main = await runRsync({ ...common, args: buildIncrementalArgs(spec), input: buildFilterList(entries) });
+  if (steps.length === 0) return main;
+  const stepBytes = steps.reduce((n, s) => n + (s.bytesSent ?? 0), 0);
+  return {
+    ...main,
+    durationMs: Math.round(performance.now() - started),
+    ...(main.bytesSent === undefined ? {} : { bytesSent: main.bytesSent + stepBytes }),
+    renameSteps: steps,
+  };
+}
