@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { readReport } from "../reconcile/status.ts";
-import { progressFigures, sentFigures, type ProgressFigures } from "../render/progress-text.ts";
-import { isAlive } from "../resources/process.ts";
+import { progressFigures, sentFigures } from "../render/progress-text.ts";
+import { isAlive } from "../resources/process/identity.ts";
+import { readWatcherStatus, type WatcherStatusDoc } from "../state/watcher-status.ts";
 
 // After `rtsync apply` on a terminal: the initial full sync of each watcher it started, followed
 // from the watcher's status.json (rsync's --info=progress2 figures) until it is over. The
@@ -10,13 +10,11 @@ import { isAlive } from "../resources/process.ts";
 export interface FollowedWatcher {
   readonly name: string;
   readonly pid: number;
-  readonly stateDir: string;
+  /** The watcher's directory (its status.json). */
+  readonly watchDir: string;
 }
 
-interface InitialSync {
-  readonly state?: string;
-  readonly progress?: ProgressFigures | null;
-}
+type InitialSync = WatcherStatusDoc["initialSync"];
 
 /** One line for a watcher's initial sync; undefined while there is nothing to show yet. */
 export function initialSyncLine(name: string, init: InitialSync | undefined, elapsedMs: number): string | undefined {
@@ -52,7 +50,7 @@ export async function followInitialSyncs(
         write(`\r\x1b[K(the initial sync goes on in the background; rtsync status shows it)\n`);
         return;
       }
-      const init = (await readReport(w.stateDir))?.["initialSync"] as InitialSync | undefined;
+      const init = (await readWatcherStatus(w.watchDir).catch(() => undefined))?.initialSync;
       const line = initialSyncLine(w.name, init, Date.now() - started);
       const over = init?.state === "done" || init?.state === "failed" || init?.state === "skipped" || !isAlive(w.pid);
       if (over) {

@@ -1,82 +1,127 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
 import { messageOf, RtsyncError } from "../core/errors.ts";
-import { DEFAULT_MANIFEST } from "./manifest-arg.ts";
+import { formatIssue } from "../manifest/issues.ts";
+import { ManifestError } from "../manifest/manifest-error.ts";
+import { renderErrorJson } from "../render/issues-json.ts";
+import { DEFAULT_MANIFEST, type CommonOptions } from "./manifest-arg.ts";
 import { processOutput, type Output } from "./output.ts";
 
 // The command line: parses flags, lazy-loads the command, prints errors, picks the exit code.
-// The only place that calls process.exit.
+// Exit codes (contract): every error 1; diff 2 for drift; status 3 for unhealthy.
 
 const VERSION = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
 
-/** Prints an error as one sentence and returns its exit code (every error exits 1). */
-export function reportError(error: unknown, io: Output): 1 {
-  if (error instanceof RtsyncError && error.source !== "internal") io.err(`rtsync: ${error.message}`);
-  else {
-    io.err(`rtsync: internal error, please report it with this text: ${messageOf(error)}`);
-    io.err(`rtsync ${VERSION}, node ${process.version}`);
-    if (process.env["RTSYNC_DEBUG"] && error instanceof Error && error.stack) io.err(error.stack);
+/** Prints an error as one sentence (or, with --json, as a JSON document) and returns its exit code. */
+export function reportError(error: unknown, io: Output, json: boolean): 1 {
+  const internal = !(error instanceof RtsyncError) || error.source === "internal";
+  const message = internal ? `internal error, please report it with this text: ${messageOf(error)} (rtsync ${VERSION}, node ${process.version})` : error.message;
+  const issues = error instanceof ManifestError ? error.issues : [];
+  if (json) {
+    io.out(JSON.stringify(renderErrorJson(error instanceof RtsyncError ? error.code : "E_INTERNAL", message, issues), null, 2));
+    return 1;
   }
+  for (const issue of issues) io.err(formatIssue(issue));
+  io.err(`rtsync: ${message}`);
+  if (internal && process.env["RTSYNC_DEBUG"] && error instanceof Error && error.stack) io.err(error.stack);
   return 1;
 }
 
-interface CommonOpts {
+interface Flags {
   node?: string;
   json?: boolean;
 }
 
-function buildProgram(io: Output, setExit: (code: number) => void): Command {
+type CommandFn = (file: string, opts: CommonOptions, io: Output) => Promise<number>;
+
+interface CommandInfo {
+  readonly name: string;
+  readonly description: string;
+  readonly load: () => Promise<CommandFn>;
+  readonly examples: readonly string[];
+}
+
+const COMMANDS: readonly CommandInfo[] = [
+  {
+    name: "validate",
+    description: "check the manifest: every error as FILE:LINE:COL: message (exit 0 valid, 1 invalid)",
+    load: async () => (await import("./commands/validate.ts")).validateCommand,
+    examples: ["rtsync validate rtsync.yaml", "rtsync validate rtsync.yaml --node backup-1   # also say what runs there", "rtsync validate --json | jq '.issues[]'"],
+  },
+  {
+    name: "diff",
+    description: "show what apply would change on this node (exit 0 in sync, 2 drift, 1 error)",
+    load: async () => (await import("./commands/diff.ts")).diffCommand,
+    examples: ["rtsync diff rtsync.yaml", "rtsync diff rtsync.yaml --node inotify-slave", "rtsync diff --json | jq '.changes[].title'"],
+  },
+  {
+    name: "apply",
+    description: "converge this node to the manifest (exit 0 converged, 1 error or partial failure)",
+    load: async () => (await import("./commands/apply.ts")).applyCommand,
+    examples: ["rtsync apply rtsync.yaml", "RSYNC_BACKUP_PASSWORD=… rtsync apply /etc/rtsync/rtsync.yaml --node inotify-master", "rtsync apply --json | jq .summary"],
+  },
+  {
+    name: "status",
+    description: "daemons and watchers of this node: running, last sync, pending changes (exit 0 healthy, 3 unhealthy, 1 error)",
+    load: async () => (await import("./commands/status.ts")).statusCommand,
+    examples: ["rtsync status rtsync.yaml", "rtsync status --json | jq '.watchers[] | {name, healthy, problem}'"],
+  },
+  {
+    name: "down",
+    description: "stop this node's watchers and daemons that rtsync started for this manifest (exit 0, 1 on error)",
+    load: async () => (await import("./commands/down.ts")).downCommand,
+    examples: ["rtsync down rtsync.yaml", "rtsync down rtsync.yaml --node inotify-slave --json"],
+  },
+];
+
+function examplesText(lines: readonly string[]): string {
+  return `\nExamples:\n${lines.map((l) => `  $ ${l}`).join("\n")}`;
+}
+
+function buildProgram(io: Output, state: { code: number; json: boolean }): Command {
   const program = new Command("rtsync")
     .description("rsync daemons, inotify limits and real-time watch jobs as config-as-code")
     .version(VERSION)
     .showHelpAfterError("(run `rtsync --help` for usage)")
     .exitOverride()
-    .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) });
+    .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
+    .addHelpText("after", examplesText(["rtsync validate rtsync.yaml", "rtsync diff rtsync.yaml", "rtsync apply rtsync.yaml && rtsync status rtsync.yaml"]));
 
-  const manifestArg = `manifest file (default: ${DEFAULT_MANIFEST})`;
-  const nodeOpt = () => new Option("--node <name>", "the node to act for (default: this machine's hostname)");
-  const run = (fn: () => Promise<number>) => async () => setExit(await fn());
-
-  program
-    .command("validate")
-    .description("check the manifest; errors as FILE:LINE:COL: message (exit 0 valid, 1 invalid)")
-    .argument("[manifest]", manifestArg, DEFAULT_MANIFEST)
-    .action(async (file: string) => {
-      const { validateCommand } = await import("./commands/validate.ts");
-      setExit(await validateCommand(file, io));
-    });
+  for (const info of COMMANDS) {
+    program
+      .command(info.name)
+      .description(info.description)
+      .argument("[manifest]", "the manifest file", DEFAULT_MANIFEST)
+      .addOption(new Option("--node <name>", "act for this node (default: this machine's short hostname)"))
+      .addOption(new Option("--json", "print one JSON document instead of text (errors too)"))
+      .addHelpText("after", examplesText(info.examples))
+      .action(async (file: string, flags: Flags) => {
+        state.json = flags.json === true;
+        const run = await info.load();
+        state.code = await run(file, { ...(flags.node ? { node: flags.node } : {}), json: state.json }, io);
+      });
+  }
 
   program
     .command("schema")
-    .description("print the manifest's JSON Schema")
-    .action(run(async () => (await import("./commands/schema.ts")).schemaCommand(io)));
-
-  for (const [name, description] of [
-    ["diff", "show the plan: what apply would change (exit 0 in sync, 2 drift, 1 error)"],
-    ["apply", "converge this node to the manifest (exit 0 converged, 1 error or partial failure)"],
-    ["status", "daemons and watchers of this node (exit 0 healthy, 3 unhealthy, 1 error)"],
-    ["down", "stop this node's watchers and daemons (exit 0, 1 on error)"],
-  ] as const) {
-    const cmd = program.command(name).description(description).argument("[manifest]", manifestArg, DEFAULT_MANIFEST).addOption(nodeOpt());
-    if (name !== "down") cmd.option("--json", "print one JSON document instead of text");
-    cmd.action(async (file: string, opts: CommonOpts) => {
-      const commands = await import("./commands/reconcile.ts");
-      setExit(await commands[name](file, { ...(opts.node ? { node: opts.node } : {}), json: opts.json === true }, io));
+    .description("print the manifest's JSON Schema (the same as schemas/rtsync.schema.json)")
+    .addHelpText("after", examplesText(["rtsync schema > rtsync.schema.json"]))
+    .action(async () => {
+      state.code = (await import("./commands/schema.ts")).schemaCommand(io);
     });
-  }
 
   return program;
 }
 
 /** Runs the CLI with `argv` (without node and script) and returns the exit code. */
 export async function main(argv: readonly string[], io: Output = processOutput()): Promise<number> {
-  let code = 0;
-  const program = buildProgram(io, (c) => (code = c));
+  const state = { code: 0, json: argv.includes("--json") };
+  const program = buildProgram(io, state);
   try {
     await program.parseAsync([...argv], { from: "user" });
-    return code;
+    return state.code;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 1;
-    return reportError(e, io);
+    return reportError(e, io, state.json);
   }
 }

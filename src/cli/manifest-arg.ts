@@ -1,42 +1,60 @@
-import { hostname, homedir } from "node:os";
-import { RtsyncError } from "../core/errors.ts";
-import { formatIssue } from "../manifest/issues.ts";
+import { homedir, hostname } from "node:os";
+import { resolve } from "node:path";
+import { formatIssue, type ManifestIssue } from "../manifest/issues.ts";
 import { loadManifest } from "../manifest/load.ts";
+import { ManifestError } from "../manifest/manifest-error.ts";
 import { resolveManifest, type ResolvedManifest } from "../manifest/resolve.ts";
 import type { Manifest } from "../manifest/schema.ts";
 import type { Output } from "./output.ts";
 
+// The manifest argument every command takes, and the --node it is read for.
+
 export const DEFAULT_MANIFEST = "rtsync.yaml";
 
-export interface NodeOptions {
+export interface CommonOptions {
   readonly node?: string;
+  readonly json: boolean;
 }
 
 /** The node to converge: --node, else the machine's short hostname. */
-export function nodeName(opts: NodeOptions): string {
+export function nodeName(opts: Pick<CommonOptions, "node">): string {
   return opts.node ?? hostname().split(".")[0] ?? hostname();
 }
 
-// Loads and validates the manifest, printing its warnings; an invalid one prints every error and
-// throws, so nothing is changed.
-export async function loadValid(file: string, io: Output): Promise<Manifest> {
-  const result = await loadManifest(file);
-  for (const w of result.warnings) io.err(formatIssue(w));
-  if (!result.ok) {
-    for (const e of result.errors) io.err(formatIssue(e));
-    const n = result.errors.length;
-    throw new RtsyncError("E_MANIFEST", "user", `${file} is invalid (${n} error${n === 1 ? "" : "s"}); nothing was changed`);
-  }
-  return result.manifest;
+export interface LoadedManifest {
+  readonly manifest: Manifest;
+  readonly warnings: readonly ManifestIssue[];
 }
 
-export async function loadResolved(file: string, opts: NodeOptions, io: Output): Promise<ResolvedManifest> {
-  const manifest = await loadValid(file, io);
-  return resolveManifest(manifest, {
-    manifestFile: file,
+/** Loads and validates the manifest; an invalid one throws a ManifestError carrying every issue. */
+export async function loadValid(file: string): Promise<LoadedManifest> {
+  const result = await loadManifest(file);
+  if (!result.ok) {
+    const n = result.errors.length;
+    const issues = [...result.errors, ...result.warnings].sort((a, b) => a.line - b.line || a.col - b.col);
+    throw new ManifestError(`${file} is invalid (${n} error${n === 1 ? "" : "s"}); nothing was changed`, issues);
+  }
+  return { manifest: result.manifest, warnings: result.warnings };
+}
+
+export interface LoadedForNode extends LoadedManifest {
+  readonly resolved: ResolvedManifest;
+}
+
+/** The manifest resolved for this node (working directory, uid and environment of this process). */
+export async function loadForNode(file: string, opts: Pick<CommonOptions, "node">): Promise<LoadedForNode> {
+  const loaded = await loadValid(file);
+  const resolved = resolveManifest(loaded.manifest, {
+    manifestFile: resolve(process.cwd(), file),
     node: nodeName(opts),
     uid: process.getuid?.() ?? 0,
     env: process.env,
     homeDir: homedir(),
   });
+  return { ...loaded, resolved };
+}
+
+/** Prints a manifest's warnings on stderr (text mode; --json puts them in its document). */
+export function printWarnings(warnings: readonly ManifestIssue[], io: Output): void {
+  for (const w of warnings) io.err(formatIssue(w));
 }

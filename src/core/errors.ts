@@ -1,16 +1,16 @@
 // The one error base of rtsync. `source` says who must act: the user (fix the manifest or the
-// flags), the system (the OS or rsync refused) or us (a bug). Every error exits 1 (contract).
+// flags), the system (the OS, a state file or rsync refused) or us (a bug). Every error exits 1
+// (contract); only cli/main.ts prints one.
 export type ErrorSource = "user" | "system" | "internal";
 
 export type ErrorCode =
   | "E_MANIFEST" // the manifest is missing, unreadable or invalid
-  | "E_USAGE" // bad command-line flags
-  | "E_SECRET" // a password could not be resolved
+  | "E_USAGE" // bad command-line flags or arguments
   | "E_RSYNC_MISSING" // the rsync binary is not installed
   | "E_LOCK" // another apply holds the lock
-  | "E_APPLY" // a resource could not be changed
-  | "E_READ" // the actual state could not be read
-  | "E_WATCH" // the watch engine could not start
+  | "E_STATE" // a file under stateDir cannot be read, parsed or written
+  | "E_APPLY" // one resource could not be changed (reported per change, never exits alone)
+  | "E_WATCH" // the watch engine could not start or keep watching
   | "E_INTERNAL";
 
 export class RtsyncError extends Error {
@@ -26,6 +26,7 @@ export class RtsyncError extends Error {
   }
 }
 
+/** A bug: the CLI asks the user to report it. */
 export class InternalError extends RtsyncError {
   static {
     this.prototype.name = "InternalError";
@@ -35,8 +36,61 @@ export class InternalError extends RtsyncError {
   }
 }
 
+/** A change of one resource failed for a reason the system gave (permission, a busy port, …). */
+export class ApplyError extends RtsyncError {
+  static {
+    this.prototype.name = "ApplyError";
+  }
+  constructor(message: string, options?: ErrorOptions) {
+    super("E_APPLY", "system", message, options);
+  }
+}
+
+/** A document under stateDir (inventory, watcher status, spec, log) is unreadable, corrupt or unwritable. */
+export class StateError extends RtsyncError {
+  static {
+    this.prototype.name = "StateError";
+  }
+  readonly file: string;
+  constructor(file: string, message: string, options?: ErrorOptions) {
+    super("E_STATE", "system", message, options);
+    this.file = file;
+  }
+}
+
 // The text of any thrown value, for messages that wrap a cause.
 export function messageOf(error: unknown): string {
   if (error instanceof Error) return error.message;
   return String(error);
+}
+
+/** The errno code of a Node system error (ENOENT, EACCES, …), if it is one. */
+export function errnoOf(error: unknown): string | undefined {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return typeof code === "string" ? code : undefined;
+}
+
+/** A short human reason for an errno, for "cannot X FILE: REASON" sentences. */
+export function describeErrno(error: unknown): string {
+  switch (errnoOf(error)) {
+    case "ENOENT":
+      return "no such file or directory";
+    case "EACCES":
+    case "EPERM":
+      return "permission denied";
+    case "EROFS":
+      return "the file system is read-only";
+    case "ENOSPC":
+      return "no space left on the device";
+    case "EISDIR":
+      return "it is a directory";
+    case "ENOTDIR":
+      return "a parent is not a directory";
+    case "ELOOP":
+      return "it is a symbolic link (rtsync does not follow links it did not create)";
+    case "EDQUOT":
+      return "the disk quota is exceeded";
+    default:
+      return messageOf(error);
+  }
 }

@@ -1,13 +1,15 @@
-import { dirname, join, resolve } from "node:path";
+import { dirname, isAbsolute, join } from "node:path";
+import { InternalError } from "../core/errors.ts";
+import { daemonFiles, stateLayout } from "../state/layout.ts";
 import type { Daemon, Manifest, Module, Password, SysctlKey, Watch } from "./schema.ts";
 import { DURATION_PATTERN } from "./schema.ts";
 import { parseTarget, renderTarget, type Target } from "./target.ts";
 
 // A validated manifest with every default filled in, for one node: the plain data the reconciler
-// and the watchers work from. Pure: the environment comes in as `ResolveContext`.
+// works from. Pure: the environment (working directory included) comes in as `ResolveContext`.
 
 export interface ResolveContext {
-  /** Absolute path of the manifest file. */
+  /** Absolute path of the manifest file (the caller resolves it against its working directory). */
   readonly manifestFile: string;
   /** The node being converged (--node, default: hostname). */
   readonly node: string;
@@ -64,7 +66,7 @@ export const DEFAULT_FULL_SYNC = "0 * * * *";
 export function durationMs(value: number | string): number {
   if (typeof value === "number") return value;
   const m = DURATION_PATTERN.exec(value);
-  if (!m) throw new Error(`not a duration: ${value}`);
+  if (!m) throw new InternalError(`not a duration: ${value} (the schema should have refused it)`);
   const n = Number.parseInt(value, 10);
   return m[1] === "m" ? n * 60_000 : m[1] === "s" ? n * 1000 : n;
 }
@@ -81,7 +83,7 @@ export function runsOn(nodes: readonly string[] | undefined, node: string): bool
 }
 
 function resolveDaemon(name: string, d: Daemon, stateDir: string): ResolvedDaemon {
-  const dir = join(stateDir, "daemons", name);
+  const dir = stateLayout.daemonDir(stateDir, name);
   const modules = Object.entries(d.modules).map(([modName, m]) => ({ ...m, name: modName }));
   const needsSecrets = modules.some((m) => (m.authUsers?.length ?? 0) > 0);
   const { secretsFile, ...rest } = d;
@@ -89,18 +91,18 @@ function resolveDaemon(name: string, d: Daemon, stateDir: string): ResolvedDaemo
     ...rest,
     name,
     dir,
-    config: d.config ?? join(dir, "rsyncd.conf"),
-    pidFile: d.pidFile ?? join(dir, "rsyncd.pid"),
-    lockFile: d.lockFile ?? join(dir, "rsyncd.lock"),
-    logFile: d.logFile ?? join(dir, "rsyncd.log"),
-    ...(secretsFile || needsSecrets ? { secretsFile: secretsFile ?? join(dir, "rsyncd.secrets") } : {}),
+    config: d.config ?? daemonFiles.config(dir),
+    pidFile: d.pidFile ?? daemonFiles.pid(dir),
+    lockFile: d.lockFile ?? daemonFiles.lock(dir),
+    logFile: d.logFile ?? daemonFiles.log(dir),
+    ...(secretsFile || needsSecrets ? { secretsFile: secretsFile ?? daemonFiles.secrets(dir) } : {}),
     modules,
   };
 }
 
 function resolveWatch(name: string, w: Watch, stateDir: string): ResolvedWatch {
   const parsed = parseTarget(w.target);
-  if (!parsed.ok) throw new Error(`unchecked target: ${parsed.message}`);
+  if (!parsed.ok) throw new InternalError(`unchecked target: ${parsed.message}`);
   const { target: _t, delay, fullSync, ...rest } = w;
   return {
     ...rest,
@@ -109,12 +111,13 @@ function resolveWatch(name: string, w: Watch, stateDir: string): ResolvedWatch {
     targetUrl: renderTarget(parsed.target),
     delayMs: durationMs(delay),
     fullSyncSchedule: fullSync?.schedule ?? DEFAULT_FULL_SYNC,
-    dir: join(stateDir, "watches", name),
+    dir: stateLayout.watchDir(stateDir, name),
   };
 }
 
 /** Fills in defaults and keeps what runs on `ctx.node`. The manifest must have passed validation. */
 export function resolveManifest(m: Manifest, ctx: ResolveContext): ResolvedManifest {
+  if (!isAbsolute(ctx.manifestFile)) throw new InternalError(`resolveManifest needs an absolute manifest path, got ${ctx.manifestFile}`);
   const stateDir = m.stateDir ?? defaultStateDir(ctx);
   const watches = Object.entries(m.watches).filter(([, w]) => runsOn(w.nodes, ctx.node));
   // inotify limits are for watchers: they apply on nodes that run one (or everywhere, when the
@@ -124,7 +127,7 @@ export function resolveManifest(m: Manifest, ctx: ResolveContext): ResolvedManif
     .filter((e): e is [SysctlKey, number] => typeof e[1] === "number")
     .map(([key, value]) => ({ key, value }));
   return {
-    file: resolve(ctx.manifestFile),
+    file: ctx.manifestFile,
     node: ctx.node,
     stateDir,
     sysctl,
@@ -137,7 +140,7 @@ export function resolveManifest(m: Manifest, ctx: ResolveContext): ResolvedManif
   };
 }
 
-/** Directory that relative password files are resolved against. */
+/** Directory that relative password files are resolved against (`file` is absolute). */
 export function manifestDir(file: string): string {
-  return dirname(resolve(file));
+  return dirname(file);
 }

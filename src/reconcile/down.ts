@@ -1,11 +1,12 @@
 import { messageOf } from "../core/errors.ts";
 import type { ResolvedManifest } from "../manifest/resolve.ts";
 import type { Host } from "../resources/host.ts";
-import { isOurProcess, stopProcess } from "../resources/process.ts";
-import { readInventory, writeInventory } from "./inventory.ts";
+import { isOurProcess, stopProcess } from "../resources/process/identity.ts";
+import { readInventory, writeInventory } from "../state/inventory.ts";
 
 // `rtsync down`: stops the watchers, then the daemons, that this node's part of the manifest
-// declares and that rtsync's inventory says it started. Nothing else is touched.
+// declares and that rtsync's inventory says this manifest started. Nothing else is touched.
+// Must run under the apply lock.
 
 export interface DownResult {
   readonly kind: "watcher" | "daemon";
@@ -17,10 +18,7 @@ export interface DownResult {
 export async function stopDeclared(m: ResolvedManifest, host: Host): Promise<DownResult[]> {
   const inventory = await readInventory(m.stateDir);
   const results: DownResult[] = [];
-  const targets = [
-    ...m.watches.map((w) => ["watcher", w.name] as const),
-    ...m.daemons.map((d) => ["daemon", d.name] as const),
-  ];
+  const targets = [...m.watches.map((w) => ["watcher", w.name] as const), ...m.daemons.map((d) => ["daemon", d.name] as const)];
   for (const [kind, name] of targets) {
     const records = kind === "watcher" ? inventory.watchers : inventory.daemons;
     const record = records[name];

@@ -1,65 +1,46 @@
-import { readFile } from "node:fs/promises";
-import { join } from "node:path";
-import { readAccounts } from "../resources/accounts.ts";
-import { readFileState, readPath } from "../resources/files.ts";
+import { readAccounts, type AccountsActual } from "../resources/account/read.ts";
 import type { Host } from "../resources/host.ts";
-import { isOurProcess } from "../resources/process.ts";
-import { describePortHolder, portIsFree } from "../resources/ports.ts";
-import { readInventory, type ProcessRecord } from "./inventory.ts";
-import type { Actual, Desired, FileActual, PathActual, ProcessActual, SysctlActual } from "./types.ts";
+import { resourceId } from "../resources/ids.ts";
+import { KINDS, type ActualOf, type KindName } from "../resources/kinds.ts";
+import { isOurProcess } from "../resources/process/identity.ts";
+import type { ReadContext } from "../resources/types.ts";
+import { readInventory, type Inventory } from "../state/inventory.ts";
+import type { Desired } from "./desired.ts";
+import { mapKindsAsync } from "./kinds-each.ts";
 
-// Reads the actual state of everything the desired state names, plus the inventory (for prune).
+// What the machine has of everything the desired state names, plus the inventory (for prune).
 // Only observes.
 
-async function readSysctl(host: Host, key: string): Promise<SysctlActual> {
-  const path = join(host.procSysRoot, ...key.split("."));
-  try {
-    const value = Number.parseInt((await readFile(path, "utf8")).trim(), 10);
-    return Number.isFinite(value) ? { readable: true, value } : { readable: false, message: `${path} does not hold a number` };
-  } catch (e) {
-    return { readable: false, message: `cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` };
-  }
+export type ActualResources = { readonly [K in KindName]: readonly ActualOf<K>[] };
+
+export interface Actual {
+  readonly accounts: AccountsActual;
+  readonly inventory: Inventory;
+  /** Whether each process in the inventory still runs, by resource id. */
+  readonly alive: ReadonlyMap<string, boolean>;
+  /** Per kind, in the order of the desired resources. */
+  readonly resources: ActualResources;
+  readonly isRoot: boolean;
 }
 
-async function processActual(host: Host, name: string, r: ProcessRecord): Promise<ProcessActual> {
-  const running = await isOurProcess(host, r.pid, r.match);
-  return { name, manifest: r.manifest, node: r.node, pid: r.pid, running, hash: r.hash, detail: r.detail };
+/** Whether each daemon and watcher the inventory records is still the process rtsync started. */
+export async function readInventoryLiveness(host: Host, inventory: Inventory): Promise<Map<string, boolean>> {
+  const entries = await Promise.all([
+    ...Object.entries(inventory.daemons).map(async ([name, r]) => [resourceId.daemon(name), await isOurProcess(host, r.pid, r.match)] as const),
+    ...Object.entries(inventory.watchers).map(async ([name, r]) => [resourceId.watcher(name), await isOurProcess(host, r.pid, r.match)] as const),
+  ]);
+  return new Map(entries);
 }
 
-async function mapEntries<T>(records: Record<string, ProcessRecord>, host: Host, f: typeof processActual): Promise<Map<string, T>> {
-  const entries = await Promise.all(Object.entries(records).map(async ([name, r]) => [name, await f(host, name, r)] as const));
-  return new Map(entries as unknown as [string, T][]);
+async function readKind<K extends KindName>(kind: K, desired: Desired, ctx: ReadContext): Promise<ActualOf<K>[]> {
+  const def = KINDS[kind];
+  return Promise.all(desired.resources[kind].map((d) => def.read(d, ctx)));
 }
 
 export async function gatherActual(desired: Desired, host: Host): Promise<Actual> {
-  const [sysctlEntries, accounts, pathEntries, fileEntries, inventory] = await Promise.all([
-    Promise.all(desired.sysctls.map(async (s) => [s.key, await readSysctl(host, s.key)] as const)),
-    readAccounts(host),
-    Promise.all(desired.directories.map(async (d) => [d.path, await readPath(d.path)] as const)),
-    Promise.all(desired.files.map(async (f) => [f.path, await readFileState(f.path)] as const)),
-    readInventory(desired.stateDir),
-  ]);
-  const daemons = await mapEntries<ProcessActual>(inventory.daemons, host, processActual);
-  const watchers = await mapEntries<ProcessActual>(inventory.watchers, host, processActual);
-  const portConflicts = new Map<string, string>();
-  for (const d of desired.daemons) {
-    const have = daemons.get(d.name);
-    // Our own daemon already holds this address:port; a restart onto another port must check that one.
-    if (have?.running && have.detail["address"] === d.address && have.detail["port"] === d.port) continue;
-    if (await portIsFree(d.address, d.port)) continue;
-    const holder = await describePortHolder(host, d.port);
-    if (have?.running && holder !== undefined && new RegExp(`^pid ${have.pid}\\b`).test(holder)) continue;
-    portConflicts.set(`${d.address}:${d.port}`, holder ?? "another program");
-  }
-  return {
-    sysctls: new Map(sysctlEntries),
-    users: accounts.users,
-    groups: accounts.groups,
-    paths: new Map<string, PathActual>(pathEntries),
-    files: new Map<string, FileActual>(fileEntries),
-    daemons,
-    watchers,
-    portConflicts,
-    isRoot: host.uid === 0,
-  };
+  const [accounts, inventory] = await Promise.all([readAccounts(host), readInventory(desired.stateDir)]);
+  const alive = await readInventoryLiveness(host, inventory);
+  const ctx: ReadContext = { host, accounts, inventory };
+  const resources = await mapKindsAsync<ActualResources>((kind) => readKind(kind, desired, ctx));
+  return { accounts, inventory, alive, resources, isRoot: host.uid === 0 };
 }

@@ -1,12 +1,11 @@
 import { readFile } from "node:fs/promises";
 import { isAbsolute, join } from "node:path";
-import { RtsyncError } from "../core/errors.ts";
+import { describeErrno, InternalError } from "../core/errors.ts";
 import type { Password } from "../manifest/schema.ts";
+import type { PasswordResult } from "../resources/types.ts";
 
 // Resolves users' passwords from the environment or from files. Errors name the user and where
 // the password should have come from, never the password itself.
-
-export type PasswordResult = { readonly ok: true; readonly password: string } | { readonly ok: false; readonly message: string };
 
 // Why a password cannot go into a secrets file line, or undefined when it can.
 function passwordProblem(pw: string): string | undefined {
@@ -35,9 +34,7 @@ export async function readPassword(
     try {
       pw = (await readFile(path, "utf8")).replace(/\r?\n$/, "");
     } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      const why = code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : (e as Error).message;
-      return { ok: false, message: `cannot read the password of user "${user}" from ${from}: ${why}` };
+      return { ok: false, message: `cannot read the password of user "${user}" from ${from}: ${describeErrno(e)}` };
     }
   } else {
     from = "the manifest";
@@ -57,7 +54,7 @@ export async function readPasswords(
   const out = new Map<string, PasswordResult>();
   for (const name of names) {
     const ref = users[name];
-    if (!ref) throw new RtsyncError("E_INTERNAL", "internal", `user ${name} is not in the manifest`);
+    if (!ref) throw new InternalError(`user ${name} is not in the manifest (validation should have refused it)`);
     out.set(name, await readPassword(name, ref, manifestDir, env));
   }
   return out;

@@ -1,6 +1,7 @@
 import pc from "picocolors";
-import type { ApplyResult } from "../reconcile/apply.ts";
-import type { Change, ChangeOp, Plan } from "../reconcile/types.ts";
+import type { Change } from "../resources/kinds.ts";
+import type { ApplyResult, ApplySummary, Plan } from "../resources/plan-types.ts";
+import type { ChangeOp } from "../resources/types.ts";
 
 // Plans and apply results as text for a terminal. Pure: data in, lines out. Never a secret: the
 // plan holds none (secret files show user names only).
@@ -64,20 +65,6 @@ export function renderResult(r: ApplyResult, style: Style): string[] {
     case "skipped":
       return [paint(style, "fail", `! ${c.title}: ${r.message ?? "skipped"}`)];
   }
-}
-
-export interface ApplySummary {
-  readonly changed: number;
-  readonly unchanged: number;
-  readonly failed: number;
-}
-
-export function summarise(results: readonly ApplyResult[], unchanged: number): ApplySummary {
-  return {
-    changed: results.filter((r) => r.status === "changed").length,
-    unchanged,
-    failed: results.filter((r) => r.status !== "changed").length,
-  };
 }
 
 export function renderSummary(s: ApplySummary): string {

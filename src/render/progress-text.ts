@@ -1,10 +1,11 @@
 // rsync's --info=progress2 figures as text, for `rtsync status` and apply's live line. Pure.
 
+/** Figures of rsync's --info=progress2 (state/watcher-status.ts `Progress`); absent ones read as 0. */
 export interface ProgressFigures {
-  readonly bytes?: number;
-  readonly percent?: number;
-  readonly files?: number;
-  readonly total?: number;
+  readonly bytes?: number | undefined;
+  readonly percent?: number | undefined;
+  readonly files?: number | undefined;
+  readonly total?: number | undefined;
 }
 
 export function humanBytes(n: number): string {

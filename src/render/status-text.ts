@@ -1,11 +1,11 @@
 import pc from "picocolors";
-import type { NodeStatus, WatcherStatus } from "../reconcile/status.ts";
-import { progressFigures, type ProgressFigures } from "./progress-text.ts";
+import type { NodeStatus, WatcherStatus } from "../resources/node-status.ts";
+import type { RunRecord, WatcherStatusDoc } from "../state/watcher-status.ts";
+import { progressFigures } from "./progress-text.ts";
 
 // `rtsync status` as text. Pure: `now` comes in, so ages are testable.
 
-export function ago(iso: unknown, now: Date): string | undefined {
-  if (typeof iso !== "string") return undefined;
+export function ago(iso: string, now: Date): string | undefined {
   const ms = now.getTime() - Date.parse(iso);
   if (!Number.isFinite(ms)) return undefined;
   const s = Math.round(Math.abs(ms) / 1000);
@@ -14,32 +14,31 @@ export function ago(iso: unknown, now: Date): string | undefined {
   return ms >= 0 ? `${text} ago` : `in ${text}`;
 }
 
-function runLine(label: string, run: unknown, now: Date): string | undefined {
-  if (!run || typeof run !== "object") return undefined;
-  const r = run as Record<string, unknown>;
-  const when = ago(r["at"] ?? r["finishedAt"] ?? r["startedAt"], now) ?? "?";
-  const result = r["ok"] === true ? "ok" : r["ok"] === false ? `failed${r["exitCode"] !== undefined ? ` (rsync exit ${String(r["exitCode"])})` : ""}` : "running";
-  const paths = typeof r["paths"] === "number" ? `, ${r["paths"]} paths` : "";
-  return `${label}: ${when}, ${result}${paths}`;
+function runLine(label: string, run: RunRecord | null, now: Date): string | undefined {
+  if (run === null) return undefined;
+  const result = run.ok ? "ok" : `failed (rsync exit ${run.exitCode})`;
+  return `${label}: ${ago(run.at, now) ?? "?"}, ${result}, ${run.paths} paths`;
 }
 
-function initialSyncLine(init: unknown): string | undefined {
-  if (!init || typeof init !== "object") return undefined;
-  const i = init as { state?: unknown; progress?: ProgressFigures | null };
-  if (i.state !== "running" && i.state !== "failed") return undefined;
-  return `initial sync: ${String(i.state)}${i.progress ? ` (${progressFigures(i.progress)})` : ""}`;
+function initialSyncLine(init: WatcherStatusDoc["initialSync"]): string | undefined {
+  if (init.state !== "running" && init.state !== "failed") return undefined;
+  return `initial sync: ${init.state}${init.progress ? ` (${progressFigures(init.progress)})` : ""}`;
 }
 
 function watcherLines(w: WatcherStatus, now: Date, color: boolean): string[] {
   const state = w.running ? `running, pid ${w.pid}` : "NOT RUNNING";
   const head = `watcher ${w.name}: ${state}  ${w.source} -> ${w.target}`;
-  const rep = w.report ?? {};
+  const rep = w.report;
   const lines = [
-    runLine("last sync", rep["lastIncremental"] ?? rep["lastRun"], now),
-    typeof rep["pending"] === "number" ? `pending changes: ${rep["pending"]}` : undefined,
-    runLine("last full sync", rep["lastFullSync"], now),
-    ago(rep["nextFullSync"], now) ? `next full sync: ${ago(rep["nextFullSync"], now)}` : undefined,
-    initialSyncLine(rep["initialSync"]),
+    ...(rep === undefined
+      ? []
+      : [
+          runLine("last sync", rep.lastIncremental ?? rep.lastRun, now),
+          `pending changes: ${rep.pending}`,
+          runLine("last full sync", rep.lastFullSync, now),
+          rep.nextFullSync === null ? undefined : `next full sync: ${ago(rep.nextFullSync, now) ?? "?"}`,
+          initialSyncLine(rep.initialSync),
+        ]),
     w.problem ? `problem: ${w.problem}` : undefined,
   ].filter((l): l is string => l !== undefined);
   const paint = (s: string) => (color ? (w.healthy ? pc.green(s) : pc.red(s)) : s);

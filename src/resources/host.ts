@@ -5,8 +5,9 @@ export interface Host {
   readonly procSysRoot: string;
   readonly procRoot: string;
   readonly etcRoot: string;
-  /** uid rtsync runs as. */
+  /** uid and gid rtsync runs as. */
   readonly uid: number;
+  readonly gid: number;
   readonly now: () => Date;
 }
 
@@ -16,6 +17,7 @@ export function systemHost(env: Readonly<Record<string, string | undefined>> = p
     procRoot: "/proc",
     etcRoot: "/etc",
     uid: process.getuid?.() ?? 0,
+    gid: process.getgid?.() ?? 0,
     now: () => new Date(),
   };
 }

@@ -1,33 +1,84 @@
-// What one watcher process needs to know, derived from a manifest watch by the reconciler and
-// handed to the detached watcher as JSON. It never contains a password: daemon targets with a
-// user authenticate through `passwordFile` (a 0600 file under stateDir holding only the password).
-export type WatcherKind = "auto" | "inotifywait" | "chokidar" | "poll";
+import * as z from "zod/mini";
+import { hashText } from "../core/hash.ts";
+import { readFile } from "node:fs/promises";
+import { describeErrno, StateError } from "../core/errors.ts";
+import { parseDocument, type DocumentKind } from "./document.ts";
 
-export interface WatchSpec {
+// What one watcher process needs to know: derived from a manifest watch by the reconciler, written
+// as spec.json, read by the detached watcher (`rtsync __watch SPEC.json`). It never contains a
+// password: daemon targets with a user authenticate through `passwordFile` (a 0600 file holding
+// only the password). The spec's hash (in the inventory and in status.json) says which spec a
+// running watcher runs: a different one means restart.
+
+/** The event sources a watcher can run. */
+export const SOURCE_KINDS = ["inotifywait", "chokidar", "poll"] as const;
+export type SourceKind = (typeof SOURCE_KINDS)[number];
+/** The manifest's `watcher:` key: a source, or `auto` (the best one this machine has). */
+export const WATCHER_KINDS = ["auto", ...SOURCE_KINDS] as const;
+export type WatcherKind = (typeof WATCHER_KINDS)[number];
+
+const absolute = z.string().check(z.regex(/^\//, "must be an absolute path"));
+
+export const WatchSpecSchema = z.strictObject({
   /** The watch's name in the manifest. */
-  readonly name: string;
+  name: z.string().check(z.minLength(1)),
   /** Absolute path of the watched tree, without a trailing slash. */
-  readonly source: string;
-  /**
-   * The rsync destination exactly as rsync takes it, without a trailing slash:
-   * `rsync://user@host:port/module/sub`, or an absolute local directory.
-   */
-  readonly target: string;
-  /** True when `target` is an rsync daemon (`rsync://`): adds `--sockopts=TCP_NODELAY`. */
-  readonly daemonTarget: boolean;
+  source: absolute,
+  /** The rsync destination as rsync takes it, no trailing slash: `rsync://user@host:port/module/sub` or a local directory. */
+  target: z.string().check(z.minLength(1)),
+  /** `target` is an rsync daemon (`rsync://`): adds `--sockopts=TCP_NODELAY`. */
+  daemonTarget: z.boolean(),
   /** `--password-file` for a daemon target with a user. */
-  readonly passwordFile?: string;
+  passwordFile: z.optional(absolute),
   /** rsync filter patterns (exclude rules), applied to events and to every rsync run. */
-  readonly exclude: readonly string[];
+  exclude: z.array(z.string()),
   /** Extra quiet time to gather a batch, in ms (0 = send at once after a quiet spell). */
-  readonly delayMs: number;
-  readonly watcher: WatcherKind;
+  delayMs: z.int().check(z.nonnegative()),
+  watcher: z.enum(WATCHER_KINDS),
   /** Extra rsync arguments from the manifest, appended to every run. */
-  readonly rsyncArgs: readonly string[];
+  rsyncArgs: z.array(z.string()),
   /** Run a full sync at start. */
-  readonly initialSync: boolean;
-  /** Cron expression (5 fields, or 6 with seconds first) of the scheduled full sync. */
-  readonly fullSyncSchedule?: string;
-  /** Directory owned by this watcher: status.json, log.jsonl. Created by the watcher if missing. */
-  readonly stateDir: string;
+  initialSync: z.boolean(),
+  /** Cron expression of the scheduled full sync. */
+  fullSyncSchedule: z.optional(z.string().check(z.minLength(1))),
+  /** Directory owned by this watcher: status.json, log.jsonl. */
+  stateDir: absolute,
+  /** The rsync binary, resolved to an absolute path when the spec was written. */
+  rsync: absolute,
+  /** The inotifywait binary, when one was found (the inotifywait source needs it). */
+  inotifywait: z.optional(absolute),
+});
+
+export type WatchSpec = z.infer<typeof WatchSpecSchema>;
+
+const SPEC: DocumentKind<WatchSpec> = {
+  what: "an rtsync watch spec",
+  schema: WatchSpecSchema,
+  fix: "run `rtsync apply` to write it again",
+};
+
+/** The text of spec.json: what the reconciler writes, byte for byte. Pure. */
+export function renderWatchSpec(spec: WatchSpec): string {
+  return `${JSON.stringify(spec, null, 2)}\n`;
+}
+
+/** The spec's identity: the same spec always hashes the same, on either side. Pure. */
+export function hashWatchSpec(spec: WatchSpec): string {
+  return hashText(JSON.stringify(spec));
+}
+
+/** Parses spec.json's text (the watcher's parse boundary). Pure. */
+export function parseWatchSpec(file: string, text: string): WatchSpec {
+  return parseDocument(file, text, SPEC);
+}
+
+/** Reads and validates spec.json; a missing file is an error here (the watcher cannot run without it). */
+export async function readWatchSpec(file: string): Promise<WatchSpec> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (error) {
+    throw new StateError(file, `cannot read watcher spec ${file}: ${describeErrno(error)}; run \`rtsync apply\` to write it again`, { cause: error });
+  }
+  return parseWatchSpec(file, text);
 }

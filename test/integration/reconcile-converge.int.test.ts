@@ -106,10 +106,10 @@ test("diff --json and apply --json print one JSON document of a stable shape", a
   const plan = JSON.parse(fresh.stdout) as { changes: unknown[] };
   expect(plan).toMatchObject({ manifest: file, node: NODE, inSync: false, unchanged: [] });
   expect(plan.changes).toMatchObject([
-    { id: ids[0], kind: "directory", op: "create", details: [], data: { path: f.path("replica"), owner: "nobody:nogroup" } },
-    { id: ids[1], kind: "file", op: "create", secrets: { added: ["demo"], removed: [], changed: [] }, data: { path: secrets, mode: "0600" } },
-    { id: ids[2], kind: "file", op: "create", data: { path: conf, mode: "0644", purpose: "rsyncd.conf of daemon d1" } },
-    { id: ids[3], kind: "daemon", op: "create", title: `daemon d1: start rsync --daemon on 127.0.0.1:${port}`, data: { name: "d1", address: "127.0.0.1", port, config: conf } },
+    { id: ids[0], kind: "directory", op: "create", details: [], resource: { path: f.path("replica"), owner: "nobody:nogroup" } },
+    { id: ids[1], kind: "file", op: "create", resource: { path: secrets, mode: "0600", secret: "secrets", secrets: { added: ["demo"], removed: [], changed: [] } } },
+    { id: ids[2], kind: "file", op: "create", resource: { path: conf, mode: "0644", purpose: "rsyncd.conf of daemon d1" } },
+    { id: ids[3], kind: "daemon", op: "create", title: `daemon d1: start rsync --daemon on 127.0.0.1:${port}`, resource: { name: "d1", address: "127.0.0.1", port, config: conf } },
   ]);
 
   const applied = await f.run(["apply", file, "--json"]);

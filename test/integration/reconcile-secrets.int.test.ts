@@ -72,7 +72,7 @@ daemons:
   ]);
   expect(JSON.parse(changedJson.stdout)).toMatchObject({
     inSync: false,
-    changes: [{ id: `file:${secrets}`, op: "update", details: ["  passwords changed: demo (********)"], secrets: { added: [], removed: [], changed: ["demo"] } }],
+    changes: [{ id: `file:${secrets}`, op: "update", details: ["  passwords changed: demo (********)"], resource: { secrets: { added: [], removed: [], changed: ["demo"] } } }],
   });
   const applied = await run(["apply", file, "--json"]);
   expect(applied.exitCode, applied.all).toBe(0);

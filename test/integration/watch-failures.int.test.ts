@@ -8,6 +8,7 @@ import { startWatchEngine } from "../../src/watch/engine/engine.ts";
 import { makeInotifywaitSource } from "../../src/watch/sources/inotifywait/source.ts";
 import { WatchSourceError } from "../../src/watch/sources/source.ts";
 import { startHarness } from "../fixtures/watch-harness.ts";
+import { toolPaths } from "../helpers/tools.ts";
 import { startRsyncDaemon, type RsyncDaemon } from "../helpers/rsync-daemon.ts";
 import { makeTempTree, waitFor, waitForSameTree, writeTree } from "../helpers/temp-tree.ts";
 
@@ -16,7 +17,7 @@ import { makeTempTree, waitFor, waitForSameTree, writeTree } from "../helpers/te
 
 const FAKE_LIMIT = fileURLToPath(new URL("../fixtures/fake-inotifywait-limit.sh", import.meta.url));
 const SLOW_RSYNC = fileURLToPath(new URL("../fixtures/slow-rsync.sh", import.meta.url));
-const fast = { batcher: { backoffInitialMs: 200, backoffMaxMs: 1000 }, restartInitialMs: 100, restartMaxMs: 500 };
+const fast = { batcher: { backoffInitialMs: 200, backoffMaxMs: 1000 }, sourceRestart: { initialMs: 100, maxMs: 500 } };
 
 let daemon: RsyncDaemon;
 beforeAll(async () => {
@@ -111,7 +112,8 @@ test("stop cancels a run that does not finish in time, and leaves a pending full
     daemon,
     module: "m",
     watcher: "inotifywait",
-    engine: { rsyncBinary: SLOW_RSYNC, stopTimeoutMs: 300 },
+    spec: { rsync: SLOW_RSYNC },
+    engine: { stopTimeoutMs: 300 },
     settle: false,
   });
   await waitFor(() => h.runs("full").length > 0 || "initial sync not started");
@@ -182,8 +184,8 @@ describe("inotifywait supervision", () => {
     const src = await makeTempTree({ "a/x": "1" });
     const events: EngineEvent[] = [];
     const engine = await startWatchEngine(
-      { name: "t", source: src, target: daemon.url("m"), daemonTarget: true, exclude: [], delayMs: 0, watcher: "inotifywait", rsyncArgs: [], initialSync: true, stateDir: src },
-      { ...fast, inotifywaitBinary: FAKE_LIMIT, onEvent: (e) => events.push(e) },
+      { name: "t", source: src, target: daemon.url("m"), daemonTarget: true, exclude: [], delayMs: 0, watcher: "inotifywait", rsyncArgs: [], initialSync: true, stateDir: src, ...(await toolPaths()), inotifywait: FAKE_LIMIT },
+      { ...fast, onEvent: (e) => events.push(e) },
     );
     try {
       await waitFor(() => count(events, "source-error") >= 2 || "fewer than two attempts yet");

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { bytesOf } from "../../src/watch/byte-path.ts";
 import { buildFilterList } from "../../src/watch/rsync/filter-list.ts";
 import { buildFullArgs, buildIncrementalArgs } from "../../src/watch/rsync/args.ts";
-import type { Progress } from "../../src/watch/rsync/result.ts";
+import type { Progress } from "../../src/state/watcher-status.ts";
 import { runRsync } from "../../src/watch/rsync/run.ts";
 import { startRsyncDaemon, type RsyncDaemon } from "../helpers/rsync-daemon.ts";
 import { diffTrees, makeTempTree, writeTree } from "../helpers/temp-tree.ts";
@@ -23,7 +23,7 @@ function specFor(source: string, module: string, exclude: string[] = []) {
 }
 
 async function push(source: string, module: string, entries: [string, boolean][], exclude: string[] = []) {
-  return runRsync({ args: buildIncrementalArgs(specFor(source, module, exclude)), input: buildFilterList(new Map(entries)) });
+  return runRsync({ binary: "rsync", args: buildIncrementalArgs(specFor(source, module, exclude)), input: buildFilterList(new Map(entries)) });
 }
 
 describe("incremental runs", () => {
@@ -31,7 +31,7 @@ describe("incremental runs", () => {
     const src = await makeTempTree({ "a/b/f": "f1", "a/b/g": "g1", "a/other": "o", "top": "t", "gone/x": "x", "gone2": "2" });
     await rm(daemon.path("inc"), { recursive: true, force: true });
     await mkdir(daemon.path("inc"));
-    expect((await runRsync({ args: buildFullArgs(specFor(src, "inc")) })).outcome).toBe("ok");
+    expect((await runRsync({ binary: "rsync", args: buildFullArgs(specFor(src, "inc")) })).outcome).toBe("ok");
     await writeTree(src, { "a/b/f": "f2", "a/other": "o2", "new/deep/n": "n" });
     await rm(path.join(src, "gone"), { recursive: true });
     await rm(path.join(src, "gone2"));
@@ -130,7 +130,7 @@ describe("full syncs and failures", () => {
     const src = await makeTempTree({ "a": "1", "d/b": "2", "x.tmp": "t" });
     await writeTree(daemon.path("full"), { "stray": "s", "d/stray2": "s", "keep.tmp": "k" });
     const progress: Progress[] = [];
-    const result = await runRsync({ args: buildFullArgs(specFor(src, "full", ["*.tmp"]), { progress: true }), onProgress: (p) => progress.push(p) });
+    const result = await runRsync({ binary: "rsync", args: buildFullArgs(specFor(src, "full", ["*.tmp"]), { progress: true }), onProgress: (p) => progress.push(p) });
     expect(result.outcome).toBe("ok");
     expect(result.bytesSent).toBeGreaterThan(0);
     expect(progress[0]).toMatchObject({ bytes: expect.any(Number), percent: expect.any(Number) });
@@ -140,12 +140,12 @@ describe("full syncs and failures", () => {
 
   test("an unreachable daemon and an unknown module are transient; a bad option is fatal", async () => {
     const src = await makeTempTree({ a: "1" });
-    const closed = await runRsync({ args: buildFullArgs({ ...specFor(src, "full"), target: "rsync://127.0.0.1:1/full" }) });
+    const closed = await runRsync({ binary: "rsync", args: buildFullArgs({ ...specFor(src, "full"), target: "rsync://127.0.0.1:1/full" }) });
     expect(closed).toMatchObject({ outcome: "transient", exitCode: 10 });
-    const unknown = await runRsync({ args: buildFullArgs(specFor(src, "no-such-module")) });
+    const unknown = await runRsync({ binary: "rsync", args: buildFullArgs(specFor(src, "no-such-module")) });
     expect(unknown).toMatchObject({ outcome: "transient", exitCode: 5 });
     expect(unknown.messages.join("\n")).toMatch(/Unknown module 'no-such-module'/);
-    const bad = await runRsync({ args: buildFullArgs({ ...specFor(src, "full"), rsyncArgs: ["--no-such-option"] }) });
+    const bad = await runRsync({ binary: "rsync", args: buildFullArgs({ ...specFor(src, "full"), rsyncArgs: ["--no-such-option"] }) });
     expect(bad).toMatchObject({ outcome: "fatal", exitCode: 1 });
   });
 });
@@ -153,7 +153,7 @@ describe("full syncs and failures", () => {
 test("a missing rsync binary is a fatal outcome with one clear sentence", async () => {
   const result = await runRsync({ args: ["--version"], binary: "/nonexistent/rsync" });
   expect(result).toMatchObject({ outcome: "fatal", exitCode: -1 });
-  expect(result.messages[0]).toBe("/nonexistent/rsync is not installed (not found on PATH); install rsync");
+  expect(result.messages[0]).toBe("/nonexistent/rsync is not installed any more; install rsync (apt-get install rsync) and run `rtsync apply`");
 });
 
 describe("authentication", () => {
@@ -169,11 +169,11 @@ describe("authentication", () => {
     const spec = { source: src, target: authDaemon.url("secure", "backup"), daemonTarget: true, passwordFile: good, exclude: [], rsyncArgs: [] };
     const args = buildFullArgs(spec);
     expect(args.join(" ")).not.toContain("s3cret");
-    expect(await runRsync({ args })).toMatchObject({ outcome: "ok" });
+    expect(await runRsync({ binary: "rsync", args })).toMatchObject({ outcome: "ok" });
     expect(await diffTrees(src, authDaemon.path("secure"))).toBe("");
 
     const wrong = await authDaemon.writePasswordFile("nope");
-    const denied = await runRsync({ args: buildFullArgs({ ...spec, passwordFile: wrong }) });
+    const denied = await runRsync({ binary: "rsync", args: buildFullArgs({ ...spec, passwordFile: wrong }) });
     expect(denied).toMatchObject({ outcome: "transient", exitCode: 5 });
     expect(denied.messages.join("\n")).toMatch(/auth failed on module secure/);
   });

@@ -1,28 +1,50 @@
 import { formatIssue } from "../../manifest/issues.ts";
 import { loadManifest } from "../../manifest/load.ts";
+import { resolveManifest } from "../../manifest/resolve.ts";
 import type { Manifest } from "../../manifest/schema.ts";
+import { renderIssueJson } from "../../render/issues-json.ts";
+import { nodeName, type CommonOptions } from "../manifest-arg.ts";
 import type { Output } from "../output.ts";
 
 function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? "" : "s"}`;
+  return `${n} ${word}${n === 1 ? "" : word.endsWith("h") ? "es" : "s"}`;
 }
 
 /** One line: what the manifest declares, over every node. */
 export function summarise(m: Manifest): string {
   const daemons = Object.values(m.daemons);
   const modules = daemons.reduce((n, d) => n + Object.keys(d.modules).length, 0);
-  return [
-    plural(daemons.length, "daemon"),
-    plural(modules, "module"),
-    plural(Object.keys(m.users).length, "user"),
-    plural(Object.keys(m.watches).length, "watch"),
-  ].join(", ").replace(/watchs/, "watches");
+  return [plural(daemons.length, "daemon"), plural(modules, "module"), plural(Object.keys(m.users).length, "user"), plural(Object.keys(m.watches).length, "watch")].join(", ");
+}
+
+// What runs on `node`: `daemons d1; watches w1, w2`, or "nothing".
+function nodeSummary(m: Manifest, node: string): string {
+  const r = resolveManifest(m, { manifestFile: "/", node, uid: 0, env: {}, homeDir: "/" });
+  const parts = [r.daemons.length ? `daemons ${r.daemons.map((d) => d.name).join(", ")}` : "", r.watches.length ? `watches ${r.watches.map((w) => w.name).join(", ")}` : ""];
+  return parts.filter(Boolean).join("; ") || "nothing";
 }
 
 // `rtsync validate`: every error and warning as FILE:LINE:COL, exit 1 when any error.
-export async function validateCommand(file: string, io: Output): Promise<number> {
+export async function validateCommand(file: string, opts: CommonOptions, io: Output): Promise<number> {
   const result = await loadManifest(file);
   const issues = [...(result.ok ? [] : result.errors), ...result.warnings].sort((a, b) => a.line - b.line || a.col - b.col);
+  const node = opts.node === undefined ? undefined : nodeName(opts);
+  if (opts.json) {
+    io.out(
+      JSON.stringify(
+        {
+          file,
+          valid: result.ok,
+          ...(result.ok ? { summary: summarise(result.manifest) } : {}),
+          ...(result.ok && node !== undefined ? { node, runs: nodeSummary(result.manifest, node) } : {}),
+          issues: issues.map(renderIssueJson),
+        },
+        null,
+        2,
+      ),
+    );
+    return result.ok ? 0 : 1;
+  }
   for (const issue of issues) io.err(formatIssue(issue));
   if (!result.ok) {
     const n = result.errors.length;
@@ -31,5 +53,6 @@ export async function validateCommand(file: string, io: Output): Promise<number>
   }
   const w = result.warnings.length ? ` (${plural(result.warnings.length, "warning")})` : "";
   io.out(`${file}: valid: ${summarise(result.manifest)}${w}`);
+  if (node !== undefined) io.out(`node ${node} runs: ${nodeSummary(result.manifest, node)}`);
   return 0;
 }

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "vitest";
-import { DEFAULT_BATCHER_CONFIG, INITIAL_STATE, pendingCount, step, type BatcherConfig, type BatcherState, type Change, type Step } from "./batcher.ts";
+import { DEFAULT_BATCHER_CONFIG, INITIAL_STATE, pendingCount, step, type BatcherState, type Step } from "./batcher.ts";
+import type { BatcherConfig, Change } from "./types.ts";
 
 const config: BatcherConfig = { ...DEFAULT_BATCHER_CONFIG, quietMs: 2, maxWaitMs: 50, holdOpenMs: 1000, maxPaths: 5 };
 

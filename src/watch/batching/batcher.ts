@@ -1,6 +1,9 @@
 import { InternalError } from "../../core/errors.ts";
-import type { BytePath } from "../byte-path.ts";
+import type { RunOutcome } from "../../state/watcher-status.ts";
+import { backoffDelay } from "../../core/backoff.ts";
 import { addChanges, dueAt, EMPTY, isEmpty, mergeBatch, takeBatch, type Pending } from "./pending.ts";
+import type { Batch, BatcherConfig, Change } from "./types.ts";
+
 
 // The batcher decides what goes into which rsync run and when. It is a pure state machine: it
 // owns no timers and reads no clock; every input carries `now`, and every step says when the
@@ -23,38 +26,6 @@ import { addChanges, dueAt, EMPTY, isEmpty, mergeBatch, takeBatch, type Pending 
 // - The pending set never holds more than `maxPaths` entries: past that it becomes a full sync.
 // - A path under a pending directory tree (`/dir/***`) adds nothing: the tree already covers it.
 
-/** One change, as the batcher sees it. */
-export interface Change {
-  /** Relative to the source; "" with `tree` means the whole source (a full sync). */
-  readonly path: BytePath;
-  /** Replicate the directory and everything under it: it was created, moved or deleted. */
-  readonly tree: boolean;
-  /**
-   * "open": held back, at most holdOpenMs: a new file whose writer has not closed it yet, or a
-   * directory moved away whose move-to may follow; "closed": the writer is done.
-   */
-  readonly write?: "open" | "closed";
-  /** A directory renamed inside the tree: its old path (the target may still hold a copy there). */
-  readonly renamedFrom?: BytePath;
-}
-
-export type Batch =
-  | { readonly kind: "full" }
-  | {
-      readonly kind: "incremental";
-      /** path -> tree (true: the directory with everything under it). */
-      readonly entries: ReadonlyMap<BytePath, boolean>;
-      /** Renamed directories among the entries: new path -> old path. */
-      readonly renames: ReadonlyMap<BytePath, BytePath>;
-    };
-
-export type RunOutcome =
-  | "ok" // 0 and 24
-  | "transient" // the target may come back: retry with backoff, never give up
-  | "partial" // 23: retry a few times, then leave it to the next full sync
-  | "fatal" // anything else: report and drop the batch
-  | "cancelled"; // stopped by us: the batch stays pending
-
 export type BatcherState =
   | { readonly phase: "idle" }
   | { readonly phase: "collecting"; readonly pending: Pending }
@@ -68,23 +39,6 @@ export type BatcherInput =
   /** Send whatever is pending now, ignoring quiet windows and backoff (shutdown). */
   | { readonly type: "flush"; readonly now: number }
   | { readonly type: "run-done"; readonly outcome: RunOutcome; readonly now: number };
-
-export interface BatcherConfig {
-  /** The manifest's `delay`: no batch leaves before its first change is this old. */
-  readonly delayMs: number;
-  /** A batch leaves once no change arrived for this long... */
-  readonly quietMs: number;
-  /** ...or once it waited this long past `delayMs` under a steady stream of changes. */
-  readonly maxWaitMs: number;
-  /** How long a created file is held back waiting for its close, so it is sent once. */
-  readonly holdOpenMs: number;
-  /** Pending paths beyond which the batch becomes a full sync. */
-  readonly maxPaths: number;
-  readonly backoffInitialMs: number;
-  readonly backoffMaxMs: number;
-  /** Attempts of a run that ends in a partial transfer (23) before it is given up. */
-  readonly maxPartialAttempts: number;
-}
 
 export const DEFAULT_BATCHER_CONFIG = {
   delayMs: 0,
@@ -110,7 +64,7 @@ export interface Step {
 export const INITIAL_STATE: BatcherState = { phase: "idle" };
 
 export function backoffMs(attempt: number, config: BatcherConfig): number {
-  return Math.min(config.backoffMaxMs, config.backoffInitialMs * 2 ** Math.max(0, attempt));
+  return backoffDelay(attempt, { initialMs: config.backoffInitialMs, maxMs: config.backoffMaxMs });
 }
 
 function settle(pending: Pending, config: BatcherConfig, extra: Omit<Step, "state" | "wakeAt"> = {}): Step {

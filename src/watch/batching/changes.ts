@@ -1,4 +1,4 @@
-import type { Change } from "./batcher.ts";
+import type { Change } from "./types.ts";
 import type { ExcludeMatcher } from "./exclude-match.ts";
 import type { SourceEvent } from "../sources/source.ts";
 

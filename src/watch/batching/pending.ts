@@ -1,5 +1,5 @@
 import { ancestorsOf, type BytePath } from "../byte-path.ts";
-import type { Batch, BatcherConfig, Change } from "./batcher.ts";
+import type { Batch, BatcherConfig, Change } from "./types.ts";
 
 // The set of changes waiting for a run, and the pure operations the batcher applies to it.
 // Nothing here mutates a Pending it is given: every operation returns a new one.

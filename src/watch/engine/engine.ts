@@ -1,29 +1,25 @@
-import { RtsyncError, messageOf } from "../../core/errors.ts";
-import {
-  DEFAULT_BATCHER_CONFIG,
-  INITIAL_STATE,
-  fullSyncPending,
-  pendingCount,
-  step,
-  type Batch,
-  type BatcherConfig,
-  type BatcherInput,
-  type BatcherState,
-  type Change,
-} from "../batching/batcher.ts";
-import { displayPath } from "../byte-path.ts";
-import { buildChanges } from "../batching/changes.ts";
-import type { EngineEvent, RunKind } from "./events.ts";
-import { buildExcludeMatcher } from "../batching/exclude-match.ts";
-import { runBatch, type BatchResult } from "../rsync/batch.ts";
-import { parseSchedule, type Schedule } from "./scheduler.ts";
-import { loadEventSource } from "../sources/select.ts";
-import { WatchSourceError, type EventSource, type ResolvedWatcher, type Subscription } from "../sources/source.ts";
+import { messageOf } from "../../core/errors.ts";
+import { parseSchedule, type Schedule } from "../../core/cron.ts";
+import type { Backoff } from "../../core/backoff.ts";
+import { RtsyncError } from "../../core/errors.ts";
 import type { WatchSpec } from "../../state/watch-spec.ts";
+import { DEFAULT_BATCHER_CONFIG, INITIAL_STATE, fullSyncPending, pendingCount, step, type BatcherInput, type BatcherState } from "../batching/batcher.ts";
+import { buildChanges } from "../batching/changes.ts";
+import { buildExcludeMatcher } from "../batching/exclude-match.ts";
+import type { Batch, BatcherConfig } from "../batching/types.ts";
+import { displayPath } from "../byte-path.ts";
+import { runBatch, type BatchResult } from "../rsync/batch.ts";
+import { loadEventSource } from "../sources/select.ts";
+import { WatchSourceError, type EventSource, type Subscription } from "../sources/source.ts";
+import { EMPTY_COALESCER, queuedCount, stepCoalescer, type CoalescerInput, type CoalescerState } from "./coalescer.ts";
+import type { EngineEvent, RunKind } from "./events.ts";
+import { DEFAULT_SOURCE_RESTART, FRESH_SOURCE, planSourceRestart, type RestartState } from "./restart-policy.ts";
+import { startScheduleTimer, type ScheduleTimer } from "./schedule-timer.ts";
 
-// The wiring: event source -> changes -> batcher -> rsync runs, plus the full-sync schedule and
-// the source's supervision. All decisions live in the pure parts; this file owns the timers,
-// the child processes and the order of things:
+// The wiring of one watch job: event source -> coalescer -> batcher -> rsync runs, plus the
+// full-sync schedule and the restart of a failed source. What to send and when is decided by the
+// pure parts (batching/batcher.ts, engine/coalescer.ts, engine/restart-policy.ts); this file owns
+// the timers, the child processes and the order of things:
 //
 // - start: watches first; once they are established, the initial full sync. Events that arrive
 //   during it are held by the batcher and go out after it, so nothing changed at start-up is lost.
@@ -39,17 +35,14 @@ export interface EngineOptions {
   readonly batcher?: Partial<BatcherConfig>;
   /** Use this source instead of the one `spec.watcher` selects. */
   readonly eventSource?: EventSource;
-  readonly inotifywaitBinary?: string;
-  readonly rsyncBinary?: string;
   /** How long stop() waits for the run in flight, and then for the final flush (default 5 s). */
   readonly stopTimeoutMs?: number;
   /** Backoff between restarts of a failed source (default 1 s doubling up to 30 s). */
-  readonly restartInitialMs?: number;
-  readonly restartMaxMs?: number;
+  readonly sourceRestart?: Backoff;
 }
 
 export interface WatchEngine {
-  readonly watcher: ResolvedWatcher;
+  readonly watcher: EventSource["kind"];
   /** Settles when watches are established for the first time. */
   readonly ready: Promise<{ readonly watches: number }>;
   /** Changes waiting for a run. */
@@ -65,9 +58,6 @@ interface InFlight {
   readonly done: Promise<void>;
 }
 
-const COALESCE_MS = 5;
-const BUSY_COALESCE_MS = 100;
-const MAX_TIMER_MS = 86_400_000; // setTimeout overflows past 2^31 ms; re-arm daily instead
 const SAMPLE = 20;
 
 function sampleOf(batch: Batch): string[] {
@@ -75,39 +65,37 @@ function sampleOf(batch: Batch): string[] {
   return [...batch.entries.keys()].slice(0, SAMPLE).map(displayPath);
 }
 
+function scheduleOf(spec: WatchSpec): Schedule | undefined {
+  if (spec.fullSyncSchedule === undefined) return undefined;
+  const parsed = parseSchedule(spec.fullSyncSchedule);
+  if (!parsed.ok) throw new RtsyncError("E_WATCH", "user", `watch ${spec.name}: fullSync.schedule "${spec.fullSyncSchedule}" ${parsed.message}`);
+  return parsed.schedule;
+}
+
 /** Starts watching `spec.source` and replicating to `spec.target`; resolves once the source is subscribed. */
 export async function startWatchEngine(spec: WatchSpec, options: EngineOptions = {}): Promise<WatchEngine> {
   const config: BatcherConfig = { ...DEFAULT_BATCHER_CONFIG, delayMs: spec.delayMs, ...options.batcher };
   const emit = options.onEvent ?? (() => undefined);
   const stopTimeoutMs = options.stopTimeoutMs ?? 5000;
-  const restartInitialMs = options.restartInitialMs ?? 1000;
-  const restartMaxMs = options.restartMaxMs ?? 30_000;
+  const restartPolicy = options.sourceRestart ?? DEFAULT_SOURCE_RESTART;
   const excluded = buildExcludeMatcher(spec.exclude);
-  let schedule: Schedule | undefined;
-  if (spec.fullSyncSchedule !== undefined) {
-    const parsed = parseSchedule(spec.fullSyncSchedule);
-    if (!parsed.ok) throw new RtsyncError("E_WATCH", "user", `watch ${spec.name}: ${parsed.message}`);
-    schedule = parsed.schedule;
-  }
+  const schedule = scheduleOf(spec);
   const source =
     options.eventSource ??
-    (await loadEventSource({
-      watcher: spec.watcher,
-      source: spec.source,
-      excluded,
-      ...(options.inotifywaitBinary === undefined ? {} : { inotifywaitBinary: options.inotifywaitBinary }),
-    }));
+    (await loadEventSource({ watcher: spec.watcher, source: spec.source, excluded, ...(spec.inotifywait === undefined ? {} : { inotifywait: spec.inotifywait }) }));
 
   let state: BatcherState = INITIAL_STATE;
+  let coalescer: CoalescerState = EMPTY_COALESCER;
+  let restart: RestartState = FRESH_SOURCE;
   let inFlight: InFlight | undefined;
   let stopping = false;
   let allowLaunch = false;
   let fullReason = "too many changes";
   let batchTimer: NodeJS.Timeout | undefined;
-  let scheduleTimer: NodeJS.Timeout | undefined;
+  let coalesceTimer: NodeJS.Timeout | undefined;
   let restartTimer: NodeJS.Timeout | undefined;
+  let scheduleTimer: ScheduleTimer | undefined;
   let sub: Subscription | undefined;
-  let restartAttempt = 0;
   let resolveReady!: (v: { watches: number }) => void;
   const ready = new Promise<{ watches: number }>((res) => {
     resolveReady = res;
@@ -120,22 +108,16 @@ export async function startWatchEngine(spec: WatchSpec, options: EngineOptions =
     batchTimer = setTimeout(() => dispatch({ type: "tick", now: performance.now() }), Math.max(0, wakeAt - performance.now()));
   };
 
+  // One input to the batcher; carries out the run it asks for and arms its next wake-up.
   const dispatch = (input: BatcherInput): void => {
     const before = state.phase;
     const result = step(state, input, config);
-    state = result.state;
+    const next = result.state;
+    state = next;
     if (result.gaveUp !== undefined) {
       const { batch, outcome } = result.gaveUp;
-      emit({
-        type: "gave-up",
-        at: Date.now(),
-        kind: batch.kind,
-        paths: batch.kind === "full" ? 0 : batch.entries.size,
-        sample: sampleOf(batch),
-        outcome,
-      });
+      emit({ type: "gave-up", at: Date.now(), kind: batch.kind, paths: batch.kind === "full" ? 0 : batch.entries.size, sample: sampleOf(batch), outcome });
     }
-    const next = result.state;
     if (next.phase === "backoff" && before === "running") {
       emit({ type: "retry-scheduled", at: Date.now(), retryAt: Date.now() + (next.retryAt - performance.now()), attempt: next.attempt });
     }
@@ -149,6 +131,26 @@ export async function startWatchEngine(spec: WatchSpec, options: EngineOptions =
     armBatchTimer(result.wakeAt);
   };
 
+  // One input to the coalescer; what it delivers goes to the batcher.
+  const coalesce = (input: CoalescerInput): void => {
+    const result = stepCoalescer(coalescer, input);
+    coalescer = result.state;
+    if (result.deliver !== undefined) {
+      dispatch({ type: "changed", changes: result.deliver, now: performance.now() });
+      emit({ type: "changes", at: Date.now(), count: result.deliver.length, pending: pendingCount(state) });
+    }
+    const wakeAt = coalescer.wakeAt;
+    if (wakeAt !== undefined && coalesceTimer === undefined) {
+      coalesceTimer = setTimeout(() => {
+        coalesceTimer = undefined;
+        coalesce({ type: "timer", now: performance.now() });
+      }, Math.max(0, wakeAt - performance.now()));
+    } else if (wakeAt === undefined && coalesceTimer !== undefined) {
+      clearTimeout(coalesceTimer);
+      coalesceTimer = undefined;
+    }
+  };
+
   const launch = (batch: Batch): void => {
     const controller = new AbortController();
     const kind: RunKind = batch.kind;
@@ -158,13 +160,12 @@ export async function startWatchEngine(spec: WatchSpec, options: EngineOptions =
     emit({ type: "run-start", at: Date.now(), kind, paths, reason });
     const done = runBatch(spec, batch, {
       signal: controller.signal,
-      ...(options.rsyncBinary === undefined ? {} : { rsyncBinary: options.rsyncBinary }),
       onProgress: (progress) => emit({ type: "run-progress", at: Date.now(), progress }),
     })
       .catch((error: unknown): BatchResult => ({ outcome: "fatal", exitCode: -1, durationMs: 0, messages: [messageOf(error)] }))
       .then((result) => {
         inFlight = undefined;
-        deliverQueued(); // what arrived during the run joins the next batch
+        coalesce({ type: "flush", now: performance.now() }); // what arrived during the run joins the next batch
         emit({
           type: "run-done",
           at: Date.now(),
@@ -186,35 +187,8 @@ export async function startWatchEngine(spec: WatchSpec, options: EngineOptions =
     inFlight = { controller, done };
   };
 
-  // Changes reach the batcher at most every COALESCE_MS, the first after a quiet spell at once;
-  // while a run is in flight (they can only go out after it) at most every BUSY_COALESCE_MS, and
-  // all of them just before its end is dispatched. Each step may copy the pending set (the
-  // batcher is pure): one step per inotifywait read made a storm quadratic, 50,000 new files
-  // cost the watcher 10-15 s of CPU, most of it copying maps of thousands of pending paths.
-  let queued: Change[] = [];
-  let queueTimer: NodeJS.Timeout | undefined;
-  let lastDeliveryAt = -Infinity;
-  const deliverQueued = (): void => {
-    clearTimeout(queueTimer);
-    queueTimer = undefined;
-    if (queued.length === 0) return;
-    const changes = queued;
-    queued = [];
-    lastDeliveryAt = performance.now();
-    dispatch({ type: "changed", changes, now: lastDeliveryAt });
-    emit({ type: "changes", at: Date.now(), count: changes.length, pending: pendingCount(state) });
-  };
-  const queueChanges = (changes: readonly Change[]): void => {
-    for (const c of changes) queued.push(c);
-    if (queueTimer !== undefined) return;
-    const busy = state.phase === "running" || state.phase === "backoff";
-    const wait = lastDeliveryAt + (busy ? BUSY_COALESCE_MS : COALESCE_MS) - performance.now();
-    if (wait <= 0) deliverQueued();
-    else queueTimer = setTimeout(deliverQueued, wait);
-  };
-
   const requestFull = (reason: string): void => {
-    deliverQueued(); // a full sync subsumes the changes seen before it
+    coalesce({ type: "flush", now: performance.now() }); // a full sync subsumes the changes seen before it
     fullReason = reason;
     dispatch({ type: "full-sync", now: performance.now() });
   };
@@ -224,11 +198,11 @@ export async function startWatchEngine(spec: WatchSpec, options: EngineOptions =
     sub = undefined;
     void old?.close();
     if (stopping) return;
-    const delay = Math.min(restartMaxMs, restartInitialMs * 2 ** restartAttempt);
-    restartAttempt++;
+    const next = planSourceRestart(restart, restartPolicy);
+    restart = next.state;
     const err = error instanceof WatchSourceError ? error : new WatchSourceError("failed", messageOf(error), { cause: error });
-    emit({ type: "source-error", at: Date.now(), reason: err.reason, message: err.message, retryInMs: delay });
-    restartTimer = setTimeout(() => subscribe(true), delay);
+    emit({ type: "source-error", at: Date.now(), reason: err.reason, message: err.message, retryInMs: next.delayMs });
+    restartTimer = setTimeout(() => subscribe(true), next.delayMs);
   };
 
   const subscribe = (afterError: boolean): void => {
@@ -236,8 +210,8 @@ export async function startWatchEngine(spec: WatchSpec, options: EngineOptions =
     const current: Subscription = source.subscribe({
       onEvents: (events) => {
         if (sub !== current || stopping) return;
-        const changes = buildChanges(events, excluded);
-        if (changes.length > 0) queueChanges(changes);
+        const busy = state.phase === "running" || state.phase === "backoff";
+        coalesce({ type: "add", changes: buildChanges(events, excluded), busy, now: performance.now() });
       },
       onError: (error) => {
         if (sub === current) failSource(error);
@@ -247,7 +221,7 @@ export async function startWatchEngine(spec: WatchSpec, options: EngineOptions =
     current.ready.then(
       ({ watches }) => {
         if (sub !== current || stopping) return;
-        restartAttempt = 0;
+        restart = FRESH_SOURCE;
         emit({ type: "source-ready", at: Date.now(), watcher: source.kind, watches });
         resolveReady({ watches });
         if (afterError) requestFull("watcher restarted");
@@ -257,22 +231,6 @@ export async function startWatchEngine(spec: WatchSpec, options: EngineOptions =
         if (sub === current) failSource(error);
       },
     );
-  };
-
-  const armSchedule = (): void => {
-    if (schedule === undefined || stopping) return;
-    const nextAt = schedule.nextAfter(Date.now());
-    emit({ type: "full-sync-scheduled", at: Date.now(), nextAt });
-    const wait = (): void => {
-      const left = nextAt - Date.now();
-      if (left > 0) {
-        scheduleTimer = setTimeout(wait, Math.min(left, MAX_TIMER_MS));
-        return;
-      }
-      requestFull("schedule");
-      armSchedule();
-    };
-    wait();
   };
 
   // Lets the run in flight end, cancelling it after `ms`.
@@ -290,13 +248,13 @@ export async function startWatchEngine(spec: WatchSpec, options: EngineOptions =
       stopping = true;
       emit({ type: "stopping", at: Date.now() });
       clearTimeout(batchTimer);
-      clearTimeout(scheduleTimer);
       clearTimeout(restartTimer);
+      scheduleTimer?.stop();
       const old = sub;
       sub = undefined;
       await old?.close();
       await settleInFlight(stopTimeoutMs);
-      deliverQueued();
+      coalesce({ type: "flush", now: performance.now() });
       // A pending full sync is not worth a hurried attempt: the next start runs one anyway.
       if (pendingCount(state) > 0 && !fullSyncPending(state)) {
         allowLaunch = true;
@@ -305,19 +263,25 @@ export async function startWatchEngine(spec: WatchSpec, options: EngineOptions =
         await settleInFlight(stopTimeoutMs);
       }
       clearTimeout(batchTimer);
+      clearTimeout(coalesceTimer);
       emit({ type: "stopped", at: Date.now(), pending: pendingCount(state) });
     })();
     return stopped;
   };
 
   subscribe(false);
-  armSchedule();
+  if (schedule !== undefined) {
+    scheduleTimer = startScheduleTimer(schedule, {
+      onArmed: (nextAt) => emit({ type: "full-sync-scheduled", at: Date.now(), nextAt }),
+      onFire: () => requestFull("schedule"),
+    });
+  }
 
   return {
     watcher: source.kind,
     ready,
-    pending: () => pendingCount(state) + queued.length,
-    idle: () => state.phase === "idle" && inFlight === undefined && queued.length === 0,
+    pending: () => pendingCount(state) + queuedCount(coalescer),
+    idle: () => state.phase === "idle" && inFlight === undefined && queuedCount(coalescer) === 0,
     stop,
   };
 }

@@ -1,6 +1,7 @@
-import type { Progress } from "../rsync/result.ts";
+import type { SourceKind } from "../../state/watch-spec.ts";
+import type { Progress, RunOutcome } from "../../state/watcher-status.ts";
 import type { RenameStepResult } from "../rsync/batch.ts";
-import type { ResolvedWatcher, WatchSourceErrorReason } from "../sources/source.ts";
+import type { WatchSourceErrorReason } from "../sources/source.ts";
 
 // What the engine reports. The library never prints: the watcher process (main.ts) turns these
 // into status.json and log.jsonl, and tests observe them. Times are epoch ms.
@@ -14,7 +15,7 @@ export interface RunSummary {
   /** Paths listed (incremental) or 0 (full). */
   readonly paths: number;
   readonly exitCode: number;
-  readonly outcome: "ok" | "transient" | "partial" | "fatal" | "cancelled";
+  readonly outcome: RunOutcome;
   readonly durationMs: number;
   /** Bytes of the whole batch, its rename steps included. */
   readonly bytesSent?: number;
@@ -24,7 +25,7 @@ export interface RunSummary {
 }
 
 export type EngineEvent =
-  | { readonly type: "source-ready"; readonly at: number; readonly watcher: ResolvedWatcher; readonly watches: number }
+  | { readonly type: "source-ready"; readonly at: number; readonly watcher: SourceKind; readonly watches: number }
   | { readonly type: "source-error"; readonly at: number; readonly reason: WatchSourceErrorReason; readonly message: string; readonly retryInMs: number }
   | { readonly type: "changes"; readonly at: number; readonly count: number; readonly pending: number }
   | { readonly type: "run-start"; readonly at: number; readonly kind: RunKind; readonly paths: number; readonly reason: string }

@@ -1,11 +1,12 @@
 import { describe, expect, test } from "vitest";
 import type { EngineEvent } from "../engine/events.ts";
-import { buildInitialStatus, buildLogRecord, stepStatus, type WatcherStatus } from "./status.ts";
+import type { WatcherStatusDoc } from "../../state/watcher-status.ts";
+import { buildInitialStatus, buildLogRecord, stepStatus } from "./status.ts";
 
 const T0 = Date.UTC(2025, 0, 1);
 const start = buildInitialStatus({ name: "push", pid: 42, specHash: "abc", startedAt: T0, initialSync: true });
 
-function fold(events: EngineEvent[]): WatcherStatus {
+function fold(events: EngineEvent[]): WatcherStatusDoc {
   return events.reduce(stepStatus, start);
 }
 
@@ -100,7 +101,7 @@ test("log records: a batch's rename steps are listed, with the messages of one t
       ],
     },
   });
-  expect(record?.["renames"]).toEqual([
+  expect(record?.type === "run" ? record.renames : undefined).toEqual([
     { from: "a", to: "b", outcome: "ok", exitCode: 0, bytes: 300 },
     { from: "c", to: "d", outcome: "partial", exitCode: 23, bytes: null, messages: ["rsync: link_stat failed"] },
   ]);

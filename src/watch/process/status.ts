@@ -1,57 +1,9 @@
+import type { LogRecord } from "../../state/watch-log.ts";
+import type { RunRecord, WatcherStatusDoc } from "../../state/watcher-status.ts";
 import type { EngineEvent, RunSummary } from "../engine/events.ts";
-import type { Progress } from "../rsync/result.ts";
-import type { ResolvedWatcher } from "../sources/source.ts";
 
-// The watcher's status document (stateDir/status.json), built from engine events by a pure
-// reducer. `rtsync status` reads it; times are ISO strings, absent values are null.
-
-export interface RunRecord {
-  readonly kind: "incremental" | "full";
-  readonly at: string;
-  readonly ok: boolean;
-  readonly outcome: RunSummary["outcome"];
-  readonly exitCode: number;
-  readonly durationMs: number;
-  readonly paths: number;
-  readonly bytesSent: number | null;
-}
-
-export interface WatcherStatus {
-  readonly version: 1;
-  readonly name: string;
-  readonly pid: number;
-  readonly specHash: string;
-  readonly startedAt: string;
-  readonly updatedAt: string;
-  /** starting: watches being set up; source-down: the source failed and is being restarted. */
-  readonly state: "starting" | "watching" | "source-down" | "stopping" | "stopped";
-  /** Watching, and the last run (if any) succeeded. */
-  readonly healthy: boolean;
-  readonly watcher: ResolvedWatcher | null;
-  readonly watches: number | null;
-  readonly pending: number;
-  /** When a failed run is retried next (the target was unreachable), else null. */
-  readonly retryAt: string | null;
-  readonly lastRun: RunRecord | null;
-  readonly lastIncremental: RunRecord | null;
-  readonly lastFullSync: RunRecord | null;
-  readonly nextFullSync: string | null;
-  readonly initialSync: {
-    readonly state: "pending" | "running" | "done" | "failed" | "skipped";
-    readonly progress: Progress | null;
-  };
-  readonly counters: {
-    readonly runs: number;
-    readonly incrementalRuns: number;
-    readonly fullSyncs: number;
-    readonly failedRuns: number;
-    readonly gaveUp: number;
-    readonly sourceRestarts: number;
-    readonly pathsSent: number;
-    readonly bytesSent: number;
-  };
-  readonly lastError: { readonly at: string; readonly message: string } | null;
-}
+// The watcher's status document (state/watcher-status.ts) and its log records (state/watch-log.ts),
+// built from engine events by pure reducers. The watcher process is their only writer.
 
 export interface StatusIdentity {
   readonly name: string;
@@ -63,7 +15,7 @@ export interface StatusIdentity {
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
-export function buildInitialStatus(id: StatusIdentity): WatcherStatus {
+export function buildInitialStatus(id: StatusIdentity): WatcherStatusDoc {
   return {
     version: 1,
     name: id.name,
@@ -94,12 +46,12 @@ function runError(run: RunSummary): string {
   return `${what} failed (rsync exit code ${run.exitCode}, ${run.outcome})${detail === undefined ? "" : `: ${detail}`}`;
 }
 
-function healthOf(s: WatcherStatus): WatcherStatus {
+function healthOf(s: WatcherStatusDoc): WatcherStatusDoc {
   return { ...s, healthy: s.state === "watching" && (s.lastRun === null || s.lastRun.ok) };
 }
 
 /** The status after one engine event. Pure. */
-export function stepStatus(s: WatcherStatus, e: EngineEvent): WatcherStatus {
+export function stepStatus(s: WatcherStatusDoc, e: EngineEvent): WatcherStatusDoc {
   const at = iso(e.at);
   const base = { ...s, updatedAt: at };
   switch (e.type) {
@@ -184,7 +136,7 @@ export function stepStatus(s: WatcherStatus, e: EngineEvent): WatcherStatus {
 }
 
 /** One log.jsonl record for the events worth a line (runs, give-ups, source failures, start, stop). */
-export function buildLogRecord(e: EngineEvent): Record<string, unknown> | undefined {
+export function buildLogRecord(e: EngineEvent): LogRecord | undefined {
   const at = iso(e.at);
   switch (e.type) {
     case "run-done":
@@ -198,7 +150,7 @@ export function buildLogRecord(e: EngineEvent): Record<string, unknown> | undefi
         durationMs: e.run.durationMs,
         exitCode: e.run.exitCode,
         outcome: e.run.outcome,
-        ...(e.run.outcome === "ok" ? {} : { messages: e.run.messages }),
+        ...(e.run.outcome === "ok" ? {} : { messages: [...e.run.messages] }),
         // A batch with renamed directories runs one rsync per rename first (the daemon logs each).
         ...(e.run.renameSteps === undefined
           ? {}
@@ -209,12 +161,12 @@ export function buildLogRecord(e: EngineEvent): Record<string, unknown> | undefi
                 outcome: r.outcome,
                 exitCode: r.exitCode,
                 bytes: r.bytesSent ?? null,
-                ...(r.outcome === "ok" ? {} : { messages: r.messages }),
+                ...(r.outcome === "ok" ? {} : { messages: [...r.messages] }),
               })),
             }),
       };
     case "gave-up":
-      return { at, type: "gave-up", runKind: e.kind, paths: e.paths, sample: e.sample, outcome: e.outcome };
+      return { at, type: "gave-up", runKind: e.kind, paths: e.paths, sample: [...e.sample], outcome: e.outcome };
     case "source-error":
       return { at, type: "source-error", reason: e.reason, message: e.message, retryInMs: e.retryInMs };
     case "source-ready":

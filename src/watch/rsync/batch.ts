@@ -1,9 +1,9 @@
-import type { Batch } from "../batching/batcher.ts";
+import type { Batch } from "../batching/types.ts";
 import { buildFilterList } from "./filter-list.ts";
 import { planEntriesAfterRenames, planRenameSteps } from "./rename-plan.ts";
 import { buildFullArgs, buildIncrementalArgs } from "./args.ts";
 import { displayPath, type BytePath } from "../byte-path.ts";
-import type { Progress } from "./result.ts";
+import type { Progress } from "../../state/watcher-status.ts";
 import { runRsync, type RsyncResult } from "./run.ts";
 import type { WatchSpec } from "../../state/watch-spec.ts";
 
@@ -13,7 +13,6 @@ import type { WatchSpec } from "../../state/watch-spec.ts";
 
 export interface BatchRunOptions {
   readonly signal: AbortSignal;
-  readonly rsyncBinary?: string;
   readonly onProgress?: (progress: Progress) => void;
 }
 
@@ -31,7 +30,7 @@ export interface RenameStepResult {
 export type BatchResult = RsyncResult & { readonly renameSteps?: readonly RenameStepResult[] };
 
 export async function runBatch(spec: WatchSpec, batch: Batch, options: BatchRunOptions): Promise<BatchResult> {
-  const common = { signal: options.signal, ...(options.rsyncBinary === undefined ? {} : { binary: options.rsyncBinary }) };
+  const common = { signal: options.signal, binary: spec.rsync };
   if (batch.kind === "full") {
     return runRsync({ ...common, args: buildFullArgs(spec, { progress: true }), ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
   }

@@ -1,4 +1,4 @@
-import type { RunOutcome } from "../batching/batcher.ts";
+import type { Progress, RunOutcome } from "../../state/watcher-status.ts";
 
 // Pure reading of what rsync reports: its exit code, its transfer statistics, its progress.
 
@@ -29,16 +29,6 @@ export function parseTransferStats(stdout: string): TransferStats | undefined {
   const m = /sent ([\d,.']+) bytes\s+received ([\d,.']+) bytes/.exec(stdout);
   if (!m?.[1] || !m[2]) return undefined;
   return { bytesSent: parseCount(m[1]), bytesReceived: parseCount(m[2]) };
-}
-
-export interface Progress {
-  readonly bytes: number;
-  readonly percent: number;
-  /** Files transferred so far (absent from the updates rsync prints while a file is in flight). */
-  readonly files?: number;
-  /** Files still to check, and the total known so far (it grows while rsync scans). */
-  readonly toCheck?: number;
-  readonly total?: number;
 }
 
 /** One --info=progress2 update, e.g. `  1,234,567  45%  1.23MB/s  0:00:01 (xfr#12, to-chk=100/2000)`. */

@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
-import type { RunOutcome } from "../batching/batcher.ts";
-import { classifyExitCode, parseProgressLine, parseTransferStats, summarizeStderr, type Progress } from "./result.ts";
+import type { Progress, RunOutcome } from "../../state/watcher-status.ts";
+import { classifyExitCode, parseProgressLine, parseTransferStats, summarizeStderr } from "./result.ts";
 
 // Runs one rsync and says what its exit code means. It never throws for a failed transfer:
 // every outcome is data for the batcher.
@@ -14,7 +14,8 @@ export interface RsyncRequest {
   readonly input?: Buffer;
   /** Aborting stops rsync (SIGTERM) and makes the outcome "cancelled". */
   readonly signal?: AbortSignal;
-  readonly binary?: string;
+  /** The rsync binary, an absolute path (the spec's `rsync`). */
+  readonly binary: string;
   /** Called with each --info=progress2 update. */
   readonly onProgress?: (progress: Progress) => void;
 }
@@ -45,7 +46,7 @@ interface Exit {
 // (the first errors) are kept.
 export async function runRsync(request: RsyncRequest): Promise<RsyncResult> {
   const started = performance.now();
-  const binary = request.binary ?? "rsync";
+  const binary = request.binary;
   const child = spawn(binary, request.args, { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, LC_ALL: "C" } });
   const exited = new Promise<Exit>((resolve) => {
     child.once("error", (error: NodeJS.ErrnoException) => resolve({ code: null, signal: null, spawnError: error }));
@@ -99,7 +100,7 @@ export async function runRsync(request: RsyncRequest): Promise<RsyncResult> {
     // Killed by a signal we did not send: worth another try. Not started at all (rsync missing): fatal.
     const missing = exit.spawnError?.code === "ENOENT";
     const why = missing
-      ? `${binary} is not installed (not found on PATH); install rsync`
+      ? `${binary} is not installed any more; install rsync (apt-get install rsync) and run \`rtsync apply\``
       : exit.spawnError !== undefined
         ? `cannot start ${binary}: ${exit.spawnError.message}`
         : `rsync was killed by ${exit.signal ?? "a signal"}`;

@@ -1,6 +1,3 @@
-import { constants } from "node:fs";
-import { access } from "node:fs/promises";
-import path from "node:path";
 import { RtsyncError } from "../../core/errors.ts";
 import type { ExcludeMatcher } from "../batching/exclude-match.ts";
 import { makeInotifywaitSource } from "./inotifywait/source.ts";
@@ -8,32 +5,17 @@ import { pickWatcher, type EventSource } from "./source.ts";
 import type { WatcherKind } from "../../state/watch-spec.ts";
 import { bytePathFromText } from "../byte-path.ts";
 
-/** The first executable `name` on PATH, or undefined. */
-export async function findOnPath(name: string, pathVar = process.env.PATH ?? ""): Promise<string | undefined> {
-  for (const dir of pathVar.split(path.delimiter)) {
-    if (dir === "") continue;
-    const candidate = path.join(dir, name);
-    try {
-      await access(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
-
 export interface SourceChoice {
   readonly watcher: WatcherKind;
   readonly source: string;
   readonly excluded: ExcludeMatcher;
-  /** Override the inotifywait binary (tests). */
-  readonly inotifywaitBinary?: string;
+  /** The inotifywait binary (absolute), when the machine has one: resolved by apply into the spec. */
+  readonly inotifywait?: string;
 }
 
-/** The event source the watch's `watcher` key asks for; looks at PATH for `auto` and `inotifywait`. */
+/** The event source the watch's `watcher` key asks for. */
 export async function loadEventSource(choice: SourceChoice): Promise<EventSource> {
-  const binary = choice.inotifywaitBinary ?? (await findOnPath("inotifywait"));
+  const binary = choice.inotifywait;
   const kind = pickWatcher(choice.watcher, process.platform, binary !== undefined);
   switch (kind) {
     case "inotifywait":

@@ -1,4 +1,5 @@
 import { RtsyncError } from "../../core/errors.ts";
+import type { SourceKind, WatcherKind } from "../../state/watch-spec.ts";
 import type { BytePath } from "../byte-path.ts";
 
 // The seam between the kernel's change notifications and the engine: one small interface with an
@@ -60,20 +61,18 @@ export interface Subscription {
 }
 
 export interface EventSource {
-  readonly kind: ResolvedWatcher;
+  readonly kind: SourceKind;
   /** Starts watching the tree; events may arrive before `ready` settles only for chokidar. */
   subscribe(handlers: SourceHandlers): Subscription;
 }
 
-export type ResolvedWatcher = "inotifywait" | "chokidar" | "poll";
-
 // `auto` means inotifywait on Linux when it is installed (one watch per directory), chokidar
 // otherwise (one watch per file, see issue 4).
 export function pickWatcher(
-  kind: "auto" | ResolvedWatcher,
+  kind: WatcherKind,
   platform: NodeJS.Platform,
   inotifywaitInstalled: boolean,
-): ResolvedWatcher {
+): SourceKind {
   if (kind !== "auto") return kind;
   return platform === "linux" && inotifywaitInstalled ? "inotifywait" : "chokidar";
 }

@@ -1,0 +1,43 @@
+import { RtsyncError } from "../core/errors.ts";
+import { findExecutable } from "../core/executables.ts";
+import { manifestDir, type ResolvedManifest } from "../manifest/resolve.ts";
+import { readAccounts } from "../resources/account/read.ts";
+import type { Host } from "../resources/host.ts";
+import type { BuildInputs } from "../resources/types.ts";
+import { readPasswords } from "./passwords.ts";
+
+// Everything the desired state needs beyond the manifest, read from the machine: the programs
+// rtsync runs, the users' passwords, who rtsync is and rsync's `nobody` group. Only observes.
+
+/** Users whose passwords this node needs: auth users of its daemons, target users of its watches. */
+export function neededUsers(m: ResolvedManifest): Set<string> {
+  const names = new Set<string>();
+  for (const d of m.daemons) for (const mod of d.modules) for (const a of mod.authUsers ?? []) names.add(a.split(":")[0] ?? a);
+  for (const w of m.watches) if (w.target.kind === "daemon" && w.target.user) names.add(w.target.user);
+  return names;
+}
+
+/** The rsync binary on `pathVar`; one clear sentence when it is missing. */
+export async function readRsyncPath(pathVar: string): Promise<string> {
+  const rsync = await findExecutable("rsync", pathVar);
+  if (rsync === undefined) throw new RtsyncError("E_RSYNC_MISSING", "system", "rsync is not installed or not on PATH; install it (apt-get install rsync) and run again");
+  return rsync;
+}
+
+export async function readBuildInputs(m: ResolvedManifest, host: Host, env: Readonly<Record<string, string | undefined>>): Promise<BuildInputs> {
+  const pathVar = env["PATH"] ?? "/usr/local/bin:/usr/bin:/bin";
+  const needsRsync = m.daemons.length > 0 || m.watches.length > 0;
+  const [rsync, inotifywait, passwords, accounts] = await Promise.all([
+    needsRsync ? readRsyncPath(pathVar) : Promise.resolve("/usr/bin/rsync"),
+    m.watches.length > 0 ? findExecutable("inotifywait", pathVar) : Promise.resolve(undefined),
+    readPasswords(m.users, neededUsers(m), manifestDir(m.file), env),
+    readAccounts(host),
+  ]);
+  return {
+    uid: host.uid,
+    gid: host.gid,
+    rootTransferOwner: { user: "nobody", group: accounts.groups.has("nogroup") ? "nogroup" : "nobody" },
+    passwords,
+    tools: { rsync, ...(inotifywait === undefined ? {} : { inotifywait }) },
+  };
+}

@@ -1,0 +1,33 @@
+import type { WatcherStatusDoc } from "../state/watcher-status.ts";
+
+// What `rtsync status` reports of one node, as plain data for the renderers.
+
+export interface DaemonStatus {
+  readonly name: string;
+  readonly running: boolean;
+  readonly pid?: number;
+  readonly address: string;
+  readonly port: number;
+  readonly healthy: boolean;
+  readonly problem?: string;
+}
+
+export interface WatcherStatus {
+  readonly name: string;
+  readonly running: boolean;
+  readonly pid?: number;
+  readonly source: string;
+  readonly target: string;
+  readonly healthy: boolean;
+  readonly problem?: string;
+  /** The watcher's own status document (undefined before its first write). */
+  readonly report?: WatcherStatusDoc;
+}
+
+export interface NodeStatus {
+  readonly manifest: string;
+  readonly node: string;
+  readonly daemons: readonly DaemonStatus[];
+  readonly watchers: readonly WatcherStatus[];
+  readonly healthy: boolean;
+}

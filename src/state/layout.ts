@@ -1,0 +1,30 @@
+import { join } from "node:path";
+
+// Where things live under stateDir. Every path rtsync derives from stateDir is named here once.
+
+export const stateLayout = {
+  inventory: (stateDir: string) => join(stateDir, "inventory.json"),
+  lock: (stateDir: string) => join(stateDir, "apply.lock"),
+  lockOwner: (stateDir: string) => join(stateDir, "apply.lock.owner"),
+  daemonDir: (stateDir: string, name: string) => join(stateDir, "daemons", name),
+  watchDir: (stateDir: string, name: string) => join(stateDir, "watches", name),
+} as const;
+
+/** The files of one watcher, inside its watch directory. */
+export const watchFiles = {
+  spec: (watchDir: string) => join(watchDir, "spec.json"),
+  status: (watchDir: string) => join(watchDir, "status.json"),
+  log: (watchDir: string) => join(watchDir, "log.jsonl"),
+  password: (watchDir: string) => join(watchDir, "password"),
+  output: (watchDir: string) => join(watchDir, "watcher.log"),
+} as const;
+
+/** The files of one daemon that rtsync keeps in its daemon directory by default. */
+export const daemonFiles = {
+  config: (daemonDir: string) => join(daemonDir, "rsyncd.conf"),
+  pid: (daemonDir: string) => join(daemonDir, "rsyncd.pid"),
+  lock: (daemonDir: string) => join(daemonDir, "rsyncd.lock"),
+  log: (daemonDir: string) => join(daemonDir, "rsyncd.log"),
+  secrets: (daemonDir: string) => join(daemonDir, "rsyncd.secrets"),
+  stderr: (daemonDir: string) => join(daemonDir, "rsyncd.stderr"),
+} as const;

@@ -1,0 +1,79 @@
+import { appendFile, readFile, rename, stat } from "node:fs/promises";
+import * as z from "zod/mini";
+import { describeErrno, errnoOf, StateError } from "../core/errors.ts";
+import { watchFiles } from "./layout.ts";
+import { RUN_OUTCOMES } from "./watcher-status.ts";
+import { SOURCE_KINDS } from "./watch-spec.ts";
+
+// The watcher's log (WATCHDIR/log.jsonl): one JSON object per line for each batch it ran, each
+// batch it gave up, each failure of its event source, its start and its stop. Appended by the
+// watcher process only, rotated to log.jsonl.1 past 5 MB. Read by tests, the benchmark and
+// operators (`jq`); the reader skips lines it cannot parse rather than failing on a torn write.
+
+const LOG_MAX_BYTES = 5 * 1024 * 1024;
+
+const RenameStepSchema = z.object({
+  from: z.string(),
+  to: z.string(),
+  outcome: z.enum(RUN_OUTCOMES),
+  exitCode: z.number(),
+  bytes: z.nullable(z.number()),
+  messages: z.optional(z.array(z.string())),
+});
+
+export const LogRecordSchema = z.discriminatedUnion("type", [
+  z.object({
+    at: z.string(),
+    type: z.literal("run"),
+    kind: z.enum(["incremental", "full"]),
+    /** Why: "changes", or for a full sync "initial sync", "schedule", "watcher restarted", "too many changes". */
+    reason: z.string(),
+    paths: z.number(),
+    bytes: z.nullable(z.number()),
+    durationMs: z.number(),
+    exitCode: z.number(),
+    outcome: z.enum(RUN_OUTCOMES),
+    messages: z.optional(z.array(z.string())),
+    /** A batch with renamed directories runs one rsync per rename first (the daemon logs each). */
+    renames: z.optional(z.array(RenameStepSchema)),
+  }),
+  z.object({ at: z.string(), type: z.literal("gave-up"), runKind: z.enum(["incremental", "full"]), paths: z.number(), sample: z.array(z.string()), outcome: z.string() }),
+  z.object({ at: z.string(), type: z.literal("source-error"), reason: z.string(), message: z.string(), retryInMs: z.number() }),
+  z.object({ at: z.string(), type: z.literal("watching"), watcher: z.enum(SOURCE_KINDS), watches: z.number() }),
+  z.object({ at: z.string(), type: z.literal("stopped"), pending: z.number() }),
+]);
+export type LogRecord = z.infer<typeof LogRecordSchema>;
+
+/** Appends one record to log.jsonl, moving a log past 5 MB to log.jsonl.1 first. */
+export async function appendLogRecord(watchDir: string, record: LogRecord): Promise<void> {
+  const file = watchFiles.log(watchDir);
+  const size = await stat(file).then(
+    (s) => s.size,
+    () => 0,
+  );
+  if (size > LOG_MAX_BYTES) await rename(file, `${file}.1`);
+  await appendFile(file, `${JSON.stringify(record)}\n`, { mode: 0o644 });
+}
+
+/** The records of log.jsonl in order (lines that do not parse are skipped); [] when there is none. */
+export async function readLogRecords(watchDir: string): Promise<LogRecord[]> {
+  const file = watchFiles.log(watchDir);
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (error) {
+    if (errnoOf(error) === "ENOENT") return [];
+    throw new StateError(file, `cannot read ${file}: ${describeErrno(error)}`, { cause: error });
+  }
+  const out: LogRecord[] = [];
+  for (const line of text.split("\n")) {
+    if (line.trim() === "") continue;
+    try {
+      const parsed = LogRecordSchema.safeParse(JSON.parse(line));
+      if (parsed.success) out.push(parsed.data);
+    } catch {
+      // a torn last line while the watcher appends
+    }
+  }
+  return out;
+}
