@@ -42,15 +42,9 @@ const result = await build({
   logLevel: "warning",
   metafile: true,
   plugins: [oneLuxon],
-  // Some dependencies are CommonJS: they call require() for Node's built-ins, and write-file-atomic
-  // hashes __filename into its temp names. ESM has neither.
+  // Some dependencies are CommonJS and call require() for Node's built-ins, which ESM lacks.
   banner: {
-    js: [
-      'import { createRequire as __rtsyncRequire } from "node:module";',
-      'import { fileURLToPath as __rtsyncPath } from "node:url";',
-      "const require = __rtsyncRequire(import.meta.url);",
-      "const __filename = __rtsyncPath(import.meta.url);",
-    ].join(" "),
+    js: ['import { createRequire as __rtsyncRequire } from "node:module";', "const require = __rtsyncRequire(import.meta.url);"].join(" "),
   },
 });
 const luxons = Object.keys(result.metafile.inputs).filter((p) => p.includes("node_modules/luxon/"));

@@ -24,11 +24,6 @@ export function warning(path: readonly PathSegment[], message: string): RawIssue
   return { severity: "warning", path, message };
 }
 
-/** `daemons.backup.modules.data.path`, `exclude[2]`. */
-export function dottedPath(path: readonly PathSegment[]): string {
-  return path.reduce<string>((out, seg) => (typeof seg === "number" ? `${out}[${seg}]` : out ? `${out}.${seg}` : seg), "");
-}
-
 /** FILE:LINE:COL: message, or FILE:LINE:COL: warning: message. */
 export function formatIssue(issue: ManifestIssue): string {
   const where = `${issue.file}:${issue.line}:${issue.col}`;

@@ -128,7 +128,6 @@ export type Manifest = z.infer<typeof ManifestSchema>;
 export type Daemon = z.infer<typeof DaemonSchema>;
 export type Module = z.infer<typeof ModuleSchema>;
 export type Watch = z.infer<typeof WatchSchema>;
-export type User = z.infer<typeof UserSchema>;
 export type Password = z.infer<typeof PasswordSchema>;
 export type SysctlKey = keyof z.infer<typeof SysctlSchema>;
 export type OptionValue = z.infer<typeof optionValue>;

@@ -14,7 +14,6 @@ export const RUN_OUTCOMES = ["ok", "transient", "partial", "fatal", "cancelled"]
 export type RunOutcome = (typeof RUN_OUTCOMES)[number];
 
 export const WATCHER_STATES = ["starting", "watching", "source-down", "stopping", "stopped"] as const;
-export type WatcherState = (typeof WATCHER_STATES)[number];
 
 export const ProgressSchema = z.object({
   bytes: z.number(),
