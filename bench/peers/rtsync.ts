@@ -1,7 +1,8 @@
 import { spawn } from "node:child_process";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { emptyInventory, readInventory as readRtsyncInventory, type Inventory } from "../../src/state/inventory.ts";
 import { onCleanup } from "../cleanup.ts";
 import { BENCH_USER, MODULE, findFreePort, writePasswordFile } from "../daemon.ts";
 import { isAlive, stopTree } from "../proc.ts";
@@ -69,10 +70,6 @@ async function runCli(args: readonly string[]): Promise<{ code: number; output: 
   return { code, output };
 }
 
-interface Inventory {
-  readonly daemons?: Record<string, { pid?: number }>;
-  readonly watchers?: Record<string, { pid?: number }>;
-}
 
 export function createRtsyncPeer(env: PeerEnv, watcher: "inotifywait" | "chokidar"): Peer {
   const stateDir = join(env.workDir, "state");
@@ -84,10 +81,10 @@ export function createRtsyncPeer(env: PeerEnv, watcher: "inotifywait" | "chokida
   let lastInventoryRead = 0;
   const seenPids = new Set<number>();
 
-  const readInventory = async (): Promise<Inventory> =>
-    JSON.parse(await readFile(join(stateDir, "inventory.json"), "utf8").catch(() => "{}")) as Inventory;
+  // rtsync's own reader; an inventory being replaced or not written yet reads as empty.
+  const readInventory = (): Promise<Inventory> => readRtsyncInventory(stateDir).catch(() => emptyInventory());
   const remember = (inv: Inventory): void => {
-    for (const group of [inv.daemons, inv.watchers]) for (const e of Object.values(group ?? {})) if (e.pid) seenPids.add(e.pid);
+    for (const group of [inv.daemons, inv.watchers]) for (const e of Object.values(group)) seenPids.add(e.pid);
   };
   const write = (withWatch: boolean): Promise<void> =>
     writeFile(manifestPath, renderRtsyncManifest({ stateDir, port, replica: env.replica, source: env.source, logFile, passwordFile, watcher, withWatch }));

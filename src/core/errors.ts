@@ -5,7 +5,6 @@ export type ErrorSource = "user" | "system" | "internal";
 
 export type ErrorCode =
   | "E_MANIFEST" // the manifest is missing, unreadable or invalid
-  | "E_USAGE" // bad command-line flags or arguments
   | "E_RSYNC_MISSING" // the rsync binary is not installed
   | "E_LOCK" // another apply holds the lock
   | "E_STATE" // a file under stateDir cannot be read, parsed or written

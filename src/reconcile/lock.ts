@@ -1,10 +1,10 @@
-import { mkdir, readFile, rm, utimes } from "node:fs/promises";
+import { mkdir, rm, utimes } from "node:fs/promises";
 import lockfile from "proper-lockfile";
-import { writeFileAtomic } from "../core/atomic-write.ts";
 import { describeErrno, errnoOf, RtsyncError, StateError } from "../core/errors.ts";
 import { isAlive } from "../resources/process/identity.ts";
 import { stateDirHint } from "../state/document.ts";
 import { stateLayout } from "../state/layout.ts";
+import { readLockOwner, writeLockOwner } from "../state/lock-owner.ts";
 
 // Serialises applies (and downs) on one stateDir. A second one waits a few seconds, then says who
 // holds the lock. A lock whose owner process is dead (an apply killed with SIGKILL) is taken over
@@ -13,21 +13,6 @@ import { stateLayout } from "../state/layout.ts";
 export interface LockOptions {
   /** How long to wait for another apply before giving up, in ms. */
   readonly waitMs?: number;
-}
-
-interface LockOwner {
-  readonly pid: number;
-  readonly startedAt: string;
-  readonly manifest: string;
-}
-
-async function readOwner(path: string): Promise<LockOwner | undefined> {
-  try {
-    const owner = JSON.parse(await readFile(path, "utf8")) as Partial<LockOwner>;
-    return typeof owner.pid === "number" && typeof owner.startedAt === "string" && typeof owner.manifest === "string" ? (owner as LockOwner) : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 export async function acquireApplyLock(stateDir: string, manifest: string, options: LockOptions = {}): Promise<() => Promise<void>> {
@@ -48,21 +33,21 @@ export async function acquireApplyLock(stateDir: string, manifest: string, optio
     });
   let release: () => Promise<void>;
   try {
-    const owner = await readOwner(ownerPath);
+    const owner = await readLockOwner(stateDir);
     // The owner died without releasing: make the lock look stale so it is taken over now.
     if (owner !== undefined && !isAlive(owner.pid)) await utimes(lockPath, 0, 0).catch(() => undefined);
     release = await take();
   } catch (e) {
     if (errnoOf(e) !== "ELOCKED") throw new StateError(lockPath, `cannot lock ${lockPath}: ${describeErrno(e)}${stateDirHint(e)}`, { cause: e });
-    const owner = await readOwner(ownerPath);
+    const owner = await readLockOwner(stateDir);
     const who = owner ? `rtsync (pid ${owner.pid}, started ${owner.startedAt}, manifest ${owner.manifest})` : "another rtsync";
     throw new RtsyncError("E_LOCK", "user", `${stateDir} is locked by ${who}; waited ${Math.round(waitMs / 1000)}s, try again when it has finished`, { cause: e });
   }
   try {
-    await writeFileAtomic(ownerPath, JSON.stringify({ pid: process.pid, startedAt: new Date().toISOString(), manifest } satisfies LockOwner), { mode: 0o644, fsync: false });
+    await writeLockOwner(stateDir, { pid: process.pid, startedAt: new Date().toISOString(), manifest });
   } catch (e) {
     await release();
-    throw new StateError(ownerPath, `cannot write ${ownerPath}: ${describeErrno(e)}${stateDirHint(e)}`, { cause: e });
+    throw e;
   }
   return async () => {
     await rm(ownerPath, { force: true });

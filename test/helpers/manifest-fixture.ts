@@ -77,8 +77,10 @@ export async function createFixture(options: { env?: Record<string, string> } = 
     const file = args[0] === "apply" ? manifestArg(args) : undefined;
     const text = file ? await readFile(file, "utf8").catch(() => undefined) : undefined;
     const r = await rtsync(args, { ...opts, env: { ...process.env, ...env, ...(opts.env as Record<string, string> | undefined) } });
-    // Output on stdout means apply got past loading the manifest and may have started something.
-    if (file && text !== undefined && r.stdout.trim() !== "") applied.set(file, [...(applied.get(file) ?? []), text]);
+    // Output on stdout (other than a --json error document) means apply got past loading the
+    // manifest and may have started something.
+    const refused = r.stdout.trimStart().startsWith('{\n  "error"');
+    if (file && text !== undefined && r.stdout.trim() !== "" && !refused) applied.set(file, [...(applied.get(file) ?? []), text]);
     return r;
   };
 

@@ -1,35 +1,13 @@
 import { readFile } from "node:fs/promises";
 import { createConnection } from "node:net";
-import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { readInventory } from "../../src/state/inventory.ts";
 
 // Looking at processes, ports and rtsync's inventory from a test, as an operator would with
 // /proc, nc and cat. Only `stopPid` changes anything, and only for a pid the caller names.
 
-export interface InventoryRecord {
-  readonly manifest: string;
-  readonly node: string;
-  readonly pid: number;
-  readonly hash: string;
-  readonly match: readonly string[];
-  readonly detail: Readonly<Record<string, unknown>>;
-}
-
-export interface InventoryFile {
-  readonly version: 1;
-  readonly daemons: Readonly<Record<string, InventoryRecord>>;
-  readonly watchers: Readonly<Record<string, InventoryRecord>>;
-}
-
-/** stateDir/inventory.json as written by apply (an empty one when there is none yet). */
-export async function readInventory(stateDir: string): Promise<InventoryFile> {
-  try {
-    return JSON.parse(await readFile(join(stateDir, "inventory.json"), "utf8")) as InventoryFile;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return { version: 1, daemons: {}, watchers: {} };
-    throw e;
-  }
-}
+// stateDir/inventory.json as written by apply, through rtsync's own reader (empty when none yet).
+export { readInventory };
 
 /** The pid apply recorded for daemon `name`; throws when there is none. */
 export async function daemonPid(stateDir: string, name: string): Promise<number> {
