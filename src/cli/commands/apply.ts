@@ -5,8 +5,8 @@ import { convergeNode } from "../../reconcile/converge.ts";
 import { withApplyLock } from "../../reconcile/lock.ts";
 import { systemHost } from "../../resources/host.ts";
 import type { ApplyResult } from "../../resources/plan-types.ts";
-import { selfCommand } from "../../resources/watcher/start.ts";
 import type { FollowedWatcher } from "../follow-sync.ts";
+import { watcherCommand } from "../watcher-command.ts";
 import { loadForNode, printWarnings, type CommonOptions } from "../manifest-arg.ts";
 import type { Output } from "../output.ts";
 
@@ -26,7 +26,7 @@ export async function applyCommand(file: string, opts: CommonOptions, io: Output
   const text = !opts.json;
   const done = await withApplyLock(resolved.stateDir, resolved.file, () =>
     convergeNode(resolved, systemHost(), process.env, {
-      selfCommand: selfCommand(),
+      selfCommand: watcherCommand(),
       onStart: (plan) => text && io.out(`rtsync apply: ${plan.manifest} on node ${plan.node}`),
       onResult: (r) => text && renderResult(r, io).forEach((l) => io.out(l)),
     }),

@@ -28,13 +28,6 @@ export function watcherNodeFlags(watcher: WatcherKind): readonly string[] {
   return watcher === "chokidar" || watcher === "poll" ? [] : WATCHER_NODE_FLAGS;
 }
 
-/** How to run this same rtsync again: node, its flags (a loader in development), the entry. */
-export function selfCommand(): string[] {
-  const entry = process.argv[1];
-  if (!entry) throw new ApplyError("cannot tell how rtsync was started (no process.argv[1])");
-  return [process.execPath, ...process.execArgv, entry];
-}
-
 export interface WatcherLaunch {
   readonly specFile: string;
   readonly watchDir: string;
