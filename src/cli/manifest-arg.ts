@@ -1,10 +1,12 @@
 import { homedir, hostname } from "node:os";
+import { realpath } from "node:fs/promises";
 import { resolve } from "node:path";
 import { formatIssue, type ManifestIssue } from "../manifest/issues.ts";
 import { loadManifest } from "../manifest/load.ts";
 import { ManifestError } from "../manifest/manifest-error.ts";
 import { resolveManifest, type ResolvedManifest } from "../manifest/resolve.ts";
 import type { Manifest } from "../manifest/schema.ts";
+import { renderIssueJson, renderStateWarningJson, type IssueJson } from "../render/issues-json.ts";
 import type { Output } from "./output.ts";
 
 // The manifest argument every command takes, and the --node it is read for.
@@ -44,8 +46,10 @@ export interface LoadedForNode extends LoadedManifest {
 /** The manifest resolved for this node (working directory, uid and environment of this process). */
 export async function loadForNode(file: string, opts: Pick<CommonOptions, "node">): Promise<LoadedForNode> {
   const loaded = await loadValid(file);
+  const absolute = resolve(process.cwd(), file);
   const resolved = resolveManifest(loaded.manifest, {
-    manifestFile: resolve(process.cwd(), file),
+    // The real path: a symlink or another spelling of the same file is the same manifest.
+    manifestFile: await realpath(absolute).catch(() => absolute),
     node: nodeName(opts),
     uid: process.getuid?.() ?? 0,
     env: process.env,
@@ -54,7 +58,13 @@ export async function loadForNode(file: string, opts: Pick<CommonOptions, "node"
   return { ...loaded, resolved };
 }
 
-/** Prints a manifest's warnings on stderr (text mode; --json puts them in its document). */
-export function printWarnings(warnings: readonly ManifestIssue[], io: Output): void {
+/** Prints a manifest's warnings, then warnings about the state found, on stderr (text mode; --json puts them in its document). */
+export function printWarnings(warnings: readonly ManifestIssue[], io: Output, stateWarnings: readonly string[] = []): void {
   for (const w of warnings) io.err(formatIssue(w));
+  for (const w of stateWarnings) io.err(`rtsync: warning: ${w}`);
+}
+
+/** Manifest warnings and state warnings as one --json `warnings` list. */
+export function warningsJson(warnings: readonly ManifestIssue[], stateWarnings: readonly string[] = []): IssueJson[] {
+  return [...warnings.map(renderIssueJson), ...stateWarnings.map(renderStateWarningJson)];
 }

@@ -51,9 +51,12 @@ export class StateError extends RtsyncError {
     this.prototype.name = "StateError";
   }
   readonly file: string;
-  constructor(file: string, message: string, options?: ErrorOptions) {
+  /** corrupt: read, but not the document it should be; io: the OS refused to read or write it. */
+  readonly problem: "corrupt" | "io";
+  constructor(file: string, problem: "corrupt" | "io", message: string, options?: ErrorOptions) {
     super("E_STATE", "system", message, options);
     this.file = file;
+    this.problem = problem;
   }
 }
 

@@ -49,7 +49,14 @@ export interface ResolvedWatch extends Omit<Watch, "target" | "delay" | "fullSyn
 }
 
 export interface ResolvedManifest {
+  /** The manifest file (absolute, symlinks resolved), for messages: ownership does not depend on it. */
   readonly file: string;
+  /**
+   * Who owns what rtsync starts for this manifest in stateDir: the manifest's `name`, or "" for the
+   * one unnamed manifest a stateDir holds. The same manifest applied from another path, checkout or
+   * symlink is the same owner.
+   */
+  readonly owner: string;
   readonly node: string;
   readonly stateDir: string;
   readonly sysctl: ReadonlyArray<{ readonly key: SysctlKey; readonly value: number }>;
@@ -128,6 +135,7 @@ export function resolveManifest(m: Manifest, ctx: ResolveContext): ResolvedManif
     .map(([key, value]) => ({ key, value }));
   return {
     file: ctx.manifestFile,
+    owner: m.name ?? "",
     node: ctx.node,
     stateDir,
     sysctl,
@@ -138,6 +146,11 @@ export function resolveManifest(m: Manifest, ctx: ResolveContext): ResolvedManif
       .map(([name, d]) => resolveDaemon(name, d, stateDir)),
     watches: watches.map(([name, w]) => resolveWatch(name, w, stateDir)),
   };
+}
+
+/** How messages and managed files name the owner: `manifest "backup"`, or the unnamed one of a stateDir. */
+export function describeOwner(m: Pick<ResolvedManifest, "owner" | "stateDir">): string {
+  return m.owner === "" ? `the manifest of stateDir ${m.stateDir}` : `manifest "${m.owner}"`;
 }
 
 /** Directory that relative password files are resolved against (`file` is absolute). */

@@ -113,6 +113,10 @@ export const ManifestSchema = z
   .strictObject({
     $schema: z.string().optional(),
     version: z.literal(1, { error: "must be 1 (the only manifest version)" }),
+    name: nameKey.optional().meta({
+      description:
+        "The manifest's stable identity in stateDir: what rtsync started for it belongs to this name, whatever path or checkout the manifest is applied from. Without it, a stateDir holds one manifest's resources.",
+    }),
     stateDir: absolutePath.optional().meta({
       description: "Pid files, watcher status, logs. Default: /var/lib/rtsync as root, else $XDG_STATE_HOME/rtsync.",
     }),

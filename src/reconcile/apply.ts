@@ -4,7 +4,7 @@ import type { Host } from "../resources/host.ts";
 import { KINDS, type ChangeOf, type KindName } from "../resources/kinds.ts";
 import type { ApplyResult, Plan } from "../resources/plan-types.ts";
 import type { ApplyContext, ApplyEffect } from "../resources/types.ts";
-import { readInventory, writeInventory, type Inventory } from "../state/inventory.ts";
+import { readInventoryForRepair, setCorruptInventoryAside, writeInventory, type Inventory } from "../state/inventory.ts";
 import type { Desired } from "./desired.ts";
 
 // Runs a Plan: one change at a time in plan order. A change whose dependency failed or was
@@ -13,6 +13,8 @@ import type { Desired } from "./desired.ts";
 
 export interface ApplyOptions {
   readonly host: Host;
+  /** rtsync's environment: children get only what buildChildEnv passes on. */
+  readonly env: Readonly<Record<string, string | undefined>>;
   /** How to run rtsync itself, for watcher processes. */
   readonly selfCommand: readonly string[];
   readonly onResult?: (r: ApplyResult) => void;
@@ -21,18 +23,26 @@ export interface ApplyOptions {
 function buildApplyContext(desired: Desired, options: ApplyOptions): ApplyContext {
   let accounts: AccountsActual | undefined;
   let inventory: Inventory | undefined;
+  // A corrupt inventory is rebuilt (the plan adopted what runs); the old file is kept aside.
+  const loadInventory = async (): Promise<Inventory> => {
+    const found = await readInventoryForRepair(desired.stateDir);
+    if (found.warning !== undefined) await setCorruptInventoryAside(desired.stateDir);
+    return found.inventory;
+  };
   return {
     host: options.host,
     manifest: desired.manifest,
+    owner: desired.owner,
     node: desired.node,
     stateDir: desired.stateDir,
     selfCommand: options.selfCommand,
+    env: options.env,
     accounts: async () => (accounts ??= await readAccounts(options.host)),
     forgetAccounts: () => {
       accounts = undefined;
     },
     updateInventory: async (change) => {
-      inventory ??= await readInventory(desired.stateDir);
+      inventory ??= await loadInventory();
       change(inventory);
       await writeInventory(desired.stateDir, inventory);
     },
@@ -60,13 +70,14 @@ export async function applyPlan(plan: Plan, desired: Desired, options: ApplyOpti
     options.onResult?.(r);
   };
   for (const change of plan.changes) {
+    // A change that cannot be applied says why itself, before any dependency that failed.
+    if (change.blocked) {
+      report({ change, status: "failed", message: change.blocked });
+      continue;
+    }
     const failedDep = change.dependsOn.find((id) => notDone.has(id));
     if (failedDep) {
       report({ change, status: "skipped", message: `skipped because ${failedDep} was not applied` });
-      continue;
-    }
-    if (change.blocked) {
-      report({ change, status: "failed", message: change.blocked });
       continue;
     }
     try {

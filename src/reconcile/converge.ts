@@ -57,7 +57,7 @@ export interface ConvergeOptions {
 export async function convergeNode(m: ResolvedManifest, host: Host, env: Readonly<Record<string, string | undefined>>, options: ConvergeOptions): Promise<Converged> {
   const { plan, desired } = await gatherPlan(m, host, env);
   options.onStart?.(plan);
-  const results = await applyPlan(plan, desired, { host, selfCommand: options.selfCommand, ...(options.onResult ? { onResult: options.onResult } : {}) });
+  const results = await applyPlan(plan, desired, { host, env, selfCommand: options.selfCommand, ...(options.onResult ? { onResult: options.onResult } : {}) });
   // Converged means a fresh look finds nothing left to do (beyond what failed).
   const leftovers = planLeftovers(results, (await gatherPlan(m, host, env)).plan);
   for (const r of leftovers) options.onResult?.(r);

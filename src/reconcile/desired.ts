@@ -8,6 +8,8 @@ import { mapKinds } from "./kinds-each.ts";
 
 export interface Desired {
   readonly manifest: string;
+  /** The manifest's identity (ResolvedManifest.owner). */
+  readonly owner: string;
   readonly node: string;
   readonly stateDir: string;
   readonly resources: DesiredResources;
@@ -16,6 +18,7 @@ export interface Desired {
 export function buildDesired(m: ResolvedManifest, inputs: BuildInputs): Desired {
   return {
     manifest: m.file,
+    owner: m.owner,
     node: m.node,
     stateDir: m.stateDir,
     resources: mapKinds<DesiredResources>(<K extends KindName>(kind: K) => KINDS[kind].build(m, inputs)),

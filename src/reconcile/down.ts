@@ -1,12 +1,16 @@
 import { messageOf } from "../core/errors.ts";
 import type { ResolvedManifest } from "../manifest/resolve.ts";
 import type { Host } from "../resources/host.ts";
-import { isOurProcess, stopProcess } from "../resources/process/identity.ts";
-import { readInventory, writeInventory } from "../state/inventory.ts";
+import { resourceId } from "../resources/ids.ts";
+import { isSameProcess, readProcessInfo, stopProcess } from "../resources/process/identity.ts";
+import { readJob } from "../resources/process/job.ts";
+import { readMarkedProcesses } from "../resources/process/markers.ts";
+import { readInventoryForRepair, setCorruptInventoryAside, writeInventory } from "../state/inventory.ts";
 
 // `rtsync down`: stops the watchers, then the daemons, that this node's part of the manifest
-// declares and that rtsync's inventory says this manifest started. Nothing else is touched.
-// Must run under the apply lock.
+// declares and that rtsync started for this manifest: the recorded process, and any unrecorded
+// one carrying this stateDir's marker for the job (an apply killed mid-start). Nothing of another
+// manifest, nothing rtsync did not start. Must run under the apply lock.
 
 export interface DownResult {
   readonly kind: "watcher" | "daemon";
@@ -16,19 +20,28 @@ export interface DownResult {
 }
 
 export async function stopDeclared(m: ResolvedManifest, host: Host): Promise<DownResult[]> {
-  const inventory = await readInventory(m.stateDir);
+  const [{ inventory, warning }, marked] = await Promise.all([readInventoryForRepair(m.stateDir), readMarkedProcesses(host, m.stateDir)]);
+  if (warning !== undefined) await setCorruptInventoryAside(m.stateDir);
   const results: DownResult[] = [];
-  const targets = [...m.watches.map((w) => ["watcher", w.name] as const), ...m.daemons.map((d) => ["daemon", d.name] as const)];
-  for (const [kind, name] of targets) {
+  const jobs = [...m.watches.map((w) => ["watcher", w.name] as const), ...m.daemons.map((d) => ["daemon", d.name] as const)];
+  for (const [kind, name] of jobs) {
     const records = kind === "watcher" ? inventory.watchers : inventory.daemons;
     const record = records[name];
-    if (!record || record.manifest !== m.file) continue;
+    if (record !== undefined && (record.owner ?? "") !== m.owner) continue;
+    const view = await readJob(host, resourceId[kind](name), record, marked);
+    const targets = [...(view.running && record ? [record] : []), ...view.unrecorded.filter((p) => p.marker.owner === m.owner).map((p) => ({ pid: p.info.pid, uid: p.info.uid, startTime: p.info.startTime, match: [...p.info.argv] }))];
+    if (record === undefined && targets.length === 0) continue;
     try {
-      const ours = await isOurProcess(host, record.pid, record.match);
-      const how = ours ? await stopProcess(record.pid, kind === "watcher" ? 15_000 : 8_000) : "gone";
+      const stopped: number[] = [];
+      for (const t of targets) {
+        if (!isSameProcess(await readProcessInfo(host, t.pid), t)) continue;
+        await stopProcess(t.pid, kind === "watcher" ? 15_000 : 8_000);
+        stopped.push(t.pid);
+      }
       delete records[name];
       await writeInventory(m.stateDir, inventory);
-      results.push({ kind, name, ok: true, message: how === "gone" ? `was not running (pid ${record.pid})` : `stopped pid ${record.pid}` });
+      const message = stopped.length > 0 ? `stopped pid ${stopped.join(", ")}` : `was not running${record && record.pid > 0 ? ` (pid ${record.pid})` : ""}`;
+      results.push({ kind, name, ok: true, message });
     } catch (e) {
       results.push({ kind, name, ok: false, message: messageOf(e) });
     }

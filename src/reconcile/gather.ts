@@ -3,8 +3,9 @@ import type { Host } from "../resources/host.ts";
 import { resourceId } from "../resources/ids.ts";
 import { KINDS, type ActualOf, type KindName } from "../resources/kinds.ts";
 import { isOurProcess } from "../resources/process/identity.ts";
+import { readMarkedProcesses, type MarkedProcess } from "../resources/process/markers.ts";
 import type { ReadContext } from "../resources/types.ts";
-import { readInventory, type Inventory } from "../state/inventory.ts";
+import { readInventoryForRepair, type Inventory } from "../state/inventory.ts";
 import type { Desired } from "./desired.ts";
 import { mapKindsAsync } from "./kinds-each.ts";
 
@@ -18,6 +19,10 @@ export interface Actual {
   readonly inventory: Inventory;
   /** Whether each process in the inventory still runs, by resource id. */
   readonly alive: ReadonlyMap<string, boolean>;
+  /** Live processes that carry this stateDir's marker, recorded or not. */
+  readonly marked: readonly MarkedProcess[];
+  /** What the operator should know about the state found (a corrupt inventory being rebuilt). */
+  readonly warnings: readonly string[];
   /** Per kind, in the order of the desired resources. */
   readonly resources: ActualResources;
   readonly isRoot: boolean;
@@ -26,8 +31,8 @@ export interface Actual {
 /** Whether each daemon and watcher the inventory records is still the process rtsync started. */
 export async function readInventoryLiveness(host: Host, inventory: Inventory): Promise<Map<string, boolean>> {
   const entries = await Promise.all([
-    ...Object.entries(inventory.daemons).map(async ([name, r]) => [resourceId.daemon(name), await isOurProcess(host, r.pid, r.match)] as const),
-    ...Object.entries(inventory.watchers).map(async ([name, r]) => [resourceId.watcher(name), await isOurProcess(host, r.pid, r.match)] as const),
+    ...Object.entries(inventory.daemons).map(async ([name, r]) => [resourceId.daemon(name), await isOurProcess(host, r)] as const),
+    ...Object.entries(inventory.watchers).map(async ([name, r]) => [resourceId.watcher(name), await isOurProcess(host, r)] as const),
   ]);
   return new Map(entries);
 }
@@ -38,9 +43,10 @@ async function readKind<K extends KindName>(kind: K, desired: Desired, ctx: Read
 }
 
 export async function gatherActual(desired: Desired, host: Host): Promise<Actual> {
-  const [accounts, inventory] = await Promise.all([readAccounts(host), readInventory(desired.stateDir)]);
+  const [accounts, found, marked] = await Promise.all([readAccounts(host), readInventoryForRepair(desired.stateDir), readMarkedProcesses(host, desired.stateDir)]);
+  const inventory = found.inventory;
   const alive = await readInventoryLiveness(host, inventory);
-  const ctx: ReadContext = { host, accounts, inventory };
+  const ctx: ReadContext = { host, accounts, inventory, marked };
   const resources = await mapKindsAsync<ActualResources>((kind) => readKind(kind, desired, ctx));
-  return { accounts, inventory, alive, resources, isRoot: host.uid === 0 };
+  return { accounts, inventory, alive, marked, resources, isRoot: host.uid === 0, warnings: found.warning === undefined ? [] : [found.warning] };
 }

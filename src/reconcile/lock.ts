@@ -19,7 +19,7 @@ export async function acquireApplyLock(stateDir: string, manifest: string, optio
   try {
     await mkdir(stateDir, { recursive: true, mode: 0o755 });
   } catch (e) {
-    throw new StateError(stateDir, `cannot create stateDir ${stateDir}: ${describeErrno(e)}${stateDirHint(e)}`, { cause: e });
+    throw new StateError(stateDir, "io", `cannot create stateDir ${stateDir}: ${describeErrno(e)}${stateDirHint(e)}`, { cause: e });
   }
   const lockPath = stateLayout.lock(stateDir);
   const ownerPath = stateLayout.lockOwner(stateDir);
@@ -38,7 +38,7 @@ export async function acquireApplyLock(stateDir: string, manifest: string, optio
     if (owner !== undefined && !isAlive(owner.pid)) await utimes(lockPath, 0, 0).catch(() => undefined);
     release = await take();
   } catch (e) {
-    if (errnoOf(e) !== "ELOCKED") throw new StateError(lockPath, `cannot lock ${lockPath}: ${describeErrno(e)}${stateDirHint(e)}`, { cause: e });
+    if (errnoOf(e) !== "ELOCKED") throw new StateError(lockPath, "io", `cannot lock ${lockPath}: ${describeErrno(e)}${stateDirHint(e)}`, { cause: e });
     const owner = await readLockOwner(stateDir);
     const who = owner ? `rtsync (pid ${owner.pid}, started ${owner.startedAt}, manifest ${owner.manifest})` : "another rtsync";
     throw new RtsyncError("E_LOCK", "user", `${stateDir} is locked by ${who}; waited ${Math.round(waitMs / 1000)}s, try again when it has finished`, { cause: e });

@@ -36,12 +36,13 @@ function desiredOf(yaml = YAML, password = "pw-SECRET"): Desired {
   });
 }
 
-function inventoryOf(desired: Desired, over: { manifest?: string } = {}): Inventory {
+function inventoryOf(desired: Desired, over: { manifest?: string; owner?: string } = {}): Inventory {
   const daemons = Object.fromEntries(
     desired.resources.daemon.map((d) => [
       d.name,
       {
         manifest: over.manifest ?? desired.manifest,
+        ...(over.owner === undefined ? {} : { owner: over.owner }),
         node: desired.node,
         pid: 100,
         hash: d.startupHash,
@@ -61,6 +62,8 @@ function converged(desired: Desired): Actual {
     accounts: { users: new Map([["nobody", { uid: 65534, gid: 65534 }]]), groups: new Map([["nogroup", 65534]]) },
     inventory,
     alive: new Map(desired.resources.daemon.map((d) => [d.id, true])),
+    marked: [],
+    warnings: [],
     isRoot: true,
     resources: {
       sysctl: desired.resources.sysctl.map((s) => ({ readable: true, value: s.value })),
@@ -68,7 +71,7 @@ function converged(desired: Desired): Actual {
       account: desired.resources.account.map(() => ({ exists: true })),
       directory: desired.resources.directory.map(() => ({ exists: true, kind: "directory", uid: 65534, gid: 65534 })),
       file: desired.resources.file.map((f) => ({ exists: true, symlink: false, content: f.content.ok ? f.content.text : "", mode: f.mode, uid: 0, gid: 0 })),
-      daemon: desired.resources.daemon.map((d) => ({ record: inventory.daemons[d.name], running: true, privilegedPort: false })),
+      daemon: desired.resources.daemon.map((d) => ({ record: inventory.daemons[d.name], running: true, unrecorded: [], privilegedPort: false })),
       watcher: [],
     },
   } as Actual;
@@ -106,7 +109,7 @@ describe("planChanges", () => {
         sysctl: [{ readable: true, value: 8192 }],
         directory: [{ exists: false }],
         file: d.resources.file.map(() => ({ exists: false })),
-        daemon: [{ running: false, privilegedPort: false }],
+        daemon: [{ running: false, unrecorded: [], privilegedPort: false }],
       },
     };
     const plan = planChanges(d, fresh);
@@ -179,7 +182,7 @@ describe("planChanges", () => {
   test("a dead daemon is started again; one that left the manifest is stopped", () => {
     const d = desiredOf();
     const a = converged(d);
-    const dead = withActual(d, a, "daemon", "daemon:d1", { record: a.inventory.daemons["d1"], running: false, privilegedPort: false } as ActualOf<"daemon">);
+    const dead = withActual(d, a, "daemon", "daemon:d1", { record: a.inventory.daemons["d1"], running: false, unrecorded: [], privilegedPort: false } as ActualOf<"daemon">);
     expect(planChanges(d, dead).changes.map((c) => c.title)).toEqual(["daemon d1: start rsync --daemon on 127.0.0.1:18730 (pid 100 is not running)"]);
     const gone = desiredOf("version: 1\nstateDir: /state\n");
     expect(planChanges(gone, a).changes.map((c) => `${c.op} ${c.id}`)).toEqual(["delete daemon:d1"]);
@@ -188,28 +191,28 @@ describe("planChanges", () => {
   test("another manifest's daemon in the same stateDir is neither pruned nor taken over", () => {
     const d = desiredOf();
     const a = converged(d);
-    const inventory = inventoryOf(d, { manifest: "/other.yaml" });
-    const other = withActual(d, { ...a, inventory }, "daemon", "daemon:d1", { record: inventory.daemons["d1"], running: true, privilegedPort: false } as ActualOf<"daemon">);
+    const inventory = inventoryOf(d, { manifest: "/other.yaml", owner: "other" });
+    const other = withActual(d, { ...a, inventory }, "daemon", "daemon:d1", { record: inventory.daemons["d1"], running: true, unrecorded: [], privilegedPort: false } as ActualOf<"daemon">);
     expect(planChanges(desiredOf("version: 1\nstateDir: /state\n"), other).changes).toEqual([]);
-    expect(planChanges(d, other).changes[0]).toMatchObject({ id: "daemon:d1", blocked: "the name is already used in this stateDir by /other.yaml" });
+    expect(planChanges(d, other).changes[0]).toMatchObject({ id: "daemon:d1", blocked: 'the name is already used in this stateDir by manifest "other" (applied from /other.yaml)' });
   });
 
   test("a port held by a program rtsync did not start blocks the start; a privileged port blocks a non-root start", () => {
     const d = desiredOf();
     const a = converged(d);
-    const held = withActual(d, { ...a, inventory: { version: 1, daemons: {}, watchers: {} } }, "daemon", "daemon:d1", { running: false, privilegedPort: false, portHolder: "pid 42 (nc -l)" });
+    const held = withActual(d, { ...a, inventory: { version: 1, daemons: {}, watchers: {} } }, "daemon", "daemon:d1", { running: false, unrecorded: [], privilegedPort: false, portHolder: "pid 42 (nc -l)" });
     expect(planChanges(d, held).changes[0]).toMatchObject({
       id: "daemon:d1",
       blocked: "127.0.0.1:18730 is in use by pid 42 (nc -l), which rtsync did not start; stop it or choose another port",
     });
-    const privileged = withActual(d, a, "daemon", "daemon:d1", { running: false, privilegedPort: true });
+    const privileged = withActual(d, a, "daemon", "daemon:d1", { running: false, unrecorded: [], privilegedPort: true });
     expect(planChanges(d, privileged).changes[0]?.blocked).toBe("port 18730 is privileged: only root may listen on it; run apply as root, or choose a port of 1024 or above");
   });
 
   test("a port change onto a port held by another program blocks the restart", () => {
     const portChange = desiredOf(YAML.replace("18730", "18731"));
     const a = converged(desiredOf());
-    const held = withActual(portChange, a, "daemon", "daemon:d1", { record: a.inventory.daemons["d1"], running: true, privilegedPort: false, portHolder: "pid 42 (nc -l)" } as ActualOf<"daemon">);
+    const held = withActual(portChange, a, "daemon", "daemon:d1", { record: a.inventory.daemons["d1"], running: true, unrecorded: [], privilegedPort: false, portHolder: "pid 42 (nc -l)" } as ActualOf<"daemon">);
     expect(planChanges(portChange, held).changes[1]).toMatchObject({
       id: "daemon:d1",
       op: "update",

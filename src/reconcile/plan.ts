@@ -29,6 +29,7 @@ function pruneKind<K extends KindName>(kind: K, desired: Desired, ctx: PlanConte
 export function buildPlanContext(desired: Desired, actual: Actual): PlanContext {
   return {
     manifest: desired.manifest,
+    owner: desired.owner,
     node: desired.node,
     isRoot: actual.isRoot,
     accounts: actual.accounts,
@@ -38,7 +39,24 @@ export function buildPlanContext(desired: Desired, actual: Actual): PlanContext 
     },
     inventory: actual.inventory,
     alive: actual.alive,
+    marked: actual.marked,
   };
+}
+
+// A daemon or watcher that cannot be managed (its name belongs to another manifest) must not have
+// its files and directories written either: they are the other manifest's (the same default
+// rsyncd.conf path, the same spec file) until it lets go of the name.
+function blockDependencies(changes: readonly Change[]): Change[] {
+  const blockedBy = new Map<string, string>();
+  for (const c of changes) {
+    if ((c.kind === "daemon" || c.kind === "watcher") && c.foreign === true) {
+      for (const dep of c.dependsOn) if (dep.startsWith("file:") || dep.startsWith("directory:")) blockedBy.set(dep, `${c.kind} ${c.name}`);
+    }
+  }
+  return changes.map((c) => {
+    const owner = blockedBy.get(c.id);
+    return owner === undefined || c.blocked !== undefined ? c : { ...c, blocked: `it belongs to ${owner}, which cannot be managed` };
+  });
 }
 
 export function planChanges(desired: Desired, actual: Actual): Plan {
@@ -51,5 +69,5 @@ export function planChanges(desired: Desired, actual: Actual): Plan {
     unchanged.push(...planned.unchanged);
   }
   for (const kind of [...KIND_ORDER].reverse()) changes.push(...pruneKind(kind, desired, ctx));
-  return { manifest: desired.manifest, node: desired.node, changes, unchanged };
+  return { manifest: desired.manifest, node: desired.node, changes: blockDependencies(changes), unchanged, warnings: actual.warnings };
 }

@@ -1,48 +1,66 @@
 import type { ResolvedManifest } from "../manifest/resolve.ts";
 import type { Host } from "../resources/host.ts";
+import { resourceId } from "../resources/ids.ts";
 import type { DaemonStatus, NodeStatus, WatcherStatus } from "../resources/node-status.ts";
-import { isOurProcess } from "../resources/process/identity.ts";
-import { readInventory } from "../state/inventory.ts";
+import { readJob, type JobRecord, type JobView } from "../resources/process/job.ts";
+import { readMarkedProcesses } from "../resources/process/markers.ts";
+import { readInventoryForRepair } from "../state/inventory.ts";
 import { readWatcherStatus, type WatcherStatusDoc } from "../state/watcher-status.ts";
 
 // What `rtsync status` reports: this node's daemons and watchers, from the inventory, the
-// processes themselves, and each watcher's status document. Only observes.
+// processes themselves (recorded or only marked), and each watcher's status document. Only observes.
 
-// A watcher is unhealthy when it is not running or its own report says so (its last run failed,
-// or its event source is down), with the watcher's last error as the reason. Pure.
+/** Who runs a job, if anyone: the recorded pid, or an unrecorded process of this owner. */
+function runningPid<R extends JobRecord>(view: JobView<R>, owner: string): { pid: number; recorded: boolean } | undefined {
+  if (view.running && view.record) return { pid: view.record.pid, recorded: true };
+  const unrecorded = view.unrecorded.find((p) => p.marker.owner === owner);
+  return unrecorded ? { pid: unrecorded.info.pid, recorded: false } : undefined;
+}
+
+// Why a job is not healthy, as the operator should read it. Pure.
+function processProblem<R extends JobRecord>(view: JobView<R>, owner: string, run: { recorded: boolean } | undefined): string | undefined {
+  const r = view.record;
+  if (r !== undefined && (r.owner ?? "") !== owner) return `the name belongs to another manifest in this stateDir (${r.manifest})`;
+  if (run !== undefined) return run.recorded ? undefined : "running, but missing from the inventory (run `rtsync apply` to adopt it)";
+  if (r !== undefined && r.pid > 0) return `not running (pid ${r.pid} is gone; run \`rtsync apply\`)`;
+  if (r !== undefined) return "was being started when its apply was interrupted (run `rtsync apply`)";
+  return undefined;
+}
+
+/**
+ * A watcher's problem. A watcher that is not running is reported from its last document as
+ * stopped (down, or a signal) or dead, never as watching. Pure.
+ */
 export function watcherProblem(running: boolean, report: WatcherStatusDoc | undefined): string | undefined {
-  if (!running) return "not running (run `rtsync apply`)";
+  if (!running) {
+    if (report === undefined) return "never started (run `rtsync apply`)";
+    if (report.state === "stopped") return `stopped at ${report.updatedAt} (by \`rtsync down\` or a signal; \`rtsync apply\` starts it)`;
+    return `dead: pid ${report.pid} ended without stopping (last report ${report.updatedAt}, state ${report.state}); run \`rtsync apply\``;
+  }
   if (!report || report.healthy || report.state === "starting") return undefined;
   return report.lastError?.message ?? `state ${report.state}`;
 }
 
 export async function gatherStatus(m: ResolvedManifest, host: Host): Promise<NodeStatus> {
-  const inventory = await readInventory(m.stateDir);
+  const [{ inventory, warning }, marked] = await Promise.all([readInventoryForRepair(m.stateDir), readMarkedProcesses(host, m.stateDir)]);
   const daemons = await Promise.all(
     m.daemons.map(async (d): Promise<DaemonStatus> => {
-      const r = inventory.daemons[d.name];
-      const running = r !== undefined && r.manifest === m.file && (await isOurProcess(host, r.pid, r.match));
-      return {
-        name: d.name,
-        running,
-        ...(r ? { pid: r.pid } : {}),
-        address: d.address,
-        port: d.port,
-        healthy: running,
-        ...(running ? {} : { problem: r ? `not running (pid ${r.pid} is gone; run \`rtsync apply\`)` : "never started (run `rtsync apply`)" }),
-      };
+      const view = await readJob(host, resourceId.daemon(d.name), inventory.daemons[d.name], marked);
+      const run = runningPid(view, m.owner);
+      const problem = processProblem(view, m.owner, run) ?? (run === undefined ? "never started (run `rtsync apply`)" : undefined);
+      return { name: d.name, running: run !== undefined, ...(run ? { pid: run.pid } : {}), address: d.address, port: d.port, healthy: problem === undefined, ...(problem ? { problem } : {}) };
     }),
   );
   const watchers = await Promise.all(
     m.watches.map(async (w): Promise<WatcherStatus> => {
-      const r = inventory.watchers[w.name];
-      const running = r !== undefined && r.manifest === m.file && (await isOurProcess(host, r.pid, r.match));
-      const report = await readWatcherStatus(w.dir);
-      const problem = r ? watcherProblem(running, report) : "never started (run `rtsync apply`)";
+      const view = await readJob(host, resourceId.watcher(w.name), inventory.watchers[w.name], marked);
+      const run = runningPid(view, m.owner);
+      const report = await readWatcherStatus(w.dir).catch(() => undefined);
+      const problem = processProblem(view, m.owner, run) ?? watcherProblem(run !== undefined, report);
       return {
         name: w.name,
-        running,
-        ...(r ? { pid: r.pid } : {}),
+        running: run !== undefined,
+        ...(run ? { pid: run.pid } : {}),
         source: w.source,
         target: w.targetUrl,
         healthy: problem === undefined,
@@ -57,5 +75,6 @@ export async function gatherStatus(m: ResolvedManifest, host: Host): Promise<Nod
     daemons,
     watchers,
     healthy: daemons.every((d) => d.healthy) && watchers.every((w) => w.healthy),
+    warnings: warning === undefined ? [] : [warning],
   };
 }

@@ -34,6 +34,7 @@ test("a watcher in its initial sync shows rsync's progress figures", () => {
     manifest: "/etc/rtsync.yaml",
     node: "web1",
     healthy: true,
+    warnings: [],
     daemons: [],
     watchers: [
       {

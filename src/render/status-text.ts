@@ -29,16 +29,20 @@ function watcherLines(w: WatcherStatus, now: Date, color: boolean): string[] {
   const state = w.running ? `running, pid ${w.pid}` : "NOT RUNNING";
   const head = `watcher ${w.name}: ${state}  ${w.source} -> ${w.target}`;
   const rep = w.report;
+  // A watcher that does not run has no pending work in flight and no next full sync: what its last
+  // document says is history, and reads as such.
   const lines = [
     ...(rep === undefined
       ? []
-      : [
-          runLine("last sync", rep.lastIncremental ?? rep.lastRun, now),
-          `pending changes: ${rep.pending}`,
-          runLine("last full sync", rep.lastFullSync, now),
-          rep.nextFullSync === null ? undefined : `next full sync: ${ago(rep.nextFullSync, now) ?? "?"}`,
-          initialSyncLine(rep.initialSync),
-        ]),
+      : w.running
+        ? [
+            runLine("last sync", rep.lastIncremental ?? rep.lastRun, now),
+            `pending changes: ${rep.pending}`,
+            runLine("last full sync", rep.lastFullSync, now),
+            rep.nextFullSync === null ? undefined : `next full sync: ${ago(rep.nextFullSync, now) ?? "?"}`,
+            initialSyncLine(rep.initialSync),
+          ]
+        : [runLine("last sync", rep.lastIncremental ?? rep.lastRun, now), rep.pending > 0 ? `pending changes when it ended: ${rep.pending} (the next start's full sync sends them)` : undefined]),
     w.problem ? `problem: ${w.problem}` : undefined,
   ].filter((l): l is string => l !== undefined);
   const paint = (s: string) => (color ? (w.healthy ? pc.green(s) : pc.red(s)) : s);

@@ -30,4 +30,6 @@ export interface NodeStatus {
   readonly daemons: readonly DaemonStatus[];
   readonly watchers: readonly WatcherStatus[];
   readonly healthy: boolean;
+  /** What the operator should know about the state found (a corrupt inventory). */
+  readonly warnings: readonly string[];
 }

@@ -9,6 +9,8 @@ export interface Plan {
   readonly changes: readonly Change[];
   /** Ids of resources already in their desired state. */
   readonly unchanged: readonly string[];
+  /** What the operator should know about the state found (a corrupt inventory being rebuilt). */
+  readonly warnings: readonly string[];
 }
 
 export type ResultStatus = "changed" | "failed" | "skipped";

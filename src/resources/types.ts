@@ -2,6 +2,7 @@ import type { ResolvedManifest } from "../manifest/resolve.ts";
 import type { Inventory } from "../state/inventory.ts";
 import type { AccountsActual } from "./account/read.ts";
 import type { Host } from "./host.ts";
+import type { MarkedProcess } from "./process/markers.ts";
 
 // What every resource kind shares: the shape of a change, and the contexts the reconciler hands
 // to a kind's builder, reader, planner and applier. A kind (one folder) defines its own desired,
@@ -49,11 +50,15 @@ export interface ReadContext {
   readonly host: Host;
   readonly accounts: AccountsActual;
   readonly inventory: Inventory;
+  /** Live processes that carry this stateDir's marker (see process/markers.ts). */
+  readonly marked: readonly MarkedProcess[];
 }
 
 /** What planners may know beyond their own resource. Plain data: planning is pure. */
 export interface PlanContext {
   readonly manifest: string;
+  /** The manifest's identity (ResolvedManifest.owner): what it may manage, stop and prune. */
+  readonly owner: string;
   readonly node: string;
   readonly isRoot: boolean;
   readonly accounts: AccountsActual;
@@ -62,12 +67,14 @@ export interface PlanContext {
   readonly inventory: Inventory;
   /** Whether each process of the inventory still runs, by resource id (`daemon:NAME`, `watcher:NAME`). */
   readonly alive: ReadonlyMap<string, boolean>;
+  readonly marked: readonly MarkedProcess[];
 }
 
 /** What appliers may use: the OS seam, and the bookkeeping they must keep. */
 export interface ApplyContext {
   readonly host: Host;
   readonly manifest: string;
+  readonly owner: string;
   readonly node: string;
   readonly stateDir: string;
   /** The accounts and groups as they are now (read again after one was created). */
@@ -78,6 +85,8 @@ export interface ApplyContext {
   updateInventory(change: (inventory: Inventory) => void): Promise<void>;
   /** How to run rtsync itself, for watcher processes. */
   readonly selfCommand: readonly string[];
+  /** rtsync's own environment: only what buildChildEnv passes on reaches a child. */
+  readonly env: Readonly<Record<string, string | undefined>>;
 }
 
 /** What an applier did beyond its change: the process it started. */

@@ -53,10 +53,10 @@ export function parseDocument<T>(file: string, text: string, kind: DocumentKind<
     json = JSON.parse(text);
   } catch (error) {
     const why = text.trim() === "" ? "it is empty" : `it is not valid JSON: ${messageOf(error)}`;
-    throw new StateError(file, `${file} is not ${kind.what} (${why}); ${kind.fix}`, { cause: error });
+    throw new StateError(file, "corrupt", `${file} is not ${kind.what} (${why}); ${kind.fix}`, { cause: error });
   }
   const parsed = kind.schema.safeParse(json);
-  if (!parsed.success) throw new StateError(file, `${file} is not ${kind.what} (${firstIssue(parsed.error)}); ${kind.fix}`);
+  if (!parsed.success) throw new StateError(file, "corrupt", `${file} is not ${kind.what} (${firstIssue(parsed.error)}); ${kind.fix}`);
   return parsed.data;
 }
 
@@ -67,7 +67,7 @@ export async function readDocument<T>(file: string, kind: DocumentKind<T>): Prom
     text = await readFile(file, "utf8");
   } catch (error) {
     if (errnoOf(error) === "ENOENT") return undefined;
-    throw new StateError(file, `cannot read ${file}: ${describeErrno(error)}`, { cause: error });
+    throw new StateError(file, "io", `cannot read ${file}: ${describeErrno(error)}`, { cause: error });
   }
   return parseDocument(file, text, kind);
 }
@@ -77,7 +77,7 @@ export async function writeDocument(file: string, value: unknown, options: { rea
   try {
     await writeFileAtomic(file, `${JSON.stringify(value, null, 2)}\n`, { mode: options.mode ?? 0o644, ...(options.fsync === undefined ? {} : { fsync: options.fsync }) });
   } catch (error) {
-    throw new StateError(file, `cannot write ${file}: ${describeErrno(error)}${stateDirHint(error)}`, { cause: error });
+    throw new StateError(file, "io", `cannot write ${file}: ${describeErrno(error)}${stateDirHint(error)}`, { cause: error });
   }
 }
 

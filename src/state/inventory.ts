@@ -1,4 +1,6 @@
 import * as z from "zod/mini";
+import { rename } from "node:fs/promises";
+import { StateError } from "../core/errors.ts";
 import { readDocument, writeDocument, type DocumentKind } from "./document.ts";
 import { stateLayout } from "./layout.ts";
 
@@ -6,10 +8,16 @@ import { stateLayout } from "./layout.ts";
 // this and on nothing else. Written only by apply and down (under the apply lock).
 
 const ProcessFields = {
-  /** The manifest file it was applied from. */
+  /** The manifest file it was last applied from (for messages; ownership is `owner`). */
   manifest: z.string(),
+  /** The manifest's identity (its `name`, "" for a stateDir's unnamed manifest; absent in older inventories: ""). */
+  owner: z.optional(z.string()),
   node: z.string(),
+  /** 0 while the process is being started (the intent is recorded before the spawn). */
   pid: z.int(),
+  /** Its real uid and its start time (clock ticks after boot, /proc/PID/stat field 22): a reused pid has other ones. */
+  uid: z.optional(z.int()),
+  startTime: z.optional(z.number()),
   /** The start-up hash (daemons) or spec hash (watchers) it was started with. */
   hash: z.string(),
   startedAt: z.string(),
@@ -50,9 +58,7 @@ export type Inventory = z.infer<typeof InventorySchema>;
 const INVENTORY: DocumentKind<Inventory> = {
   what: "an rtsync inventory",
   schema: InventorySchema,
-  fix:
-    "rtsync cannot tell which daemons and watchers it started; stop them by hand (`ps -ef | grep -e 'rsync --daemon' -e '__watch'`), " +
-    "then move the file away and run `rtsync apply`",
+  fix: "rtsync rebuilds it from the processes that carry its marker: run `rtsync apply` (the unreadable file is kept as inventory.json.corrupt)",
 };
 
 export function emptyInventory(): Inventory {
@@ -66,4 +72,24 @@ export async function readInventory(stateDir: string): Promise<Inventory> {
 
 export function writeInventory(stateDir: string, inventory: Inventory): Promise<void> {
   return writeDocument(stateLayout.inventory(stateDir), inventory);
+}
+
+/**
+ * The inventory, or (when it is corrupt) an empty one and a warning: every process rtsync started
+ * carries its marker, so a plan rebuilds the inventory from what runs (adoption). Other read
+ * errors (permission, I/O) still throw: nothing can be rebuilt without reading stateDir.
+ */
+export async function readInventoryForRepair(stateDir: string): Promise<{ readonly inventory: Inventory; readonly warning?: string }> {
+  try {
+    return { inventory: await readInventory(stateDir) };
+  } catch (error) {
+    if (!(error instanceof StateError) || error.problem !== "corrupt") throw error;
+    return { inventory: emptyInventory(), warning: `${error.message.replace(/; rtsync rebuilds it.*$/, "")}; rebuilding it from the running processes that carry rtsync's marker` };
+  }
+}
+
+/** Moves a corrupt inventory aside (inventory.json.corrupt) before a rebuilt one replaces it. */
+export async function setCorruptInventoryAside(stateDir: string): Promise<void> {
+  const file = stateLayout.inventory(stateDir);
+  await rename(file, `${file}.corrupt`).catch(() => undefined);
 }

@@ -63,7 +63,7 @@ export async function readLogRecords(watchDir: string): Promise<LogRecord[]> {
     text = await readFile(file, "utf8");
   } catch (error) {
     if (errnoOf(error) === "ENOENT") return [];
-    throw new StateError(file, `cannot read ${file}: ${describeErrno(error)}`, { cause: error });
+    throw new StateError(file, "io", `cannot read ${file}: ${describeErrno(error)}`, { cause: error });
   }
   const out: LogRecord[] = [];
   for (const line of text.split("\n")) {

@@ -78,7 +78,7 @@ export async function readWatchSpec(file: string): Promise<WatchSpec> {
   try {
     text = await readFile(file, "utf8");
   } catch (error) {
-    throw new StateError(file, `cannot read watcher spec ${file}: ${describeErrno(error)}; run \`rtsync apply\` to write it again`, { cause: error });
+    throw new StateError(file, "io", `cannot read watcher spec ${file}: ${describeErrno(error)}; run \`rtsync apply\` to write it again`, { cause: error });
   }
   return parseWatchSpec(file, text);
 }

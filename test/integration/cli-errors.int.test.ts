@@ -15,18 +15,30 @@ test.each([
   ['{"version":1,"daemons":{', "it is not valid JSON: "],
   ['{"version":2}', "version: "],
   ["", "it is empty"],
-])("a corrupt inventory.json (%j) is one sentence naming the file, for every command", async (content, why) => {
+])("a corrupt inventory.json (%j) is a warning naming the file, and apply rebuilds it", async (content, why) => {
   const f = await useFixture({ env: { DEMO_PW: PW } });
   const file = await f.writeManifest(loopbackManifest(f, { port: await freePort() }));
   await mkdir(f.stateDir, { recursive: true });
   const inventory = `${f.stateDir}/inventory.json`;
   await writeFile(inventory, content);
+  for (const command of ["diff", "status", "apply"]) {
+    const r = await f.run([command, file]);
+    expect(r.exitCode, `${command}: ${r.all}`).toBe(command === "diff" ? 2 : command === "status" ? 3 : 0);
+    expect(r.stderr).toContain(`rtsync: warning: ${inventory} is not an rtsync inventory (${why}`);
+    expect(r.stderr).toContain("rebuilding it from the running processes that carry rtsync's marker");
+    noStack(r.all);
+  }
+  expect((await f.run(["diff", file])).all).not.toContain("warning");
+});
+
+test("an inventory that cannot be read at all is one sentence naming it, exit 1", async () => {
+  const f = await useFixture({ env: { DEMO_PW: PW } });
+  const file = await f.writeManifest(loopbackManifest(f, { port: await freePort() }));
+  await mkdir(`${f.stateDir}/inventory.json`, { recursive: true });
   for (const command of ["diff", "apply", "status", "down"]) {
     const r = await f.run([command, file]);
-    expect(r.exitCode, `${command}: ${r.all}`).toBe(1);
-    expect(r.stderr).toContain(`rtsync: ${inventory} is not an rtsync inventory (${why}`);
-    expect(r.stderr).toContain("rtsync cannot tell which daemons and watchers it started");
-    noStack(r.all);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr.trim()).toBe(`rtsync: cannot read ${f.stateDir}/inventory.json: it is a directory`);
   }
 });
 

@@ -37,18 +37,22 @@ test("a recorded pid now held by another program is not rtsync's: not running, s
   expect(await processRunning(otherPid, ["sleep", "300"])).toBe(true);
 });
 
-// A fake rsync whose daemon accepts the first connection (apply's check that it listens) and exits.
+// A fake rsync whose "daemon" listens as asked but does not carry the command line apply started it
+// with (as if the binary were a wrapper that ran something else): apply's own check that it listens
+// passes; only a fresh look afterwards sees that no rsync daemon of this job runs.
 async function fakeRsyncDir(f: ManifestFixture): Promise<string> {
   const dir = f.path("fakebin");
   await mkdir(dir, { recursive: true });
   const script = `#!/bin/sh
 case "$*" in
-  *--daemon*) exec python3 -c '
-import socket, sys
-args = dict(a[2:].split("=", 1) for a in sys.argv[1:] if a.startswith("--") and "=" in a)
+  *--daemon*)
+    for a in "$@"; do case "$a" in --port=*) port="\${a#--port=}";; --address=*) address="\${a#--address=}";; esac; done
+    exec python3 -c '
+import socket, sys, time
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind((args["address"], int(args["port"]))); s.listen(1); s.accept()
-' "$@" ;;
+s.bind((sys.argv[1], int(sys.argv[2]))); s.listen(8)
+time.sleep(300)
+' "$address" "$port" ;;
   *) exec /usr/bin/rsync "$@" ;;
 esac
 `;
@@ -58,14 +62,16 @@ esac
 }
 
 // Breaks if apply trusts its own results instead of looking again (converge.ts: planLeftovers).
-test("apply looks again after applying: a daemon that died right after it started is a failure, not success", async () => {
+test("apply looks again after applying: a started daemon that is not the daemon it started is a failure, not success", async () => {
   const f = await useFixture({ env: { DEMO_PW: PW } });
   const port = await freePort();
   const file = await f.writeManifest(loopbackManifest(f, { port }));
   const bin = await fakeRsyncDir(f);
   const a = await f.run(["apply", file], { env: { ...process.env, DEMO_PW: PW, PATH: `${bin}:${process.env["PATH"] ?? ""}` } });
+  const fake = (await readInventory(f.stateDir)).daemons["d1"]?.pid ?? 0;
+  onTestFinished(() => stopPid(fake));
   expect(a.stdout).toMatch(new RegExp(`\\+ daemon d1: start rsync --daemon on 127\\.0\\.0\\.1:${port}: done\n`));
-  expect(a.stdout).toMatch(new RegExp(`! daemon d1: start rsync --daemon on 127\\.0\\.0\\.1:${port} \\(pid \\d+ is not running\\): failed: still differs after apply\n`));
+  expect(a.stdout).toContain(`! daemon d1: start rsync --daemon on 127.0.0.1:${port} (pid ${fake} is not running): failed: still differs after apply\n`);
   expect(a.stdout).toContain("4 changed, 0 unchanged, 1 failed");
   expect(a.exitCode).toBe(1);
 });
@@ -95,18 +101,19 @@ test("diff never shows a watch's password: its file is '(set)' or '(changed)', i
   }
 });
 
-// Breaks if down stops a recorded process without checking which manifest started it (down.ts).
+// Breaks if down stops a recorded process without checking which manifest owns it (down.ts).
 test("down stops only what its own manifest started, even under a name another manifest uses", async () => {
   const f = await useFixture({ env: { DEMO_PW: PW } });
   const [portA, portB] = [await freePort(), await freePort()];
-  const b = await f.writeManifest(loopbackManifest(f, { port: portB }), "b.yaml");
+  const named = (name: string, port: number) => loopbackManifest(f, { port }).replace("version: 1\n", `version: 1\nname: ${name}\n`);
+  const b = await f.writeManifest(named("b", portB), "b.yaml");
   expect((await f.run(["apply", b])).exitCode).toBe(0);
   const pidB = (await readInventory(f.stateDir)).daemons["d1"]?.pid ?? 0;
 
-  const a = await f.writeManifest(loopbackManifest(f, { port: portA }), "a.yaml");
+  const a = await f.writeManifest(named("a", portA), "a.yaml");
   const applyA = await f.run(["apply", a]);
   expect(applyA.exitCode).toBe(1);
-  expect(applyA.stdout).toContain(`daemon d1: cannot be managed: failed: the name is already used in this stateDir by ${b}`);
+  expect(applyA.stdout).toContain(`daemon d1: cannot be managed: failed: the name is already used in this stateDir by manifest "b" (applied from ${b})`);
   const downA = await f.run(["down", a]);
   expect(downA.exitCode).toBe(0);
   expect(downA.stdout.trim()).toMatch(/^nothing to stop for node \S+$/);

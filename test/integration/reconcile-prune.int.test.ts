@@ -45,10 +45,10 @@ test("a daemon removed from the manifest is stopped by apply; rtsync down stops 
   await f.writeManifest(manifest(f, daemon(f, "d1", p1, "one")));
   const d = await f.run(["diff", file]);
   expect(d.exitCode).toBe(2);
-  expect(changeLines(d.stdout)).toEqual([`- daemon d2: stop pid ${pid2} (no longer in the manifest for node ${NODE})`]);
+  expect(changeLines(d.stdout)).toEqual([`- daemon d2: stop pid ${pid2} (declared by ${file}; no longer in the manifest for node ${NODE})`]);
   const pruned = await f.run(["apply", file]);
   expect(pruned.exitCode, pruned.all).toBe(0);
-  expect(changeLines(pruned.stdout)).toEqual([`- daemon d2: stop pid ${pid2} (no longer in the manifest for node ${NODE}): done`]);
+  expect(changeLines(pruned.stdout)).toEqual([`- daemon d2: stop pid ${pid2} (declared by ${file}; no longer in the manifest for node ${NODE}): done`]);
   expect(await processRunning(pid2)).toBe(false);
   expect(await canConnect(p2)).toBe(false);
   expect(Object.keys((await readInventory(f.stateDir)).daemons)).toEqual(["d1"]);

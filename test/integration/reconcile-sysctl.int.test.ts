@@ -38,7 +38,7 @@ test("as root: diff shows the raise, apply raises it and writes sysctlFile, a lo
   expect(a.exitCode, a.all).toBe(0);
   expect(changeLines(a.stdout)).toEqual([`~ sysctl ${KEY}: ${original} -> ${want}: done`, `+ file ${sysctlFile}: create, mode 0644 (persisted inotify limits): done`]);
   expect(await readLimit()).toBe(want);
-  expect(await readFile(sysctlFile, "utf8")).toBe(`# Managed by rtsync from ${file}: inotify limits (minimums).\n${KEY} = ${want}\n`);
+  expect(await readFile(sysctlFile, "utf8")).toBe(`# Managed by rtsync for the manifest of stateDir ${f.stateDir}: inotify limits (minimums).\n${KEY} = ${want}\n`);
 
   // A lower minimum: the file follows the manifest, the kernel keeps the higher value.
   await f.writeManifest(manifest(f, Math.max(1, original - 1), sysctlFile));

@@ -139,7 +139,7 @@ describe("watchers under the reconciler", () => {
     const pid = await watcherPid(f);
     await writeFile(file, manifest(f, port, ""));
     const d = await f.run(["diff", file]);
-    expect(d.stdout).toContain(`- watcher push: stop pid ${pid} (no longer in the manifest for node`);
+    expect(d.stdout).toContain(`- watcher push: stop pid ${pid} (declared by ${file}; no longer in the manifest for node`);
     const a = await f.run(["apply", file]);
     expect(a.exitCode, a.all).toBe(0);
     expect(await processRunning(pid ?? 0)).toBe(false);

@@ -1,4 +1,3 @@
-import { renderIssueJson } from "../../render/issues-json.ts";
 import { renderApplyJson } from "../../render/plan-json.ts";
 import { renderResult, renderSummary } from "../../render/plan-text.ts";
 import { convergeNode } from "../../reconcile/converge.ts";
@@ -7,7 +6,7 @@ import { systemHost } from "../../resources/host.ts";
 import type { ApplyResult } from "../../resources/plan-types.ts";
 import type { FollowedWatcher } from "../follow-sync.ts";
 import { watcherCommand } from "../watcher-command.ts";
-import { loadForNode, printWarnings, type CommonOptions } from "../manifest-arg.ts";
+import { loadForNode, printWarnings, warningsJson, type CommonOptions } from "../manifest-arg.ts";
 import type { Output } from "../output.ts";
 
 // Watchers this apply started (create or restart) and that do an initial sync.
@@ -24,14 +23,20 @@ export async function applyCommand(file: string, opts: CommonOptions, io: Output
   const { resolved, warnings } = await loadForNode(file, opts);
   if (!opts.json) printWarnings(warnings, io);
   const text = !opts.json;
+  const stateWarnings: string[] = [];
   const done = await withApplyLock(resolved.stateDir, resolved.file, () =>
     convergeNode(resolved, systemHost(), process.env, {
       selfCommand: watcherCommand(),
-      onStart: (plan) => text && io.out(`rtsync apply: ${plan.manifest} on node ${plan.node}`),
+      onStart: (plan) => {
+        stateWarnings.push(...plan.warnings);
+        if (!text) return;
+        printWarnings([], io, plan.warnings);
+        io.out(`rtsync apply: ${plan.manifest} on node ${plan.node}`);
+      },
       onResult: (r) => text && renderResult(r, io).forEach((l) => io.out(l)),
     }),
   );
-  if (opts.json) io.out(JSON.stringify(renderApplyJson(done.plan, done.results, done.summary, warnings.map(renderIssueJson)), null, 2));
+  if (opts.json) io.out(JSON.stringify(renderApplyJson(done.plan, done.results, done.summary, warningsJson(warnings, stateWarnings)), null, 2));
   else io.out(renderSummary(done.summary));
   const started = startedWatchers(done.results);
   // On a terminal, show the initial sync of the watchers just started (after the lock is released).

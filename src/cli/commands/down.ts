@@ -1,8 +1,7 @@
 import { stopDeclared } from "../../reconcile/down.ts";
 import { withApplyLock } from "../../reconcile/lock.ts";
 import { systemHost } from "../../resources/host.ts";
-import { renderIssueJson } from "../../render/issues-json.ts";
-import { loadForNode, printWarnings, type CommonOptions } from "../manifest-arg.ts";
+import { loadForNode, printWarnings, warningsJson, type CommonOptions } from "../manifest-arg.ts";
 import type { Output } from "../output.ts";
 
 // `rtsync down`: stop this node's daemons and watchers that the manifest declares and rtsync started.
@@ -11,7 +10,7 @@ export async function downCommand(file: string, opts: CommonOptions, io: Output)
   const results = await withApplyLock(resolved.stateDir, resolved.file, () => stopDeclared(resolved, systemHost()));
   const code = results.some((r) => !r.ok) ? 1 : 0;
   if (opts.json) {
-    io.out(JSON.stringify({ manifest: resolved.file, node: resolved.node, results, ...(warnings.length ? { warnings: warnings.map(renderIssueJson) } : {}) }, null, 2));
+    io.out(JSON.stringify({ manifest: resolved.file, node: resolved.node, results, ...(warnings.length ? { warnings: warningsJson(warnings) } : {}) }, null, 2));
     return code;
   }
   printWarnings(warnings, io);

@@ -3,17 +3,19 @@ import type { ResolvedDaemon } from "../../manifest/resolve.ts";
 import type { DaemonRecord } from "../../state/inventory.ts";
 import { accountGroupOf } from "../account/index.ts";
 import { resourceId } from "../ids.ts";
-import { isOurProcess, stopProcess } from "../process/identity.ts";
-import { recordOrStop } from "../process/record.ts";
-import type { ChangeBase, PlanContext, ResourceBase, ResourceKind } from "../types.ts";
+import type { ProcessInfo } from "../process/identity.ts";
+import { decideJob, pruneTargets, readJob, type JobView, type StopTarget } from "../process/job.ts";
+import { startRecorded, stopTargets } from "../process/lifecycle.ts";
+import { buildChildEnv } from "../process/markers.ts";
+import type { ApplyContext, ChangeBase, ResourceBase, ResourceKind } from "../types.ts";
 import { addressesCollide, describeListener, readListeners, readUnprivilegedPortStart } from "./ports.ts";
 import { startupLines } from "./rsyncd-conf.ts";
 import { startDaemon } from "./start.ts";
 
-// An rsync daemon rtsync starts and owns (recorded in the inventory). rsyncd re-reads
-// rsyncd.conf on every connection, so only a change of what it reads at start-up (address, port,
-// pid file, …) restarts it; SIGHUP would stop it (there is no reload), so a restart is
-// SIGTERM + start.
+// An rsync daemon rtsync starts and owns (recorded in the inventory, marked in its environment).
+// rsyncd re-reads rsyncd.conf on every connection, so only a change of what it reads at start-up
+// (address, port, pid file, …) restarts it; SIGHUP would stop it (there is no reload), so a
+// restart is SIGTERM + start.
 
 export interface DesiredDaemon extends ResourceBase {
   readonly name: string;
@@ -30,10 +32,7 @@ export interface DesiredDaemon extends ResourceBase {
   readonly startupLines: readonly string[];
 }
 
-export interface DaemonActual {
-  /** What the inventory says rtsync started under this name. */
-  readonly record?: DaemonRecord;
-  readonly running: boolean;
+export interface DaemonActual extends JobView<DaemonRecord> {
   /** Someone else listens where this daemon would: who. */
   readonly portHolder?: string;
   /** The port is below the kernel's unprivileged start (1024) and rtsync is not root. */
@@ -45,8 +44,14 @@ export interface DaemonChange extends ChangeBase {
   readonly name: string;
   /** What to start (absent when the daemon is only stopped). */
   readonly want?: DesiredDaemon;
-  /** The process to stop first. */
-  readonly previous?: { readonly pid: number; readonly running: boolean };
+  /** start: start it (after stopping `stop`); adopt: record `adopt`; stop: only stop `stop` (and forget it, for a removal). */
+  readonly action: "start" | "adopt" | "stop";
+  /** Processes to stop first. */
+  readonly stop: readonly StopTarget[];
+  /** Its name belongs to another manifest in this stateDir: nothing of it may be touched. */
+  readonly foreign?: boolean;
+  /** A running, unrecorded daemon of this job to record instead of starting one. */
+  readonly adopt?: ProcessInfo;
 }
 
 const GRACE_MS = 8000;
@@ -77,98 +82,132 @@ function buildDaemon(d: ResolvedDaemon, rsync: string): DesiredDaemon {
   };
 }
 
-// A record of this stateDir under the same name, started by another manifest.
-function foreignOwner(record: DaemonRecord | undefined, ctx: PlanContext): string | undefined {
-  return record && record.manifest !== ctx.manifest ? `the name is already used in this stateDir by ${record.manifest}` : undefined;
+const stopDetails = (stop: readonly StopTarget[]) => stop.map((t) => `  stop pid ${t.pid}: ${t.why}`);
+
+function record(d: DesiredDaemon, ctx: ApplyContext): Omit<DaemonRecord, "pid" | "uid" | "startTime"> {
+  return {
+    manifest: ctx.manifest,
+    owner: ctx.owner,
+    node: ctx.node,
+    hash: d.startupHash,
+    startedAt: ctx.host.now().toISOString(),
+    match: ["--daemon", `--config=${d.config}`],
+    detail: { startupLines: [...d.startupLines], address: d.address, port: d.port, config: d.config, pidFile: d.pidFile },
+  };
 }
 
 export const daemonKind: ResourceKind<DesiredDaemon, DaemonActual, DaemonChange> = {
   build: (m, inputs) => m.daemons.map((d) => buildDaemon(d, inputs.tools.rsync)),
 
-  read: async (d, { host, inventory }) => {
-    const record = inventory.daemons[d.name];
-    const running = record !== undefined && (await isOurProcess(host, record.pid, record.match));
+  read: async (d, { host, inventory, marked }) => {
+    const view = await readJob(host, d.id, inventory.daemons[d.name], marked);
     const privilegedPort = host.uid !== 0 && d.port < (await readUnprivilegedPortStart(host));
-    // Our own daemon on this very address and port is not a conflict.
-    if (running && record.detail.address === d.address && record.detail.port === d.port) return { record, running, privilegedPort };
+    const ours = [view.running ? view.record?.pid : undefined, ...view.unrecorded.map((p) => p.info.pid)].filter((p) => p !== undefined);
     const clash = (await readListeners(host, d.port)).find((l) => addressesCollide(d.address, l.address));
-    if (clash === undefined) return { ...(record ? { record } : {}), running, privilegedPort };
+    if (clash === undefined) return { ...view, privilegedPort };
     const holder = await describeListener(host, clash);
-    // Our daemon moving to another address on the same port holds the port itself.
-    if (running && holder.startsWith(`pid ${record.pid} `)) return { record, running, privilegedPort };
-    return { ...(record ? { record } : {}), running, privilegedPort, portHolder: holder };
+    // A daemon of this job (ours, recorded or not) holding the port is not a conflict.
+    if (ours.some((pid) => holder.startsWith(`pid ${pid} `) || holder === `pid ${pid}`)) return { ...view, privilegedPort };
+    return { ...view, privilegedPort, portHolder: holder };
   },
 
   plan: (d, have, ctx) => {
     const base = { id: d.id, kind: "daemon" as const, name: d.name, want: d, dependsOn: d.dependsOn };
-    const other = foreignOwner(have.record, ctx);
-    if (other) return { ...base, op: "create", title: `daemon ${d.name}: cannot be managed`, details: [], blocked: other };
-    if (have.running && have.record?.hash === d.startupHash) return undefined;
-    const blocked = have.portHolder
+    const decision = decideJob(have, d.startupHash, ctx.owner);
+    const portBlock = have.portHolder
       ? { blocked: `${d.address}:${d.port} is in use by ${have.portHolder}, which rtsync did not start; stop it or choose another port` }
       : have.privilegedPort
         ? { blocked: `port ${d.port} is privileged: only root may listen on it; run apply as root, or choose a port of 1024 or above` }
         : {};
-    if (have.running && have.record) {
-      const before = have.record.detail.startupLines;
-      const details = [...before.filter((l) => !d.startupLines.includes(l)).map((l) => `  - ${l}`), ...d.startupLines.filter((l) => !before.includes(l)).map((l) => `  + ${l}`)];
-      return {
-        ...base,
-        op: "update",
-        title: `daemon ${d.name}: restart on ${d.address}:${d.port} (start-up settings changed; pid ${have.record.pid})`,
-        details,
-        previous: { pid: have.record.pid, running: true },
-        ...blocked,
-      };
+    switch (decision.type) {
+      case "keep":
+        return undefined;
+      case "blocked":
+        return { ...base, op: "create", title: `daemon ${d.name}: cannot be managed`, details: [], action: "start", stop: [], foreign: true, blocked: decision.reason };
+      case "adopt":
+        return {
+          ...base,
+          op: "update",
+          title: `daemon ${d.name}: adopt pid ${decision.adopt.pid} (running, but missing from the inventory)`,
+          details: stopDetails(decision.stop),
+          action: "adopt",
+          stop: decision.stop,
+          adopt: decision.adopt,
+        };
+      case "stop-extra":
+        return { ...base, op: "update", title: `daemon ${d.name}: stop ${decision.stop.length} other process(es) of this daemon`, details: stopDetails(decision.stop), action: "stop", stop: decision.stop };
+      case "start": {
+        if (decision.restart && have.record) {
+          const before = have.record.detail.startupLines;
+          const details = [...before.filter((l) => !d.startupLines.includes(l)).map((l) => `  - ${l}`), ...d.startupLines.filter((l) => !before.includes(l)).map((l) => `  + ${l}`)];
+          return {
+            ...base,
+            op: "update",
+            title: `daemon ${d.name}: restart on ${d.address}:${d.port} (start-up settings changed; pid ${have.record.pid})`,
+            details,
+            action: "start",
+            stop: decision.stop,
+            ...portBlock,
+          };
+        }
+        const why = have.record && have.record.pid > 0 ? ` (pid ${have.record.pid} is not running)` : "";
+        return { ...base, op: "create", title: `daemon ${d.name}: start rsync --daemon on ${d.address}:${d.port}${why}`, details: stopDetails(decision.stop), action: "start", stop: decision.stop, ...portBlock };
+      }
     }
-    const why = have.record ? ` (pid ${have.record.pid} is not running)` : "";
-    return { ...base, op: "create", title: `daemon ${d.name}: start rsync --daemon on ${d.address}:${d.port}${why}`, details: [], ...blocked };
   },
 
   prune: (desired, ctx) => {
-    const want = new Set(desired.map((d) => d.name));
-    return Object.entries(ctx.inventory.daemons)
-      .filter(([name, r]) => r.manifest === ctx.manifest && r.node === ctx.node && !want.has(name))
-      .map(([name, r]) => {
-        const running = ctx.alive.get(resourceId.daemon(name)) === true;
-        return {
-          id: resourceId.daemon(name),
-          kind: "daemon" as const,
-          op: "delete" as const,
-          name,
-          title: `daemon ${name}: stop${running ? ` pid ${r.pid}` : " (not running)"} (no longer in the manifest for node ${ctx.node})`,
-          details: [],
-          dependsOn: [],
-          previous: { pid: r.pid, running },
-        };
-      });
+    const wanted = new Set(desired.map((d) => d.name));
+    return [...pruneTargets(ctx.inventory.daemons, ctx.marked, "daemon", wanted, ctx.owner, ctx.node, (r) => r.node)].map(([name, { record: r, unrecorded }]) => {
+      const id = resourceId.daemon(name);
+      const running = r !== undefined && ctx.alive.get(id) === true;
+      const stop: StopTarget[] = [
+        ...(r && running ? [{ pid: r.pid, uid: r.uid, startTime: r.startTime, match: r.match, why: "no longer in the manifest" }] : []),
+        ...unrecorded.map((p) => ({ pid: p.info.pid, uid: p.info.uid, startTime: p.info.startTime, match: [...p.info.argv], why: "no longer in the manifest (not in the inventory)" })),
+      ];
+      const where = r ? `declared by ${r.manifest}` : "started by rtsync";
+      return {
+        id,
+        kind: "daemon" as const,
+        op: "delete" as const,
+        name,
+        title: `daemon ${name}: stop${stop.length > 0 ? ` pid ${stop.map((t) => t.pid).join(", ")}` : " (not running)"} (${where}; no longer in the manifest for node ${ctx.node})`,
+        details: [],
+        dependsOn: [],
+        action: "stop" as const,
+        stop,
+      };
+    });
   },
 
   apply: async (c, ctx) => {
-    if (c.previous?.running === true) await stopProcess(c.previous.pid, GRACE_MS);
     const d = c.want;
-    if (c.op === "delete" || d === undefined) {
-      await ctx.updateInventory((inv) => void delete inv.daemons[c.name]);
+    if (c.action === "stop" || d === undefined) {
+      await stopTargets(ctx, c.stop, GRACE_MS);
+      if (c.op === "delete") await ctx.updateInventory((inv) => void delete inv.daemons[c.name]);
       return {};
     }
-    const pid = await startDaemon({ argv: d.argv, address: d.address, port: d.port, pidFile: d.pidFile, logFile: d.logFile, dir: d.dir });
-    await recordOrStop(ctx, pid, GRACE_MS, (inv) => {
-      inv.daemons[d.name] = {
-        manifest: ctx.manifest,
-        node: ctx.node,
-        pid,
-        hash: d.startupHash,
-        startedAt: ctx.host.now().toISOString(),
-        match: ["--daemon", `--config=${d.config}`],
-        detail: { startupLines: [...d.startupLines], address: d.address, port: d.port, config: d.config, pidFile: d.pidFile },
-      };
-    });
+    const base = record(d, ctx);
+    if (c.action === "adopt" && c.adopt !== undefined) {
+      await stopTargets(ctx, c.stop, GRACE_MS);
+      const { pid, uid, startTime } = c.adopt;
+      await ctx.updateInventory((inv) => void (inv.daemons[d.name] = { ...base, pid, uid, startTime }));
+      return { pid };
+    }
+    const env = buildChildEnv({ stateDir: ctx.stateDir, owner: ctx.owner, job: d.id, hash: d.startupHash }, ctx.env);
+    const pid = await startRecorded(
+      ctx,
+      { put: (inv, identity) => void (inv.daemons[d.name] = { ...base, ...identity }), remove: (inv) => void delete inv.daemons[d.name], graceMs: GRACE_MS },
+      c.stop,
+      () => startDaemon({ argv: d.argv, address: d.address, port: d.port, pidFile: d.pidFile, logFile: d.logFile, dir: d.dir, env }),
+    );
     return { pid };
   },
 
   describe: (c) => ({
     name: c.name,
     ...(c.want ? { address: c.want.address, port: c.want.port, config: c.want.config } : {}),
-    ...(c.previous ? { pid: c.previous.pid, running: c.previous.running } : {}),
+    ...(c.adopt ? { adopt: c.adopt.pid } : {}),
+    ...(c.stop.length > 0 ? { stop: c.stop.map((t) => t.pid) } : {}),
   }),
 };

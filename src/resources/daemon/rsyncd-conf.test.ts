@@ -44,8 +44,8 @@ daemons:
 
 describe("renderRsyncdConf", () => {
   test("the classic recipe's rsyncd.conf, global section then modules by name", () => {
-    expect(renderRsyncdConf(daemonOf(CLASSIC), "/etc/rtsync/rtsync.yaml")).toMatchInlineSnapshot(`
-      "# Managed by rtsync: daemon "backup-server" of /etc/rtsync/rtsync.yaml.
+    expect(renderRsyncdConf(daemonOf(CLASSIC), 'manifest "backup"')).toMatchInlineSnapshot(`
+      "# Managed by rtsync: daemon "backup-server" of manifest "backup".
       # Do not edit: \`rtsync apply\` puts this file back as the manifest says.
       address = 0.0.0.0
       port = 873
@@ -109,7 +109,7 @@ test("sysctl.d file", () => {
         { key: "fs.inotify.max_user_watches", value: 30000000 },
         { key: "fs.inotify.max_queued_events", value: 327679 },
       ],
-      "/m.yaml",
+      'manifest "backup"',
     ),
-  ).toBe("# Managed by rtsync from /m.yaml: inotify limits (minimums).\nfs.inotify.max_queued_events = 327679\nfs.inotify.max_user_watches = 30000000\n");
+  ).toBe('# Managed by rtsync for manifest "backup": inotify limits (minimums).\nfs.inotify.max_queued_events = 327679\nfs.inotify.max_user_watches = 30000000\n');
 });

@@ -61,9 +61,10 @@ function moduleLines(m: ResolvedModule): string[] {
   ]);
 }
 
-export function renderRsyncdConf(d: ResolvedDaemon, manifestFile: string): string {
+/** `owner` names the manifest (describeOwner), never its path: the same manifest from another checkout renders the same bytes. */
+export function renderRsyncdConf(d: ResolvedDaemon, owner: string): string {
   const header = [
-    `# Managed by rtsync: daemon "${d.name}" of ${manifestFile}.`,
+    `# Managed by rtsync: daemon "${d.name}" of ${owner}.`,
     "# Do not edit: `rtsync apply` puts this file back as the manifest says.",
   ];
   const modules = [...d.modules]

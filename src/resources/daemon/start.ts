@@ -18,6 +18,8 @@ export interface DaemonLaunch {
   readonly logFile: string;
   /** rtsync's directory for this daemon (stderr goes there). */
   readonly dir: string;
+  /** Its whole environment (buildChildEnv): rsyncd expands %VAR% in its config from it. */
+  readonly env: Readonly<Record<string, string>>;
 }
 
 async function lastLines(path: string, n: number): Promise<string> {
@@ -49,7 +51,7 @@ export async function startDaemon(d: DaemonLaunch): Promise<number> {
   const stderr = await open(stderrPath, "w", 0o644);
   const [cmd, ...args] = d.argv;
   if (!cmd) throw new ApplyError("empty daemon command");
-  const child = spawn(cmd, args, { detached: true, stdio: ["ignore", stderr.fd, stderr.fd] });
+  const child = spawn(cmd, args, { detached: true, stdio: ["ignore", stderr.fd, stderr.fd], env: d.env });
   const spawnError = new Promise<Error>((resolve) => child.once("error", resolve));
   child.unref();
   await stderr.close();

@@ -1,4 +1,4 @@
-import type { ResolvedDaemon, ResolvedManifest, ResolvedWatch } from "../../manifest/resolve.ts";
+import { describeOwner, type ResolvedDaemon, type ResolvedManifest, type ResolvedWatch } from "../../manifest/resolve.ts";
 import { watchFiles } from "../../state/layout.ts";
 import { renderWatchSpec } from "../../state/watch-spec.ts";
 import { renderRsyncdConf } from "../daemon/rsyncd-conf.ts";
@@ -51,7 +51,7 @@ function daemonFiles(d: ResolvedDaemon, m: ResolvedManifest, inputs: BuildInputs
     purpose: `rsyncd.conf of daemon ${d.name}`,
     mode: 0o644,
     dependsOn: out.map((f) => resourceId.file(f.path)),
-    content: { ok: true, text: renderRsyncdConf(d, m.file) },
+    content: { ok: true, text: renderRsyncdConf(d, describeOwner(m)) },
   });
   return out;
 }
@@ -77,7 +77,7 @@ function watchFilesOf(w: ResolvedWatch, inputs: BuildInputs): FileSpec[] {
 export function buildFiles(m: ResolvedManifest, inputs: BuildInputs): DesiredFile[] {
   const specs: FileSpec[] = [
     ...(m.sysctlFile && m.sysctl.length > 0
-      ? [{ path: m.sysctlFile, purpose: "persisted inotify limits", mode: 0o644, dependsOn: [], content: { ok: true as const, text: renderSysctlConf(m.sysctl, m.file) } }]
+      ? [{ path: m.sysctlFile, purpose: "persisted inotify limits", mode: 0o644, dependsOn: [], content: { ok: true as const, text: renderSysctlConf(m.sysctl, describeOwner(m)) } }]
       : []),
     ...m.daemons.flatMap((d) => daemonFiles(d, m, inputs)),
     ...m.watches.flatMap((w) => watchFilesOf(w, inputs)),

@@ -5,28 +5,61 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { Host } from "../host.ts";
 
 // Processes rtsync started: is a pid still the process we think it is, and stopping it. A pid is
-// only trusted when its command line still contains what we started it with (pid reuse).
+// only trusted when its command line still contains what we started it with and, when they were
+// recorded, its owner and start time are the same (a pid reused by another user's process with
+// the same command line is not ours).
 
-// The state letter of /proc/PID/stat (after the command name in parentheses).
-function stateOf(stat: string): string {
-  const close = stat.lastIndexOf(")");
-  return stat.slice(close + 2, close + 3);
+export interface ProcessInfo {
+  readonly pid: number;
+  readonly argv: readonly string[];
+  /** The state letter of /proc/PID/stat (R, S, Z, …). */
+  readonly state: string;
+  /** Its parent's pid. */
+  readonly ppid: number;
+  /** Real uid (first field of Uid: in /proc/PID/status). */
+  readonly uid: number;
+  /** Clock ticks after boot at which it started (/proc/PID/stat field 22). */
+  readonly startTime: number;
 }
 
-/** True when `pid` is alive, not a zombie, and its argv contains every string of `mustContain`. */
-export async function isOurProcess(host: Host, pid: number, mustContain: readonly string[]): Promise<boolean> {
+// The fields of /proc/PID/stat after the command name in parentheses (which may hold spaces).
+function statFields(stat: string): string[] {
+  return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+}
+
+/** What /proc says of `pid`, or undefined when it is gone (or unreadable). */
+export async function readProcessInfo(host: Host, pid: number): Promise<ProcessInfo | undefined> {
+  if (!Number.isSafeInteger(pid) || pid <= 0) return undefined;
   try {
-    const [cmdline, stat] = await Promise.all([
-      readFile(join(host.procRoot, String(pid), "cmdline"), "utf8"),
-      readFile(join(host.procRoot, String(pid), "stat"), "utf8"),
-    ]);
-    const state = stateOf(stat);
-    if (state === "Z" || state === "X") return false;
-    const args = cmdline.split("\0");
-    return mustContain.every((s) => args.includes(s));
+    const dir = join(host.procRoot, String(pid));
+    const [cmdline, stat, status] = await Promise.all([readFile(join(dir, "cmdline"), "utf8"), readFile(join(dir, "stat"), "utf8"), readFile(join(dir, "status"), "utf8")]);
+    const fields = statFields(stat);
+    const uid = Number(/^Uid:\s+(\d+)/m.exec(status)?.[1]);
+    return { pid, argv: cmdline.split("\0").filter((a, i, all) => a !== "" || i < all.length - 1), state: fields[0] ?? "?", ppid: Number(fields[1]), uid, startTime: Number(fields[19]) };
   } catch {
-    return false;
+    return undefined;
   }
+}
+
+/** What rtsync recorded of a process it started. */
+export interface RecordedProcess {
+  readonly pid: number;
+  readonly match: readonly string[];
+  readonly uid?: number | undefined;
+  readonly startTime?: number | undefined;
+}
+
+/** Whether `info` is the process `record` describes: alive, not a zombie, same argv words, same owner and start. Pure. */
+export function isSameProcess(info: ProcessInfo | undefined, record: RecordedProcess): boolean {
+  if (info === undefined || info.state === "Z" || info.state === "X") return false;
+  if (record.uid !== undefined && info.uid !== record.uid) return false;
+  if (record.startTime !== undefined && info.startTime !== record.startTime) return false;
+  return record.match.every((s) => info.argv.includes(s));
+}
+
+/** True when the recorded process still runs (see isSameProcess). */
+export async function isOurProcess(host: Host, record: RecordedProcess): Promise<boolean> {
+  return isSameProcess(await readProcessInfo(host, record.pid), record);
 }
 
 // A zombie has exited: it only waits for its parent (init, for our detached daemons) to reap it,
@@ -38,7 +71,7 @@ export function isAlive(pid: number): boolean {
     if ((e as NodeJS.ErrnoException).code !== "EPERM") return false;
   }
   try {
-    const state = stateOf(readFileSync(`/proc/${pid}/stat`, "utf8"));
+    const state = statFields(readFileSync(`/proc/${pid}/stat`, "utf8"))[0];
     return state !== "Z" && state !== "X";
   } catch {
     return false;

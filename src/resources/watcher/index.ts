@@ -2,14 +2,16 @@ import type { WatcherRecord } from "../../state/inventory.ts";
 import { watchFiles } from "../../state/layout.ts";
 import { hashWatchSpec, type WatchSpec } from "../../state/watch-spec.ts";
 import { resourceId } from "../ids.ts";
-import { isOurProcess, stopProcess } from "../process/identity.ts";
-import { recordOrStop } from "../process/record.ts";
-import type { ChangeBase, PlanContext, ResourceBase, ResourceKind } from "../types.ts";
+import type { ProcessInfo } from "../process/identity.ts";
+import { decideJob, pruneTargets, readJob, type JobView, type StopTarget } from "../process/job.ts";
+import { startRecorded, stopTargets } from "../process/lifecycle.ts";
+import { buildChildEnv } from "../process/markers.ts";
+import type { ApplyContext, ChangeBase, ResourceBase, ResourceKind } from "../types.ts";
 import { buildWatchSpec } from "./spec.ts";
 import { startWatcher } from "./start.ts";
 
-// A watcher process (`rtsync __watch SPEC`) rtsync starts and owns (recorded in the inventory).
-// It restarts only when its own spec changed.
+// A watcher process (`watcher.js __watch SPEC`) rtsync starts and owns (recorded in the inventory,
+// marked in its environment). It restarts only when its own spec changed.
 
 export interface DesiredWatcher extends ResourceBase {
   readonly name: string;
@@ -18,18 +20,21 @@ export interface DesiredWatcher extends ResourceBase {
   readonly specHash: string;
 }
 
-export interface WatcherActual {
-  readonly record?: WatcherRecord;
-  readonly running: boolean;
-}
+export type WatcherActual = JobView<WatcherRecord>;
 
 export interface WatcherChange extends ChangeBase {
   readonly kind: "watcher";
   readonly name: string;
   /** What to start (absent when the watcher is only stopped). */
   readonly want?: DesiredWatcher;
-  /** The process to stop first. */
-  readonly previous?: { readonly pid: number; readonly running: boolean };
+  /** start: start it (after stopping `stop`); adopt: record `adopt`; stop: only stop `stop` (and forget it, for a removal). */
+  readonly action: "start" | "adopt" | "stop";
+  /** Processes to stop first. */
+  readonly stop: readonly StopTarget[];
+  /** Its name belongs to another manifest in this stateDir: nothing of it may be touched. */
+  readonly foreign?: boolean;
+  /** A running, unrecorded watcher of this job to record instead of starting one. */
+  readonly adopt?: ProcessInfo;
   /** The spec keys that differ from what the running watcher was started with. */
   readonly changedKeys?: readonly string[];
 }
@@ -42,8 +47,18 @@ function changedKeys(before: Readonly<Record<string, unknown>>, after: Readonly<
   return [...keys].filter((k) => JSON.stringify(before[k]) !== JSON.stringify(after[k])).sort();
 }
 
-function foreignOwner(record: WatcherRecord | undefined, ctx: PlanContext): string | undefined {
-  return record && record.manifest !== ctx.manifest ? `the name is already used in this stateDir by ${record.manifest}` : undefined;
+const stopDetails = (stop: readonly StopTarget[]) => stop.map((t) => `  stop pid ${t.pid}: ${t.why}`);
+
+function record(w: DesiredWatcher, ctx: ApplyContext): Omit<WatcherRecord, "pid" | "uid" | "startTime"> {
+  return {
+    manifest: ctx.manifest,
+    owner: ctx.owner,
+    node: ctx.node,
+    hash: w.specHash,
+    startedAt: ctx.host.now().toISOString(),
+    match: ["__watch", w.specFile],
+    detail: { specFile: w.specFile, spec: { ...w.spec } },
+  };
 }
 
 export const watcherKind: ResourceKind<DesiredWatcher, WatcherActual, WatcherChange> = {
@@ -61,76 +76,100 @@ export const watcherKind: ResourceKind<DesiredWatcher, WatcherActual, WatcherCha
       };
     }),
 
-  read: async (w, { host, inventory }) => {
-    const record = inventory.watchers[w.name];
-    const running = record !== undefined && (await isOurProcess(host, record.pid, record.match));
-    return { ...(record ? { record } : {}), running };
-  },
+  read: (w, { host, inventory, marked }) => readJob(host, w.id, inventory.watchers[w.name], marked),
 
   plan: (w, have, ctx) => {
-    const base = { id: w.id, kind: "watcher" as const, name: w.name, want: w, dependsOn: w.dependsOn, details: [] };
-    const other = foreignOwner(have.record, ctx);
-    if (other) return { ...base, op: "create", title: `watcher ${w.name}: cannot be managed`, blocked: other };
-    if (have.running && have.record?.hash === w.specHash) return undefined;
-    if (have.running && have.record) {
-      const keys = changedKeys(have.record.detail.spec, w.spec);
-      return {
-        ...base,
-        op: "update",
-        title: `watcher ${w.name}: restart (spec changed: ${keys.join(", ") || "unknown"}; pid ${have.record.pid})`,
-        previous: { pid: have.record.pid, running: true },
-        changedKeys: keys,
-      };
+    const base = { id: w.id, kind: "watcher" as const, name: w.name, want: w, dependsOn: w.dependsOn };
+    const decision = decideJob(have, w.specHash, ctx.owner);
+    switch (decision.type) {
+      case "keep":
+        return undefined;
+      case "blocked":
+        return { ...base, op: "create", title: `watcher ${w.name}: cannot be managed`, details: [], action: "start", stop: [], foreign: true, blocked: decision.reason };
+      case "adopt":
+        return {
+          ...base,
+          op: "update",
+          title: `watcher ${w.name}: adopt pid ${decision.adopt.pid} (running, but missing from the inventory)`,
+          details: stopDetails(decision.stop),
+          action: "adopt",
+          stop: decision.stop,
+          adopt: decision.adopt,
+        };
+      case "stop-extra":
+        return { ...base, op: "update", title: `watcher ${w.name}: stop ${decision.stop.length} other watcher(s) of this job`, details: stopDetails(decision.stop), action: "stop", stop: decision.stop };
+      case "start": {
+        if (decision.restart && have.record) {
+          const keys = changedKeys(have.record.detail.spec, w.spec);
+          return {
+            ...base,
+            op: "update",
+            title: `watcher ${w.name}: restart (spec changed: ${keys.join(", ") || "unknown"}; pid ${have.record.pid})`,
+            details: [],
+            action: "start",
+            stop: decision.stop,
+            changedKeys: keys,
+          };
+        }
+        const why = have.record && have.record.pid > 0 ? ` (not running: pid ${have.record.pid} is gone)` : "";
+        return { ...base, op: "create", title: `watcher ${w.name}: start watching ${w.spec.source} -> ${w.spec.target}${why}`, details: stopDetails(decision.stop), action: "start", stop: decision.stop };
+      }
     }
-    const why = have.record ? ` (not running: pid ${have.record.pid} is gone)` : "";
-    return { ...base, op: "create", title: `watcher ${w.name}: start watching ${w.spec.source} -> ${w.spec.target}${why}` };
   },
 
   prune: (desired, ctx) => {
-    const want = new Set(desired.map((w) => w.name));
-    return Object.entries(ctx.inventory.watchers)
-      .filter(([name, r]) => r.manifest === ctx.manifest && r.node === ctx.node && !want.has(name))
-      .map(([name, r]) => {
-        const running = ctx.alive.get(resourceId.watcher(name)) === true;
-        return {
-          id: resourceId.watcher(name),
-          kind: "watcher" as const,
-          op: "delete" as const,
-          name,
-          title: `watcher ${name}: stop${running ? ` pid ${r.pid}` : " (not running)"} (no longer in the manifest for node ${ctx.node})`,
-          details: [],
-          dependsOn: [],
-          previous: { pid: r.pid, running },
-        };
-      });
+    const wanted = new Set(desired.map((w) => w.name));
+    return [...pruneTargets(ctx.inventory.watchers, ctx.marked, "watcher", wanted, ctx.owner, ctx.node, (r) => r.node)].map(([name, { record: r, unrecorded }]) => {
+      const id = resourceId.watcher(name);
+      const running = r !== undefined && ctx.alive.get(id) === true;
+      const stop: StopTarget[] = [
+        ...(r && running ? [{ pid: r.pid, uid: r.uid, startTime: r.startTime, match: r.match, why: "no longer in the manifest" }] : []),
+        ...unrecorded.map((p) => ({ pid: p.info.pid, uid: p.info.uid, startTime: p.info.startTime, match: [...p.info.argv], why: "no longer in the manifest (not in the inventory)" })),
+      ];
+      const where = r ? `declared by ${r.manifest}` : "started by rtsync";
+      return {
+        id,
+        kind: "watcher" as const,
+        op: "delete" as const,
+        name,
+        title: `watcher ${name}: stop${stop.length > 0 ? ` pid ${stop.map((t) => t.pid).join(", ")}` : " (not running)"} (${where}; no longer in the manifest for node ${ctx.node})`,
+        details: [],
+        dependsOn: [],
+        action: "stop" as const,
+        stop,
+      };
+    });
   },
 
   apply: async (c, ctx) => {
-    if (c.previous?.running === true) await stopProcess(c.previous.pid, GRACE_MS);
     const w = c.want;
-    if (c.op === "delete" || w === undefined) {
-      await ctx.updateInventory((inv) => void delete inv.watchers[c.name]);
+    if (c.action === "stop" || w === undefined) {
+      await stopTargets(ctx, c.stop, GRACE_MS);
+      if (c.op === "delete") await ctx.updateInventory((inv) => void delete inv.watchers[c.name]);
       return {};
     }
-    const pid = await startWatcher({ specFile: w.specFile, watchDir: w.spec.stateDir, watcher: w.spec.watcher }, ctx.selfCommand);
-    await recordOrStop(ctx, pid, GRACE_MS, (inv) => {
-      inv.watchers[w.name] = {
-        manifest: ctx.manifest,
-        node: ctx.node,
-        pid,
-        hash: w.specHash,
-        startedAt: ctx.host.now().toISOString(),
-        match: ["__watch", w.specFile],
-        detail: { specFile: w.specFile, spec: { ...w.spec } },
-      };
-    });
+    const base = record(w, ctx);
+    if (c.action === "adopt" && c.adopt !== undefined) {
+      await stopTargets(ctx, c.stop, GRACE_MS);
+      const { pid, uid, startTime } = c.adopt;
+      await ctx.updateInventory((inv) => void (inv.watchers[w.name] = { ...base, pid, uid, startTime }));
+      return { pid };
+    }
+    const env = buildChildEnv({ stateDir: ctx.stateDir, owner: ctx.owner, job: w.id, hash: w.specHash }, ctx.env);
+    const pid = await startRecorded(
+      ctx,
+      { put: (inv, identity) => void (inv.watchers[w.name] = { ...base, ...identity }), remove: (inv) => void delete inv.watchers[w.name], graceMs: GRACE_MS },
+      c.stop,
+      () => startWatcher({ specFile: w.specFile, watchDir: w.spec.stateDir, watcher: w.spec.watcher, env }, ctx.selfCommand),
+    );
     return { pid };
   },
 
   describe: (c) => ({
     name: c.name,
     ...(c.want ? { source: c.want.spec.source, target: c.want.spec.target } : {}),
-    ...(c.previous ? { pid: c.previous.pid, running: c.previous.running } : {}),
+    ...(c.adopt ? { adopt: c.adopt.pid } : {}),
+    ...(c.stop.length > 0 ? { stop: c.stop.map((t) => t.pid) } : {}),
     ...(c.changedKeys ? { changedKeys: c.changedKeys } : {}),
   }),
 };

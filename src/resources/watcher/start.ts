@@ -32,6 +32,8 @@ export interface WatcherLaunch {
   readonly specFile: string;
   readonly watchDir: string;
   readonly watcher: WatcherKind;
+  /** Its whole environment (buildChildEnv). */
+  readonly env: Readonly<Record<string, string>>;
 }
 
 /** Starts the watcher; resolves with its pid once it has written its status (it is watching). */
@@ -42,7 +44,7 @@ export async function startWatcher(w: WatcherLaunch, self: readonly string[]): P
   const [cmd, ...args] = self;
   if (!cmd) throw new ApplyError("empty rtsync command");
   const flags = cmd === process.execPath ? watcherNodeFlags(w.watcher) : [];
-  const child = spawn(cmd, [...flags, ...args, "__watch", w.specFile], { detached: true, stdio: ["ignore", log.fd, log.fd] });
+  const child = spawn(cmd, [...flags, ...args, "__watch", w.specFile], { detached: true, stdio: ["ignore", log.fd, log.fd], env: w.env });
   child.unref();
   await log.close();
   const pid = child.pid;

@@ -1,0 +1,88 @@
+import { readdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { Host } from "../host.ts";
+import { readProcessInfo, type ProcessInfo } from "./identity.ts";
+
+// What rtsync gives the processes it starts: a built environment (never its own, which may carry
+// a password variable) that marks each process with the stateDir, owner and job it belongs to.
+// The marks let rtsync find its processes again when the inventory does not know them (apply
+// killed between spawn and record, a lost or corrupt inventory): /proc/PID/environ is readable
+// by root and the process's owner only.
+
+/** The PATH of every child: system directories only (an empty or relative entry would mean "."). */
+export const CHILD_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+export interface ProcessMarker {
+  readonly stateDir: string;
+  /** The manifest identity (ResolvedManifest.owner). */
+  readonly owner: string;
+  /** The resource id: `daemon:NAME` or `watcher:NAME`. */
+  readonly job: string;
+  /** The start-up or spec hash it was started with. */
+  readonly hash: string;
+}
+
+const VARS = { stateDir: "RTSYNC_STATE_DIR", owner: "RTSYNC_OWNER", job: "RTSYNC_JOB", hash: "RTSYNC_HASH" } as const;
+
+/** Variables passed on from rtsync's own environment: the time zone (cron schedules) and debugging. */
+const PASSED_ON = ["TZ", "RTSYNC_DEBUG"] as const;
+
+/** The environment of a process rtsync starts. Pure. */
+export function buildChildEnv(marker: ProcessMarker, parent: Readonly<Record<string, string | undefined>>): Record<string, string> {
+  const env: Record<string, string> = { PATH: CHILD_PATH, LC_ALL: "C" };
+  for (const name of PASSED_ON) {
+    const value = parent[name];
+    if (value !== undefined) env[name] = value;
+  }
+  env[VARS.stateDir] = marker.stateDir;
+  env[VARS.owner] = marker.owner;
+  env[VARS.job] = marker.job;
+  env[VARS.hash] = marker.hash;
+  return env;
+}
+
+/** The marker in a process's environment (NUL-separated NAME=VALUE), if it carries one. Pure. */
+export function parseMarker(environ: string): ProcessMarker | undefined {
+  const vars = new Map<string, string>();
+  for (const entry of environ.split("\0")) {
+    const eq = entry.indexOf("=");
+    if (eq > 0) vars.set(entry.slice(0, eq), entry.slice(eq + 1));
+  }
+  const stateDir = vars.get(VARS.stateDir);
+  const owner = vars.get(VARS.owner);
+  const job = vars.get(VARS.job);
+  const hash = vars.get(VARS.hash);
+  return stateDir !== undefined && owner !== undefined && job !== undefined && hash !== undefined ? { stateDir, owner, job, hash } : undefined;
+}
+
+export interface MarkedProcess {
+  readonly info: ProcessInfo;
+  readonly marker: ProcessMarker;
+}
+
+// Only these can be rtsync's: an rsync daemon or a watcher.
+function mayBeOurs(argv: readonly string[]): boolean {
+  return argv.includes("--daemon") || argv.includes("__watch");
+}
+
+/** Every live process that carries the marker of `stateDir`. Only observes /proc. */
+export async function readMarkedProcesses(host: Host, stateDir: string): Promise<MarkedProcess[]> {
+  const pids = (await readdir(host.procRoot).catch(() => [] as string[])).filter((p) => /^\d+$/.test(p)).map(Number);
+  const found = await Promise.all(
+    pids.map(async (pid): Promise<MarkedProcess | undefined> => {
+      if (pid === process.pid) return undefined;
+      const cmdline = await readFile(join(host.procRoot, String(pid), "cmdline"), "utf8").catch(() => "");
+      if (!mayBeOurs(cmdline.split("\0"))) return undefined;
+      const environ = await readFile(join(host.procRoot, String(pid), "environ"), "utf8").catch(() => "");
+      const marker = parseMarker(environ);
+      if (marker?.stateDir !== stateDir) return undefined;
+      const info = await readProcessInfo(host, pid);
+      return info === undefined || info.state === "Z" || info.state === "X" ? undefined : { info, marker };
+    }),
+  );
+  const live = found.filter((p): p is MarkedProcess => p !== undefined);
+  // rsyncd forks a child per connection, with its argv and environment: that is the daemon at
+  // work, not a second daemon of the job.
+  const byPid = new Map(live.map((p) => [p.info.pid, p]));
+  return live.filter((p) => byPid.get(p.info.ppid)?.marker.job !== p.marker.job);
+}
