@@ -5,7 +5,7 @@ import { resourceId } from "../resources/ids.ts";
 import { isSameProcess, readProcessInfo, stopProcess } from "../resources/process/identity.ts";
 import { readJob } from "../resources/process/job.ts";
 import { readMarkedProcesses } from "../resources/process/markers.ts";
-import { readInventoryForRepair, setCorruptInventoryAside, writeInventory } from "../state/inventory.ts";
+import { readInventoryForRepair, setCorruptInventoryAside, writeInventory, type Inventory } from "../state/inventory.ts";
 
 // `rtsync down`: stops the watchers, then the daemons, that this node's part of the manifest
 // declares and that rtsync started for this manifest: the recorded process, and any unrecorded
@@ -19,6 +19,16 @@ export interface DownResult {
   readonly message: string;
 }
 
+function markStopped(inventory: Inventory, kind: "watcher" | "daemon", name: string, at: string): void {
+  if (kind === "watcher") {
+    const r = inventory.watchers[name];
+    if (r !== undefined) inventory.watchers[name] = { ...r, stoppedAt: at };
+  } else {
+    const r = inventory.daemons[name];
+    if (r !== undefined) inventory.daemons[name] = { ...r, stoppedAt: at };
+  }
+}
+
 export async function stopDeclared(m: ResolvedManifest, host: Host): Promise<DownResult[]> {
   const [{ inventory, warning }, marked] = await Promise.all([readInventoryForRepair(m.stateDir), readMarkedProcesses(host, m.stateDir)]);
   if (warning !== undefined) await setCorruptInventoryAside(m.stateDir);
@@ -30,7 +40,7 @@ export async function stopDeclared(m: ResolvedManifest, host: Host): Promise<Dow
     if (record !== undefined && (record.owner ?? "") !== m.owner) continue;
     const view = await readJob(host, resourceId[kind](name), record, marked);
     const targets = [...(view.running && record ? [record] : []), ...view.unrecorded.filter((p) => p.marker.owner === m.owner).map((p) => ({ pid: p.info.pid, uid: p.info.uid, startTime: p.info.startTime, match: [...p.info.argv] }))];
-    if (record === undefined && targets.length === 0) continue;
+    if ((record === undefined || record.stoppedAt !== undefined) && targets.length === 0) continue;
     try {
       const stopped: number[] = [];
       for (const t of targets) {
@@ -38,7 +48,8 @@ export async function stopDeclared(m: ResolvedManifest, host: Host): Promise<Dow
         await stopProcess(t.pid, kind === "watcher" ? 15_000 : 8_000);
         stopped.push(t.pid);
       }
-      delete records[name];
+      // Kept, marked stopped: status then says "stopped by rtsync down", not "never started".
+      markStopped(inventory, kind, name, host.now().toISOString());
       await writeInventory(m.stateDir, inventory);
       const message = stopped.length > 0 ? `stopped pid ${stopped.join(", ")}` : `was not running${record && record.pid > 0 ? ` (pid ${record.pid})` : ""}`;
       results.push({ kind, name, ok: true, message });

@@ -22,6 +22,7 @@ function processProblem<R extends JobRecord>(view: JobView<R>, owner: string, ru
   const r = view.record;
   if (r !== undefined && (r.owner ?? "") !== owner) return `the name belongs to another manifest in this stateDir (${r.manifest})`;
   if (run !== undefined) return run.recorded ? undefined : "running, but missing from the inventory (run `rtsync apply` to adopt it)";
+  if (r?.stoppedAt !== undefined) return `stopped at ${r.stoppedAt} by \`rtsync down\` (\`rtsync apply\` starts it)`;
   if (r !== undefined && r.pid > 0) return `not running (pid ${r.pid} is gone; run \`rtsync apply\`)`;
   if (r !== undefined) return "was being started when its apply was interrupted (run `rtsync apply`)";
   return undefined;
@@ -56,7 +57,8 @@ export async function gatherStatus(m: ResolvedManifest, host: Host): Promise<Nod
       const view = await readJob(host, resourceId.watcher(w.name), inventory.watchers[w.name], marked);
       const run = runningPid(view, m.owner);
       const report = await readWatcherStatus(w.dir).catch(() => undefined);
-      const problem = processProblem(view, m.owner, run) ?? watcherProblem(run !== undefined, report);
+      // A watcher that does not run is described from its last document (dead or stopped).
+      const problem = run === undefined && report !== undefined && view.record?.owner === m.owner ? watcherProblem(false, report) : (processProblem(view, m.owner, run) ?? watcherProblem(run !== undefined, report));
       return {
         name: w.name,
         running: run !== undefined,

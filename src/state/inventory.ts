@@ -21,6 +21,8 @@ const ProcessFields = {
   /** The start-up hash (daemons) or spec hash (watchers) it was started with. */
   hash: z.string(),
   startedAt: z.string(),
+  /** Set by `rtsync down`: stopped on purpose at this time (the record stays, so status can say so). */
+  stoppedAt: z.optional(z.string()),
   /** Words that must appear in /proc/PID/cmdline for the pid to still be this process. */
   match: z.array(z.string()),
 };

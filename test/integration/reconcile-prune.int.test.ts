@@ -60,7 +60,9 @@ test("a daemon removed from the manifest is stopped by apply; rtsync down stops 
   expect(down.stdout).toBe(`- daemon d1: stopped pid ${pid1}`);
   expect(await processRunning(pid1)).toBe(false);
   expect(await canConnect(p1)).toBe(false);
-  expect((await readInventory(f.stateDir)).daemons).toEqual({});
+  // The record stays, marked stopped: status says so rather than "never started".
+  expect((await readInventory(f.stateDir)).daemons["d1"]?.stoppedAt).toMatch(/^\d{4}-\d\d-\d\dT/);
+  expect((await f.run(["status", file])).stdout).toContain("problem: stopped at ");
   const again = await f.run(["down", file]);
   expect([again.exitCode, again.stdout]).toEqual([0, `nothing to stop for node ${NODE}`]);
 });

@@ -150,7 +150,7 @@ export const daemonKind: ResourceKind<DesiredDaemon, DaemonActual, DaemonChange>
             ...portBlock,
           };
         }
-        const why = have.record && have.record.pid > 0 ? ` (pid ${have.record.pid} is not running)` : "";
+        const why = have.record?.stoppedAt !== undefined ? ` (stopped by \`rtsync down\` at ${have.record.stoppedAt})` : have.record && have.record.pid > 0 ? ` (pid ${have.record.pid} is not running)` : "";
         return { ...base, op: "create", title: `daemon ${d.name}: start rsync --daemon on ${d.address}:${d.port}${why}`, details: stopDetails(decision.stop), action: "start", stop: decision.stop, ...portBlock };
       }
     }
@@ -162,7 +162,7 @@ export const daemonKind: ResourceKind<DesiredDaemon, DaemonActual, DaemonChange>
       const id = resourceId.daemon(name);
       const running = r !== undefined && ctx.alive.get(id) === true;
       const stop: StopTarget[] = [
-        ...(r && running ? [{ pid: r.pid, uid: r.uid, startTime: r.startTime, match: r.match, why: "no longer in the manifest" }] : []),
+        ...(r && running && r.stoppedAt === undefined ? [{ pid: r.pid, uid: r.uid, startTime: r.startTime, match: r.match, why: "no longer in the manifest" }] : []),
         ...unrecorded.map((p) => ({ pid: p.info.pid, uid: p.info.uid, startTime: p.info.startTime, match: [...p.info.argv], why: "no longer in the manifest (not in the inventory)" })),
       ];
       const where = r ? `declared by ${r.manifest}` : "started by rtsync";

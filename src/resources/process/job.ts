@@ -11,6 +11,7 @@ export interface JobRecord extends RecordedProcess {
   readonly owner?: string | undefined;
   readonly manifest: string;
   readonly hash: string;
+  readonly stoppedAt?: string | undefined;
 }
 
 export interface JobView<R extends JobRecord> {
@@ -22,7 +23,7 @@ export interface JobView<R extends JobRecord> {
 }
 
 export async function readJob<R extends JobRecord>(host: Host, job: string, record: R | undefined, marked: readonly MarkedProcess[]): Promise<JobView<R>> {
-  const running = record !== undefined && record.pid > 0 && (await isOurProcess(host, record));
+  const running = record !== undefined && record.pid > 0 && record.stoppedAt === undefined && (await isOurProcess(host, record));
   const unrecorded = marked.filter((p) => p.marker.job === job && !(running && p.info.pid === record.pid));
   return { ...(record ? { record } : {}), running, unrecorded };
 }

@@ -1,3 +1,4 @@
+import { ApplyError } from "../../core/errors.ts";
 import type { WatcherRecord } from "../../state/inventory.ts";
 import { watchFiles } from "../../state/layout.ts";
 import { hashWatchSpec, type WatchSpec } from "../../state/watch-spec.ts";
@@ -111,7 +112,7 @@ export const watcherKind: ResourceKind<DesiredWatcher, WatcherActual, WatcherCha
             changedKeys: keys,
           };
         }
-        const why = have.record && have.record.pid > 0 ? ` (not running: pid ${have.record.pid} is gone)` : "";
+        const why = have.record?.stoppedAt !== undefined ? ` (stopped by \`rtsync down\` at ${have.record.stoppedAt})` : have.record && have.record.pid > 0 ? ` (not running: pid ${have.record.pid} is gone)` : "";
         return { ...base, op: "create", title: `watcher ${w.name}: start watching ${w.spec.source} -> ${w.spec.target}${why}`, details: stopDetails(decision.stop), action: "start", stop: decision.stop };
       }
     }
@@ -123,7 +124,7 @@ export const watcherKind: ResourceKind<DesiredWatcher, WatcherActual, WatcherCha
       const id = resourceId.watcher(name);
       const running = r !== undefined && ctx.alive.get(id) === true;
       const stop: StopTarget[] = [
-        ...(r && running ? [{ pid: r.pid, uid: r.uid, startTime: r.startTime, match: r.match, why: "no longer in the manifest" }] : []),
+        ...(r && running && r.stoppedAt === undefined ? [{ pid: r.pid, uid: r.uid, startTime: r.startTime, match: r.match, why: "no longer in the manifest" }] : []),
         ...unrecorded.map((p) => ({ pid: p.info.pid, uid: p.info.uid, startTime: p.info.startTime, match: [...p.info.argv], why: "no longer in the manifest (not in the inventory)" })),
       ];
       const where = r ? `declared by ${r.manifest}` : "started by rtsync";
@@ -156,12 +157,19 @@ export const watcherKind: ResourceKind<DesiredWatcher, WatcherActual, WatcherCha
       return { pid };
     }
     const env = buildChildEnv({ stateDir: ctx.stateDir, owner: ctx.owner, job: w.id, hash: w.specHash }, ctx.env);
+    let problem: string | undefined;
     const pid = await startRecorded(
       ctx,
       { put: (inv, identity) => void (inv.watchers[w.name] = { ...base, ...identity }), remove: (inv) => void delete inv.watchers[w.name], graceMs: GRACE_MS },
       c.stop,
-      () => startWatcher({ specFile: w.specFile, watchDir: w.spec.stateDir, watcher: w.spec.watcher, env }, ctx.selfCommand),
+      async () => {
+        const started = await startWatcher({ specFile: w.specFile, watchDir: w.spec.stateDir, watcher: w.spec.watcher, env }, ctx.selfCommand);
+        problem = started.problem;
+        return started.pid;
+      },
     );
+    // Recorded (it runs and retries), but not done: it does not watch what it should.
+    if (problem !== undefined) throw new ApplyError(problem);
     return { pid };
   },
 

@@ -36,8 +36,18 @@ export interface WatcherLaunch {
   readonly env: Readonly<Record<string, string>>;
 }
 
-/** Starts the watcher; resolves with its pid once it has written its status (it is watching). */
-export async function startWatcher(w: WatcherLaunch, self: readonly string[]): Promise<number> {
+export interface StartedWatcher {
+  readonly pid: number;
+  /** It runs, but cannot watch its source (its status says why); it keeps retrying. */
+  readonly problem?: string;
+}
+
+/**
+ * Starts the watcher; resolves once its status says it watches, or that it cannot (the source is
+ * missing, the watch limit is reached: it keeps retrying, and apply reports it as failed). A tree
+ * so large that setting its watches takes longer than 15 s is left starting.
+ */
+export async function startWatcher(w: WatcherLaunch, self: readonly string[]): Promise<StartedWatcher> {
   await mkdir(w.watchDir, { recursive: true, mode: 0o755 });
   const logPath = watchFiles.output(w.watchDir);
   const log = await open(logPath, "a", 0o644);
@@ -56,8 +66,13 @@ export async function startWatcher(w: WatcherLaunch, self: readonly string[]): P
       throw new ApplyError(`the watcher exited at start: ${tail || "no message"} (log: ${logPath})`);
     }
     const status = await readWatcherStatus(w.watchDir).catch(() => undefined);
-    if (status?.pid === pid) return pid;
+    if (status?.pid === pid) {
+      if (status.state === "watching") return { pid };
+      if (status.state === "source-down" || status.state === "stopped") {
+        return { pid, problem: `the watcher runs but cannot watch its source: ${status.lastError?.message ?? status.state}; it keeps retrying (rtsync status shows it)` };
+      }
+    }
     await sleep(25);
   }
-  return pid;
+  return { pid };
 }
