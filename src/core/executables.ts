@@ -1,20 +1,37 @@
 import { constants } from "node:fs";
-import { access } from "node:fs/promises";
+import { access, stat } from "node:fs/promises";
 import path from "node:path";
 
-// Finding programs (rsync, inotifywait, useradd) on a PATH. Only observes the file system.
+// Finding the programs rtsync runs (rsync, inotifywait) on a PATH, once, when apply writes what
+// runs; the watcher then uses the recorded absolute paths. Only observes the file system.
+//
+// rtsync runs as root, and a PATH is the caller's: a relative or empty entry (the current
+// directory) is skipped, and a program, or the directory it is in, that another user could have
+// replaced (not owned by root or by rtsync's user, or writable by group or others) is passed over.
 
-/** The first executable `name` on `pathVar` (empty entries are skipped: they would mean "."). */
-export async function findExecutable(name: string, pathVar: string): Promise<string | undefined> {
+async function trusted(file: string, uid: number): Promise<boolean> {
+  try {
+    for (const p of [file, path.dirname(file)]) {
+      const s = await stat(p);
+      if ((s.uid !== 0 && s.uid !== uid) || (s.mode & 0o022) !== 0) return false;
+    }
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The first executable `name` on `pathVar` that only root (or `uid`) could have put there. */
+export async function findExecutable(name: string, pathVar: string, uid: number = process.getuid?.() ?? 0): Promise<string | undefined> {
   for (const dir of pathVar.split(path.delimiter)) {
     if (dir === "" || !path.isAbsolute(dir)) continue;
     const candidate = path.join(dir, name);
     try {
       await access(candidate, constants.X_OK);
-      return candidate;
     } catch {
-      // not here
+      continue;
     }
+    if (await trusted(candidate, uid)) return candidate;
   }
   return undefined;
 }

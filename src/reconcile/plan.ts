@@ -22,6 +22,17 @@ function planKind<K extends KindName>(kind: K, desired: Desired, actual: Actual,
   return { changes, unchanged };
 }
 
+function noticesOf<K extends KindName>(kind: K, desired: Desired, actual: Actual): string[] {
+  const def = KINDS[kind];
+  if (def.notice === undefined) return [];
+  const notice = def.notice;
+  return desired.resources[kind].flatMap((want, i) => {
+    const a = actual.resources[kind][i];
+    const text = a === undefined ? undefined : notice(want, a);
+    return text === undefined ? [] : [text];
+  });
+}
+
 function pruneKind<K extends KindName>(kind: K, desired: Desired, ctx: PlanContext): readonly ChangeOf<K>[] {
   return KINDS[kind].prune?.(desired.resources[kind], ctx) ?? [];
 }
@@ -69,5 +80,6 @@ export function planChanges(desired: Desired, actual: Actual): Plan {
     unchanged.push(...planned.unchanged);
   }
   for (const kind of [...KIND_ORDER].reverse()) changes.push(...pruneKind(kind, desired, ctx));
-  return { manifest: desired.manifest, node: desired.node, changes: blockDependencies(changes), unchanged, warnings: actual.warnings };
+  const warnings = [...actual.warnings, ...KIND_ORDER.flatMap((kind) => noticesOf(kind, desired, actual))];
+  return { manifest: desired.manifest, node: desired.node, changes: blockDependencies(changes), unchanged, warnings };
 }

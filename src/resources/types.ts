@@ -110,4 +110,6 @@ export interface ResourceKind<D extends ResourceBase, A, C extends ChangeBase> {
   prune?(desired: readonly D[], ctx: PlanContext): readonly C[];
   apply(change: C, ctx: ApplyContext): Promise<ApplyEffect>;
   describe(change: C): { readonly [key: string]: JsonValue };
+  /** Something the operator should know even when nothing changes (a secret in a directory others can write). Pure. */
+  notice?(desired: D, actual: A): string | undefined;
 }

@@ -10,7 +10,7 @@ import { buildChildEnv } from "../process/markers.ts";
 import type { ApplyContext, ChangeBase, ResourceBase, ResourceKind } from "../types.ts";
 import { addressesCollide, describeListener, readListeners, readUnprivilegedPortStart } from "./ports.ts";
 import { startupLines } from "./rsyncd-conf.ts";
-import { startDaemon } from "./start.ts";
+import { readPidFileProblem, startDaemon } from "./start.ts";
 
 // An rsync daemon rtsync starts and owns (recorded in the inventory, marked in its environment).
 // rsyncd re-reads rsyncd.conf on every connection, so only a change of what it reads at start-up
@@ -37,6 +37,8 @@ export interface DaemonActual extends JobView<DaemonRecord> {
   readonly portHolder?: string;
   /** The port is below the kernel's unprivileged start (1024) and rtsync is not root. */
   readonly privilegedPort: boolean;
+  /** pidFile names something that is not a pid file (rtsync would never delete it, rsyncd would overwrite it). */
+  readonly pidFileProblem?: string;
 }
 
 export interface DaemonChange extends ChangeBase {
@@ -100,7 +102,9 @@ export const daemonKind: ResourceKind<DesiredDaemon, DaemonActual, DaemonChange>
   build: (m, inputs) => m.daemons.map((d) => buildDaemon(d, inputs.tools.rsync)),
 
   read: async (d, { host, inventory, marked }) => {
-    const view = await readJob(host, d.id, inventory.daemons[d.name], marked);
+    const view0 = await readJob(host, d.id, inventory.daemons[d.name], marked);
+    const pidFileProblem = await readPidFileProblem(d.pidFile);
+    const view = pidFileProblem === undefined ? view0 : { ...view0, pidFileProblem };
     const privilegedPort = host.uid !== 0 && d.port < (await readUnprivilegedPortStart(host));
     const ours = [view.running ? view.record?.pid : undefined, ...view.unrecorded.map((p) => p.info.pid)].filter((p) => p !== undefined);
     const clash = (await readListeners(host, d.port)).find((l) => addressesCollide(d.address, l.address));
@@ -114,7 +118,9 @@ export const daemonKind: ResourceKind<DesiredDaemon, DaemonActual, DaemonChange>
   plan: (d, have, ctx) => {
     const base = { id: d.id, kind: "daemon" as const, name: d.name, want: d, dependsOn: d.dependsOn };
     const decision = decideJob(have, d.startupHash, ctx.owner);
-    const portBlock = have.portHolder
+    const portBlock = have.pidFileProblem
+      ? { blocked: have.pidFileProblem }
+      : have.portHolder
       ? { blocked: `${d.address}:${d.port} is in use by ${have.portHolder}, which rtsync did not start; stop it or choose another port` }
       : have.privilegedPort
         ? { blocked: `port ${d.port} is privileged: only root may listen on it; run apply as root, or choose a port of 1024 or above` }

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { mkdir, open, readFile, rm } from "node:fs/promises";
+import { lstat, mkdir, open, readFile, rm } from "node:fs/promises";
 import { dirname } from "node:path";
 import { ApplyError, describeErrno, errnoOf } from "../../core/errors.ts";
 import { daemonFiles } from "../../state/layout.ts";
@@ -27,17 +27,24 @@ async function lastLines(path: string, n: number): Promise<string> {
   return text.trim().split("\n").slice(-n).join(" / ");
 }
 
+/** Why `pidFile` may not be used: it exists and holds something other than a pid. Only observes. */
+export async function readPidFileProblem(pidFile: string): Promise<string | undefined> {
+  let text: string;
+  try {
+    const s = await lstat(pidFile);
+    if (!s.isFile()) return `pidFile ${pidFile} exists and is not a regular file; choose another pidFile`;
+    text = await readFile(pidFile, "utf8");
+  } catch (e) {
+    return errnoOf(e) === "ENOENT" ? undefined : `cannot read the pid file ${pidFile}: ${describeErrno(e)}`;
+  }
+  return /^\s*\d+\s*$/.test(text) ? undefined : `pidFile ${pidFile} exists and is not a pid file; rtsync will neither delete it nor let rsyncd overwrite it: choose another pidFile`;
+}
+
 // rsyncd refuses to start while the pid file of a dead daemon is in place, so a stale one goes;
 // but only a pid file: a path that holds anything else is not rtsync's to delete.
 async function removeStalePidFile(pidFile: string): Promise<void> {
-  let text: string;
-  try {
-    text = await readFile(pidFile, "utf8");
-  } catch (e) {
-    if (errnoOf(e) === "ENOENT") return;
-    throw new ApplyError(`cannot read the pid file ${pidFile}: ${describeErrno(e)}`, { cause: e });
-  }
-  if (!/^\s*\d+\s*$/.test(text)) throw new ApplyError(`pidFile ${pidFile} exists and is not a pid file; rtsync will not delete it: choose another pidFile`);
+  const problem = await readPidFileProblem(pidFile);
+  if (problem !== undefined) throw new ApplyError(problem);
   await rm(pidFile, { force: true });
 }
 

@@ -1,6 +1,7 @@
 import { constants } from "node:fs";
 import { lstat, mkdir, open } from "node:fs/promises";
 import { ApplyError, describeErrno, errnoOf } from "../../core/errors.ts";
+import { readPathHazard } from "../../core/path-safety.ts";
 import type { ResolvedDaemon } from "../../manifest/resolve.ts";
 import { accountGroupOf } from "../account/index.ts";
 import { groupIdOf, ownerName, userIdOf } from "../account/read.ts";
@@ -24,9 +25,13 @@ export interface DesiredDirectory extends ResourceBase {
   readonly purpose: string;
 }
 
-export type DirectoryActual =
+export type DirectoryActual = (
   | { readonly exists: false }
-  | { readonly exists: true; readonly kind: "directory" | "symlink" | "other"; readonly uid: number; readonly gid: number };
+  | { readonly exists: true; readonly kind: "directory" | "symlink" | "other"; readonly uid: number; readonly gid: number }
+) & {
+  /** Why creating or chowning it could follow a link rtsync did not expect (core/path-safety.ts). */
+  readonly hazard?: string;
+};
 
 export interface DirectoryChange extends ChangeBase {
   readonly kind: "directory";
@@ -75,12 +80,14 @@ export const directoryKind: ResourceKind<DesiredDirectory, DirectoryActual, Dire
     return [...seen.values()];
   },
 
-  read: async (dir) => {
+  read: async (dir, { host }) => {
+    const hazard = await readPathHazard(dir.path, host.uid);
+    const around = hazard === undefined ? {} : { hazard };
     try {
       const s = await lstat(dir.path);
-      return { exists: true, kind: s.isSymbolicLink() ? "symlink" : s.isDirectory() ? "directory" : "other", uid: s.uid, gid: s.gid };
+      return { exists: true, kind: s.isSymbolicLink() ? "symlink" : s.isDirectory() ? "directory" : "other", uid: s.uid, gid: s.gid, ...around };
     } catch (e) {
-      if (errnoOf(e) === "ENOENT" || errnoOf(e) === "ENOTDIR") return { exists: false };
+      if (errnoOf(e) === "ENOENT" || errnoOf(e) === "ENOTDIR") return { exists: false, ...around };
       throw e;
     }
   },
@@ -91,6 +98,7 @@ export const directoryKind: ResourceKind<DesiredDirectory, DirectoryActual, Dire
     const missing = owner ? [!ownerKnown(ctx, owner.user, "user") && `user ${owner.user}`, !ownerKnown(ctx, owner.group, "group") && `group ${owner.group}`].filter((x) => x !== false) : [];
     const blockedOwner = missing.length > 0 ? { blocked: `${missing.join(" and ")} does not exist: create it, or set createAccount: true on the daemon` } : {};
     const ownedBy = owner ? ` owned by ${owner.user}:${owner.group}` : "";
+    if (have.hazard !== undefined) return { ...base, op: have.exists ? "update" : "create", chownOnly: false, title: `directory ${dir.path}: cannot be made safely (${dir.purpose})`, blocked: have.hazard };
     if (!have.exists) return { ...base, op: "create", chownOnly: false, title: `directory ${dir.path}: create${ownedBy} (${dir.purpose})`, ...blockedOwner };
     if (have.kind === "symlink") {
       return { ...base, op: "update", chownOnly: false, title: `directory ${dir.path}: is a symbolic link`, blocked: `${dir.path} is a symbolic link; rtsync does not follow links it did not create: point the module at the real directory` };
@@ -107,6 +115,9 @@ export const directoryKind: ResourceKind<DesiredDirectory, DirectoryActual, Dire
 
   apply: async (c, ctx) => {
     const dir = c.want;
+    // Again, just before mkdir and chown: a link swapped in since the plan must not redirect them.
+    const hazard = await readPathHazard(dir.path, ctx.host.uid);
+    if (hazard !== undefined) throw new ApplyError(hazard);
     try {
       await mkdir(dir.path, { recursive: true, mode: 0o755 });
     } catch (e) {

@@ -3,6 +3,7 @@ import { dirname } from "node:path";
 import { createTwoFilesPatch } from "diff";
 import { writeFileAtomic } from "../../core/atomic-write.ts";
 import { ApplyError, describeErrno, errnoOf } from "../../core/errors.ts";
+import { readDirectoryOpenToOthers, readPathHazard } from "../../core/path-safety.ts";
 import { compareSecrets, parseSecretsFile, type SecretsDelta } from "../daemon/secrets-file.ts";
 import type { ChangeBase, ResourceKind } from "../types.ts";
 import { buildFiles, type DesiredFile } from "./build.ts";
@@ -10,10 +11,16 @@ import { buildFiles, type DesiredFile } from "./build.ts";
 // A file rtsync writes: compared byte for byte, written atomically with its final mode and owner.
 // Secret files are never shown: their changes list user names only.
 
-export type FileActual =
+export type FileActual = (
   | { readonly exists: false }
   | { readonly exists: true; readonly symlink: true }
-  | { readonly exists: true; readonly symlink: false; readonly content: string; readonly mode: number; readonly uid: number; readonly gid: number };
+  | { readonly exists: true; readonly symlink: false; readonly content: string; readonly mode: number; readonly uid: number; readonly gid: number }
+) & {
+  /** Why writing there could follow a link rtsync did not expect (core/path-safety.ts). */
+  readonly hazard?: string;
+  /** Other users can write in its directory. */
+  readonly openDirectory?: boolean;
+};
 
 export interface FileChange extends ChangeBase {
   readonly kind: "file";
@@ -52,13 +59,15 @@ function shown(f: DesiredFile, before: string | undefined, after: string): { det
 export const fileKind: ResourceKind<DesiredFile, FileActual, FileChange> = {
   build: buildFiles,
 
-  read: async (f) => {
+  read: async (f, { host }) => {
+    const [hazard, openDirectory] = await Promise.all([readPathHazard(f.path, host.uid), readDirectoryOpenToOthers(f.path)]);
+    const around = { ...(hazard === undefined ? {} : { hazard }), ...(openDirectory ? { openDirectory } : {}) };
     try {
       const s = await lstat(f.path);
-      if (s.isSymbolicLink()) return { exists: true, symlink: true };
-      return { exists: true, symlink: false, content: await readFile(f.path, "utf8"), mode: s.mode & 0o7777, uid: s.uid, gid: s.gid };
+      if (s.isSymbolicLink()) return { exists: true, symlink: true, ...around };
+      return { exists: true, symlink: false, content: await readFile(f.path, "utf8"), mode: s.mode & 0o7777, uid: s.uid, gid: s.gid, ...around };
     } catch (e) {
-      if (errnoOf(e) === "ENOENT" || errnoOf(e) === "ENOTDIR") return { exists: false };
+      if (errnoOf(e) === "ENOENT" || errnoOf(e) === "ENOTDIR") return { exists: false, ...around };
       throw e;
     }
   },
@@ -66,6 +75,7 @@ export const fileKind: ResourceKind<DesiredFile, FileActual, FileChange> = {
   plan: (f, have, ctx) => {
     const base = { id: f.id, kind: "file" as const, want: f, dependsOn: f.dependsOn };
     if (!f.content.ok) return { ...base, op: have.exists ? "update" : "create", title: `file ${f.path}: cannot be rendered (${f.purpose})`, details: [], blocked: f.content.message };
+    if (have.hazard !== undefined) return { ...base, op: have.exists ? "update" : "create", title: `file ${f.path}: cannot be written safely (${f.purpose})`, details: [], blocked: have.hazard };
     if (have.exists && have.symlink) {
       return { ...base, op: "update", title: `file ${f.path}: is a symbolic link (${f.purpose})`, details: [], blocked: `${f.path} is a symbolic link; rtsync does not write through links: remove it, or choose another path` };
     }
@@ -81,9 +91,12 @@ export const fileKind: ResourceKind<DesiredFile, FileActual, FileChange> = {
     return { ...base, op: "update", title: `file ${f.path}: ${reasons.join(", ")} (${f.purpose})`, ...(differs ? shown(f, have.content, want) : { details: [] }), ...blocked };
   },
 
-  apply: async (c) => {
+  apply: async (c, ctx) => {
     const f = c.want;
     if (!f.content.ok) throw new ApplyError(f.content.message);
+    // Again, just before writing: a link swapped in since the plan must not redirect the write.
+    const hazard = await readPathHazard(f.path, ctx.host.uid);
+    if (hazard !== undefined) throw new ApplyError(hazard);
     try {
       await mkdir(dirname(f.path), { recursive: true, mode: 0o755 });
       await writeFileAtomic(f.path, f.content.text, { mode: f.mode, owner: { uid: f.uid, gid: f.gid } });
@@ -92,6 +105,9 @@ export const fileKind: ResourceKind<DesiredFile, FileActual, FileChange> = {
     }
     return {};
   },
+
+  notice: (f, have) =>
+    f.secret !== undefined && have.openDirectory === true ? `${f.path} (${f.purpose}) holds a secret in a directory other users can write; move it to a directory only root can write` : undefined,
 
   describe: (c) => ({
     path: c.want.path,
