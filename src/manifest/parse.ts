@@ -1,5 +1,5 @@
 import { LineCounter, parseDocument, isMap, type Document } from "yaml";
-import { checkManifest } from "./checks.ts";
+import { checkManifest } from "./checks/index.ts";
 import { error, type ManifestIssue, type RawIssue } from "./issues.ts";
 import { positionOf } from "./positions.ts";
 import { schemaIssues } from "./schema-issues.ts";
@@ -13,7 +13,12 @@ export type ParseResult =
   | { readonly ok: false; readonly errors: readonly ManifestIssue[]; readonly warnings: readonly ManifestIssue[] };
 
 function place(file: string, doc: Document, lines: LineCounter, issues: readonly RawIssue[]): ManifestIssue[] {
-  return issues.map((issue) => ({ ...issue, file, ...positionOf(doc, lines, issue.path, issue.atKey ?? false) }));
+  return issues.map((issue) => {
+    const at = positionOf(doc, lines, issue.path, issue.atKey ?? false);
+    if (!issue.related) return { ...issue, file, ...at };
+    const other = positionOf(doc, lines, issue.related.path, issue.related.atKey ?? false);
+    return { ...issue, file, ...at, message: `${issue.message} (${file}:${other.line}:${other.col})${issue.related.rest}` };
+  });
 }
 
 function byPosition(a: ManifestIssue, b: ManifestIssue): number {

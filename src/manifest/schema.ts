@@ -3,7 +3,7 @@ import { z } from "zod";
 // The manifest, version 1 (../shared/contract.md). This zod model is the only definition of the
 // manifest's shape: the TypeScript types are inferred from it and schemas/rtsync.schema.json is
 // generated from it. Checks that need more than one value (users named by authUsers exist, ports
-// do not collide, …) live in checks.ts, reported at the offending value's line and column.
+// do not collide, …) live in checks/, reported at the offending value's line and column.
 
 /** Names of daemons, modules, users and watches. */
 export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;

@@ -1,0 +1,94 @@
+import { error, warning, type RawIssue } from "../issues.ts";
+import type { PathSegment } from "../positions.ts";
+import type { Daemon, Module } from "../schema.ts";
+import { checkConfValue, checkHosts, checkOptions } from "./values.ts";
+
+// A daemon and its modules: values, names, auth users, and the warnings about who gets in.
+
+type Path = readonly PathSegment[];
+
+/** Host patterns that match every client: a deny list holding one of these really denies the rest. */
+const CATCH_ALL = new Set(["*", "0.0.0.0/0", "::/0", "all", "0.0.0.0/0.0.0.0"]);
+
+export function checkDaemonValues(out: RawIssue[], path: Path, d: Daemon): void {
+  for (const key of ["address", "config", "uid", "gid", "pidFile", "lockFile", "logFile", "secretsFile"] as const) {
+    checkConfValue(out, [...path, key], d[key]);
+  }
+  checkHosts(out, [...path, "hostsAllow"], d.hostsAllow);
+  checkHosts(out, [...path, "hostsDeny"], d.hostsDeny);
+  checkOptions(out, [...path, "options"], d.options, "daemon");
+  if (d.createAccount && typeof d.uid !== "string") {
+    out.push(error([...path, "createAccount"], "createAccount needs uid to be an account name (it creates that system account)"));
+  }
+  checkAllowDeny(out, [...path, "hostsDeny"], `daemon "${String(path[path.length - 1])}"`, d.hostsAllow, d.hostsDeny);
+}
+
+// The classic mistake: an allow list plus a deny list that matches nobody admits everybody,
+// because rsyncd lets in a host that matches neither list.
+function checkAllowDeny(out: RawIssue[], at: Path, what: string, allow: readonly string[] | undefined, deny: readonly string[] | undefined): void {
+  if (!allow?.length || !deny?.length || deny.some((h) => CATCH_ALL.has(h.toLowerCase()))) return;
+  out.push(
+    warning(
+      at,
+      `${what}: hostsDeny ${JSON.stringify(deny)} together with hostsAllow lets in every host that matches neither list ` +
+        `(rsyncd admits such hosts); drop hostsDeny so hostsAllow alone shuts out the rest, or deny "*"`,
+    ),
+  );
+}
+
+export function checkModule(out: RawIssue[], path: Path, name: string, m: Module, d: Daemon, userNames: ReadonlySet<string>): void {
+  if (name.toLowerCase() === "global") out.push(error(path, `module name "${name}" is reserved by rsyncd.conf ([global] is the global section)`, true));
+  checkConfValue(out, [...path, "path"], m.path);
+  checkConfValue(out, [...path, "comment"], m.comment);
+  checkHosts(out, [...path, "hostsAllow"], m.hostsAllow);
+  checkHosts(out, [...path, "hostsDeny"], m.hostsDeny);
+  checkOptions(out, [...path, "options"], m.options, "module");
+  m.authUsers?.forEach((entry, i) => {
+    const user = entry.split(":")[0] ?? entry;
+    if (!userNames.has(user)) out.push(error([...path, "authUsers", i], `auth user "${user}" is not defined in users`));
+  });
+  const allow = m.hostsAllow ?? d.hostsAllow;
+  if (m.hostsAllow || m.hostsDeny) checkAllowDeny(out, m.hostsDeny ? [...path, "hostsDeny"] : [...path, "hostsAllow"], `module "${name}"`, allow, m.hostsDeny ?? d.hostsDeny);
+  const writable = m.readOnly === false || m.options?.["read only"] === false;
+  if (writable && !m.authUsers?.length && !allow?.length) {
+    out.push(warning(path, `module "${name}" is writable by anyone who can reach the daemon: set authUsers or hostsAllow`));
+  }
+  const runsAsRoot = d.uid === "root" || d.uid === 0;
+  if (writable && runsAsRoot && d.useChroot !== true) {
+    out.push(warning([...path.slice(0, -2), "uid"], `module "${name}" is writable while the daemon runs as root without useChroot: a client can write outside ${m.path} through symlinks`));
+  }
+}
+
+export function checkModuleNames(out: RawIssue[], path: Path, modules: Record<string, Module>): void {
+  const lower = new Map<string, string>();
+  for (const name of Object.keys(modules)) {
+    const prev = lower.get(name.toLowerCase());
+    if (prev) out.push(error([...path, name], `module names "${prev}" and "${name}" differ only in case`, true));
+    else lower.set(name.toLowerCase(), name);
+  }
+}
+
+// A node filter overlaps another when either runs everywhere or they share a node.
+export function overlaps(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
+  if (!a || !b) return true;
+  return a.some((n) => b.includes(n));
+}
+
+export function checkDaemonCollisions(out: RawIssue[], daemons: Record<string, Daemon>): void {
+  const seen: Array<[string, Daemon]> = [];
+  for (const [name, d] of Object.entries(daemons)) {
+    for (const [otherName, o] of seen) {
+      if (!overlaps(d.nodes, o.nodes)) continue;
+      const anyAddr = d.address === "0.0.0.0" || o.address === "0.0.0.0" || d.address === "::" || o.address === "::";
+      if (d.port === o.port && (anyAddr || d.address === o.address)) {
+        out.push(error(["daemons", name, "port"], `daemons "${otherName}" and "${name}" both listen on ${d.address}:${d.port} on the same node`));
+      }
+      for (const key of ["config", "pidFile", "secretsFile", "lockFile"] as const) {
+        if (d[key] && d[key] === o[key]) {
+          out.push(error(["daemons", name, key], `daemons "${otherName}" and "${name}" use the same ${key} ${d[key]} on the same node`));
+        }
+      }
+    }
+    seen.push([name, d]);
+  }
+}

@@ -1,0 +1,34 @@
+import { cronProblem } from "../../core/cron.ts";
+import { error, type RawIssue } from "../issues.ts";
+import type { PathSegment } from "../positions.ts";
+import type { Watch } from "../schema.ts";
+import { parseTarget } from "../target.ts";
+
+// A watch job: its target, its schedule, its excludes.
+
+type Path = readonly PathSegment[];
+
+function within(child: string, parent: string): boolean {
+  return child === parent || child.startsWith(parent.endsWith("/") ? parent : `${parent}/`);
+}
+
+export function checkWatch(out: RawIssue[], path: Path, w: Watch, userNames: ReadonlySet<string>): void {
+  const parsed = parseTarget(w.target);
+  if (!parsed.ok) {
+    out.push(error([...path, "target"], parsed.message));
+  } else if (parsed.target.kind === "daemon" && parsed.target.user && !userNames.has(parsed.target.user)) {
+    out.push(error([...path, "target"], `target user "${parsed.target.user}" is not defined in users`));
+  } else if (parsed.target.kind === "local") {
+    const t = parsed.target.path;
+    if (within(t, w.source) || within(w.source, t)) {
+      out.push(error([...path, "target"], `target ${t} and source ${w.source} overlap; a watch would copy into its own tree`));
+    }
+  }
+  if (w.fullSync) {
+    const why = cronProblem(w.fullSync.schedule);
+    if (why) out.push(error([...path, "fullSync", "schedule"], `schedule "${w.fullSync.schedule}" ${why}`));
+  }
+  w.exclude.forEach((pattern, i) => {
+    if (/[\r\n\0]/.test(pattern)) out.push(error([...path, "exclude", i], "exclude pattern must not contain a line break or NUL"));
+  });
+}
