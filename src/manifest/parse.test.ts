@@ -237,3 +237,64 @@ describe("warnings", () => {
     ]);
   });
 });
+
+describe("bounded input (issue 13)", () => {
+  test("every duplicate key is reported at its own position, not only the first", () => {
+    expect(lines("version: 1\nusers: {}\nusers: {}\ndaemons:\n  d: {}\n  d: {}\n")).toEqual([
+      'm.yaml:3:1: duplicate key "users": a key may appear only once in a mapping',
+      'm.yaml:6:3: duplicate key "d": a key may appear only once in a mapping',
+    ]);
+  });
+
+  test("the same key in two different mappings is not a duplicate", () => {
+    expect(lines("version: 1\ndaemons:\n  a: { port: 8730 }\n  b: { port: 8731 }\n")).toEqual([]);
+  });
+
+  test("80,000 modules: a duplicate among them is found (parsing is linear; see the report for timings)", () => {
+    const modules = Array.from({ length: 80_000 }, (_, i) => `      m${i}: { path: /srv/m${i} }\n`).join("");
+    const r = parseManifest(`version: 1\ndaemons:\n  d:\n    modules:\n${modules}      m79999: { path: /srv/x }\n`, "m.yaml");
+    expect([...(r.ok ? [] : r.errors)].map(formatIssue)).toEqual(['m.yaml:80005:7: duplicate key "m79999": a key may appear only once in a mapping']);
+  });
+
+  test("an alias bomb is a manifest error at the alias that blows up, not an internal error", () => {
+    const bomb = [
+      "version: 1",
+      "a: &a [x, x, x, x, x, x, x, x, x, x]",
+      "b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]",
+      "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]",
+      "d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]",
+      "e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]",
+      "f: [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]",
+      "",
+    ].join("\n");
+    expect(lines(bomb)).toEqual([
+      "m.yaml:6:36: alias *d makes the manifest expand past 100000 values (an alias bomb); aliases may add at most 100000 values in all",
+    ]);
+  });
+
+  test("an alias without an anchor, or inside its own anchor, is a manifest error", () => {
+    expect(lines("version: 1\nusers: *nope\n")).toEqual(["m.yaml:2:8: alias *nope refers to no anchor before it"]);
+    expect(lines("version: 1\nusers: &x { u: *x }\n")).toEqual(["m.yaml:2:16: alias *x refers to a value that contains it"]);
+  });
+
+  test("more anchors and aliases than a manifest needs are refused (each alias costs a scan of all of them)", () => {
+    const items = Array.from({ length: 600 }, (_, i) => `  - &a${i} v\n  - *a${i}\n`).join("");
+    expect(lines(`version: 1\nx:\n${items}`)).toEqual(["m.yaml:1003:11: the manifest has more than 1000 anchors and aliases; write the values out instead"]);
+  });
+
+  test("a key that is a list, a mapping or an alias is refused", () => {
+    expect(lines("version: 1\n? [a]\n: 1\n")).toEqual(["m.yaml:2:3: a key must be a plain name, not a list, a mapping or an alias"]);
+  });
+
+  test("nesting deeper than any manifest needs is refused before it can exhaust the stack", () => {
+    const deep = `version: 1\nx: ${"[".repeat(100)}${"]".repeat(100)}\n`;
+    expect(lines(deep)).toEqual(["m.yaml:2:67: the manifest is nested more than 64 levels deep"]);
+    const deeper = `version: 1\nx: ${"[".repeat(100_000)}${"]".repeat(100_000)}\n`;
+    expect(lines(deeper)).toEqual([expect.stringMatching(/^m\.yaml:2:\d+: the manifest is nested too deeply$/)]);
+  });
+
+  test("text over 4 MiB is refused before it is parsed", () => {
+    const text = `version: 1\ncomment: "${"x".repeat(4 * 1024 * 1024)}"\n`;
+    expect(lines(text)).toEqual([`m.yaml:1:1: the manifest is ${Buffer.byteLength(text)} bytes, over the limit of 4 MiB (4194304 bytes); rtsync does not parse it`]);
+  });
+});

@@ -94,6 +94,30 @@ describe("rtsync validate", () => {
   });
 });
 
+describe("rtsync validate: bounded input (issue 13)", () => {
+  test("a manifest over 4 MiB is refused before it is parsed, in one sentence", async () => {
+    const file = await manifest("huge.yaml", `version: 1\nx: "${"x".repeat(5 * 1024 * 1024)}"\n`);
+    const r = await rtsync(["validate", file]);
+    expect(r).toMatchObject({ exitCode: 1, stdout: "" });
+    expect(r.stderr).toBe(`rtsync: cannot read manifest ${file}: it is 5242897 bytes, over the limit of 4 MiB (4194304 bytes)`);
+  });
+
+  test("an alias bomb is an error at its position, not an internal error", async () => {
+    const levels = ["a: &a [x, x, x, x, x, x, x, x, x, x]"];
+    for (const [from, to] of [["a", "b"], ["b", "c"], ["c", "d"], ["d", "e"], ["e", "f"], ["f", "g"]]) {
+      levels.push(`${to}: &${to} [${Array(10).fill(`*${from}`).join(", ")}]`);
+    }
+    const file = await manifest("bomb.yaml", `version: 1\n${levels.join("\n")}\n`);
+    const r = await rtsync(["validate", file]);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr.split("\n")).toEqual([
+      `${file}:6:36: alias *d makes the manifest expand past 100000 values (an alias bomb); aliases may add at most 100000 values in all`,
+      `${file}: invalid, 1 error`,
+    ]);
+    noStack(r.all);
+  });
+});
+
 describe("rtsync schema", () => {
   test("prints the committed JSON Schema", async () => {
     const r = await rtsync(["schema"]);
