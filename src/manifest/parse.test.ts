@@ -298,3 +298,26 @@ describe("bounded input (issue 13)", () => {
     expect(lines(text)).toEqual([`m.yaml:1:1: the manifest is ${Buffer.byteLength(text)} bytes, over the limit of 4 MiB (4194304 bytes); rtsync does not parse it`]);
   });
 });
+
+describe("rsyncArgs is an allow-list (issue 13)", () => {
+  test("--remove-source-files, --delete-excluded and a split value are refused, each at its item", () => {
+    expect(lines('version: 1\nwatches:\n  w:\n    source: /s\n    target: /d\n    rsyncArgs: ["--remove-source-files", "-z", "--delete-excluded", "--bwlimit", "1000"]\n')).toEqual([
+      `m.yaml:6:17: rsyncArgs item "--remove-source-files" is not allowed: rsync would delete each source file once sent and the watcher would then delete the replica's copy, so both copies are lost`,
+      'm.yaml:6:48: rsyncArgs item "--delete-excluded" is not allowed: rtsync decides what is deleted (the listed paths on incremental runs, --delete-delay on full syncs); on an incremental run, where everything unlisted is excluded, it would delete the whole target',
+      'm.yaml:6:69: rsyncArgs item "--bwlimit" needs its value in the same item: --bwlimit=RATE (each item is one argument)',
+      'm.yaml:6:82: rsyncArgs item "1000" is not an option: rsyncArgs holds options only (a path would become one more source)',
+    ]);
+  });
+
+  test("the contract's own example stays valid", () => {
+    expect(lines('version: 1\nwatches:\n  w: { source: /s, target: /d, rsyncArgs: ["--timeout=100", "--compress"] }\n')).toEqual([]);
+  });
+
+  test("maxDelete is the key for --max-delete: a positive whole number", () => {
+    expect(lines("version: 1\nwatches:\n  w: { source: /s, target: /d, maxDelete: 1000 }\n")).toEqual([]);
+    expect(lines("version: 1\nwatches:\n  w: { source: /s, target: /d, maxDelete: 0 }\n")).toEqual(["m.yaml:3:43: maxDelete must be greater than 0"]);
+    expect(lines('version: 1\nwatches:\n  w: { source: /s, target: /d, rsyncArgs: ["--max-delete=5"] }\n')).toEqual([
+      `m.yaml:3:44: rsyncArgs item "--max-delete=5" is not allowed: use the watch's maxDelete: key (full syncs delete at most that many files)`,
+    ]);
+  });
+});

@@ -118,6 +118,22 @@ describe("rtsync validate: bounded input (issue 13)", () => {
   });
 });
 
+describe("rtsync validate: what a manifest may ask of rtsync as root (issue 13)", () => {
+  test("rsyncArgs that would lose data or bypass rtsync are refused, with the key that does the job", async () => {
+    const file = await manifest(
+      "args.yaml",
+      'version: 1\nwatches:\n  w:\n    source: /srv/data\n    target: /srv/replica\n    rsyncArgs: ["--remove-source-files", "--exclude=*.tmp", "--compress"]\n',
+    );
+    const r = await rtsync(["validate", file]);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr.split("\n")).toEqual([
+      `${file}:6:17: rsyncArgs item "--remove-source-files" is not allowed: rsync would delete each source file once sent and the watcher would then delete the replica's copy, so both copies are lost`,
+      `${file}:6:42: rsyncArgs item "--exclude=*.tmp" is not allowed: use the watch's exclude: key (it filters events too)`,
+      `${file}: invalid, 2 errors`,
+    ]);
+  });
+});
+
 describe("rtsync schema", () => {
   test("prints the committed JSON Schema", async () => {
     const r = await rtsync(["schema"]);

@@ -2,6 +2,7 @@ import { cronProblem } from "../../core/cron.ts";
 import { error, type RawIssue } from "../issues.ts";
 import type { PathSegment } from "../positions.ts";
 import type { Watch } from "../schema.ts";
+import { rsyncArgProblem, rsyncArgsConflict } from "../rsync-args.ts";
 import { parseTarget } from "../target.ts";
 
 // A watch job: its target, its schedule, its excludes.
@@ -28,6 +29,12 @@ export function checkWatch(out: RawIssue[], path: Path, w: Watch, userNames: Rea
     const why = cronProblem(w.fullSync.schedule);
     if (why) out.push(error([...path, "fullSync", "schedule"], `schedule "${w.fullSync.schedule}" ${why}`));
   }
+  w.rsyncArgs.forEach((arg, i) => {
+    const why = rsyncArgProblem(arg);
+    if (why) out.push(error([...path, "rsyncArgs", i], `rsyncArgs item ${JSON.stringify(arg)} ${why}`));
+  });
+  const conflict = rsyncArgsConflict(w.rsyncArgs);
+  if (conflict) out.push(error([...path, "rsyncArgs", conflict.index], conflict.message));
   w.exclude.forEach((pattern, i) => {
     if (/[\r\n\0]/.test(pattern)) out.push(error([...path, "exclude", i], "exclude pattern must not contain a line break or NUL"));
   });
