@@ -321,3 +321,49 @@ describe("rsyncArgs is an allow-list (issue 13)", () => {
     ]);
   });
 });
+
+describe("dangerous paths (issue 13)", () => {
+  test("a module at /, /etc or /tmp/x/../../../usr would be chowned to the transfer user", () => {
+    expect(lines("version: 1\ndaemons:\n  d:\n    modules:\n      a: { path: / }\n      b: { path: /etc }\n      c: { path: /tmp/x/../../../usr }\n")).toEqual([
+      "m.yaml:5:18: path / is the root directory; rtsync would make it owned by the transfer user and clients could write there; use a directory of its own such as /srv/a",
+      "m.yaml:6:18: path /etc is a system directory; rtsync would make it owned by the transfer user and clients could write there; use a directory of its own such as /srv/b",
+      "m.yaml:7:18: path /tmp/x/../../../usr must not contain '..'; write the path it stands for (/usr)",
+      "m.yaml:7:18: path /usr is a system directory; rtsync would make it owned by the transfer user and clients could write there; use a directory of its own such as /srv/c",
+    ]);
+  });
+
+  test("a watch target /etc would be made a copy of the source", () => {
+    expect(lines("version: 1\nwatches:\n  w: { source: /srv/data, target: /etc/ }\n")).toEqual([
+      "m.yaml:3:35: target /etc is a system directory; each full sync makes it an exact copy of the source, deleting everything else in it; use a directory of its own such as /srv/replica",
+    ]);
+  });
+
+  test("daemon files, sysctlFile and stateDir", () => {
+    const text = [
+      "version: 1",
+      "stateDir: /var/lib",
+      "sysctlFile: /etc/sysctl.conf",
+      "daemons:",
+      "  d:",
+      "    config: /etc/rsyncd.conf",
+      "    pidFile: /etc/passwd",
+      "    lockFile: /var/run/rsync.lock",
+      "    logFile: /proc/self/fd/1",
+      "    secretsFile: /etc/cron.d/rsync",
+      "",
+    ].join("\n");
+    expect(lines(text)).toEqual([
+      "m.yaml:2:11: stateDir /var/lib is a system directory; rtsync writes and prunes its own files there; use a directory of its own such as /var/lib/rtsync",
+      "m.yaml:3:13: sysctlFile /etc/sysctl.conf is the administrator's own sysctl settings, a system file rtsync must never write; use a file of its own such as /etc/sysctl.d/90-rtsync.conf",
+      "m.yaml:7:14: pidFile /etc/passwd is the user database, a system file rtsync must never write; use a file of its own such as /run/rsyncd.pid",
+      "m.yaml:9:14: logFile /proc/self/fd/1 lies inside /proc, a kernel filesystem: writing there changes the running system; use a file of its own such as /var/log/rsyncd.log",
+      "m.yaml:10:18: secretsFile /etc/cron.d/rsync lies inside /etc/cron.d, whose files a root process reads as configuration or runs; use a file of its own such as /etc/rsyncd.secrets",
+    ]);
+  });
+
+  test("a watch source may not be / or a system tree, but may lie inside /etc (it is only read)", () => {
+    expect(lines("version: 1\nwatches:\n  a: { source: /, target: rsync://h/m }\n  b: { source: /etc/nginx, target: /srv/r2 }\n")).toEqual([
+      "m.yaml:3:16: source / is the root directory; rtsync would read all of it as root and push it to the target; use a directory of its own such as /srv/data",
+    ]);
+  });
+});

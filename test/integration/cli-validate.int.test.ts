@@ -132,6 +132,22 @@ describe("rtsync validate: what a manifest may ask of rtsync as root (issue 13)"
       `${file}: invalid, 2 errors`,
     ]);
   });
+
+  test("a module at /etc, a watch target /etc and a pidFile /etc/passwd are refused with the fix", async () => {
+    const file = await manifest(
+      "paths.yaml",
+      "version: 1\ndaemons:\n  d:\n    pidFile: /etc/passwd\n    modules:\n      m: { path: /tmp/x/../../../etc }\nwatches:\n  w: { source: /srv/data, target: /etc }\n",
+    );
+    const r = await rtsync(["validate", file]);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr.split("\n")).toEqual([
+      `${file}:4:14: pidFile /etc/passwd is the user database, a system file rtsync must never write; use a file of its own such as /run/rsyncd.pid`,
+      `${file}:6:18: path /tmp/x/../../../etc must not contain '..'; write the path it stands for (/etc)`,
+      `${file}:6:18: path /etc is a system directory; rtsync would make it owned by the transfer user and clients could write there; use a directory of its own such as /srv/m`,
+      `${file}:8:35: target /etc is a system directory; each full sync makes it an exact copy of the source, deleting everything else in it; use a directory of its own such as /srv/replica`,
+      `${file}: invalid, 4 errors`,
+    ]);
+  });
 });
 
 describe("rtsync schema", () => {

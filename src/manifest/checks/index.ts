@@ -1,6 +1,7 @@
 import type { RawIssue } from "../issues.ts";
 import type { Manifest } from "../schema.ts";
 import { checkDaemonCollisions, checkDaemonValues, checkModule, checkModuleNames } from "./daemon.ts";
+import { checkPaths } from "./paths.ts";
 import { checkUsers } from "./users.ts";
 import { checkWatch } from "./watch.ts";
 
@@ -23,5 +24,6 @@ export function checkManifest(m: Manifest, userNames: ReadonlySet<string> = new 
   }
   checkDaemonCollisions(out, m.daemons);
   for (const [name, w] of Object.entries(m.watches)) checkWatch(out, ["watches", name], w, userNames);
+  checkPaths(out, m);
   return out;
 }
