@@ -367,3 +367,95 @@ describe("dangerous paths (issue 13)", () => {
     ]);
   });
 });
+
+describe("every path rtsync writes or owns has one purpose (issue 13)", () => {
+  test("sysctlFile equal to a secretsFile names both positions (diff printed the password)", () => {
+    const text = "version: 1\nsysctlFile: /etc/rtsync.conf\ndaemons:\n  d:\n    secretsFile: /etc//rtsync.conf\n";
+    expect(lines(text)).toEqual([
+      "m.yaml:5:18: secretsFile /etc/rtsync.conf is also sysctlFile (m.yaml:2:13); each file rtsync writes must have one purpose",
+    ]);
+  });
+
+  test("config equal to secretsFile (rsyncd ran with the secrets as its config)", () => {
+    expect(lines("version: 1\ndaemons:\n  d:\n    config: /etc/rsyncd.conf\n    secretsFile: /etc/rsyncd.conf\n")).toEqual([
+      "m.yaml:5:18: secretsFile /etc/rsyncd.conf is also daemons.d.config (m.yaml:4:13); each file rtsync writes must have one purpose",
+    ]);
+  });
+
+  test("a daemon's files inside a module, a watch source or a local target", () => {
+    const text = [
+      "version: 1",
+      "daemons:",
+      "  d:",
+      "    config: /srv/m/rsyncd.conf",
+      "    logFile: /srv/data/rsyncd.log",
+      "    pidFile: /srv/replica/rsyncd.pid",
+      "    modules:",
+      "      m: { path: /srv/m }",
+      "watches:",
+      "  w: { source: /srv/data, target: /srv/replica }",
+      "",
+    ].join("\n");
+    expect(lines(text)).toEqual([
+      "m.yaml:4:13: config /srv/m/rsyncd.conf lies inside daemons.d.modules.m.path (m.yaml:8:18); clients of that module could read or replace it",
+      "m.yaml:5:14: logFile /srv/data/rsyncd.log lies inside watches.w.source (m.yaml:10:16); the watch would copy it to the target, and each write to it would start a sync",
+      "m.yaml:6:14: pidFile /srv/replica/rsyncd.pid lies inside watches.w.target (m.yaml:10:35); the watch's full syncs would delete or overwrite it",
+    ]);
+  });
+
+  test("daemons on disjoint nodes may share a path; on a shared node they may not", () => {
+    expect(lines("version: 1\ndaemons:\n  a: { nodes: [x], port: 8730, pidFile: /run/rsyncd.pid }\n  b: { nodes: [y], port: 8730, pidFile: /var/run/rsyncd.pid }\n")).toEqual([]);
+    expect(lines("version: 1\ndaemons:\n  a: { nodes: [x, z], port: 8730, pidFile: /run/rsyncd.pid }\n  b: { nodes: [z], port: 8731, pidFile: /var/run/rsyncd.pid }\n")).toEqual([
+      "m.yaml:4:41: pidFile /run/rsyncd.pid is also daemons.a.pidFile (m.yaml:3:44); each file rtsync writes must have one purpose",
+    ]);
+  });
+
+  test("a module directory has one owner: modules of one daemon may share it, two daemons may not", () => {
+    const text = "version: 1\ndaemons:\n  a:\n    port: 8730\n    modules:\n      ro: { path: /srv/m }\n      rw: { path: /srv/m }\n  b:\n    port: 8731\n    modules:\n      m: { path: /srv/m/ }\n";
+    expect(lines(text)).toEqual([
+      "m.yaml:11:18: path /srv/m is also daemons.a.modules.ro.path (m.yaml:6:19); a directory rtsync owns must have one owner",
+    ]);
+  });
+
+  test("two watches writing one local target, or one inside the other", () => {
+    const text = "version: 1\nwatches:\n  a: { source: /srv/a, target: /srv/r }\n  b: { source: /srv/b, target: /srv/r/ }\n  c: { source: /srv/c, target: /srv/r/c }\n";
+    expect(lines(text)).toEqual([
+      "m.yaml:4:32: target /srv/r is also watches.a.target (m.yaml:3:32); two watches would each delete what the other copies there",
+      "m.yaml:5:32: target /srv/r/c lies inside watches.a.target (m.yaml:3:32); two watches would each delete what the other copies there",
+    ]);
+  });
+
+  test("two watches pushing to one daemon module, in either spelling", () => {
+    const text = `version: 1\n${USERS}watches:\n  a: { source: /srv/a, target: "rsync://u1@Backup:873/m" }\n  b: { source: /srv/b, target: "backup::m" }\n  c: { source: /srv/c, target: "backup::m/c" }\n  d: { source: /srv/d, target: "backup::other" }\n`;
+    expect(lines(text)).toEqual([
+      'm.yaml:7:32: target rsync://backup:873/m is also watches.a.target (m.yaml:6:32); two watches would each delete what the other copies there',
+      'm.yaml:8:32: target rsync://backup:873/m/c lies inside watches.a.target (m.yaml:6:32); two watches would each delete what the other copies there',
+    ]);
+  });
+
+  test("stateDir stays out of what rtsync syncs and exports, and keeps its own files", () => {
+    const text = "version: 1\nstateDir: /data/state\ndaemons:\n  d:\n    logFile: /data/state/rsyncd.log\n    modules:\n      m: { path: /data }\n";
+    expect(lines(text)).toEqual([
+      "m.yaml:2:11: stateDir /data/state lies inside daemons.d.modules.m.path (m.yaml:7:18); rtsync's own files must stay out of what it syncs and exports",
+      "m.yaml:5:14: logFile /data/state/rsyncd.log lies inside stateDir (m.yaml:2:11); stateDir is rtsync's own tree: leave logFile out to get its default there, or move it out",
+      "m.yaml:5:14: logFile /data/state/rsyncd.log lies inside daemons.d.modules.m.path (m.yaml:7:18); clients of that module could read or replace it",
+    ]);
+  });
+
+  test("a watch source holding stateDir would sync rtsync's own status writes, forever", () => {
+    expect(lines("version: 1\nstateDir: /data/rtsync\nwatches:\n  w: { source: /data, target: rsync://h/m }\n")).toEqual([
+      "m.yaml:2:11: stateDir /data/rtsync lies inside watches.w.source (m.yaml:4:16); every status write of rtsync would start a sync",
+    ]);
+  });
+
+  test("without stateDir, root's default /var/lib/rtsync is rtsync's own tree", () => {
+    expect(lines("version: 1\ndaemons:\n  d:\n    pidFile: /var/lib/rtsync/daemons/e/rsyncd.pid\n")).toEqual([
+      "m.yaml:4:14: pidFile /var/lib/rtsync/daemons/e/rsyncd.pid lies inside the default stateDir /var/lib/rtsync; stateDir is rtsync's own tree: leave pidFile out to get its default there, or move it out",
+    ]);
+  });
+
+  test("the two-host example: source and module at the same path on different nodes is fine", () => {
+    const text = `version: 1\n${USERS}daemons:\n  d:\n    nodes: [slave]\n    modules:\n      m: { path: /backup, authUsers: [u1], hostsAllow: [10.0.0.0/8] }\nwatches:\n  w: { nodes: [master], source: /backup, target: "u1@10.0.0.2::m" }\n`;
+    expect(lines(text)).toEqual([]);
+  });
+});

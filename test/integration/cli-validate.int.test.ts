@@ -148,6 +148,20 @@ describe("rtsync validate: what a manifest may ask of rtsync as root (issue 13)"
       `${file}: invalid, 4 errors`,
     ]);
   });
+
+  test("sysctlFile equal to secretsFile (diff printed the password) names both positions", async () => {
+    const file = await manifest(
+      "clash.yaml",
+      "version: 1\nsysctlFile: /etc/rtsync.conf\nusers:\n  u: { password: { env: P } }\ndaemons:\n  d:\n    secretsFile: /etc/rtsync.conf\n    config: /etc/rtsync.conf\n",
+    );
+    const r = await rtsync(["validate", file]);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr.split("\n")).toEqual([
+      `${file}:7:18: secretsFile /etc/rtsync.conf is also sysctlFile (${file}:2:13); each file rtsync writes must have one purpose`,
+      `${file}:8:13: config /etc/rtsync.conf is also sysctlFile (${file}:2:13); each file rtsync writes must have one purpose`,
+      `${file}: invalid, 2 errors`,
+    ]);
+  });
 });
 
 describe("rtsync schema", () => {

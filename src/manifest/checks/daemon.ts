@@ -1,6 +1,7 @@
 import { error, warning, type RawIssue } from "../issues.ts";
 import type { PathSegment } from "../positions.ts";
 import type { Daemon, Module } from "../schema.ts";
+import { NodeIndex } from "./node-index.ts";
 import { checkConfValue, checkHosts, checkOptions } from "./values.ts";
 
 // A daemon and its modules: values, names, auth users, and the warnings about who gets in.
@@ -68,27 +69,27 @@ export function checkModuleNames(out: RawIssue[], path: Path, modules: Record<st
   }
 }
 
-// A node filter overlaps another when either runs everywhere or they share a node.
-export function overlaps(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
-  if (!a || !b) return true;
-  return a.some((n) => b.includes(n));
-}
+const ANY_ADDRESS = new Set(["0.0.0.0", "::", ""]);
 
-export function checkDaemonCollisions(out: RawIssue[], daemons: Record<string, Daemon>): void {
-  const seen: Array<[string, Daemon]> = [];
+// Two daemons of one node listening on the same address and port (their paths: collisions.ts).
+// Indexed by port, then by address and node, so a fleet of daemons on port 873 stays linear.
+export function checkListenCollisions(out: RawIssue[], daemons: Record<string, Daemon>): void {
+  const byPort = new Map<number, { any: NodeIndex<string>; all: NodeIndex<string>; byAddress: Map<string, NodeIndex<string>> }>();
   for (const [name, d] of Object.entries(daemons)) {
-    for (const [otherName, o] of seen) {
-      if (!overlaps(d.nodes, o.nodes)) continue;
-      const anyAddr = d.address === "0.0.0.0" || o.address === "0.0.0.0" || d.address === "::" || o.address === "::";
-      if (d.port === o.port && (anyAddr || d.address === o.address)) {
-        out.push(error(["daemons", name, "port"], `daemons "${otherName}" and "${name}" both listen on ${d.address}:${d.port} on the same node`));
-      }
-      for (const key of ["config", "pidFile", "secretsFile", "lockFile"] as const) {
-        if (d[key] && d[key] === o[key]) {
-          out.push(error(["daemons", name, key], `daemons "${otherName}" and "${name}" use the same ${key} ${d[key]} on the same node`));
-        }
-      }
+    let port = byPort.get(d.port);
+    if (!port) byPort.set(d.port, (port = { any: new NodeIndex(), all: new NodeIndex(), byAddress: new Map() }));
+    const wildcard = ANY_ADDRESS.has(d.address);
+    const same = wildcard ? port.all : port.byAddress.get(d.address);
+    const other = port.any.find(d.nodes, (n) => n) ?? same?.find(d.nodes, (n) => n);
+    if (other !== undefined) {
+      out.push(error(["daemons", name, "port"], `daemons "${other}" and "${name}" both listen on ${d.address}:${d.port} on the same node`));
     }
-    seen.push([name, d]);
+    port.all.add(name, d.nodes);
+    if (wildcard) port.any.add(name, d.nodes);
+    else {
+      let index = port.byAddress.get(d.address);
+      if (!index) port.byAddress.set(d.address, (index = new NodeIndex()));
+      index.add(name, d.nodes);
+    }
   }
 }

@@ -1,6 +1,7 @@
-import type { RawIssue } from "../issues.ts";
+import { dottedPath, type RawIssue } from "../issues.ts";
 import type { Manifest } from "../schema.ts";
-import { checkDaemonCollisions, checkDaemonValues, checkModule, checkModuleNames } from "./daemon.ts";
+import { checkListenCollisions, checkDaemonValues, checkModule, checkModuleNames } from "./daemon.ts";
+import { checkCollisions } from "./collisions.ts";
 import { checkPaths } from "./paths.ts";
 import { checkUsers } from "./users.ts";
 import { checkWatch } from "./watch.ts";
@@ -22,8 +23,13 @@ export function checkManifest(m: Manifest, userNames: ReadonlySet<string> = new 
       checkModule(out, [...path, "modules", modName], modName, mod, d, userNames);
     }
   }
-  checkDaemonCollisions(out, m.daemons);
+  checkListenCollisions(out, m.daemons);
   for (const [name, w] of Object.entries(m.watches)) checkWatch(out, ["watches", name], w, userNames);
-  checkPaths(out, m);
+  // A path refused as dangerous must move anyway: it takes no part in the collision check, whose
+  // errors would only repeat the point.
+  const pathIssues: RawIssue[] = [];
+  checkPaths(pathIssues, m);
+  out.push(...pathIssues);
+  checkCollisions(out, m, new Set(pathIssues.map((i) => dottedPath(i.path))));
   return out;
 }
