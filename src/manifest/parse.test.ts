@@ -9,6 +9,12 @@ function lines(yaml: string): string[] {
   return [...(r.ok ? [] : r.errors), ...r.warnings].map(formatIssue);
 }
 
+// Errors only, for tests about errors in manifests that also draw warnings (an open module).
+function errorLines(yaml: string): string[] {
+  const r = parseManifest(yaml, "m.yaml");
+  return (r.ok ? [] : r.errors).map(formatIssue);
+}
+
 const USERS = `users:\n  u1:\n    password: { env: U1_PASSWORD }\n`;
 
 describe("valid manifests", () => {
@@ -159,7 +165,7 @@ describe("semantic errors", () => {
 
   test("options keys must be real rsyncd.conf parameters at the right level", () => {
     expect(
-      lines(
+      errorLines(
         'version: 1\ndaemons:\n  d:\n    options: { "motd file": /etc/motd, "max conections": 3, "pid file": /x }\n    modules:\n      m:\n        path: /m\n        options: { "dont compress": "*.gz", "listen backlog": 5, bogus: 1 }\n',
       ),
     ).toEqual([
@@ -177,7 +183,7 @@ describe("semantic errors", () => {
   });
 
   test("module named global, and names that differ only in case", () => {
-    expect(lines("version: 1\ndaemons:\n  d:\n    modules:\n      global: { path: /g }\n      data: { path: /a }\n      Data: { path: /b }\n")).toEqual([
+    expect(errorLines("version: 1\ndaemons:\n  d:\n    modules:\n      global: { path: /g }\n      data: { path: /a }\n      Data: { path: /b }\n")).toEqual([
       'm.yaml:5:7: module name "global" is reserved by rsyncd.conf ([global] is the global section)',
       'm.yaml:7:7: module names "data" and "Data" differ only in case',
     ]);
@@ -192,7 +198,7 @@ describe("values that could break rsyncd.conf or the secrets file", () => {
     ['"ends with \\\\"', "must not end with a backslash (rsyncd.conf would join the next line)"],
     ['" padded "', "must not start or end with spaces (rsyncd strips them)"],
   ])("comment %s", (value, message) => {
-    expect(lines(`version: 1\ndaemons:\n  d:\n    modules:\n      m:\n        path: /m\n        comment: ${value}\n`)).toEqual([`m.yaml:7:18: comment ${message}`]);
+    expect(errorLines(`version: 1\ndaemons:\n  d:\n    modules:\n      m:\n        path: /m\n        comment: ${value}\n`)).toEqual([`m.yaml:7:18: comment ${message}`]);
   });
 
   test("a path with a newline, an injected section in options and a host with a space", () => {
@@ -324,7 +330,7 @@ describe("rsyncArgs is an allow-list (issue 13)", () => {
 
 describe("dangerous paths (issue 13)", () => {
   test("a module at /, /etc or /tmp/x/../../../usr would be chowned to the transfer user", () => {
-    expect(lines("version: 1\ndaemons:\n  d:\n    modules:\n      a: { path: / }\n      b: { path: /etc }\n      c: { path: /tmp/x/../../../usr }\n")).toEqual([
+    expect(errorLines("version: 1\ndaemons:\n  d:\n    modules:\n      a: { path: / }\n      b: { path: /etc }\n      c: { path: /tmp/x/../../../usr }\n")).toEqual([
       "m.yaml:5:18: path / is the root directory; rtsync would make it owned by the transfer user and clients could write there; use a directory of its own such as /srv/a",
       "m.yaml:6:18: path /etc is a system directory; rtsync would make it owned by the transfer user and clients could write there; use a directory of its own such as /srv/b",
       "m.yaml:7:18: path /tmp/x/../../../usr must not contain '..'; write the path it stands for (/usr)",
@@ -396,7 +402,7 @@ describe("every path rtsync writes or owns has one purpose (issue 13)", () => {
       "  w: { source: /srv/data, target: /srv/replica }",
       "",
     ].join("\n");
-    expect(lines(text)).toEqual([
+    expect(errorLines(text)).toEqual([
       "m.yaml:4:13: config /srv/m/rsyncd.conf lies inside daemons.d.modules.m.path (m.yaml:8:18); clients of that module could read or replace it",
       "m.yaml:5:14: logFile /srv/data/rsyncd.log lies inside watches.w.source (m.yaml:10:16); the watch would copy it to the target, and each write to it would start a sync",
       "m.yaml:6:14: pidFile /srv/replica/rsyncd.pid lies inside watches.w.target (m.yaml:10:35); the watch's full syncs would delete or overwrite it",
@@ -412,7 +418,7 @@ describe("every path rtsync writes or owns has one purpose (issue 13)", () => {
 
   test("a module directory has one owner: modules of one daemon may share it, two daemons may not", () => {
     const text = "version: 1\ndaemons:\n  a:\n    port: 8730\n    modules:\n      ro: { path: /srv/m }\n      rw: { path: /srv/m }\n  b:\n    port: 8731\n    modules:\n      m: { path: /srv/m/ }\n";
-    expect(lines(text)).toEqual([
+    expect(errorLines(text)).toEqual([
       "m.yaml:11:18: path /srv/m is also daemons.a.modules.ro.path (m.yaml:6:19); a directory rtsync owns must have one owner",
     ]);
   });
@@ -435,7 +441,7 @@ describe("every path rtsync writes or owns has one purpose (issue 13)", () => {
 
   test("stateDir stays out of what rtsync syncs and exports, and keeps its own files", () => {
     const text = "version: 1\nstateDir: /data/state\ndaemons:\n  d:\n    logFile: /data/state/rsyncd.log\n    modules:\n      m: { path: /data }\n";
-    expect(lines(text)).toEqual([
+    expect(errorLines(text)).toEqual([
       "m.yaml:2:11: stateDir /data/state lies inside daemons.d.modules.m.path (m.yaml:7:18); rtsync's own files must stay out of what it syncs and exports",
       "m.yaml:5:14: logFile /data/state/rsyncd.log lies inside stateDir (m.yaml:2:11); stateDir is rtsync's own tree: leave logFile out to get its default there, or move it out",
       "m.yaml:5:14: logFile /data/state/rsyncd.log lies inside daemons.d.modules.m.path (m.yaml:7:18); clients of that module could read or replace it",
@@ -457,5 +463,92 @@ describe("every path rtsync writes or owns has one purpose (issue 13)", () => {
   test("the two-host example: source and module at the same path on different nodes is fine", () => {
     const text = `version: 1\n${USERS}daemons:\n  d:\n    nodes: [slave]\n    modules:\n      m: { path: /backup, authUsers: [u1], hostsAllow: [10.0.0.0/8] }\nwatches:\n  w: { nodes: [master], source: /backup, target: "u1@10.0.0.2::m" }\n`;
     expect(lines(text)).toEqual([]);
+  });
+});
+
+describe("warnings follow the meaning, not the key (issue 13)", () => {
+  function warnings(yaml: string): string[] {
+    const r = parseManifest(yaml, "m.yaml");
+    expect(r.ok ? [] : r.errors.map(formatIssue)).toEqual([]);
+    return r.warnings.map(formatIssue);
+  }
+
+  test('"read only": false in the daemon\'s options makes every module without its own readOnly writable', () => {
+    expect(warnings('version: 1\ndaemons:\n  d:\n    address: 10.0.0.1\n    options: { "read only": false }\n    modules:\n      m: { path: /srv/m }\n      ro: { path: /srv/ro, readOnly: true }\n')).toEqual([
+      'm.yaml:7:10: warning: module "m" is writable by anyone who can reach the daemon ("read only": false in daemons.d.options applies to it): set authUsers or hostsAllow',
+    ]);
+  });
+
+  test.each([['"0"'], ["0"], ["root"]])("uid %s is root", (uid) => {
+    const out = warnings(`version: 1\nusers:\n  u: { password: { env: P } }\ndaemons:\n  d:\n    uid: ${uid}\n    modules:\n      m: { path: /srv/m, readOnly: false, authUsers: [u] }\n`);
+    expect(out).toEqual([
+      'm.yaml:6:10: warning: module "m" is writable while the daemon runs as root without useChroot: a client can write outside /srv/m through symlinks',
+    ]);
+  });
+
+  test("module options { uid: root } and a user with :rw on a read-only module", () => {
+    expect(warnings("version: 1\nusers:\n  u: { password: { env: P } }\ndaemons:\n  d:\n    modules:\n      m:\n        path: /srv/m\n        authUsers: [\"u:rw\"]\n        options: { uid: root }\n")).toEqual([
+      'm.yaml:10:25: warning: module "m" is writable while the daemon runs as root without useChroot: a client can write outside /srv/m through symlinks',
+    ]);
+  });
+
+  test("use chroot from the module's options counts", () => {
+    expect(warnings('version: 1\nusers:\n  u: { password: { env: P } }\ndaemons:\n  d:\n    uid: 0\n    modules:\n      m: { path: /srv/m, readOnly: false, authUsers: [u], options: { "use chroot": true } }\n')).toEqual([]);
+  });
+
+  test('hostsAllow ["*"] lets every host in: a warning, and it does not count as a host list', () => {
+    expect(warnings('version: 1\ndaemons:\n  d:\n    hostsAllow: ["*"]\n    modules:\n      m: { path: /srv/m, readOnly: false }\n')).toEqual([
+      'm.yaml:4:18: warning: hostsAllow "*" admits every host, the same as no hostsAllow: name the networks that may connect',
+      'm.yaml:6:10: warning: module "m" is writable by anyone who can reach the daemon: set authUsers or hostsAllow',
+    ]);
+  });
+
+  test("a read-only module with no auth and no hosts on the default 0.0.0.0 is readable by anyone", () => {
+    expect(warnings("version: 1\ndaemons:\n  d:\n    modules:\n      m: { path: /srv/m }\n")).toEqual([
+      'm.yaml:5:10: warning: module "m" is readable by anyone who can reach 0.0.0.0:873: set authUsers or hostsAllow, or bind address to a private interface',
+    ]);
+    expect(warnings("version: 1\ndaemons:\n  d:\n    address: 127.0.0.1\n    modules:\n      m: { path: /srv/m }\n")).toEqual([]);
+    expect(warnings("version: 1\ndaemons:\n  d:\n    modules:\n      m: { path: /srv/m, writeOnly: true, hostsAllow: [10.0.0.0/8] }\n")).toEqual([]);
+  });
+
+  test("exec parameters are allowed and always warned about, saying as whom they run", () => {
+    const text = [
+      "version: 1",
+      "daemons:",
+      "  d:",
+      "    address: 127.0.0.1",
+      '    options: { "early exec": /usr/local/bin/mount-it }',
+      "    modules:",
+      "      m:",
+      "        path: /srv/m",
+      "        options:",
+      '          "pre-xfer exec": /usr/local/bin/check',
+      '          "post-xfer exec": /usr/local/bin/notify',
+      '          "name converter": /usr/local/bin/names',
+      "  e:",
+      "    address: 127.0.0.2",
+      '    options: { "daemon uid": rsyncd, "pre-xfer exec": /bin/true }',
+      "",
+    ].join("\n");
+    expect(warnings(text)).toEqual([
+      'm.yaml:5:30: warning: options."early exec" runs "/usr/local/bin/mount-it" as root on every connection to any module of daemon "d" (rsyncd starts it before it switches to the module\'s uid); keep the command, and all it reads, writable by root only',
+      'm.yaml:10:28: warning: options."pre-xfer exec" runs "/usr/local/bin/check" as root on every connection to module "m" (rsyncd starts it before it switches to the module\'s uid); keep the command, and all it reads, writable by root only',
+      'm.yaml:11:29: warning: options."post-xfer exec" runs "/usr/local/bin/notify" as root on every connection to module "m" (rsyncd starts it before it switches to the module\'s uid); keep the command, and all it reads, writable by root only',
+      'm.yaml:12:29: warning: options."name converter" runs "/usr/local/bin/names" as root on every connection to module "m" (rsyncd starts it before it switches to the module\'s uid); keep the command, and all it reads, writable by root only',
+      'm.yaml:15:55: warning: options."pre-xfer exec" runs "/bin/true" as the daemon uid "rsyncd" on every connection to any module of daemon "e"; keep the command, and all it reads, writable by root only',
+    ]);
+  });
+
+  test("rsyncd ignores a parameter spelled with underscores: refused, not silently dropped", () => {
+    expect(lines('version: 1\ndaemons:\n  d:\n    address: 127.0.0.1\n    options: { max_verbosity: 2, use_chroot: true, "Refuse  Options": delete }\n')).toEqual([
+      'm.yaml:5:16: options."max_verbosity" is not an rsyncd.conf parameter (rsyncd would ignore it): write "max verbosity"',
+      'm.yaml:5:34: options."use_chroot" is not an rsyncd.conf parameter (rsyncd would ignore it): use the manifest key useChroot',
+    ]);
+  });
+
+  test("a config value naming a password's variable as %VAR% would show the password", () => {
+    expect(lines('version: 1\nusers:\n  u: { password: { env: RSYNC_PW } }\ndaemons:\n  d:\n    address: 127.0.0.1\n    modules:\n      m: { path: /srv/m, comment: "%RSYNC_PW%", authUsers: [u] }\n')).toEqual([
+      "m.yaml:8:35: comment must not name %RSYNC_PW%: rsyncd expands %VAR% from its environment, and RSYNC_PW holds the password of user \"u\"",
+    ]);
   });
 });

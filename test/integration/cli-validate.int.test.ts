@@ -142,10 +142,11 @@ describe("rtsync validate: what a manifest may ask of rtsync as root (issue 13)"
     expect(r.exitCode).toBe(1);
     expect(r.stderr.split("\n")).toEqual([
       `${file}:4:14: pidFile /etc/passwd is the user database, a system file rtsync must never write; use a file of its own such as /run/rsyncd.pid`,
+      `${file}:6:10: warning: module "m" is readable by anyone who can reach 0.0.0.0:873: set authUsers or hostsAllow, or bind address to a private interface`,
       `${file}:6:18: path /tmp/x/../../../etc must not contain '..'; write the path it stands for (/etc)`,
       `${file}:6:18: path /etc is a system directory; rtsync would make it owned by the transfer user and clients could write there; use a directory of its own such as /srv/m`,
       `${file}:8:35: target /etc is a system directory; each full sync makes it an exact copy of the source, deleting everything else in it; use a directory of its own such as /srv/replica`,
-      `${file}: invalid, 4 errors`,
+      `${file}: invalid, 4 errors, 1 warning`,
     ]);
   });
 
@@ -161,6 +162,23 @@ describe("rtsync validate: what a manifest may ask of rtsync as root (issue 13)"
       `${file}:8:13: config /etc/rtsync.conf is also sysctlFile (${file}:2:13); each file rtsync writes must have one purpose`,
       `${file}: invalid, 2 errors`,
     ]);
+  });
+});
+
+describe("rtsync validate: warnings follow what rsyncd will do (issue 13)", () => {
+  test("read only = false from the daemon's options, uid \"0\" and a pre-xfer exec are warned about; the manifest stays valid", async () => {
+    const file = await manifest(
+      "meaning.yaml",
+      'version: 1\ndaemons:\n  d:\n    uid: "0"\n    options: { "read only": false, "pre-xfer exec": /usr/local/bin/check }\n    modules:\n      m: { path: /srv/m }\n',
+    );
+    const r = await rtsync(["validate", file]);
+    expect(r.exitCode).toBe(0);
+    expect(r.stderr.split("\n")).toEqual([
+      `${file}:4:10: warning: module "m" is writable while the daemon runs as root without useChroot: a client can write outside /srv/m through symlinks`,
+      `${file}:5:53: warning: options."pre-xfer exec" runs "/usr/local/bin/check" as root on every connection to any module of daemon "d" (rsyncd starts it before it switches to the module's uid); keep the command, and all it reads, writable by root only`,
+      `${file}:7:10: warning: module "m" is writable by anyone who can reach the daemon ("read only": false in daemons.d.options applies to it): set authUsers or hostsAllow`,
+    ]);
+    expect(r.stdout).toBe(`${file}: valid: 1 daemon, 1 module, 0 users, 0 watches (3 warnings)`);
   });
 });
 

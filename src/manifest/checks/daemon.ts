@@ -2,14 +2,13 @@ import { error, warning, type RawIssue } from "../issues.ts";
 import type { PathSegment } from "../positions.ts";
 import type { Daemon, Module } from "../schema.ts";
 import { NodeIndex } from "./node-index.ts";
+import { CATCH_ALL, checkDaemonWarnings, checkModuleWarnings } from "./warnings.ts";
 import { checkConfValue, checkHosts, checkOptions } from "./values.ts";
 
 // A daemon and its modules: values, names, auth users, and the warnings about who gets in.
 
 type Path = readonly PathSegment[];
 
-/** Host patterns that match every client: a deny list holding one of these really denies the rest. */
-const CATCH_ALL = new Set(["*", "0.0.0.0/0", "::/0", "all", "0.0.0.0/0.0.0.0"]);
 
 export function checkDaemonValues(out: RawIssue[], path: Path, d: Daemon): void {
   for (const key of ["address", "config", "uid", "gid", "pidFile", "lockFile", "logFile", "secretsFile"] as const) {
@@ -22,6 +21,7 @@ export function checkDaemonValues(out: RawIssue[], path: Path, d: Daemon): void 
     out.push(error([...path, "createAccount"], "createAccount needs uid to be an account name (it creates that system account)"));
   }
   checkAllowDeny(out, [...path, "hostsDeny"], `daemon "${String(path[path.length - 1])}"`, d.hostsAllow, d.hostsDeny);
+  checkDaemonWarnings(out, path, String(path[path.length - 1]), d);
 }
 
 // The classic mistake: an allow list plus a deny list that matches nobody admits everybody,
@@ -50,14 +50,7 @@ export function checkModule(out: RawIssue[], path: Path, name: string, m: Module
   });
   const allow = m.hostsAllow ?? d.hostsAllow;
   if (m.hostsAllow || m.hostsDeny) checkAllowDeny(out, m.hostsDeny ? [...path, "hostsDeny"] : [...path, "hostsAllow"], `module "${name}"`, allow, m.hostsDeny ?? d.hostsDeny);
-  const writable = m.readOnly === false || m.options?.["read only"] === false;
-  if (writable && !m.authUsers?.length && !allow?.length) {
-    out.push(warning(path, `module "${name}" is writable by anyone who can reach the daemon: set authUsers or hostsAllow`));
-  }
-  const runsAsRoot = d.uid === "root" || d.uid === 0;
-  if (writable && runsAsRoot && d.useChroot !== true) {
-    out.push(warning([...path.slice(0, -2), "uid"], `module "${name}" is writable while the daemon runs as root without useChroot: a client can write outside ${m.path} through symlinks`));
-  }
+  checkModuleWarnings(out, path.slice(0, -2), d, path, name, m);
 }
 
 export function checkModuleNames(out: RawIssue[], path: Path, modules: Record<string, Module>): void {

@@ -4,6 +4,7 @@ import { checkListenCollisions, checkDaemonValues, checkModule, checkModuleNames
 import { checkCollisions } from "./collisions.ts";
 import { checkPaths } from "./paths.ts";
 import { checkUsers } from "./users.ts";
+import { checkSecretReferences } from "./values.ts";
 import { checkWatch } from "./watch.ts";
 
 // Semantic checks: what the schema cannot say about one value alone. Pure: (manifest) -> issues.
@@ -24,6 +25,7 @@ export function checkManifest(m: Manifest, userNames: ReadonlySet<string> = new 
     }
   }
   checkListenCollisions(out, m.daemons);
+  checkSecretReferences(out, m);
   for (const [name, w] of Object.entries(m.watches)) checkWatch(out, ["watches", name], w, userNames);
   // A path refused as dangerous must move anyway: it takes no part in the collision check, whose
   // errors would only repeat the point.
