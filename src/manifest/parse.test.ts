@@ -552,3 +552,55 @@ describe("warnings follow the meaning, not the key (issue 13)", () => {
     ]);
   });
 });
+
+describe("secrets and names (issue 13)", () => {
+  // rsync's authenticate.c: the daemon reads its secrets file with fgets() into 1024 bytes and cuts
+  // each line at CR or LF; the client reads at most 511 bytes of its password file, cut the same
+  // way. Nothing else is special: '#' only makes a comment at the start of a line, which always
+  // starts with the user name.
+  test.each(["#starts-with-hash", "semi;colon", "ends-with-backslash\\\\", "in#side", "tab\\there", "colon:inside"])("password { value: %j } is accepted", (pw) => {
+    const r = parseManifest(`version: 1\nusers:\n  u:\n    password: { value: "${pw}" }\n`, "m.yaml");
+    expect(r.ok ? [] : r.errors.map(formatIssue)).toEqual([]);
+  });
+
+  test("CR, LF, NUL, surrounding whitespace and length are what a password cannot have", () => {
+    const long = "x".repeat(512);
+    const out = lines(`version: 1\nusers:\n  a: { password: { value: " pw" } }\n  b: { password: { value: "pw\\r" } }\n  c: { password: { value: "${long}" } }\n`).filter((l) => !l.includes("warning"));
+    expect(out).toEqual([
+      "m.yaml:3:27: password must not start or end with whitespace (rsync would keep it as part of the password)",
+      "m.yaml:4:27: password must not contain a line break or NUL (it would start a new secrets file line)",
+      "m.yaml:5:27: password is 512 bytes; rsync reads at most 511 bytes of a password file, so it could never log in",
+    ]);
+  });
+
+  test("a user name long enough to push user:password past rsyncd's 1023-byte line", () => {
+    const name = "u".repeat(600);
+    const out = lines(`version: 1\nusers:\n  ${name}: { password: { value: "${"p".repeat(500)}" } }\n`).filter((l) => !l.includes("warning"));
+    expect(out).toEqual([
+      `m.yaml:3:${name.length + 26}: the secrets line of user "${"u".repeat(600)}" is 1101 bytes; rsyncd reads 1022 bytes of a line and would read the rest as a line of its own`,
+    ]);
+  });
+
+  test("{ env: NAME } must be a variable name, and the error never echoes what was written", () => {
+    const out = lines('version: 1\nusers:\n  u: { password: { env: "hunter2 is my password" } }\n');
+    expect(out).toEqual([
+      "m.yaml:3:25: password env is not a valid environment variable name (letters, digits and _, not starting with a digit)",
+    ]);
+    expect(out.join("\n")).not.toContain("hunter2");
+  });
+
+  test.each([
+    ['uid: "-D"', 'm.yaml:4:10: uid "-D" is not an account name (no account name starts with "-")'],
+    ['uid: "-D"\n    createAccount: true', 'm.yaml:4:10: uid "-D" is not an account name useradd accepts: lower-case letters, digits, _ and -, starting with a letter or _, at most 32 characters'],
+    ["uid: Rsync\n    createAccount: true", 'm.yaml:4:10: uid "Rsync" is not an account name useradd accepts: lower-case letters, digits, _ and -, starting with a letter or _, at most 32 characters'],
+    ['uid: "1001"\n    createAccount: true', 'm.yaml:4:10: uid "1001" is not an account name useradd accepts: lower-case letters, digits, _ and -, starting with a letter or _, at most 32 characters'],
+    [`uid: ${"a".repeat(33)}\n    createAccount: true`, `m.yaml:4:10: uid "${"a".repeat(33)}" is not an account name useradd accepts: lower-case letters, digits, _ and -, starting with a letter or _, at most 32 characters`],
+    ["uid: rsync\n    gid: --help\n    createAccount: true", 'm.yaml:5:10: gid "--help" is not an account name groupadd accepts: lower-case letters, digits, _ and -, starting with a letter or _, at most 32 characters'],
+  ])("%s", (keys, message) => {
+    expect(errorLines(`version: 1\ndaemons:\n  d:\n    ${keys}\n`)).toEqual([message]);
+  });
+
+  test.each(["uid: rsync\n    createAccount: true", "uid: rsync_backup$\n    createAccount: true", 'uid: "1001"\n    gid: "1001"', "uid: 33\n    gid: 33", "uid: Debian-exim"])("%s is fine", (keys) => {
+    expect(errorLines(`version: 1\ndaemons:\n  d:\n    ${keys}\n`)).toEqual([]);
+  });
+});

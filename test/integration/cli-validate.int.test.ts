@@ -165,6 +165,24 @@ describe("rtsync validate: what a manifest may ask of rtsync as root (issue 13)"
   });
 });
 
+describe("rtsync validate: secrets and names (issue 13)", () => {
+  test("a password may start with '#'; a pasted password in { env } is not echoed; uid -D never reaches useradd", async () => {
+    const file = await manifest(
+      "names.yaml",
+      'version: 1\nusers:\n  a: { password: { value: "#s3cret" } }\n  b: { password: { env: "correct horse battery" } }\ndaemons:\n  d:\n    address: 127.0.0.1\n    uid: "-D"\n    createAccount: true\n',
+    );
+    const r = await rtsync(["validate", file]);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr.split("\n")).toEqual([
+      `${file}:3:18: warning: user "a" has an inline password; keep it out of git with { env: VARIABLE } or { file: PATH }`,
+      `${file}:4:25: password env is not a valid environment variable name (letters, digits and _, not starting with a digit)`,
+      `${file}:8:10: uid "-D" is not an account name useradd accepts: lower-case letters, digits, _ and -, starting with a letter or _, at most 32 characters`,
+      `${file}: invalid, 2 errors, 1 warning`,
+    ]);
+    expect(r.all).not.toContain("horse");
+  });
+});
+
 describe("rtsync validate: warnings follow what rsyncd will do (issue 13)", () => {
   test("read only = false from the daemon's options, uid \"0\" and a pre-xfer exec are warned about; the manifest stays valid", async () => {
     const file = await manifest(

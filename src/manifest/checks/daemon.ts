@@ -3,7 +3,8 @@ import type { PathSegment } from "../positions.ts";
 import type { Daemon, Module } from "../schema.ts";
 import { NodeIndex } from "./node-index.ts";
 import { CATCH_ALL, checkDaemonWarnings, checkModuleWarnings } from "./warnings.ts";
-import { checkConfValue, checkHosts, checkOptions } from "./values.ts";
+import { accountNameProblem } from "../secrets.ts";
+import { checkConfValue, checkHosts, checkOptions, unsafeConfValue } from "./values.ts";
 
 // A daemon and its modules: values, names, auth users, and the warnings about who gets in.
 
@@ -20,8 +21,23 @@ export function checkDaemonValues(out: RawIssue[], path: Path, d: Daemon): void 
   if (d.createAccount && typeof d.uid !== "string") {
     out.push(error([...path, "createAccount"], "createAccount needs uid to be an account name (it creates that system account)"));
   }
+  checkAccount(out, [...path, "uid"], d.uid, d.createAccount ? "useradd" : undefined);
+  checkAccount(out, [...path, "gid"], d.gid, d.createAccount ? "groupadd" : undefined);
   checkAllowDeny(out, [...path, "hostsDeny"], `daemon "${String(path[path.length - 1])}"`, d.hostsAllow, d.hostsDeny);
   checkDaemonWarnings(out, path, String(path[path.length - 1]), d);
+}
+
+// uid and gid strings: with createAccount they reach useradd/groupadd as names, so they must be
+// names those accept (a leading '-' would be read as an option). Numbers stay numeric ids.
+function checkAccount(out: RawIssue[], at: Path, id: string | number | undefined, creator: "useradd" | "groupadd" | undefined): void {
+  if (typeof id !== "string" || unsafeConfValue(id)) return;
+  const key = String(at[at.length - 1]);
+  if (creator) {
+    const why = accountNameProblem(id);
+    if (why) out.push(error(at, `${key} ${JSON.stringify(id)} is not an account name ${creator} accepts: ${why}`));
+  } else if (id.startsWith("-")) {
+    out.push(error(at, `${key} ${JSON.stringify(id)} is not an account name (no account name starts with "-")`));
+  }
 }
 
 // The classic mistake: an allow list plus a deny list that matches nobody admits everybody,
