@@ -262,6 +262,16 @@ describe("bounded input (issue 13)", () => {
     expect([...(r.ok ? [] : r.errors)].map(formatIssue)).toEqual(['m.yaml:80005:7: duplicate key "m79999": a key may appear only once in a mapping']);
   });
 
+  test("20,000 open modules: one warning each, placed at its own line (placing issues is linear too)", () => {
+    const modules = Array.from({ length: 20_000 }, (_, i) => `      m${i}: { path: /srv/m${i} }\n`).join("");
+    const r = parseManifest(`version: 1\ndaemons:\n  d:\n    modules:\n${modules}`, "m.yaml");
+    expect(r.ok).toBe(true);
+    expect(r.warnings).toHaveLength(20_000);
+    expect(formatIssue(r.warnings[19_999] as (typeof r.warnings)[number])).toBe(
+      'm.yaml:20004:15: warning: module "m19999" is readable by anyone who can reach 0.0.0.0:873: set authUsers or hostsAllow, or bind address to a private interface',
+    );
+  });
+
   test("an alias bomb is a manifest error at the alias that blows up, not an internal error", () => {
     const bomb = [
       "version: 1",
