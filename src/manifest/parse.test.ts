@@ -143,6 +143,9 @@ describe("semantic errors", () => {
     expect(lines("version: 1\nwatches:\n  w: { source: /data, target: /data/replica }\n")).toEqual([
       "m.yaml:3:31: target /data/replica and source /data overlap; a watch would copy into its own tree",
     ]);
+    expect(lines("version: 1\nwatches:\n  w: { source: /srv//data/, target: /srv/data/./replica }\n")).toEqual([
+      "m.yaml:3:37: target /srv/data/replica and source /srv/data overlap; a watch would copy into its own tree",
+    ]);
   });
 
   test.each([

@@ -1,15 +1,15 @@
-import { error, warning, type RawIssue } from "../issues.ts";
+import { error, type RawIssue } from "../issues.ts";
 import type { PathSegment } from "../positions.ts";
 import type { Daemon, Module } from "../schema.ts";
-import { NodeIndex } from "./node-index.ts";
-import { CATCH_ALL, checkDaemonWarnings, checkModuleWarnings } from "./warnings.ts";
 import { accountNameProblem } from "../secrets.ts";
+import { NodeIndex } from "./node-index.ts";
 import { checkConfValue, checkHosts, checkOptions, unsafeConfValue } from "./values.ts";
+import { checkAllowDeny, checkDaemonWarnings, checkModuleWarnings } from "./warnings.ts";
 
-// A daemon and its modules: values, names, auth users, and the warnings about who gets in.
+// A daemon and its modules: values, names, accounts, auth users, listen addresses (the warnings
+// about who gets in: warnings.ts).
 
 type Path = readonly PathSegment[];
-
 
 export function checkDaemonValues(out: RawIssue[], path: Path, d: Daemon): void {
   for (const key of ["address", "config", "uid", "gid", "pidFile", "lockFile", "logFile", "secretsFile"] as const) {
@@ -38,19 +38,6 @@ function checkAccount(out: RawIssue[], at: Path, id: string | number | undefined
   } else if (id.startsWith("-")) {
     out.push(error(at, `${key} ${JSON.stringify(id)} is not an account name (no account name starts with "-")`));
   }
-}
-
-// The classic mistake: an allow list plus a deny list that matches nobody admits everybody,
-// because rsyncd lets in a host that matches neither list.
-function checkAllowDeny(out: RawIssue[], at: Path, what: string, allow: readonly string[] | undefined, deny: readonly string[] | undefined): void {
-  if (!allow?.length || !deny?.length || deny.some((h) => CATCH_ALL.has(h.toLowerCase()))) return;
-  out.push(
-    warning(
-      at,
-      `${what}: hostsDeny ${JSON.stringify(deny)} together with hostsAllow lets in every host that matches neither list ` +
-        `(rsyncd admits such hosts); drop hostsDeny so hostsAllow alone shuts out the rest, or deny "*"`,
-    ),
-  );
 }
 
 export function checkModule(out: RawIssue[], path: Path, name: string, m: Module, d: Daemon, userNames: ReadonlySet<string>): void {

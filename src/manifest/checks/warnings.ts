@@ -8,8 +8,8 @@ import type { Daemon, Module } from "../schema.ts";
 
 type Path = readonly PathSegment[];
 
-/** Host patterns that match every client. */
-export const CATCH_ALL = new Set(["*", "0.0.0.0/0", "::/0", "all", "0.0.0.0/0.0.0.0"]);
+/** Host patterns that match every client (a deny list holding one really denies the rest). */
+const CATCH_ALL = new Set(["*", "0.0.0.0/0", "::/0", "all", "0.0.0.0/0.0.0.0"]);
 
 const ANY_ADDRESS = new Set(["0.0.0.0", "::", ""]);
 
@@ -43,6 +43,19 @@ function checkExec(out: RawIssue[], optionsPath: Path, options: Daemon["options"
       ),
     );
   }
+}
+
+// The classic mistake: an allow list plus a deny list that matches nobody admits everybody,
+// because rsyncd lets in a host that matches neither list.
+export function checkAllowDeny(out: RawIssue[], at: Path, what: string, allow: readonly string[] | undefined, deny: readonly string[] | undefined): void {
+  if (!allow?.length || !deny?.length || deny.some(isCatchAll)) return;
+  out.push(
+    warning(
+      at,
+      `${what}: hostsDeny ${JSON.stringify(deny)} together with hostsAllow lets in every host that matches neither list ` +
+        `(rsyncd admits such hosts); drop hostsDeny so hostsAllow alone shuts out the rest, or deny "*"`,
+    ),
+  );
 }
 
 export function checkDaemonWarnings(out: RawIssue[], path: Path, name: string, d: Daemon): void {

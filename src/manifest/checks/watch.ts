@@ -3,15 +3,12 @@ import { error, type RawIssue } from "../issues.ts";
 import type { PathSegment } from "../positions.ts";
 import type { Watch } from "../schema.ts";
 import { rsyncArgProblem, rsyncArgsConflict } from "../rsync-args.ts";
+import { normalisePath, within } from "../system-paths.ts";
 import { parseTarget } from "../target.ts";
 
 // A watch job: its target, its schedule, its excludes.
 
 type Path = readonly PathSegment[];
-
-function within(child: string, parent: string): boolean {
-  return child === parent || child.startsWith(parent.endsWith("/") ? parent : `${parent}/`);
-}
 
 export function checkWatch(out: RawIssue[], path: Path, w: Watch, userNames: ReadonlySet<string>): void {
   const parsed = parseTarget(w.target);
@@ -20,9 +17,10 @@ export function checkWatch(out: RawIssue[], path: Path, w: Watch, userNames: Rea
   } else if (parsed.target.kind === "daemon" && parsed.target.user && !userNames.has(parsed.target.user)) {
     out.push(error([...path, "target"], `target user "${parsed.target.user}" is not defined in users`));
   } else if (parsed.target.kind === "local") {
-    const t = parsed.target.path;
-    if (within(t, w.source) || within(w.source, t)) {
-      out.push(error([...path, "target"], `target ${t} and source ${w.source} overlap; a watch would copy into its own tree`));
+    const t = normalisePath(parsed.target.path).path;
+    const source = normalisePath(w.source).path;
+    if (within(t, source) || within(source, t)) {
+      out.push(error([...path, "target"], `target ${t} and source ${source} overlap; a watch would copy into its own tree`));
     }
   }
   if (w.fullSync) {
