@@ -1,9 +1,11 @@
 import { LineCounter, parseDocument, isMap, type Document } from "yaml";
-import { checkManifest } from "./checks.ts";
+import { checkManifest } from "./checks/index.ts";
 import { error, type ManifestIssue, type RawIssue } from "./issues.ts";
+import { MAX_ALIAS_VALUES, MAX_MANIFEST_BYTES, MAX_MANIFEST_TEXT } from "./limits.ts";
 import { positionOf } from "./positions.ts";
 import { schemaIssues } from "./schema-issues.ts";
 import { DaemonSchema, ManifestSchema, UserSchema, WatchSchema, type Manifest } from "./schema.ts";
+import { scanYaml } from "./yaml-scan.ts";
 
 // Manifest text -> validated Manifest or every issue, each placed at its line and column. Pure:
 // the caller reads the file (load.ts).
@@ -13,7 +15,12 @@ export type ParseResult =
   | { readonly ok: false; readonly errors: readonly ManifestIssue[]; readonly warnings: readonly ManifestIssue[] };
 
 function place(file: string, doc: Document, lines: LineCounter, issues: readonly RawIssue[]): ManifestIssue[] {
-  return issues.map((issue) => ({ ...issue, file, ...positionOf(doc, lines, issue.path, issue.atKey ?? false) }));
+  return issues.map((issue) => {
+    const at = positionOf(doc, lines, issue.path, issue.atKey ?? false);
+    if (!issue.related) return { ...issue, file, ...at };
+    const other = positionOf(doc, lines, issue.related.path, issue.related.atKey ?? false);
+    return { ...issue, file, ...at, message: `${issue.message} (${file}:${other.line}:${other.col})${issue.related.rest}` };
+  });
 }
 
 function byPosition(a: ManifestIssue, b: ManifestIssue): number {
@@ -64,20 +71,41 @@ function userNamesOf(data: Record<string, unknown>): Set<string> {
   return new Set(users && typeof users === "object" && !Array.isArray(users) ? Object.keys(users) : []);
 }
 
+/**
+ * How the yaml library is asked to parse a manifest. `uniqueKeys: false`: its duplicate-key check
+ * compares every key of a mapping with every other (80,000 modules took a minute); scanYaml finds
+ * duplicates with one Set per mapping instead.
+ */
+export const YAML_OPTIONS = { uniqueKeys: false, prettyErrors: true, merge: false } as const;
+
+function oneIssue(file: string, line: number, col: number, message: string): ManifestIssue {
+  return { severity: "error", path: [], message, file, line, col };
+}
+
+// The yaml library's own errors, one sentence each (a stack overflow, which it reports at every
+// level it unwinds, once).
+function syntaxIssues(text: string, file: string, doc: Document): ManifestIssue[] {
+  const overflow = doc.errors.findIndex((e) => /Maximum call stack/i.test(e.message));
+  const errors = overflow < 0 ? doc.errors : [doc.errors[overflow] as (typeof doc.errors)[number]];
+  return errors.map((e): ManifestIssue => {
+    const pos = e.linePos?.[0] ?? { line: 1, col: 1 };
+    const first = (e.message.split("\n")[0] ?? e.message).replace(/ at line \d+, column \d+:?$/, "");
+    if (/Maximum call stack/i.test(first)) return oneIssue(file, pos.line, pos.col, "the manifest is nested too deeply");
+    const key = (/^("[^"\n]*"|'[^'\n]*'|[^:\n]+?)\s*:/.exec(text.slice(e.pos[0]))?.[1] ?? "").replace(/^["']|["']$/g, "");
+    const message = e.code === "DUPLICATE_KEY" ? `duplicate key "${key}": a key may appear only once in a mapping` : `YAML syntax error: ${first}`;
+    return oneIssue(file, pos.line, pos.col, message);
+  });
+}
+
 /** Parses and validates manifest text. `file` is only used to label issues. */
 export function parseManifest(text: string, file: string): ParseResult {
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: true, merge: false });
-  if (doc.errors.length > 0) {
-    const errors = doc.errors.map((e): ManifestIssue => {
-      const pos = e.linePos?.[0] ?? { line: 1, col: 1 };
-      const first = (e.message.split("\n")[0] ?? e.message).replace(/ at line \d+, column \d+:?$/, "");
-      const key = (/^("[^"\n]*"|'[^'\n]*'|[^:\n]+?)\s*:/.exec(text.slice(e.pos[0]))?.[1] ?? "").replace(/^["']|["']$/g, "");
-      const message = e.code === "DUPLICATE_KEY" ? `duplicate key "${key}": a key may appear only once in a mapping` : `YAML syntax error: ${first}`;
-      return { severity: "error", path: [], message, file, line: pos.line, col: pos.col };
-    });
-    return { ok: false, errors, warnings: [] };
+  const bytes = Buffer.byteLength(text, "utf8");
+  if (bytes > MAX_MANIFEST_BYTES) {
+    return { ok: false, errors: [oneIssue(file, 1, 1, `the manifest is ${bytes} bytes, over the limit of ${MAX_MANIFEST_TEXT}; rtsync does not parse it`)], warnings: [] };
   }
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, ...YAML_OPTIONS });
+  if (doc.errors.length > 0) return { ok: false, errors: syntaxIssues(text, file, doc), warnings: [] };
   if (doc.contents === null) {
     const issue = error([], "the manifest is empty; it needs at least `version: 1`");
     return { ok: false, errors: place(file, doc, lines, [issue]), warnings: [] };
@@ -86,7 +114,13 @@ export function parseManifest(text: string, file: string): ParseResult {
     const issue = error([], "the manifest must be a mapping of keys (version, users, daemons, watches, …), not a list or a single value");
     return { ok: false, errors: place(file, doc, lines, [issue]), warnings: [] };
   }
-  const data = doc.toJS({ maxAliasCount: 100 }) as Record<string, unknown>;
+  const structure = scanYaml(doc);
+  if (structure.length > 0) {
+    const errors = structure.map((s) => ({ ...lines.linePos(s.offset), message: s.message })).map((s) => oneIssue(file, s.line, s.col, s.message));
+    return { ok: false, errors, warnings: [] };
+  }
+  // scanYaml bounded what aliases add; the library's own count stays as a second guard.
+  const data = doc.toJS({ maxAliasCount: MAX_ALIAS_VALUES }) as Record<string, unknown>;
   const parsed = ManifestSchema.safeParse(data);
   const manifest = parsed.success ? parsed.data : partialManifest(data, parsed.error.issues);
   const raw = [...(parsed.success ? [] : schemaIssues(ManifestSchema, data, parsed.error.issues)), ...checkManifest(manifest, userNamesOf(data))];

@@ -88,9 +88,12 @@ export const STARTUP_PARAMS: ReadonlySet<string> = new Set([
 const GLOBAL_SET: ReadonlySet<string> = new Set([...GLOBAL_ONLY_PARAMS, ...MODULE_PARAMS]);
 const MODULE_SET: ReadonlySet<string> = new Set(MODULE_PARAMS);
 
-// Case and inner whitespace are irrelevant in rsyncd.conf names, so compare a normalised form.
+// Case and runs of whitespace are irrelevant in rsyncd.conf names, so compare a normalised form.
+// An underscore is not a space: rsyncd ignores "read_only" ("IGNORING unknown parameter"), so it
+// must not pass as "read only" here. (rsyncd also ignores all whitespace, "readonly"; rtsync
+// wants the spelling of the man page.)
 export function normaliseParamName(name: string): string {
-  return name.trim().toLowerCase().replace(/[\s_]+/g, " ");
+  return name.trim().toLowerCase().replace(/\s+/g, " ");
 }
 
 export function isGlobalParam(name: string): boolean {

@@ -3,7 +3,7 @@ import { z } from "zod";
 // The manifest, version 1 (../shared/contract.md). This zod model is the only definition of the
 // manifest's shape: the TypeScript types are inferred from it and schemas/rtsync.schema.json is
 // generated from it. Checks that need more than one value (users named by authUsers exist, ports
-// do not collide, …) live in checks.ts, reported at the offending value's line and column.
+// do not collide, …) live in checks/, reported at the offending value's line and column.
 
 /** Names of daemons, modules, users and watches. */
 export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
@@ -99,7 +99,16 @@ export const WatchSchema = z.strictObject({
   exclude: z.array(z.string().min(1)).default([]).meta({ description: "rsync exclude patterns; apply to events and to every run." }),
   delay: duration.default(0).meta({ description: "Extra wait to gather a batch (0: send after a quiet spell at once)." }),
   watcher: z.enum(["auto", "inotifywait", "chokidar", "poll"]).default("auto"),
-  rsyncArgs: z.array(z.string().min(1)).default([]).meta({ description: "Extra rsync arguments for every run." }),
+  maxDelete: z
+    .number()
+    .int()
+    .positive()
+    .optional()
+    .meta({ description: "Full syncs delete at most this many files on the target (rsync --max-delete)." }),
+  rsyncArgs: z
+    .array(z.string().min(1))
+    .default([])
+    .meta({ description: "Extra rsync options for every run, one whole option per item (--bwlimit=1000); only the options the README lists are allowed." }),
   initialSync: z.boolean().default(true),
   fullSync: z
     .strictObject({

@@ -30,12 +30,13 @@ async function filesHolding(dir: string, needle: string, allowed: ReadonlySet<st
 }
 
 test("the password is in no process environment, no rsyncd %VAR% expansion, no output and no file but the two that hold it", async () => {
-  const f = await useFixture({ env: { DEMO_PW: PW } });
+  // LEAKME holds the password too, unknown to the manifest (validate refuses %VAR% of a password variable it knows).
+  const f = await useFixture({ env: { DEMO_PW: PW, LEAKME: PW } });
   const port = await freePort();
   await mkdir(f.path("source"), { recursive: true });
   await writeFile(f.path("source", "a.txt"), "a\n");
   // rsyncd expands %VAR% in config values from its environment: a listed module shows its comment.
-  const modules = `      leak: { path: ${f.path("leak")}, list: true, comment: "x%DEMO_PW%x" }\n`;
+  const modules = `      leak: { path: ${f.path("leak")}, list: true, comment: "x%LEAKME%x" }\n`;
   const file = await f.writeManifest(watchManifest(f, port, { modules }));
   const outputs = [await f.run(["diff", file]), await f.run(["apply", file]), await f.run(["status", file, "--json"]), await f.run(["diff", file, "--json"])];
   await waitForSameTree(f.path("source"), f.path("replica"));
