@@ -2,18 +2,11 @@ import { readFile } from "node:fs/promises";
 import { isAbsolute, join } from "node:path";
 import { describeErrno, InternalError } from "../core/errors.ts";
 import type { Password } from "../manifest/schema.ts";
+import { passwordProblem } from "../manifest/secrets.ts";
 import type { PasswordResult } from "../resources/types.ts";
 
 // Resolves users' passwords from the environment or from files. Errors name the user and where
 // the password should have come from, never the password itself.
-
-// Why a password cannot go into a secrets file line, or undefined when it can.
-function passwordProblem(pw: string): string | undefined {
-  if (pw.length === 0) return "is empty";
-  if (/[\r\n\0]/.test(pw)) return "contains a line break or NUL";
-  if (pw !== pw.trim()) return "starts or ends with spaces";
-  return undefined;
-}
 
 export async function readPassword(
   user: string,
@@ -40,8 +33,10 @@ export async function readPassword(
     from = "the manifest";
     pw = ref.value;
   }
-  const problem = passwordProblem(pw);
-  return problem ? { ok: false, message: `the password of user "${user}" from ${from} ${problem}` } : { ok: true, password: pw };
+  if (pw.length === 0) return { ok: false, message: `the password of user "${user}" from ${from} is empty` };
+  // The same rule validate applies to inline passwords: what rsync can read back from a line.
+  const problem = passwordProblem(user, pw);
+  return problem ? { ok: false, message: `the password of user "${user}" from ${from} cannot be used: ${problem}` } : { ok: true, password: pw };
 }
 
 /** Resolves every named user; failures are kept per user so one bad user does not hide the rest. */

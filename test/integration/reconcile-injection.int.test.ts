@@ -114,7 +114,7 @@ describe("injection attempts against an applied manifest", () => {
     const secrets = `${f.stateDir}/daemons/d1/rsyncd.secrets`;
     const env = { DEMO_PW: `${PW}\nroot:x` };
     const [d, a] = await Promise.all([f.run(["diff", file], { env }), f.run(["apply", file], { env })]);
-    const why = 'the password of user "demo" from environment variable DEMO_PW contains a line break or NUL';
+    const why = 'the password of user "demo" from environment variable DEMO_PW cannot be used: password must not contain a line break or NUL (it would start a new secrets file line)';
     expect(d.exitCode).toBe(1);
     expect(d.stdout).toContain(`    ! cannot be applied: ${why}`);
     expect(a.exitCode).toBe(1);

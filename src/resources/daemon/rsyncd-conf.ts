@@ -4,7 +4,7 @@ import { STARTUP_PARAMS } from "../../manifest/rsyncd-params.ts";
 
 // rsyncd.conf from a resolved daemon: the global section, then one section per module sorted by
 // name, options sorted by name. Pure and byte-stable, so the file on disk can be compared byte for
-// byte. Every value was validated (checks.ts) so none can break out of its line.
+// byte. Every value was validated (manifest/checks/) so none can break out of its line.
 
 type Line = readonly [key: string, value: OptionValue | readonly string[] | undefined];
 
