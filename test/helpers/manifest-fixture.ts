@@ -5,6 +5,8 @@ import { isAbsolute, join, resolve } from "node:path";
 import { onTestFinished } from "vitest";
 import { execa, type Options } from "execa";
 import { BIN, REPO, rtsync, type CliResult } from "./cli.ts";
+import { readMarkedProcesses } from "../../src/resources/process/markers.ts";
+import { systemHost } from "../../src/resources/host.ts";
 import { processRunning, readInventory, stopPid } from "./probes.ts";
 
 // A temp directory to apply manifests in, for the reconcile integration tests. The directory is
@@ -102,10 +104,13 @@ export async function createFixture(options: { env?: Record<string, string> } = 
     // only while that pid is still the daemon apply started (its command line says so).
     const inventory = await readInventory(stateDir).catch(() => undefined);
     for (const [name, rec] of Object.entries(inventory?.daemons ?? {})) {
-      if (!(await processRunning(rec.pid, rec.match))) continue;
+      if (rec.stoppedAt !== undefined || !(await processRunning(rec.pid, rec.match))) continue;
       problems.push(`daemon ${name} (pid ${rec.pid}) still ran after rtsync down`);
       await stopPid(rec.pid);
     }
+    // Any process still marked for this stateDir (a watcher apply started but never recorded, one
+    // left by a test that changed the manifest's jobs) is stopped too; only the fixture's own.
+    for (const p of await readMarkedProcesses(systemHost(), stateDir)) await stopPid(p.info.pid);
     await rm(dir, { recursive: true, force: true });
     if (problems.length > 0) throw new Error(`fixture cleanup: ${problems.join("; ")}`);
   };
