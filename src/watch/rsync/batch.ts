@@ -30,7 +30,7 @@ export interface RenameStepResult {
 export type BatchResult = RsyncResult & { readonly renameSteps?: readonly RenameStepResult[] };
 
 export async function runBatch(spec: WatchSpec, batch: Batch, options: BatchRunOptions): Promise<BatchResult> {
-  const common = { signal: options.signal, binary: spec.rsync };
+  const common = { signal: options.signal, binary: spec.rsync, ...(spec.setpriv === undefined ? {} : { setpriv: spec.setpriv }) };
   if (batch.kind === "full") {
     return runRsync({ ...common, args: buildFullArgs(spec, { progress: true }), ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
   }
