@@ -1,6 +1,7 @@
 import type { WatcherRecord } from "../../state/inventory.ts";
 import { watchFiles } from "../../state/layout.ts";
 import { hashWatchSpec, type WatchSpec } from "../../state/watch-spec.ts";
+import { readWatcherStatus } from "../../state/watcher-status.ts";
 import { resourceId } from "../ids.ts";
 import { isOurProcess, stopProcess } from "../process/identity.ts";
 import { recordOrStop } from "../process/record.ts";
@@ -21,6 +22,8 @@ export interface DesiredWatcher extends ResourceBase {
 export interface WatcherActual {
   readonly record?: WatcherRecord;
   readonly running: boolean;
+  /** The running watcher halted (its source looked unmounted or emptied, or maxDelete was hit): why. */
+  readonly halted?: string;
 }
 
 export interface WatcherChange extends ChangeBase {
@@ -64,13 +67,20 @@ export const watcherKind: ResourceKind<DesiredWatcher, WatcherActual, WatcherCha
   read: async (w, { host, inventory }) => {
     const record = inventory.watchers[w.name];
     const running = record !== undefined && (await isOurProcess(host, record.pid, record.match));
-    return { ...(record ? { record } : {}), running };
+    const report = running ? await readWatcherStatus(w.spec.stateDir).catch(() => undefined) : undefined;
+    const halted = report?.pid === record?.pid && report?.state === "halted" ? (report.halted?.message.split("; ")[0] ?? "halted") : undefined;
+    return { ...(record ? { record } : {}), running, ...(halted === undefined ? {} : { halted }) };
   },
 
   plan: (w, have, ctx) => {
     const base = { id: w.id, kind: "watcher" as const, name: w.name, want: w, dependsOn: w.dependsOn, details: [] };
     const other = foreignOwner(have.record, ctx);
     if (other) return { ...base, op: "create", title: `watcher ${w.name}: cannot be managed`, blocked: other };
+    // A halted watcher runs no rsync until it is started again: apply does that, and the new
+    // watcher checks its source afresh (it halts again if the source is still not right).
+    if (have.running && have.record?.hash === w.specHash && have.halted !== undefined) {
+      return { ...base, op: "update", title: `watcher ${w.name}: restart (halted: ${have.halted}; pid ${have.record.pid})`, previous: { pid: have.record.pid, running: true } };
+    }
     if (have.running && have.record?.hash === w.specHash) return undefined;
     if (have.running && have.record) {
       const keys = changedKeys(have.record.detail.spec, w.spec);
