@@ -49,7 +49,7 @@ export const WatchSpecSchema = z.strictObject({
   rsync: absolute,
   /** The inotifywait binary, when one was found (the inotifywait source needs it). */
   inotifywait: z.optional(absolute),
-  /** util-linux's setpriv, when found: children run under `setpriv --pdeathsig SIGTERM`, so none outlives the watcher. */
+  /** util-linux's setpriv, when found: inotifywait and full syncs run under `setpriv --pdeathsig SIGTERM` and die with the watcher. */
   setpriv: z.optional(absolute),
 });
 

@@ -71,7 +71,7 @@ describe("nothing lost", () => {
     await waitFor(() => h.engine.pending() === 0 || `pending ${h.engine.pending()}`);
   });
 
-  test("a SIGKILLed watcher leaves no child behind: neither its inotifywait nor the rsync in flight", async () => {
+  test("a SIGKILLed watcher leaves no child behind: neither its inotifywait nor the full sync in flight", async () => {
     const source = await makeTempDir("rtsync-src-");
     await writeTree(source, files(3));
     // The initial full sync hangs (the stand-in sleeps), so an rsync is in flight when the watcher dies.
