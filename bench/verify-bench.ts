@@ -1,8 +1,8 @@
-// `npx tsx bench/verify-bench.ts [--sizes 100000,1000000] [--runs 3] [--dir DIR] [--json FILE]`:
+// `npm run bench:verify -- [--sizes 100000,1000000] [--runs 3] [--dir DIR] [--json FILE]`:
 // `rtsync verify` against a bare `rsync -rlni --delete` of the same trees, for a local target and
 // a daemon target on 127.0.0.1, with the replica equal and with 10 % of its files missing. Wall
 // time and peak RSS of each command's process tree (rtsync's node and its rsync; the daemon's
-// side is in neither), sampled every 20 ms; medians of interleaved runs. Needs `npm run build`.
+// side is in neither), sampled every 20 ms; medians of interleaved runs.
 import { spawn } from "node:child_process";
 import { chmod, mkdir, mkdtemp, rm, unlink, writeFile } from "node:fs/promises";
 import { cpus, release, tmpdir } from "node:os";
