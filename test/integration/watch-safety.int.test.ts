@@ -1,10 +1,12 @@
-import { chmod, chown, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { chmod, chown, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, onTestFinished, test } from "vitest";
 import type { EngineEvent } from "../../src/watch/engine/events.ts";
 import { startWatchEngine } from "../../src/watch/engine/engine.ts";
+import { buildExcludeMatcher } from "../../src/watch/batching/exclude-match.ts";
+import { readSourceRoot } from "../../src/watch/guard/source-root.ts";
 import { replicaPath, startHarness } from "../fixtures/watch-harness.ts";
 import { startWatcherProcess } from "../fixtures/watcher-process.ts";
 import { processRunning } from "../helpers/probes.ts";
@@ -184,4 +186,24 @@ describe("nothing wiped", () => {
     await new Promise((r) => setTimeout(r, 4500)); // two more scheduled fire times pass
     expect(h.runs("full")).toHaveLength(fullSyncs);
   });
+});
+
+test("the guard's view of a root: lost+found and excluded names hold nothing; a bind mount on the same device is a mount point", async () => {
+  const root = await makeTempDir("rtsync-root-");
+  const excluded = buildExcludeMatcher(["*.tmp", ".cache/"]);
+  await mkdir(path.join(root, "lost+found"));
+  await mkdir(path.join(root, ".cache"));
+  await writeFile(path.join(root, "x.tmp"), "scratch");
+  expect(await readSourceRoot(root, excluded)).toMatchObject({ exists: true, directory: true, mountPoint: false, empty: true });
+  await writeFile(path.join(root, "data.txt"), "d");
+  expect(await readSourceRoot(root, excluded)).toMatchObject({ empty: false });
+
+  const target = await makeTempDir("rtsync-bind-");
+  await execa("mount", ["--bind", root, target]);
+  onTestFinished(() => execa("umount", [target], { reject: false }).then(() => undefined));
+  const bound = await readSourceRoot(target, excluded);
+  const plain = await readSourceRoot(root, excluded);
+  expect(bound.exists && plain.exists && bound.dev === plain.dev).toBe(true); // st_dev alone cannot tell
+  expect(bound).toMatchObject({ mountPoint: true, empty: false });
+  expect(await readSourceRoot(path.join(root, "nope"), excluded)).toEqual({ exists: false, why: "no such file or directory" });
 });
