@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, expect, onTestFinished, test } from "vitest";
 import { startWatcherProcess } from "../fixtures/watcher-process.ts";
@@ -68,4 +68,8 @@ test("the watches count follows the tree; full-sync records count the files sent
   await writeFile(path.join(source, "more", "d29", "x.txt"), "x");
   // 2 + more/ + 30 below it; counted again within seconds of the runs that sent them.
   await waitFor(async () => (await w.status())?.watches === 33 || `watches ${(await w.status())?.watches}`, 60_000);
+  // Once the count has settled (two equal counts 10 s apart), only a run makes it count again.
+  await new Promise((r) => setTimeout(r, 25_000));
+  for (let i = 0; i < 10; i++) await rm(path.join(source, "more", `d${i}`), { recursive: true });
+  await waitFor(async () => (await w.status())?.watches === 23 || `watches ${(await w.status())?.watches}`, 60_000);
 });

@@ -47,18 +47,22 @@ export async function runWatcher(specPath: string, options: RunWatcherOptions = 
     status = stepStatus(status, input);
     writer.update(status);
   };
-  // Directories come and go with runs: the watches are counted again every few seconds after one.
-  let counted = true;
+  // Directories come and go with runs: the watches are counted again every few seconds after one,
+  // until two counts agree (inotifywait adds the watches of new directories while runs go on).
+  let dirty = true;
+  let lastCount: number | undefined;
   const onEvent = (event: EngineEvent): void => {
     update(event);
-    if (event.type === "run-done" || event.type === "source-ready") counted = false;
+    if (event.type === "run-done" || event.type === "source-ready") dirty = true;
     const record = buildLogRecord(event);
     if (record !== undefined) log(record);
   };
   const countWatches = setInterval(() => {
-    if (counted) return;
-    counted = true;
+    if (!dirty) return;
+    dirty = false;
     void readTreeWatches(process.pid).then((watches) => {
+      if (watches !== lastCount) dirty = true; // changed: count again to see it settle
+      lastCount = watches;
       if (watches !== undefined && watches !== status.watches) update({ type: "watches-counted", at: Date.now(), watches });
     });
   }, options.watchesEveryMs ?? WATCHES_EVERY_MS);
