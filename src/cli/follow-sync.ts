@@ -50,7 +50,13 @@ export async function followInitialSyncs(
         write(`\r\x1b[K(the initial sync goes on in the background; rtsync status shows it)\n`);
         return;
       }
-      const init = (await readWatcherStatus(w.watchDir).catch(() => undefined))?.initialSync;
+      const report = await readWatcherStatus(w.watchDir).catch(() => undefined);
+      if (report?.state === "halted") {
+        // The deletion guard refused the initial sync: say so, not "the scheduled full sync will retry".
+        write(`\r\x1b[Kwatcher ${w.name}: HALTED: ${report.halted?.message ?? "see rtsync status"}\n`);
+        break;
+      }
+      const init = report?.initialSync;
       const line = initialSyncLine(w.name, init, Date.now() - started);
       const over = init?.state === "done" || init?.state === "failed" || init?.state === "skipped" || !isAlive(w.pid);
       if (over) {

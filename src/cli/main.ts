@@ -32,13 +32,16 @@ interface Flags {
   json?: boolean;
 }
 
-type CommandFn = (file: string, opts: CommonOptions, io: Output) => Promise<number>;
+/** A command: the manifest argument, the common flags, and its own flags (by commander's camelCase name). */
+type CommandFn = (file: string, opts: CommonOptions, io: Output, flags: Readonly<Record<string, unknown>>) => Promise<number>;
 
 interface CommandInfo {
   readonly name: string;
   readonly description: string;
   readonly load: () => Promise<CommandFn>;
   readonly examples: readonly string[];
+  /** Flags of this command only. */
+  readonly options?: () => readonly Option[];
 }
 
 const COMMANDS: readonly CommandInfo[] = [
@@ -67,6 +70,20 @@ const COMMANDS: readonly CommandInfo[] = [
     examples: ["rtsync status rtsync.yaml", "rtsync status --json | jq '.watchers[] | {name, healthy, problem}'"],
   },
   {
+    name: "verify",
+    description: "compare each watch's source with its target, read-only: what is missing, extra or different there (exit 0 equal, 2 different, 1 error)",
+    load: async () => (await import("./commands/verify.ts")).verifyCommand,
+    examples: [
+      "rtsync verify rtsync.yaml",
+      "rtsync verify rtsync.yaml --watch backup-push --checksum   # reads every byte on both sides",
+      "rtsync verify --json | jq '.watches[] | {name, result, missing: .missing.count}'",
+    ],
+    options: () => [
+      new Option("--watch <name>", "only this watch"),
+      new Option("--checksum", "compare contents, not sizes and modification times (reads every file on both sides)"),
+    ],
+  },
+  {
     name: "down",
     description: "stop this node's watchers and daemons that rtsync started for this manifest (exit 0, 1 on error)",
     load: async () => (await import("./commands/down.ts")).downCommand,
@@ -88,18 +105,18 @@ function buildProgram(io: Output, state: { code: number; json: boolean }): Comma
     .addHelpText("after", examplesText(["rtsync validate rtsync.yaml", "rtsync diff rtsync.yaml", "rtsync apply rtsync.yaml && rtsync status rtsync.yaml"]));
 
   for (const info of COMMANDS) {
-    program
+    const command = program
       .command(info.name)
       .description(info.description)
       .argument("[manifest]", "the manifest file", DEFAULT_MANIFEST)
       .addOption(new Option("--node <name>", "act for this node (default: this machine's short hostname)"))
-      .addOption(new Option("--json", "print one JSON document instead of text (errors too)"))
-      .addHelpText("after", examplesText(info.examples))
-      .action(async (file: string, flags: Flags) => {
-        state.json = flags.json === true;
-        const run = await info.load();
-        state.code = await run(file, { ...(flags.node ? { node: flags.node } : {}), json: state.json }, io);
-      });
+      .addOption(new Option("--json", "print one JSON document instead of text (errors too)"));
+    for (const option of info.options?.() ?? []) command.addOption(option);
+    command.addHelpText("after", examplesText(info.examples)).action(async (file: string, flags: Flags & Record<string, unknown>) => {
+      state.json = flags.json === true;
+      const run = await info.load();
+      state.code = await run(file, { ...(flags.node ? { node: flags.node } : {}), json: state.json }, io, flags);
+    });
   }
 
   program

@@ -10,6 +10,7 @@ export type ErrorCode =
   | "E_STATE" // a file under stateDir cannot be read, parsed or written
   | "E_APPLY" // one resource could not be changed (reported per change, never exits alone)
   | "E_WATCH" // the watch engine could not start or keep watching
+  | "E_USAGE" // a flag names something this node's manifest does not have (verify --watch)
   | "E_INTERNAL";
 
 export class RtsyncError extends Error {

@@ -27,9 +27,11 @@ export async function readRsyncPath(pathVar: string): Promise<string> {
 export async function readBuildInputs(m: ResolvedManifest, host: Host, env: Readonly<Record<string, string | undefined>>): Promise<BuildInputs> {
   const pathVar = env["PATH"] ?? "/usr/local/bin:/usr/bin:/bin";
   const needsRsync = m.daemons.length > 0 || m.watches.length > 0;
-  const [rsync, inotifywait, passwords, accounts] = await Promise.all([
+  const [rsync, inotifywait, setpriv, passwords, accounts] = await Promise.all([
     needsRsync ? readRsyncPath(pathVar) : Promise.resolve("/usr/bin/rsync"),
     m.watches.length > 0 ? findExecutable("inotifywait", pathVar) : Promise.resolve(undefined),
+    // util-linux's setpriv: a watcher's children then die with it (--pdeathsig).
+    m.watches.length > 0 ? findExecutable("setpriv", pathVar) : Promise.resolve(undefined),
     readPasswords(m.users, neededUsers(m), manifestDir(m.file), env),
     readAccounts(host),
   ]);
@@ -38,6 +40,6 @@ export async function readBuildInputs(m: ResolvedManifest, host: Host, env: Read
     gid: host.gid,
     rootTransferOwner: { user: "nobody", group: accounts.groups.has("nogroup") ? "nogroup" : "nobody" },
     passwords,
-    tools: { rsync, ...(inotifywait === undefined ? {} : { inotifywait }) },
+    tools: { rsync, ...(inotifywait === undefined ? {} : { inotifywait }), ...(setpriv === undefined ? {} : { setpriv }) },
   };
 }

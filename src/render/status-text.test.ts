@@ -61,3 +61,65 @@ test("a watcher in its initial sync shows rsync's progress figures", () => {
     "healthy",
   ]);
 });
+
+test("given-up paths, an authentication failure and a halted job are shown as what they are", () => {
+  const now = new Date("2026-11-24T12:00:10Z");
+  const watcher = (report: WatcherStatusDoc, problem?: string) => ({
+    name: "push",
+    running: true,
+    pid: 42,
+    source: "/srv/www",
+    target: "rsync://u@10.0.0.2/www",
+    healthy: false,
+    ...(problem === undefined ? {} : { problem }),
+    report,
+  });
+  const full = { kind: "full" as const, at: "2026-11-24T12:00:00Z", ok: true, outcome: "ok" as const, exitCode: 0, durationMs: 900, paths: 20_000, bytesSent: 1, deleted: 3, reason: "initial sync" };
+  const failing = report({
+    healthy: false,
+    pending: 12,
+    lastFullSync: full,
+    failing: {
+      since: "2026-11-24T11:59:00Z",
+      paths: 12,
+      sample: ["ro/a.txt", "ro/b.txt"],
+      reasons: ["Permission denied (13) on the target"],
+      detail: null,
+      repairAt: "2026-11-24T12:00:40Z",
+      attempts: 1,
+    },
+  });
+  const auth = report({
+    healthy: false,
+    retryAt: "2026-11-24T12:04:10Z",
+    lastRun: { kind: "incremental", at: "2026-11-24T12:00:05Z", ok: false, outcome: "auth", exitCode: 5, durationMs: 20, paths: 1, bytesSent: null },
+    lastIncremental: { kind: "incremental", at: "2026-11-24T12:00:05Z", ok: false, outcome: "auth", exitCode: 5, durationMs: 20, paths: 1, bytesSent: null },
+  });
+  const halted = report({ state: "halted", healthy: false, halted: { at: "2026-11-24T12:00:00Z", reason: "source-unmounted", message: "source looks unmounted or emptied: ..." } });
+  const status: NodeStatus = {
+    manifest: "/etc/rtsync.yaml",
+    node: "web1",
+    healthy: false,
+    warnings: [],
+    daemons: [],
+    watchers: [watcher(failing, "12 path(s) could not be written to the target ..."), watcher(auth, "authentication failed: ..."), watcher(halted, "source looks unmounted or emptied: ...")],
+  };
+  expect(renderStatus(status, now, false)).toEqual([
+    "rtsync status: /etc/rtsync.yaml on node web1",
+    "watcher push: running, pid 42  /srv/www -> rsync://u@10.0.0.2/www",
+    "  pending changes: 12",
+    "  not on the target: 12 path(s) (Permission denied (13) on the target): ro/a.txt, ro/b.txt, ...",
+    "  repair: full sync in 30s, 1 tried so far",
+    "  last full sync: 10s ago, ok, 20,000 files sent, 3 deleted",
+    "  problem: 12 path(s) could not be written to the target ...",
+    "watcher push: running, pid 42  /srv/www -> rsync://u@10.0.0.2/www",
+    "  last sync: 5s ago, authentication failed (rsync exit 5), 1 paths",
+    "  pending changes: 0",
+    "  retry: in 4m",
+    "  problem: authentication failed: ...",
+    "watcher push: running, pid 42, HALTED (no rsync runs)  /srv/www -> rsync://u@10.0.0.2/www",
+    "  pending changes: 0",
+    "  problem: source looks unmounted or emptied: ...",
+    "UNHEALTHY",
+  ]);
+});

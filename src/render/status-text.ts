@@ -14,10 +14,41 @@ export function ago(iso: string, now: Date): string | undefined {
   return ms >= 0 ? `${text} ago` : `in ${text}`;
 }
 
+const count = (n: number): string => n.toLocaleString("en-US");
+
+function runResult(run: RunRecord): string {
+  if (run.ok) return "ok";
+  switch (run.outcome) {
+    case "auth":
+      return `authentication failed (rsync exit ${run.exitCode})`;
+    case "max-delete":
+      return `stopped deleting at maxDelete (rsync exit ${run.exitCode})`;
+    default:
+      return `failed (rsync exit ${run.exitCode})`;
+  }
+}
+
 function runLine(label: string, run: RunRecord | null, now: Date): string | undefined {
   if (run === null) return undefined;
-  const result = run.ok ? "ok" : `failed (rsync exit ${run.exitCode})`;
-  return `${label}: ${ago(run.at, now) ?? "?"}, ${result}, ${run.paths} paths`;
+  // A full sync's record from this version counts files sent and deleted; older ones said 0 paths.
+  const what =
+    run.kind === "full" && run.deleted !== undefined
+      ? `${count(run.paths)} files sent${run.deleted === null ? "" : `, ${count(run.deleted)} deleted`}`
+      : `${count(run.paths)} paths`;
+  return `${label}: ${ago(run.at, now) ?? "?"}, ${runResult(run)}, ${what}`;
+}
+
+// Given-up paths: which, why, and when the full sync that repairs them runs.
+function failingLines(f: WatcherStatusDoc["failing"], now: Date): string[] {
+  if (f === undefined || f === null) return [];
+  const which = f.sample.length > 0 ? `: ${f.sample.join(", ")}${f.paths > f.sample.length ? ", ..." : ""}` : "";
+  const why = f.reasons.length > 0 ? ` (${f.reasons.join("; ")})` : "";
+  const when = f.repairAt === null ? "soon" : (ago(f.repairAt, now) ?? "?");
+  const tried = f.attempts > 0 ? `, ${f.attempts} tried so far` : "";
+  return [
+    `not on the target: ${f.paths > 0 ? `${count(f.paths)} path(s)` : "what a full sync failed to send"}${why}${which}`,
+    `repair: full sync ${when}${tried}`,
+  ];
 }
 
 function initialSyncLine(init: WatcherStatusDoc["initialSync"]): string | undefined {
@@ -26,7 +57,8 @@ function initialSyncLine(init: WatcherStatusDoc["initialSync"]): string | undefi
 }
 
 function watcherLines(w: WatcherStatus, now: Date, color: boolean): string[] {
-  const state = w.running ? `running, pid ${w.pid}` : "NOT RUNNING";
+  const halted = w.report?.state === "halted" ? ", HALTED (no rsync runs)" : "";
+  const state = w.running ? `running, pid ${w.pid}${halted}` : "NOT RUNNING";
   const head = `watcher ${w.name}: ${state}  ${w.source} -> ${w.target}`;
   const rep = w.report;
   // A watcher that does not run has no pending work in flight and no next full sync: what its last
@@ -38,6 +70,8 @@ function watcherLines(w: WatcherStatus, now: Date, color: boolean): string[] {
         ? [
             runLine("last sync", rep.lastIncremental ?? rep.lastRun, now),
             `pending changes: ${rep.pending}`,
+            rep.retryAt === null ? undefined : `retry: ${ago(rep.retryAt, now) ?? "?"}`,
+            ...failingLines(rep.failing, now),
             runLine("last full sync", rep.lastFullSync, now),
             rep.nextFullSync === null ? undefined : `next full sync: ${ago(rep.nextFullSync, now) ?? "?"}`,
             initialSyncLine(rep.initialSync),

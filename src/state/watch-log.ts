@@ -2,7 +2,7 @@ import { appendFile, readFile, rename, stat } from "node:fs/promises";
 import * as z from "zod/mini";
 import { describeErrno, errnoOf, StateError } from "../core/errors.ts";
 import { watchFiles } from "./layout.ts";
-import { RUN_OUTCOMES } from "./watcher-status.ts";
+import { HALT_REASONS, RUN_OUTCOMES } from "./watcher-status.ts";
 import { SOURCE_KINDS } from "./watch-spec.ts";
 
 // The watcher's log (WATCHDIR/log.jsonl): one JSON object per line for each batch it ran, each
@@ -26,9 +26,12 @@ export const LogRecordSchema = z.discriminatedUnion("type", [
     at: z.string(),
     type: z.literal("run"),
     kind: z.enum(["incremental", "full"]),
-    /** Why: "changes", or for a full sync "initial sync", "schedule", "watcher restarted", "too many changes". */
+    /** Why: "changes", or for a full sync "initial sync", "schedule", "watcher restarted", "too many changes", "repair". */
     reason: z.string(),
+    /** Incremental: the paths listed. Full: the files rsync transferred (older watchers wrote 0). */
     paths: z.number(),
+    /** Full syncs: what rsync deleted on the target. */
+    deleted: z.optional(z.nullable(z.number())),
     bytes: z.nullable(z.number()),
     durationMs: z.number(),
     exitCode: z.number(),
@@ -37,7 +40,21 @@ export const LogRecordSchema = z.discriminatedUnion("type", [
     /** A batch with renamed directories runs one rsync per rename first (the daemon logs each). */
     renames: z.optional(z.array(RenameStepSchema)),
   }),
-  z.object({ at: z.string(), type: z.literal("gave-up"), runKind: z.enum(["incremental", "full"]), paths: z.number(), sample: z.array(z.string()), outcome: z.string() }),
+  z.object({
+    at: z.string(),
+    type: z.literal("gave-up"),
+    runKind: z.enum(["incremental", "full"]),
+    paths: z.number(),
+    sample: z.array(z.string()),
+    outcome: z.string(),
+    /** rsync's reasons ("Permission denied (13) on the target") and its first error line. */
+    reasons: z.optional(z.array(z.string())),
+    detail: z.optional(z.nullable(z.string())),
+  }),
+  /** A full sync to repair what was given up, and when it starts. */
+  z.object({ at: z.string(), type: z.literal("repair-scheduled"), repairAt: z.string(), attempt: z.number() }),
+  /** The job stopped running rsync: its source looks unmounted or emptied, or maxDelete was hit. */
+  z.object({ at: z.string(), type: z.literal("halted"), reason: z.enum(HALT_REASONS), message: z.string() }),
   z.object({ at: z.string(), type: z.literal("source-error"), reason: z.string(), message: z.string(), retryInMs: z.number() }),
   z.object({ at: z.string(), type: z.literal("watching"), watcher: z.enum(SOURCE_KINDS), watches: z.number() }),
   z.object({ at: z.string(), type: z.literal("stopped"), pending: z.number() }),

@@ -41,12 +41,16 @@ export const WatchSpecSchema = z.strictObject({
   initialSync: z.boolean(),
   /** Cron expression of the scheduled full sync. */
   fullSyncSchedule: z.optional(z.string().check(z.minLength(1))),
+  /** Full syncs delete at most this many files on the target (rsync --max-delete); the job halts past it. */
+  maxDelete: z.optional(z.int().check(z.positive())),
   /** Directory owned by this watcher: status.json, log.jsonl. */
   stateDir: absolute,
   /** The rsync binary, resolved to an absolute path when the spec was written. */
   rsync: absolute,
   /** The inotifywait binary, when one was found (the inotifywait source needs it). */
   inotifywait: z.optional(absolute),
+  /** util-linux's setpriv, when found: inotifywait and full syncs run under `setpriv --pdeathsig SIGTERM` and die with the watcher. */
+  setpriv: z.optional(absolute),
 });
 
 export type WatchSpec = z.infer<typeof WatchSpecSchema>;

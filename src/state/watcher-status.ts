@@ -9,11 +9,19 @@ import { SOURCE_KINDS } from "./watch-spec.ts";
 // not know (a watcher started by an older or newer rtsync may still be running), strict about the
 // ones it reads.
 
-export const RUN_OUTCOMES = ["ok", "transient", "partial", "fatal", "cancelled"] as const;
-/** What a run's exit means: ok (0, 24), transient (retry), partial (23), fatal, cancelled (stopped by us). */
+export const RUN_OUTCOMES = ["ok", "transient", "auth", "partial", "max-delete", "fatal", "cancelled"] as const;
+/**
+ * What a run's exit means: ok (0, 24), transient (retry), auth (5 with "auth failed": retried
+ * slowly), partial (23), max-delete (25: --max-delete stopped deletions; the job halts), fatal,
+ * cancelled (stopped by us).
+ */
 export type RunOutcome = (typeof RUN_OUTCOMES)[number];
 
-export const WATCHER_STATES = ["starting", "watching", "source-down", "stopping", "stopped"] as const;
+export const WATCHER_STATES = ["starting", "watching", "source-down", "halted", "stopping", "stopped"] as const;
+
+/** Why a job halted: its source looks unmounted, replaced or emptied, or a full sync hit maxDelete. */
+export const HALT_REASONS = ["source-missing", "source-unmounted", "source-device-changed", "source-emptied", "max-delete"] as const;
+export type HaltReason = (typeof HALT_REASONS)[number];
 
 export const ProgressSchema = z.object({
   bytes: z.number(),
@@ -34,8 +42,13 @@ export const RunRecordSchema = z.object({
   outcome: z.enum(RUN_OUTCOMES),
   exitCode: z.number(),
   durationMs: z.number(),
+  /** Incremental: the paths listed. Full: the files rsync transferred (older watchers wrote 0). */
   paths: z.number(),
   bytesSent: z.nullable(z.number()),
+  /** Full syncs: files and directories deleted on the target (rsync's --info=stats2). */
+  deleted: z.optional(z.nullable(z.number())),
+  /** Why it ran: "changes", or for a full sync "initial sync", "schedule", "repair", ... */
+  reason: z.optional(z.string()),
 });
 export type RunRecord = z.infer<typeof RunRecordSchema>;
 
@@ -74,6 +87,30 @@ export const WatcherStatusSchema = z.object({
     bytesSent: z.number(),
   }),
   lastError: z.nullable(z.object({ at: z.string(), message: z.string() })),
+  // Fields added after the first release are optional: a watcher started by an older rtsync
+  // writes none of them.
+  /** Set once the job halted (state "halted"): no rsync runs until the watcher is restarted. */
+  halted: z.optional(z.nullable(z.object({ at: z.string(), reason: z.enum(HALT_REASONS), message: z.string() }))),
+  /** Paths given up after retries, not on the target until a full sync succeeds. */
+  failing: z.optional(
+    z.nullable(
+      z.object({
+        since: z.string(),
+        /** How many paths were given up (a given-up full sync adds none). */
+        paths: z.number(),
+        /** A few of them (display form). */
+        sample: z.array(z.string()),
+        /** rsync's reasons, e.g. "Permission denied (13) on the target". */
+        reasons: z.array(z.string()),
+        /** rsync's first error line. */
+        detail: z.nullable(z.string()),
+        /** When the next full sync that repairs them starts. */
+        repairAt: z.nullable(z.string()),
+        /** Full syncs tried for them so far. */
+        attempts: z.number(),
+      }),
+    ),
+  ),
 });
 /** The watcher's status document, as the watcher writes it. */
 export type WatcherStatusDoc = z.infer<typeof WatcherStatusSchema>;

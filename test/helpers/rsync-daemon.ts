@@ -1,4 +1,4 @@
-import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { chmod, chown, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -16,6 +16,9 @@ export interface DaemonOptions {
   readonly users?: Readonly<Record<string, string>>;
   /** Listen on this port instead of a free one. */
   readonly port?: number;
+  /** Transfer as this uid/gid (default: the test's own); the module directories are given to it. */
+  readonly uid?: number;
+  readonly gid?: number;
 }
 
 export interface RsyncDaemon {
@@ -71,9 +74,7 @@ async function waitForPort(port: number, child: Promise<unknown>, timeoutMs: num
   throw new Error(`rsync --daemon did not listen on 127.0.0.1:${port} within ${timeoutMs} ms`);
 }
 
-function renderConfig(root: string, modules: readonly string[], auth: boolean): string {
-  const uid = process.getuid?.() ?? 0;
-  const gid = process.getgid?.() ?? 0;
+function renderConfig(root: string, modules: readonly string[], auth: boolean, uid: number, gid: number): string {
   const lines = [`pid file = ${root}/rsyncd.pid`, "use chroot = no", `uid = ${uid}`, `gid = ${gid}`, `log file = ${root}/rsyncd.log`, ""];
   for (const m of modules) {
     // With "use chroot = no" rsyncd munges symlinks by default (/rsyncd-munged/...): replicas would differ.
@@ -88,14 +89,19 @@ export async function startRsyncDaemon(options: DaemonOptions = {}): Promise<Rsy
   const modules = options.modules ?? ["dst"];
   const root = await mkdtemp(path.join(tmpdir(), "rtsync-rsyncd-"));
   await chmod(root, 0o755);
-  for (const m of modules) await mkdir(path.join(root, "modules", m), { recursive: true, mode: 0o755 });
+  const uid = options.uid ?? process.getuid?.() ?? 0;
+  const gid = options.gid ?? process.getgid?.() ?? 0;
+  for (const m of modules) {
+    await mkdir(path.join(root, "modules", m), { recursive: true, mode: 0o755 });
+    if (options.uid !== undefined) await chown(path.join(root, "modules", m), uid, gid);
+  }
   const auth = options.users !== undefined && Object.keys(options.users).length > 0;
   if (auth) {
     const secrets = Object.entries(options.users ?? {}).map(([u, p]) => `${u}:${p}\n`);
     await writeFile(path.join(root, "rsyncd.secrets"), secrets.join(""), { mode: 0o600 });
   }
   const config = path.join(root, "rsyncd.conf");
-  await writeFile(config, renderConfig(root, modules, auth));
+  await writeFile(config, renderConfig(root, modules, auth, uid, gid));
   const port = options.port ?? (await findFreePort());
   const spawnDaemon = () =>
     execa("rsync", ["--daemon", "--no-detach", `--config=${config}`, `--port=${port}`, "--address=127.0.0.1"], {

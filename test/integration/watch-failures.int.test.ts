@@ -71,7 +71,7 @@ describe.each(["inotifywait", "chokidar"] as const)("watcher %s", (watcher) => {
   });
 });
 
-test("a daemon with auth users: the password goes through --password-file, and a wrong one is retried, not fatal", async () => {
+test("a daemon with auth users: the password goes through --password-file, and a wrong one is an authentication failure, retried slowly", async () => {
   const secure = await startRsyncDaemon({ modules: ["secure"], users: { rsync_backup: "pa ss:word" } });
   try {
     const wrong = await secure.writePasswordFile("wrong");
@@ -86,8 +86,13 @@ test("a daemon with auth users: the password goes through --password-file, and a
     });
     await waitFor(() => denied.events.some((e) => e.type === "run-done" && e.run.exitCode === 5) || "no failed run yet");
     const failed = denied.events.find((e) => e.type === "run-done");
-    expect(failed?.type === "run-done" && failed.run.outcome).toBe("transient");
+    expect(failed?.type === "run-done" && failed.run.outcome).toBe("auth");
     expect(failed?.type === "run-done" && failed.run.messages.join("\n")).toMatch(/auth failed on module secure/);
+    // Retried, but slowly: the first retry is a minute away even with fast transient retries.
+    await waitFor(() => denied.events.some((e) => e.type === "retry-scheduled") || "no retry scheduled");
+    const retry = denied.events.find((e) => e.type === "retry-scheduled");
+    expect(retry).toMatchObject({ type: "retry-scheduled", outcome: "auth", attempt: 1 });
+    expect(retry?.type === "retry-scheduled" && retry.retryAt - retry.at).toBeGreaterThanOrEqual(59_000);
     await denied.engine.stop();
 
     const passwordFile = await secure.writePasswordFile("pa ss:word");
@@ -113,6 +118,7 @@ test("stop cancels a run that does not finish in time, and leaves a pending full
     module: "m",
     watcher: "inotifywait",
     spec: { rsync: SLOW_RSYNC },
+    setup: (src) => writeTree(src, { "a.txt": "a" }), // not empty: the deletion guard needs no rsync of its own
     engine: { stopTimeoutMs: 300 },
     settle: false,
   });

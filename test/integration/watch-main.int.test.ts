@@ -71,7 +71,7 @@ test("runWatcher replicates, keeps status.json and log.jsonl, and exits 0 on SIG
     pid: child.pid,
     state: "stopped",
     watcher: "inotifywait",
-    watches: 1, // counted when watching started: the source root only
+    // watches: counted again after runs (watch-status.int.test.ts)
     pending: 0,
     initialSync: { state: "done" },
     lastFullSync: { kind: "full", ok: true, exitCode: 0 },

@@ -163,7 +163,7 @@ describe("authentication", () => {
   });
   afterAll(() => authDaemon.dispose());
 
-  test("the password reaches rsync through --password-file only; a wrong one fails as transient", async () => {
+  test("the password reaches rsync through --password-file only; a wrong one is an authentication failure", async () => {
     const src = await makeTempTree({ "a/f": "secret data" });
     const good = await authDaemon.writePasswordFile("s3cret pass");
     const spec = { source: src, target: authDaemon.url("secure", "backup"), daemonTarget: true, passwordFile: good, exclude: [], rsyncArgs: [] };
@@ -174,7 +174,7 @@ describe("authentication", () => {
 
     const wrong = await authDaemon.writePasswordFile("nope");
     const denied = await runRsync({ binary: "rsync", args: buildFullArgs({ ...spec, passwordFile: wrong }) });
-    expect(denied).toMatchObject({ outcome: "transient", exitCode: 5 });
+    expect(denied).toMatchObject({ outcome: "auth", exitCode: 5 });
     expect(denied.messages.join("\n")).toMatch(/auth failed on module secure/);
   });
 });

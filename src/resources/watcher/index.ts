@@ -2,6 +2,7 @@ import { ApplyError } from "../../core/errors.ts";
 import type { WatcherRecord } from "../../state/inventory.ts";
 import { watchFiles } from "../../state/layout.ts";
 import { hashWatchSpec, type WatchSpec } from "../../state/watch-spec.ts";
+import { readWatcherStatus } from "../../state/watcher-status.ts";
 import { resourceId } from "../ids.ts";
 import type { ProcessInfo } from "../process/identity.ts";
 import { decideJob, pruneTargets, readJob, type JobView, type StopTarget } from "../process/job.ts";
@@ -21,7 +22,10 @@ export interface DesiredWatcher extends ResourceBase {
   readonly specHash: string;
 }
 
-export type WatcherActual = JobView<WatcherRecord>;
+export type WatcherActual = JobView<WatcherRecord> & {
+  /** The running watcher halted (its source looked unmounted or emptied, or maxDelete was hit): why. */
+  readonly halted?: string;
+};
 
 export interface WatcherChange extends ChangeBase {
   readonly kind: "watcher";
@@ -77,14 +81,31 @@ export const watcherKind: ResourceKind<DesiredWatcher, WatcherActual, WatcherCha
       };
     }),
 
-  read: (w, { host, inventory, marked }) => readJob(host, w.id, inventory.watchers[w.name], marked),
+  read: async (w, { host, inventory, marked }) => {
+    const view = await readJob(host, w.id, inventory.watchers[w.name], marked);
+    const report = view.running ? await readWatcherStatus(w.spec.stateDir).catch(() => undefined) : undefined;
+    const halted = report !== undefined && report.pid === view.record?.pid && report.state === "halted" ? (report.halted?.message.split("; ")[0] ?? "halted") : undefined;
+    return halted === undefined ? view : { ...view, halted };
+  },
 
   plan: (w, have, ctx) => {
     const base = { id: w.id, kind: "watcher" as const, name: w.name, want: w, dependsOn: w.dependsOn };
     const decision = decideJob(have, w.specHash, ctx.owner);
     switch (decision.type) {
-      case "keep":
-        return undefined;
+      case "keep": {
+        // A halted watcher runs no rsync until it is started again: apply does that, and the new
+        // watcher checks its source afresh (it halts again if the source is still not right).
+        const r = have.record;
+        if (have.halted === undefined || r === undefined) return undefined;
+        return {
+          ...base,
+          op: "update",
+          title: `watcher ${w.name}: restart (halted: ${have.halted}; pid ${r.pid})`,
+          details: [],
+          action: "start",
+          stop: [{ pid: r.pid, uid: r.uid, startTime: r.startTime, match: r.match, why: "it halted" }],
+        };
+      }
       case "blocked":
         return { ...base, op: "create", title: `watcher ${w.name}: cannot be managed`, details: [], action: "start", stop: [], foreign: true, blocked: decision.reason };
       case "adopt":

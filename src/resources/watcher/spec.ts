@@ -18,8 +18,10 @@ export function buildWatchSpec(w: ResolvedWatch, tools: BuildInputs["tools"]): W
     rsyncArgs: w.rsyncArgs,
     initialSync: w.initialSync,
     fullSyncSchedule: w.fullSyncSchedule,
+    ...(w.maxDelete === undefined ? {} : { maxDelete: w.maxDelete }),
     stateDir: w.dir,
     rsync: tools.rsync,
     ...(tools.inotifywait === undefined ? {} : { inotifywait: tools.inotifywait }),
+    ...(tools.setpriv === undefined ? {} : { setpriv: tools.setpriv }),
   };
 }

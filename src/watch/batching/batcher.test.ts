@@ -83,7 +83,7 @@ describe("batching", () => {
       { type: "run-done", outcome: "ok", now: 100 },
     ]);
     expect(steps[2]?.run).toBeUndefined();
-    expect(pendingCount(steps[3]!.state)).toBe(2);
+    expect(pendingCount(steps[3]!.state)).toBe(3); // a in flight, b and c waiting: none on the target yet
     expect(entriesOf(steps[4])).toEqual([
       ["b", false],
       ["c", false],
@@ -113,7 +113,7 @@ describe("batching", () => {
       { type: "changed", changes: ["a", "b", "c", "d", "e", "f"].map((p) => file(p)), now: 3 },
       { type: "run-done", outcome: "ok", now: 10 },
     ]);
-    expect(pendingCount(steps[2]!.state)).toBe(1);
+    expect(pendingCount(steps[2]!.state)).toBe(2); // x in flight, and a full sync waiting
     expect(entriesOf(steps[3])).toBe("full");
   });
 
@@ -226,7 +226,7 @@ describe("failures", () => {
     expect(wake).toBe(30_000);
   });
 
-  test("a partial transfer (23) is retried, then given up and left to the next full sync", () => {
+  test("a partial transfer (23) of an incremental run is retried twice, then given up (the engine schedules its repair)", () => {
     let state: BatcherState = step(INITIAL_STATE, { type: "changed", changes: [file("a")], now: 0 }, config).state;
     const seen: string[] = [];
     let now = 0;
@@ -265,6 +265,65 @@ describe("failures", () => {
       ["a", false],
       ["b", false],
     ]);
+  });
+
+  test("a full sync that ends partial is given up at once: the repair schedule spaces full syncs out", () => {
+    const steps = run([
+      { type: "full-sync", now: 0 },
+      { type: "run-done", outcome: "partial", now: 100 },
+    ]);
+    expect(steps[1]?.gaveUp).toEqual({ batch: { kind: "full" }, outcome: "partial" });
+    expect(steps[1]?.state).toEqual({ phase: "idle" });
+  });
+
+  test("a daemon that refused the password is retried slowly: 1 min doubling up to 5 min", () => {
+    let state = step(INITIAL_STATE, { type: "changed", changes: [file("a")], now: 0 }, config).state;
+    const waits: number[] = [];
+    let now = 0;
+    for (let i = 0; i < 5; i++) {
+      now += 1_000_000;
+      const tick = step(state, { type: "tick", now }, config);
+      const done = step(tick.state, { type: "run-done", outcome: "auth", now }, config);
+      expect(done.gaveUp).toBeUndefined(); // never given up: the batch waits for the password
+      expect(pendingCount(done.state)).toBe(1);
+      waits.push((done.wakeAt ?? 0) - now);
+      state = done.state;
+    }
+    expect(waits).toEqual([60_000, 120_000, 240_000, 300_000, 300_000]);
+  });
+
+  test("pending counts the batch in flight and the batch waiting for its retry", () => {
+    const steps = run([
+      { type: "changed", changes: [file("a"), file("b")], now: 0 },
+      { type: "tick", now: 2 },
+      { type: "run-done", outcome: "transient", now: 10 },
+    ]);
+    expect(steps.map((s) => pendingCount(s.state))).toEqual([2, 2, 2]);
+    expect(steps[2]?.state.phase).toBe("backoff");
+  });
+
+  test("halted (a guard refused the full sync, or maxDelete was hit): nothing runs again, changes are still counted", () => {
+    const refused = run([
+      { type: "changed", changes: [file("a")], now: 0 },
+      { type: "full-sync", now: 1 },
+      { type: "halt", now: 5 },
+      { type: "changed", changes: [file("b")], now: 6 },
+      { type: "tick", now: 100 },
+      { type: "full-sync", now: 101 },
+      { type: "flush", now: 102 },
+    ]);
+    expect(refused[2]?.state.phase).toBe("halted");
+    expect(refused.slice(2).every((s) => s.run === undefined && s.wakeAt === undefined)).toBe(true);
+    expect(pendingCount(refused.at(-1)!.state)).toBe(1); // the full sync that never ran
+    const limited = run([
+      { type: "full-sync", now: 0 },
+      { type: "changed", changes: [file("c")], now: 1 },
+      { type: "run-done", outcome: "max-delete", now: 50 },
+    ]);
+    expect(limited[2]?.state.phase).toBe("halted");
+    expect(limited[2]?.run).toBeUndefined();
+    expect(pendingCount(limited[2]!.state)).toBe(1); // c, changed during the full sync
+    expect(() => step(limited[2]!.state, { type: "run-done", outcome: "ok", now: 60 }, config)).toThrow(/run-done received while halted/);
   });
 
   test("run-done without a run in flight is a bug", () => {

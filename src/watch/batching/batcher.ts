@@ -13,24 +13,30 @@ import type { Batch, BatcherConfig, Change } from "./types.ts";
 //   +------+  --------------->  +------------+  ------------------------------------>  +---------+
 //   | idle |                    | collecting |                                         | running |
 //   +------+  <---------------  +------------+  <------ run-done ok, changes queued -- +---------+
-//       ^      (nothing left)          ^                                                |  |
-//       |                              |   tick >= retryAt (changes merge meanwhile)    |  |
-//       |                              +--------------+  +---------+  <-- run-done -----+  |
-//       |                                             +- | backoff |      transient,       |
-//       +-------------- run-done ok, nothing queued      +---------+      partial < max    |
-//       +------------------------------------------------------------------------------ --+
+//       ^      (nothing left)          ^                                                |  |  |
+//       |                              |   tick >= retryAt (changes merge meanwhile)    |  |  |
+//       |                              +--------------+  +---------+  <-- run-done -----+  |  |
+//       |                                             +- | backoff |      transient, auth  |  |
+//       |                                                +---------+      partial < max    |  |
+//       +-------------- run-done ok, nothing queued; partial >= max, fatal (given up) -----+  |
+//                                                                                             |
+//   +--------+  <------------ halt (a deletion guard refused the full sync), run-done max-delete +
+//   | halted |  absorbing: changes are still counted, nothing runs again (restart the watcher)
+//   +--------+
 //
 // Invariants:
 // - One run at a time; changes that arrive while it is in flight form the next batch.
 // - A full sync subsumes every change seen before it starts; changes during it go out after it.
 // - The pending set never holds more than `maxPaths` entries: past that it becomes a full sync.
 // - A path under a pending directory tree (`/dir/***`) adds nothing: the tree already covers it.
+// - A batch given up is reported once (`gaveUp`); the engine schedules the full sync that repairs it.
 
 export type BatcherState =
   | { readonly phase: "idle" }
   | { readonly phase: "collecting"; readonly pending: Pending }
   | { readonly phase: "running"; readonly batch: Batch; readonly attempt: number; readonly pending: Pending }
-  | { readonly phase: "backoff"; readonly retryAt: number; readonly attempt: number; readonly pending: Pending };
+  | { readonly phase: "backoff"; readonly retryAt: number; readonly attempt: number; readonly pending: Pending }
+  | { readonly phase: "halted"; readonly pending: Pending };
 
 export type BatcherInput =
   | { readonly type: "changed"; readonly changes: readonly Change[]; readonly now: number }
@@ -38,7 +44,9 @@ export type BatcherInput =
   | { readonly type: "full-sync"; readonly now: number }
   /** Send whatever is pending now, ignoring quiet windows and backoff (shutdown). */
   | { readonly type: "flush"; readonly now: number }
-  | { readonly type: "run-done"; readonly outcome: RunOutcome; readonly now: number };
+  | { readonly type: "run-done"; readonly outcome: RunOutcome; readonly now: number }
+  /** The run in flight was not started: a deletion guard refused it. Nothing runs any more. */
+  | { readonly type: "halt"; readonly now: number };
 
 export const DEFAULT_BATCHER_CONFIG = {
   delayMs: 0,
@@ -48,6 +56,8 @@ export const DEFAULT_BATCHER_CONFIG = {
   maxPaths: 10_000,
   backoffInitialMs: 1000,
   backoffMaxMs: 30_000,
+  authBackoffInitialMs: 60_000,
+  authBackoffMaxMs: 300_000,
   maxPartialAttempts: 3,
 } satisfies BatcherConfig;
 
@@ -55,7 +65,7 @@ export interface Step {
   readonly state: BatcherState;
   /** Start this run now. */
   readonly run?: Batch;
-  /** This batch failed for good; the next full sync repairs it. */
+  /** This batch failed for good; the engine schedules a full sync to repair it. */
   readonly gaveUp?: { readonly batch: Batch; readonly outcome: RunOutcome };
   /** Call again with a tick at this time (absent: nothing to wait for). */
   readonly wakeAt?: number;
@@ -65,6 +75,11 @@ export const INITIAL_STATE: BatcherState = { phase: "idle" };
 
 export function backoffMs(attempt: number, config: BatcherConfig): number {
   return backoffDelay(attempt, { initialMs: config.backoffInitialMs, maxMs: config.backoffMaxMs });
+}
+
+// A daemon that refused the password refuses it again until someone fixes it: retried slowly.
+function authBackoffMs(attempt: number, config: BatcherConfig): number {
+  return backoffDelay(attempt, { initialMs: config.authBackoffInitialMs, maxMs: config.authBackoffMaxMs });
 }
 
 function settle(pending: Pending, config: BatcherConfig, extra: Omit<Step, "state" | "wakeAt"> = {}): Step {
@@ -98,6 +113,8 @@ export function step(state: BatcherState, input: BatcherInput, config: BatcherCo
           return { state: { ...state, pending: addChanges(state.pending, input.changes, now, config.maxPaths) } };
         case "backoff":
           return { state: { ...state, pending: addChanges(state.pending, input.changes, now, config.maxPaths) }, wakeAt: state.retryAt };
+        case "halted":
+          return { state: { ...state, pending: addChanges(state.pending, input.changes, now, config.maxPaths) } };
       }
       break;
     }
@@ -105,6 +122,7 @@ export function step(state: BatcherState, input: BatcherInput, config: BatcherCo
       switch (state.phase) {
         case "idle":
         case "running":
+        case "halted":
           return { state };
         case "collecting": {
           const due = dueAt(state.pending, config);
@@ -127,6 +145,8 @@ export function step(state: BatcherState, input: BatcherInput, config: BatcherCo
           return { state: { ...state, pending: full } };
         case "backoff":
           return { state: { ...state, pending: full }, wakeAt: state.retryAt };
+        case "halted":
+          return { state };
       }
       break;
     }
@@ -134,6 +154,7 @@ export function step(state: BatcherState, input: BatcherInput, config: BatcherCo
       switch (state.phase) {
         case "idle":
         case "running":
+        case "halted":
           return { state };
         case "collecting":
           return startRun(state.pending, 0, now, config, true);
@@ -145,8 +166,8 @@ export function step(state: BatcherState, input: BatcherInput, config: BatcherCo
     case "run-done": {
       if (state.phase !== "running") throw new InternalError(`batcher: run-done received while ${state.phase}`);
       const { batch, attempt, pending } = state;
-      const retry = (): Step => {
-        const retryAt = now + backoffMs(attempt, config);
+      const retry = (waitMs: number): Step => {
+        const retryAt = now + waitMs;
         const merged = mergeBatch(pending, batch, now, config.maxPaths);
         return { state: { phase: "backoff", retryAt, attempt: attempt + 1, pending: merged }, wakeAt: retryAt };
       };
@@ -154,27 +175,51 @@ export function step(state: BatcherState, input: BatcherInput, config: BatcherCo
         case "ok":
           return settleOrStart(pending, now, config);
         case "transient":
-          return retry();
+          return retry(backoffMs(attempt, config));
+        case "auth":
+          return retry(authBackoffMs(attempt, config));
         case "partial":
-          if (attempt + 1 < config.maxPartialAttempts) return retry();
+          // A full sync is not retried at once: the repair schedule spaces them out.
+          if (batch.kind === "incremental" && attempt + 1 < config.maxPartialAttempts) return retry(backoffMs(attempt, config));
           return settleOrStart(pending, now, config, { gaveUp: { batch, outcome: "partial" } });
         case "fatal":
           return settleOrStart(pending, now, config, { gaveUp: { batch, outcome: "fatal" } });
+        case "max-delete":
+          // rsync deleted maxDelete files and skipped the rest; another full sync would delete as
+          // many again, so nothing runs any more.
+          return { state: { phase: "halted", pending } };
         case "cancelled":
           return settle(mergeBatch(pending, batch, now, config.maxPaths), config);
       }
+      break;
+    }
+    case "halt": {
+      if (state.phase !== "running") throw new InternalError(`batcher: halt received while ${state.phase}`);
+      return { state: { phase: "halted", pending: mergeBatch(state.pending, state.batch, now, config.maxPaths) } };
     }
   }
   throw new InternalError(`batcher: unhandled ${input.type} in ${state.phase}`);
 }
 
-/** Changes waiting for a run (a pending full sync counts as one). */
+function countOf(p: Pending): number {
+  return p.full ? 1 : p.entries.size;
+}
+
+/** Changes not on the target yet: waiting, in the run in flight, or waiting for a retry (a full sync counts as one). */
 export function pendingCount(state: BatcherState): number {
-  if (state.phase === "idle") return 0;
-  return state.pending.full ? 1 : state.pending.entries.size;
+  switch (state.phase) {
+    case "idle":
+      return 0;
+    case "running":
+      return countOf(state.pending) + (state.batch.kind === "full" ? 1 : state.batch.entries.size);
+    case "collecting":
+    case "backoff":
+    case "halted":
+      return countOf(state.pending);
+  }
 }
 
 /** Whether a full sync is waiting to start. */
 export function fullSyncPending(state: BatcherState): boolean {
-  return state.phase !== "idle" && state.pending.full;
+  return state.phase !== "idle" && state.phase !== "halted" && state.pending.full;
 }

@@ -42,7 +42,10 @@ export interface BatcherConfig {
   readonly maxPaths: number;
   readonly backoffInitialMs: number;
   readonly backoffMaxMs: number;
-  /** Attempts of a run that ends in a partial transfer (23) before it is given up. */
+  /** Backoff after a daemon refused the password (exit 5, "auth failed"): slow, it needs a person. */
+  readonly authBackoffInitialMs: number;
+  readonly authBackoffMaxMs: number;
+  /** Attempts of an incremental run that ends in a partial transfer (23) before it is given up. */
   readonly maxPartialAttempts: number;
 }
 

@@ -3,17 +3,22 @@ import { parseSchedule, type Schedule } from "../../core/cron.ts";
 import type { Backoff } from "../../core/backoff.ts";
 import { RtsyncError } from "../../core/errors.ts";
 import type { WatchSpec } from "../../state/watch-spec.ts";
-import { DEFAULT_BATCHER_CONFIG, INITIAL_STATE, fullSyncPending, pendingCount, step, type BatcherInput, type BatcherState } from "../batching/batcher.ts";
+import { DEFAULT_BATCHER_CONFIG, INITIAL_STATE, fullSyncPending, pendingCount, step, type BatcherInput, type BatcherState, type Step } from "../batching/batcher.ts";
 import { buildChanges } from "../batching/changes.ts";
 import { buildExcludeMatcher } from "../batching/exclude-match.ts";
 import type { Batch, BatcherConfig } from "../batching/types.ts";
 import { displayPath } from "../byte-path.ts";
 import { runBatch, type BatchResult } from "../rsync/batch.ts";
+import { firstErrorLine, parseFailureReasons, parseSkippedDeletions } from "../rsync/result.ts";
+import { checkFullSync } from "../guard/check.ts";
+import { baselineOf, maxDeleteHaltMessage, type SourceBaseline } from "../guard/decide.ts";
+import { readSourceRoot } from "../guard/source-root.ts";
 import { loadEventSource } from "../sources/select.ts";
 import { WatchSourceError, type EventSource, type Subscription } from "../sources/source.ts";
 import { EMPTY_COALESCER, queuedCount, stepCoalescer, type CoalescerInput, type CoalescerState } from "./coalescer.ts";
 import type { EngineEvent, RunKind } from "./events.ts";
 import { DEFAULT_SOURCE_RESTART, FRESH_SOURCE, planSourceRestart, type RestartState } from "./restart-policy.ts";
+import { DEFAULT_REPAIR, NO_REPAIR, stepRepair, type RepairState } from "./repair-policy.ts";
 import { startScheduleTimer, type ScheduleTimer } from "./schedule-timer.ts";
 
 // The wiring of one watch job: event source -> coalescer -> batcher -> rsync runs, plus the
@@ -27,6 +32,11 @@ import { startScheduleTimer, type ScheduleTimer } from "./schedule-timer.ts";
 //   watches are back run a full sync, since events may have been dropped meanwhile.
 // - stop: stop watching, let the run in flight finish (or cancel it after `stopTimeoutMs`),
 //   flush what is pending once if the target answers in time, and return.
+// - a batch given up (a partial transfer after its retries, a failed full sync): a full sync
+//   repairs it soon, again with backoff until one succeeds (engine/repair-policy.ts).
+// - every full sync first passes the deletion guard (guard/decide.ts): a source root that is
+//   missing, unmounted, on another device or emptied halts the job instead, as does a full sync
+//   that hit maxDelete. Halted, the engine runs no rsync at all until it is started again.
 
 export interface EngineOptions {
   /** Receives every engine event; the library itself never prints. */
@@ -39,14 +49,18 @@ export interface EngineOptions {
   readonly stopTimeoutMs?: number;
   /** Backoff between restarts of a failed source (default 1 s doubling up to 30 s). */
   readonly sourceRestart?: Backoff;
+  /** Backoff between full syncs that repair given-up paths (default 30 s doubling up to 10 min). */
+  readonly repair?: Backoff;
 }
 
 export interface WatchEngine {
   readonly watcher: EventSource["kind"];
   /** Settles when watches are established for the first time. */
   readonly ready: Promise<{ readonly watches: number }>;
-  /** Changes waiting for a run. */
+  /** Changes not on the target yet: waiting, in flight, waiting for a retry or for a repair. */
   pending(): number;
+  /** The job halted (deletion guard, maxDelete): it runs no rsync any more. */
+  halted(): boolean;
   /** Nothing pending and no run in flight. */
   idle(): boolean;
   /** Stops watching and flushes; see the header of this file. */
@@ -78,11 +92,18 @@ export async function startWatchEngine(spec: WatchSpec, options: EngineOptions =
   const emit = options.onEvent ?? (() => undefined);
   const stopTimeoutMs = options.stopTimeoutMs ?? 5000;
   const restartPolicy = options.sourceRestart ?? DEFAULT_SOURCE_RESTART;
+  const repairPolicy = options.repair ?? DEFAULT_REPAIR;
   const excluded = buildExcludeMatcher(spec.exclude);
   const schedule = scheduleOf(spec);
   const source =
     options.eventSource ??
-    (await loadEventSource({ watcher: spec.watcher, source: spec.source, excluded, ...(spec.inotifywait === undefined ? {} : { inotifywait: spec.inotifywait }) }));
+    (await loadEventSource({
+      watcher: spec.watcher,
+      source: spec.source,
+      excluded,
+      ...(spec.inotifywait === undefined ? {} : { inotifywait: spec.inotifywait }),
+      ...(spec.setpriv === undefined ? {} : { setpriv: spec.setpriv }),
+    }));
 
   let state: BatcherState = INITIAL_STATE;
   let coalescer: CoalescerState = EMPTY_COALESCER;
@@ -94,7 +115,12 @@ export async function startWatchEngine(spec: WatchSpec, options: EngineOptions =
   let batchTimer: NodeJS.Timeout | undefined;
   let coalesceTimer: NodeJS.Timeout | undefined;
   let restartTimer: NodeJS.Timeout | undefined;
+  let repairTimer: NodeJS.Timeout | undefined;
   let scheduleTimer: ScheduleTimer | undefined;
+  let repair: RepairState = NO_REPAIR;
+  let lastPending = 0;
+  // The source root as the watcher started with it: what the deletion guard compares against.
+  let baseline: SourceBaseline | undefined = baselineOf(await readSourceRoot(spec.source, excluded));
   let sub: Subscription | undefined;
   let resolveReady!: (v: { watches: number }) => void;
   const ready = new Promise<{ watches: number }>((res) => {
@@ -108,27 +134,76 @@ export async function startWatchEngine(spec: WatchSpec, options: EngineOptions =
     batchTimer = setTimeout(() => dispatch({ type: "tick", now: performance.now() }), Math.max(0, wakeAt - performance.now()));
   };
 
+  const pendingNow = (): number => pendingCount(state) + queuedCount(coalescer) + repair.paths;
+
+  // Tells status when the number of changes not on the target changed.
+  const notePending = (): void => {
+    const pending = pendingNow();
+    if (pending === lastPending) return;
+    lastPending = pending;
+    emit({ type: "pending", at: Date.now(), pending });
+  };
+
   // One input to the batcher; carries out the run it asks for and arms its next wake-up.
-  const dispatch = (input: BatcherInput): void => {
+  const dispatch = (input: BatcherInput): Step => {
     const before = state.phase;
     const result = step(state, input, config);
     const next = result.state;
     state = next;
-    if (result.gaveUp !== undefined) {
-      const { batch, outcome } = result.gaveUp;
-      emit({ type: "gave-up", at: Date.now(), kind: batch.kind, paths: batch.kind === "full" ? 0 : batch.entries.size, sample: sampleOf(batch), outcome });
-    }
-    if (next.phase === "backoff" && before === "running") {
-      emit({ type: "retry-scheduled", at: Date.now(), retryAt: Date.now() + (next.retryAt - performance.now()), attempt: next.attempt });
+    if (next.phase === "backoff" && before === "running" && input.type === "run-done") {
+      emit({ type: "retry-scheduled", at: Date.now(), retryAt: Date.now() + (next.retryAt - performance.now()), attempt: next.attempt, outcome: input.outcome });
     }
     if (result.run !== undefined) {
       if (stopping && !allowLaunch) {
         dispatch({ type: "run-done", outcome: "cancelled", now: performance.now() });
-        return;
+        return result;
       }
       launch(result.run);
     }
     armBatchTimer(result.wakeAt);
+    notePending();
+    return result;
+  };
+
+  const armRepairTimer = (): void => {
+    clearTimeout(repairTimer);
+    repairTimer = undefined;
+    const dueAt = repair.dueAt;
+    if (dueAt === undefined || stopping || state.phase === "halted") return;
+    repairTimer = setTimeout(() => {
+      repair = stepRepair(repair, { type: "fired", now: performance.now() }, repairPolicy);
+      requestFull("repair");
+    }, Math.max(0, dueAt - performance.now()));
+  };
+
+  // A batch failed for good: say why, and schedule the full sync that repairs it.
+  const gaveUp = (given: NonNullable<Step["gaveUp"]>, messages: readonly string[]): void => {
+    const { batch, outcome } = given;
+    const paths = batch.kind === "full" ? 0 : batch.entries.size;
+    const detail = firstErrorLine(messages);
+    emit({
+      type: "gave-up",
+      at: Date.now(),
+      kind: batch.kind,
+      paths,
+      sample: sampleOf(batch),
+      outcome,
+      reasons: parseFailureReasons(messages),
+      ...(detail === undefined ? {} : { detail }),
+    });
+    const wasDue = repair.dueAt;
+    repair = stepRepair(repair, { type: "gave-up", paths, now: performance.now() }, repairPolicy);
+    if (repair.dueAt !== undefined && repair.dueAt !== wasDue) {
+      emit({ type: "repair-scheduled", at: Date.now(), repairAt: Date.now() + (repair.dueAt - performance.now()), attempt: repair.attempt });
+    }
+    armRepairTimer();
+  };
+
+  // No rsync runs any more: status says why; a restart of the watcher is the way out.
+  const halt = (reason: Extract<EngineEvent, { type: "halted" }>["reason"], message: string): void => {
+    clearTimeout(repairTimer);
+    scheduleTimer?.stop();
+    emit({ type: "halted", at: Date.now(), reason, message });
   };
 
   // One input to the coalescer; what it delivers goes to the batcher.
@@ -137,7 +212,7 @@ export async function startWatchEngine(spec: WatchSpec, options: EngineOptions =
     coalescer = result.state;
     if (result.deliver !== undefined) {
       dispatch({ type: "changed", changes: result.deliver, now: performance.now() });
-      emit({ type: "changes", at: Date.now(), count: result.deliver.length, pending: pendingCount(state) });
+      emit({ type: "changes", at: Date.now(), count: result.deliver.length, pending: pendingNow() });
     }
     const wakeAt = coalescer.wakeAt;
     if (wakeAt !== undefined && coalesceTimer === undefined) {
@@ -151,21 +226,44 @@ export async function startWatchEngine(spec: WatchSpec, options: EngineOptions =
     }
   };
 
+  // A full sync runs only past the deletion guard; anything else runs at once.
+  const runGuarded = async (batch: Batch, signal: AbortSignal, start: () => void): Promise<BatchResult | { readonly halted: true }> => {
+    if (batch.kind === "full") {
+      const guard = await checkFullSync({ spec, excluded, baseline, signal });
+      baseline = guard.baseline;
+      if (guard.outcome.kind === "halt") {
+        halt(guard.outcome.reason, guard.outcome.message);
+        return { halted: true };
+      }
+      if (guard.outcome.kind === "failed") {
+        start();
+        return guard.outcome.result;
+      }
+    }
+    start();
+    return runBatch(spec, batch, {
+      signal,
+      onProgress: (progress) => emit({ type: "run-progress", at: Date.now(), progress }),
+    });
+  };
+
   const launch = (batch: Batch): void => {
     const controller = new AbortController();
     const kind: RunKind = batch.kind;
-    const paths = batch.kind === "full" ? 0 : batch.entries.size;
+    const listed = batch.kind === "full" ? 0 : batch.entries.size;
     const reason = batch.kind === "full" ? fullReason : "changes";
     fullReason = "too many changes";
-    emit({ type: "run-start", at: Date.now(), kind, paths, reason });
-    const done = runBatch(spec, batch, {
-      signal: controller.signal,
-      onProgress: (progress) => emit({ type: "run-progress", at: Date.now(), progress }),
-    })
+    const start = (): void => emit({ type: "run-start", at: Date.now(), kind, paths: listed, reason });
+    const done = runGuarded(batch, controller.signal, start)
       .catch((error: unknown): BatchResult => ({ outcome: "fatal", exitCode: -1, durationMs: 0, messages: [messageOf(error)] }))
       .then((result) => {
         inFlight = undefined;
         coalesce({ type: "flush", now: performance.now() }); // what arrived during the run joins the next batch
+        if ("halted" in result) {
+          dispatch({ type: "halt", now: performance.now() });
+          return;
+        }
+        const paths = kind === "full" ? (result.transferred ?? 0) : listed;
         emit({
           type: "run-done",
           at: Date.now(),
@@ -178,11 +276,21 @@ export async function startWatchEngine(spec: WatchSpec, options: EngineOptions =
             durationMs: result.durationMs,
             messages: result.messages,
             ...(result.bytesSent === undefined ? {} : { bytesSent: result.bytesSent }),
+            ...(kind === "full" && result.deleted !== undefined ? { deleted: result.deleted } : {}),
             ...(result.renameSteps === undefined ? {} : { renameSteps: result.renameSteps }),
           },
-          pending: pendingCount(state),
+          pending: pendingNow(),
         });
-        dispatch({ type: "run-done", outcome: result.outcome, now: performance.now() });
+        if (kind === "full" && result.outcome === "ok") {
+          repair = stepRepair(repair, { type: "full-ok", now: performance.now() }, repairPolicy);
+          armRepairTimer();
+        }
+        const stepped = dispatch({ type: "run-done", outcome: result.outcome, now: performance.now() });
+        if (stepped.gaveUp !== undefined) gaveUp(stepped.gaveUp, result.messages);
+        if (result.outcome === "max-delete") {
+          halt("max-delete", maxDeleteHaltMessage(spec.maxDelete, result.deleted, parseSkippedDeletions(result.messages)));
+        }
+        notePending();
       });
     inFlight = { controller, done };
   };
@@ -249,6 +357,7 @@ export async function startWatchEngine(spec: WatchSpec, options: EngineOptions =
       emit({ type: "stopping", at: Date.now() });
       clearTimeout(batchTimer);
       clearTimeout(restartTimer);
+      clearTimeout(repairTimer);
       scheduleTimer?.stop();
       const old = sub;
       sub = undefined;
@@ -264,7 +373,7 @@ export async function startWatchEngine(spec: WatchSpec, options: EngineOptions =
       }
       clearTimeout(batchTimer);
       clearTimeout(coalesceTimer);
-      emit({ type: "stopped", at: Date.now(), pending: pendingCount(state) });
+      emit({ type: "stopped", at: Date.now(), pending: pendingNow() });
     })();
     return stopped;
   };
@@ -280,7 +389,8 @@ export async function startWatchEngine(spec: WatchSpec, options: EngineOptions =
   return {
     watcher: source.kind,
     ready,
-    pending: () => pendingCount(state) + queuedCount(coalescer),
+    pending: pendingNow,
+    halted: () => state.phase === "halted",
     idle: () => state.phase === "idle" && inFlight === undefined && queuedCount(coalescer) === 0,
     stop,
   };

@@ -1,5 +1,5 @@
 import type { SourceKind } from "../../state/watch-spec.ts";
-import type { Progress, RunOutcome } from "../../state/watcher-status.ts";
+import type { HaltReason, Progress, RunOutcome } from "../../state/watcher-status.ts";
 import type { RenameStepResult } from "../rsync/batch.ts";
 import type { WatchSourceErrorReason } from "../sources/source.ts";
 
@@ -10,10 +10,12 @@ export type RunKind = "incremental" | "full";
 
 export interface RunSummary {
   readonly kind: RunKind;
-  /** Why a full sync ran ("initial sync", "schedule", "watcher restarted", "too many changes"); "changes" otherwise. */
+  /** Why a full sync ran ("initial sync", "schedule", "watcher restarted", "too many changes", "repair"); "changes" otherwise. */
   readonly reason: string;
-  /** Paths listed (incremental) or 0 (full). */
+  /** Paths listed (incremental), or the files rsync transferred (full; 0 when it did not say). */
   readonly paths: number;
+  /** Full syncs: what rsync deleted on the target (--info=stats2). */
+  readonly deleted?: number;
   readonly exitCode: number;
   readonly outcome: RunOutcome;
   readonly durationMs: number;
@@ -35,12 +37,21 @@ export type EngineEvent =
       readonly type: "gave-up";
       readonly at: number;
       readonly kind: RunKind;
-      /** A few of the paths left to the next full sync (display form). */
+      /** A few of the paths given up (display form). */
       readonly sample: readonly string[];
       readonly paths: number;
       readonly outcome: string;
+      /** rsync's reasons ("Permission denied (13) on the target") and its first error line. */
+      readonly reasons: readonly string[];
+      readonly detail?: string;
     }
-  | { readonly type: "retry-scheduled"; readonly at: number; readonly retryAt: number; readonly attempt: number }
+  | { readonly type: "retry-scheduled"; readonly at: number; readonly retryAt: number; readonly attempt: number; readonly outcome: RunOutcome }
+  /** A full sync will repair what was given up, at `repairAt` (epoch ms); `attempt` counts from 1. */
+  | { readonly type: "repair-scheduled"; readonly at: number; readonly repairAt: number; readonly attempt: number }
+  /** Changes not on the target yet (waiting, in flight, waiting for a retry or a repair) changed. */
+  | { readonly type: "pending"; readonly at: number; readonly pending: number }
+  /** The job stopped running rsync for good (until the watcher is restarted). */
+  | { readonly type: "halted"; readonly at: number; readonly reason: HaltReason; readonly message: string }
   | { readonly type: "full-sync-scheduled"; readonly at: number; readonly nextAt: number }
   | { readonly type: "stopping"; readonly at: number }
   | { readonly type: "stopped"; readonly at: number; readonly pending: number };

@@ -5,8 +5,10 @@ import { hashWatchSpec, readWatchSpec } from "../../state/watch-spec.ts";
 import { writeWatcherStatus } from "../../state/watcher-status.ts";
 import { startWatchEngine, type EngineOptions } from "../engine/engine.ts";
 import type { EngineEvent } from "../engine/events.ts";
-import { buildInitialStatus, buildLogRecord, stepStatus } from "./status.ts";
+import { killLiveChildren } from "../children.ts";
+import { buildInitialStatus, buildLogRecord, stepStatus, type StatusInput } from "./status.ts";
 import { startStatusWriter } from "./status-writer.ts";
+import { readTreeWatches } from "./watch-count.ts";
 
 // The watcher process: `rtsync __watch SPEC.json` calls runWatcher. It runs until SIGTERM or
 // SIGINT, then stops the engine (finishing or cancelling the run in flight and flushing what is
@@ -18,7 +20,11 @@ export interface RunWatcherOptions {
   readonly signal?: AbortSignal;
   /** Passed on to the engine (tests). */
   readonly engine?: Omit<EngineOptions, "onEvent">;
+  /** How often the inotify watches are counted again after runs (default 10 s). */
+  readonly watchesEveryMs?: number;
 }
+
+const WATCHES_EVERY_MS = 10_000;
 
 /** Runs one watcher until SIGTERM/SIGINT (or `options.signal`); writes status.json and log.jsonl. */
 export async function runWatcher(specPath: string, options: RunWatcherOptions = {}): Promise<void> {
@@ -37,12 +43,32 @@ export async function runWatcher(specPath: string, options: RunWatcherOptions = 
   const log = (record: LogRecord): void => {
     logChain = logChain.then(() => appendLogRecord(spec.stateDir, record)).catch(() => undefined);
   };
-  const onEvent = (event: EngineEvent): void => {
-    status = stepStatus(status, event);
+  const update = (input: StatusInput): void => {
+    status = stepStatus(status, input);
     writer.update(status);
+  };
+  // Directories come and go with runs: the watches are counted again every few seconds after one,
+  // until two counts agree (inotifywait adds the watches of new directories while runs go on).
+  let dirty = true;
+  let lastCount: number | undefined;
+  const onEvent = (event: EngineEvent): void => {
+    update(event);
+    if (event.type === "run-done" || event.type === "source-ready") dirty = true;
     const record = buildLogRecord(event);
     if (record !== undefined) log(record);
   };
+  const countWatches = setInterval(() => {
+    if (!dirty) return;
+    dirty = false;
+    void readTreeWatches(process.pid).then((watches) => {
+      if (watches !== lastCount) dirty = true; // changed: count again to see it settle
+      lastCount = watches;
+      if (watches !== undefined && watches !== status.watches) update({ type: "watches-counted", at: Date.now(), watches });
+    });
+  }, options.watchesEveryMs ?? WATCHES_EVERY_MS);
+  countWatches.unref();
+  // A crash must not leave inotifywait or rsync behind (SIGKILL is setpriv's job: children.ts).
+  process.on("exit", killLiveChildren);
 
   let requestStop!: () => void;
   const stopRequested = new Promise<void>((resolve) => {
@@ -63,6 +89,8 @@ export async function runWatcher(specPath: string, options: RunWatcherOptions = 
     await stopRequested;
     await engine.stop();
   } finally {
+    clearInterval(countWatches);
+    process.off("exit", killLiveChildren);
     for (const s of signals) process.off(s, requestStop);
     await logChain;
     await writer.flush();

@@ -1,5 +1,5 @@
 import { expect, test } from "vitest";
-import { buildFullArgs, buildIncrementalArgs } from "./args.ts";
+import { buildFullArgs, buildIncrementalArgs, buildTargetListArgs } from "./args.ts";
 
 const local = { source: "/data/src", target: "/backup/dst", daemonTarget: false, exclude: ["*.swp", ".cache/"], rsyncArgs: ["--timeout=100"] };
 const daemon = { ...local, target: "rsync://backup@10.0.0.2:873/backup", daemonTarget: true, passwordFile: "/var/lib/rtsync/w/password" };
@@ -43,11 +43,30 @@ test("a full sync is rsync -a --delete-delay of the whole tree with the excludes
     "--sockopts=TCP_NODELAY",
     "--contimeout=15",
     "--password-file=/var/lib/rtsync/w/password",
-    "--info=stats1,progress2",
+    "--info=stats2,progress2",
     "--timeout=100",
     "--exclude=*.swp",
     "--exclude=.cache/",
     "/data/src/",
+    "rsync://backup@10.0.0.2:873/backup/",
+  ]);
+});
+
+test("maxDelete caps a full sync's deletions; incremental runs delete only what was deleted", () => {
+  const capped = { ...daemon, maxDelete: 1000 };
+  expect(buildFullArgs(capped).slice(0, 3)).toEqual(["-a", "--delete-delay", "--max-delete=1000"]);
+  expect(buildIncrementalArgs(capped).join(" ")).not.toContain("max-delete");
+  expect(buildFullArgs(daemon).join(" ")).not.toContain("max-delete");
+});
+
+test("the deletion guard lists the target's top level with the job's excludes and transport", () => {
+  expect(buildTargetListArgs(daemon)).toEqual([
+    "--list-only",
+    "--sockopts=TCP_NODELAY",
+    "--contimeout=15",
+    "--password-file=/var/lib/rtsync/w/password",
+    "--exclude=*.swp",
+    "--exclude=.cache/",
     "rsync://backup@10.0.0.2:873/backup/",
   ]);
 });

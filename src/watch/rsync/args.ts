@@ -3,7 +3,7 @@ import type { WatchSpec } from "../../state/watch-spec.ts";
 // Pure argument lists for the three kinds of rsync run. Secrets never appear here: a daemon
 // password reaches rsync through --password-file (or RSYNC_PASSWORD in the child's environment).
 
-type ArgsSpec = Pick<WatchSpec, "source" | "target" | "daemonTarget" | "passwordFile" | "exclude" | "rsyncArgs">;
+type ArgsSpec = Pick<WatchSpec, "source" | "target" | "daemonTarget" | "passwordFile" | "exclude" | "rsyncArgs" | "maxDelete">;
 
 // User arguments that would turn an incremental run into a mass delete: everything unlisted is
 // excluded there, and --delete-excluded would delete it all on the target.
@@ -55,14 +55,17 @@ export function buildIncrementalArgs(spec: ArgsSpec): string[] {
 /**
  * A full sync of the whole tree. --delete-delay finds deletions during the transfer and applies
  * them at the end (much faster than --delete on big trees). No --ignore-errors: an I/O error on
- * the source must stop deletions on the target.
+ * the source must stop deletions on the target. --info=stats2 reports the files transferred and
+ * deleted; `maxDelete` caps the deletions (rsync exits 25 past it). Incremental runs get no
+ * --max-delete: they delete only the paths that were deleted.
  */
 export function buildFullArgs(spec: ArgsSpec, options: { readonly progress?: boolean } = {}): string[] {
   return [
     "-a",
     "--delete-delay",
+    ...(spec.maxDelete === undefined ? [] : [`--max-delete=${spec.maxDelete}`]),
     ...transportArgs(spec),
-    options.progress === true ? "--info=stats1,progress2" : "--info=stats1",
+    options.progress === true ? "--info=stats2,progress2" : "--info=stats2",
     ...spec.rsyncArgs,
     ...excludeArgs(spec),
     dirArg(spec.source),
@@ -90,4 +93,12 @@ export function buildRenameArgs(spec: ArgsSpec, from: string, to: string): strin
     `${dirArg(spec.source)}${to}/`,
     `${dirArg(spec.target)}${to}/`,
   ];
+}
+
+/**
+ * Lists the target's top level with the job's excludes: what a full sync from an empty source
+ * would delete (the deletion guard asks before it lets one run).
+ */
+export function buildTargetListArgs(spec: ArgsSpec): string[] {
+  return ["--list-only", ...transportArgs(spec), ...excludeArgs(spec), dirArg(spec.target)];
 }

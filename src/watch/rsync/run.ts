@@ -1,6 +1,6 @@
-import { spawn } from "node:child_process";
 import type { Progress, RunOutcome } from "../../state/watcher-status.ts";
-import { classifyExitCode, parseProgressLine, parseTransferStats, summarizeStderr } from "./result.ts";
+import { spawnChild } from "../children.ts";
+import { classifyRun, parseFullSyncStats, parseProgressLine, parseTransferStats, summarizeStderr } from "./result.ts";
 
 // Runs one rsync and says what its exit code means. It never throws for a failed transfer:
 // every outcome is data for the batcher.
@@ -16,8 +16,12 @@ export interface RsyncRequest {
   readonly signal?: AbortSignal;
   /** The rsync binary, an absolute path (the spec's `rsync`). */
   readonly binary: string;
+  /** Run it under `setpriv --pdeathsig SIGTERM` (the spec's `setpriv`): it dies with the watcher. */
+  readonly setpriv?: string;
   /** Called with each --info=progress2 update. */
   readonly onProgress?: (progress: Progress) => void;
+  /** Return the tail of rsync's stdout in `output` (a --list-only listing). */
+  readonly keepOutput?: boolean;
 }
 
 export interface RsyncResult {
@@ -27,8 +31,13 @@ export interface RsyncResult {
   readonly durationMs: number;
   readonly bytesSent?: number;
   readonly bytesReceived?: number;
+  /** Regular files transferred and entries deleted (--info=stats2: full syncs). */
+  readonly transferred?: number;
+  readonly deleted?: number;
   /** The first lines of rsync's stderr (errors, warnings). */
   readonly messages: readonly string[];
+  /** The last 8 KiB of stdout, when asked for with `keepOutput`. */
+  readonly output?: string;
 }
 
 const STDOUT_TAIL = 8192;
@@ -47,7 +56,7 @@ interface Exit {
 export async function runRsync(request: RsyncRequest): Promise<RsyncResult> {
   const started = performance.now();
   const binary = request.binary;
-  const child = spawn(binary, request.args, { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, LC_ALL: "C" } });
+  const child = spawnChild(binary, request.args, request.setpriv, { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, LC_ALL: "C" } });
   const exited = new Promise<Exit>((resolve) => {
     child.once("error", (error: NodeJS.ErrnoException) => resolve({ code: null, signal: null, spawnError: error }));
     child.once("close", (code, signal) => resolve({ code, signal }));
@@ -62,8 +71,10 @@ export async function runRsync(request: RsyncRequest): Promise<RsyncResult> {
   };
   if (request.signal?.aborted) cancel();
   else request.signal?.addEventListener("abort", cancel, { once: true });
-  child.stdin.on("error", () => undefined); // rsync may exit before reading its input
-  child.stdin.end(request.input ?? Buffer.alloc(0));
+  const { stdin, stdout, stderr: stderrStream } = child;
+  if (stdin === null || stdout === null || stderrStream === null) throw new Error("rsync was spawned without pipes");
+  stdin.on("error", () => undefined); // rsync may exit before reading its input
+  stdin.end(request.input ?? Buffer.alloc(0));
 
   const onProgress = request.onProgress;
   let tail = "";
@@ -81,12 +92,12 @@ export async function runRsync(request: RsyncRequest): Promise<RsyncResult> {
       return;
     }
   };
-  child.stdout.on("data", (chunk: Buffer) => {
+  stdout.on("data", (chunk: Buffer) => {
     tail = (tail + chunk.toString("latin1")).slice(-STDOUT_TAIL);
     if (performance.now() - lastProgressAt >= PROGRESS_EVERY_MS) reportProgress();
   });
   let stderr = "";
-  child.stderr.on("data", (chunk: Buffer) => {
+  stderrStream.on("data", (chunk: Buffer) => {
     if (stderr.length < STDERR_HEAD) stderr += chunk.toString("utf8");
   });
   const exit = await exited;
@@ -99,19 +110,23 @@ export async function runRsync(request: RsyncRequest): Promise<RsyncResult> {
   if (exit.code === null) {
     // Killed by a signal we did not send: worth another try. Not started at all (rsync missing): fatal.
     const missing = exit.spawnError?.code === "ENOENT";
+    const program = request.setpriv ?? binary;
     const why = missing
-      ? `${binary} is not installed any more; install rsync (apt-get install rsync) and run \`rtsync apply\``
+      ? `${program} is not installed any more; install ${request.setpriv === undefined ? "rsync (apt-get install rsync)" : "util-linux"} and run \`rtsync apply\``
       : exit.spawnError !== undefined
-        ? `cannot start ${binary}: ${exit.spawnError.message}`
+        ? `cannot start ${program}: ${exit.spawnError.message}`
         : `rsync was killed by ${exit.signal ?? "a signal"}`;
     return { outcome: exit.signal === null ? "fatal" : "transient", exitCode: -1, durationMs, messages: [why, ...messages] };
   }
   const stats = parseTransferStats(tail);
+  const counts = parseFullSyncStats(tail);
   return {
-    outcome: classifyExitCode(exit.code),
+    outcome: classifyRun(exit.code, messages),
     exitCode: exit.code,
     durationMs,
     messages,
     ...(stats === undefined ? {} : { bytesSent: stats.bytesSent, bytesReceived: stats.bytesReceived }),
+    ...(counts === undefined ? {} : { transferred: counts.transferred, ...(counts.deleted === undefined ? {} : { deleted: counts.deleted }) }),
+    ...(request.keepOutput === true ? { output: tail } : {}),
   };
 }

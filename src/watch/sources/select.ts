@@ -11,6 +11,8 @@ export interface SourceChoice {
   readonly excluded: ExcludeMatcher;
   /** The inotifywait binary (absolute), when the machine has one: resolved by apply into the spec. */
   readonly inotifywait?: string;
+  /** setpriv (absolute), when the machine has one: child processes die with the watcher. */
+  readonly setpriv?: string;
 }
 
 /** The event source the watch's `watcher` key asks for. */
@@ -26,7 +28,7 @@ export async function loadEventSource(choice: SourceChoice): Promise<EventSource
           "watcher: inotifywait is not installed (install inotify-tools, or set watcher: auto or chokidar)",
         );
       }
-      return makeInotifywaitSource(choice.source, { binary });
+      return makeInotifywaitSource(choice.source, { binary, ...(choice.setpriv === undefined ? {} : { setpriv: choice.setpriv }) });
     case "chokidar":
     case "poll": {
       // Loaded only when chosen: the default inotifywait watcher never carries chokidar's code.

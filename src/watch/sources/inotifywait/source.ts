@@ -1,6 +1,6 @@
 import { lstatSync } from "node:fs";
-import { spawn } from "node:child_process";
 import { bytesOf } from "../../byte-path.ts";
+import { spawnChild } from "../../children.ts";
 import { countDirectories, readInotifyWatches, readMaxUserWatches } from "../inotify-proc.ts";
 import { classifyStderrLine, INOTIFY_EVENTS, parseRecord, splitRecords } from "./parse.ts";
 import {
@@ -17,6 +17,8 @@ import {
 export interface InotifywaitOptions {
   /** The binary to run (tests pass a fixture that imitates its failures). */
   readonly binary?: string;
+  /** util-linux's setpriv: inotifywait runs under `setpriv --pdeathsig SIGTERM` and dies with the watcher. */
+  readonly setpriv?: string;
 }
 
 // Builds the argument list; the format keeps any file name intact (NUL-terminated records).
@@ -28,7 +30,7 @@ export function buildInotifywaitArgs(source: string): string[] {
 export function makeInotifywaitSource(source: string, options: InotifywaitOptions = {}): EventSource {
   return {
     kind: "inotifywait",
-    subscribe: (handlers) => startInotifywait(source, options.binary ?? "inotifywait", handlers),
+    subscribe: (handlers) => startInotifywait(source, options.binary ?? "inotifywait", options.setpriv, handlers),
   };
 }
 
@@ -59,11 +61,11 @@ function pairMove(event: SourceEvent, cookie: string, moves: Map<string, SourceE
   return from === undefined ? event : { ...event, from };
 }
 
-function startInotifywait(source: string, binary: string, handlers: SourceHandlers): Subscription {
+function startInotifywait(source: string, binary: string, setpriv: string | undefined, handlers: SourceHandlers): Subscription {
   const rootPrefix = Buffer.from(source.endsWith("/") ? source : `${source}/`, "latin1");
   // Node's spawn, not execa: the watcher runs for months, and execa with its dependencies was
   // ~200 KB of the watcher's code (about 1 MB of resident memory) for one child process.
-  const child = spawn(binary, buildInotifywaitArgs(source), { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawnChild(binary, buildInotifywaitArgs(source), setpriv, { stdio: ["ignore", "pipe", "pipe"] });
   const exited = new Promise<string>((resolve) => {
     child.once("error", (e) => resolve(e.message));
     child.once("close", (code, signal) => resolve(signal === null ? `exit code ${String(code)}` : `killed by ${signal}`));
