@@ -14,7 +14,7 @@ const absolute: Check = (v) => (typeof v === "string" && v.startsWith("/") ? und
 const bool: Check = (v) => (typeof v === "boolean" ? undefined : "must be true or false");
 const strings: Check = (v) => (Array.isArray(v) && v.every((s) => typeof s === "string") ? undefined : "must be a list of strings");
 const count: Check = (v) => (Number.isSafeInteger(v) && (v as number) >= 0 ? undefined : "must be a whole number >= 0");
-const WATCHERS: readonly WatcherKind[] = ["auto", "inotifywait", "chokidar", "poll"];
+const WATCHERS: readonly WatcherKind[] = ["auto", "inotify", "inotifywait", "chokidar", "poll"];
 const watcher: Check = (v) => (WATCHERS.includes(v as WatcherKind) ? undefined : `must be one of ${WATCHERS.join(", ")}`);
 
 const FIELDS: Record<keyof WatchSpec, { check: Check; optional?: true }> = {

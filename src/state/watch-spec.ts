@@ -1,7 +1,7 @@
 // What one watcher process needs to know, derived from a manifest watch by the reconciler and
 // handed to the detached watcher as JSON. It never contains a password: daemon targets with a
 // user authenticate through `passwordFile` (a 0600 file under stateDir holding only the password).
-export type WatcherKind = "auto" | "inotifywait" | "chokidar" | "poll";
+export type WatcherKind = "auto" | "inotify" | "inotifywait" | "chokidar" | "poll";
 
 export interface WatchSpec {
   /** The watch's name in the manifest. */

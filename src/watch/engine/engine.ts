@@ -18,7 +18,7 @@ import { buildExcludeMatcher } from "../batching/exclude-match.ts";
 import { runBatch, type BatchResult } from "../rsync/batch.ts";
 import { parseSchedule, type Schedule } from "./scheduler.ts";
 import { loadEventSource } from "../sources/select.ts";
-import { WatchSourceError, type EventSource, type ResolvedWatcher, type Subscription } from "../sources/source.ts";
+import { WatchSourceError, fullSyncRequest, type EventSource, type ResolvedWatcher, type Subscription } from "../sources/source.ts";
 import type { WatchSpec } from "../../state/watch-spec.ts";
 
 // The wiring: event source -> changes -> batcher -> rsync runs, plus the full-sync schedule and
@@ -236,7 +236,14 @@ export async function startWatchEngine(spec: WatchSpec, options: EngineOptions =
     const current: Subscription = source.subscribe({
       onEvents: (events) => {
         if (sub !== current || stopping) return;
-        const changes = buildChanges(events, excluded);
+        // Events were dropped, or the source cannot trust its names: a full sync at once.
+        const full = fullSyncRequest(events);
+        if (full !== undefined) {
+          if (full.overflow) emit({ type: "overflow", at: Date.now(), watcher: source.kind });
+          requestFull(full.reason);
+        }
+        const rest = full === undefined ? events : events.filter((e) => e.type !== "overflow" && !(e.type === "rescan" && e.path === ""));
+        const changes = buildChanges(rest, excluded);
         if (changes.length > 0) queueChanges(changes);
       },
       onError: (error) => {
@@ -248,7 +255,7 @@ export async function startWatchEngine(spec: WatchSpec, options: EngineOptions =
       ({ watches }) => {
         if (sub !== current || stopping) return;
         restartAttempt = 0;
-        emit({ type: "source-ready", at: Date.now(), watcher: source.kind, watches });
+        emit({ type: "source-ready", at: Date.now(), watcher: source.kind, watches, ...(source.why === undefined ? {} : { why: source.why }) });
         resolveReady({ watches });
         if (afterError) requestFull("watcher restarted");
         else if (spec.initialSync) requestFull("initial sync");

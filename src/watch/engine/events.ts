@@ -9,7 +9,10 @@ export type RunKind = "incremental" | "full";
 
 export interface RunSummary {
   readonly kind: RunKind;
-  /** Why a full sync ran ("initial sync", "schedule", "watcher restarted", "too many changes"); "changes" otherwise. */
+  /**
+   * Why a full sync ran ("initial sync", "schedule", "watcher restarted", "too many changes",
+   * "events dropped (inotify queue overflow)", a source's rescan reason); "changes" otherwise.
+   */
   readonly reason: string;
   /** Paths listed (incremental) or 0 (full). */
   readonly paths: number;
@@ -24,7 +27,9 @@ export interface RunSummary {
 }
 
 export type EngineEvent =
-  | { readonly type: "source-ready"; readonly at: number; readonly watcher: ResolvedWatcher; readonly watches: number }
+  | { readonly type: "source-ready"; readonly at: number; readonly watcher: ResolvedWatcher; readonly watches: number; readonly why?: string }
+  /** The kernel's event queue overflowed: events were dropped, a full sync follows at once. */
+  | { readonly type: "overflow"; readonly at: number; readonly watcher: ResolvedWatcher }
   | { readonly type: "source-error"; readonly at: number; readonly reason: WatchSourceErrorReason; readonly message: string; readonly retryInMs: number }
   | { readonly type: "changes"; readonly at: number; readonly count: number; readonly pending: number }
   | { readonly type: "run-start"; readonly at: number; readonly kind: RunKind; readonly paths: number; readonly reason: string }

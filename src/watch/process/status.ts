@@ -28,6 +28,8 @@ export interface WatcherStatus {
   /** Watching, and the last run (if any) succeeded. */
   readonly healthy: boolean;
   readonly watcher: ResolvedWatcher | null;
+  /** Why that event source runs ("auto: rtsync's inotify addon is built"). */
+  readonly watcherReason: string | null;
   readonly watches: number | null;
   readonly pending: number;
   /** When a failed run is retried next (the target was unreachable), else null. */
@@ -47,6 +49,8 @@ export interface WatcherStatus {
     readonly failedRuns: number;
     readonly gaveUp: number;
     readonly sourceRestarts: number;
+    /** Times the kernel's event queue overflowed (each one answered by a full sync). */
+    readonly overflows: number;
     readonly pathsSent: number;
     readonly bytesSent: number;
   };
@@ -74,6 +78,7 @@ export function buildInitialStatus(id: StatusIdentity): WatcherStatus {
     state: "starting",
     healthy: false,
     watcher: null,
+    watcherReason: null,
     watches: null,
     pending: 0,
     retryAt: null,
@@ -82,7 +87,7 @@ export function buildInitialStatus(id: StatusIdentity): WatcherStatus {
     lastFullSync: null,
     nextFullSync: null,
     initialSync: { state: id.initialSync ? "pending" : "skipped", progress: null },
-    counters: { runs: 0, incrementalRuns: 0, fullSyncs: 0, failedRuns: 0, gaveUp: 0, sourceRestarts: 0, pathsSent: 0, bytesSent: 0 },
+    counters: { runs: 0, incrementalRuns: 0, fullSyncs: 0, failedRuns: 0, gaveUp: 0, sourceRestarts: 0, overflows: 0, pathsSent: 0, bytesSent: 0 },
     lastError: null,
   };
 }
@@ -104,7 +109,9 @@ export function stepStatus(s: WatcherStatus, e: EngineEvent): WatcherStatus {
   const base = { ...s, updatedAt: at };
   switch (e.type) {
     case "source-ready":
-      return healthOf({ ...base, state: "watching", watcher: e.watcher, watches: e.watches });
+      return healthOf({ ...base, state: "watching", watcher: e.watcher, watcherReason: e.why ?? s.watcherReason, watches: e.watches });
+    case "overflow":
+      return { ...base, counters: { ...s.counters, overflows: s.counters.overflows + 1 } };
     case "source-error":
       return healthOf({
         ...base,
@@ -218,7 +225,9 @@ export function buildLogRecord(e: EngineEvent): Record<string, unknown> | undefi
     case "source-error":
       return { at, type: "source-error", reason: e.reason, message: e.message, retryInMs: e.retryInMs };
     case "source-ready":
-      return { at, type: "watching", watcher: e.watcher, watches: e.watches };
+      return { at, type: "watching", watcher: e.watcher, watches: e.watches, ...(e.why === undefined ? {} : { why: e.why }) };
+    case "overflow":
+      return { at, type: "overflow", watcher: e.watcher, message: "the kernel's inotify queue overflowed: events were dropped; a full sync follows" };
     case "stopped":
       return { at, type: "stopped", pending: e.pending };
     case "changes":
