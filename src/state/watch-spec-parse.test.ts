@@ -32,7 +32,7 @@ describe("parseWatchSpec", () => {
       "source: must be an absolute path",
       "exclude: must be a list of strings",
       "delayMs: must be a whole number >= 0",
-      "watcher: must be one of auto, inotifywait, chokidar, poll",
+      "watcher: must be one of auto, inotify, inotifywait, chokidar, poll",
       "stateDir: is required",
       "sourec: unknown key",
     ]);

@@ -71,7 +71,8 @@ test("runWatcher replicates, keeps status.json and log.jsonl, and exits 0 on SIG
     name: "backup-push",
     pid: child.pid,
     state: "stopped",
-    watcher: "inotifywait",
+    watcher: "inotify", // auto on Linux: rtsync's own source, no inotifywait child
+    watcherReason: "auto: rtsync's inotify addon is built",
     watches: 1, // counted when watching started: the source root only
     pending: 0,
     initialSync: { state: "done" },
@@ -100,6 +101,6 @@ test("an invalid spec file is one clear sentence and exit code 1", async () => {
   const result = await execa(process.execPath, [BIN, "__watch", specPath], { cwd: REPO, reject: false, stdin: "ignore" });
   expect(result.exitCode).toBe(1);
   expect(result.stderr).toMatch(new RegExp(`^rtsync: watcher spec ${specPath} is invalid: source: must be an absolute path; `));
-  expect(result.stderr).toContain("watcher: must be one of auto, inotifywait, chokidar, poll");
+  expect(result.stderr).toContain("watcher: must be one of auto, inotify, inotifywait, chokidar, poll");
   expect(result.stderr).not.toMatch(/^\s+at /m);
 });
