@@ -58,7 +58,7 @@ function loadFrom(override: string | undefined, here: string): BindingLoad {
         break;
       }
       if (buildError === undefined && existsSync(path.join(dir, BUILD_ERROR))) {
-        buildError = readFileSync(path.join(dir, BUILD_ERROR), "utf8").trim();
+        buildError = readFileSync(path.join(dir, BUILD_ERROR), "utf8").trim().split("\n")[0];
       }
       if (existsSync(path.join(dir, "package.json"))) break; // the package root: no further up
     }
