@@ -8,6 +8,7 @@ import { TreeMonitor } from "./monitor.ts";
 import type { Peer } from "./peers/peer.ts";
 import { readInotifyWatches, readTreeRssByProcess, readTreeRssKiB } from "./proc.ts";
 import { QUIET_MS, runBigRename, runBurst, runDeleteRename, runIdle, runLatency, type ScenarioCtx, type Undo } from "./scenarios.ts";
+import { runOverflow, runSoak, runStorm } from "./scenarios-source.ts";
 import { fileContent, fileName, type TreeLayout } from "./tree.ts";
 import type { RunRecord, ScenarioName, ScenarioOutcome, ToolName } from "./types.ts";
 import { runVerify } from "./verify.ts";
@@ -26,6 +27,7 @@ export interface SessionInput {
   readonly idleSeconds: number;
   readonly latencyWrites: number;
   readonly idleTimeoutMs: number;
+  readonly soakSeconds: number;
   readonly log: (line: string) => void;
 }
 
@@ -94,7 +96,16 @@ async function runChangeScenarios(
   tool?: { readonly peer: Peer; readonly monitor: TreeMonitor },
 ): Promise<void> {
   const toolLog = tool?.peer.toolLogPath;
-  const table = { idle: runIdle, latency: runLatency, "delete-rename": runDeleteRename, bigrename: runBigRename, burst: runBurst } as const;
+  const table = {
+    idle: runIdle,
+    latency: runLatency,
+    "delete-rename": runDeleteRename,
+    bigrename: runBigRename,
+    burst: runBurst,
+    storm: runStorm,
+    overflow: runOverflow,
+    soak: runSoak,
+  } as const;
   let logOffset = toolLogSince(toolLog, 0).offset;
   for (const name of input.scenarios) {
     if (name === "startup") continue;
@@ -111,6 +122,8 @@ async function runChangeScenarios(
     const tl = toolLogSince(toolLog, logOffset);
     logOffset = tl.offset;
     if (toolLog) outcome = { ...outcome, detail: { ...outcome.detail, toolLog: tl.kinds } };
+    // The soak's point: no full sync was needed to keep the replica right (rtsync logs them).
+    if (name === "soak" && toolLog) outcome = { ...outcome, metrics: { ...outcome.metrics, fullSyncs: tl.kinds["full"] ?? 0 } };
     if (restarted) outcome = { ...outcome, detail: { ...outcome.detail, restartedBefore: true } };
     out[name] = outcome;
   }
@@ -186,6 +199,7 @@ export async function runToolSession(input: SessionInput, peer: Peer): Promise<R
     driver: toolDriver(monitor, () => peer.roots()),
     daemonLogPath: peer.daemonLogPath,
     undo,
+    roots: () => peer.roots(),
   };
   let error: string | undefined;
   try {
@@ -220,7 +234,8 @@ export async function runFloorSession(input: SessionInput, target: FloorTarget, 
   const ctx: ScenarioCtx = { ...input, tag: `floor-${input.run}`, driver, daemonLogPath, undo };
   let error: string | undefined;
   try {
-    const floorInput = { ...input, scenarios: input.scenarios.filter((s) => s !== "idle" && s !== "startup") };
+    const toolOnly = new Set<ScenarioName>(["idle", "startup", "storm", "overflow", "soak"]);
+    const floorInput = { ...input, scenarios: input.scenarios.filter((s) => !toolOnly.has(s)) };
     await runChangeScenarios(floorInput, ctx, scenarios);
   } finally {
     await restore(input, undo).catch((e: unknown) => (error = errorText(e)));

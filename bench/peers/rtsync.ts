@@ -15,6 +15,8 @@ export const RTSYNC_BIN = fileURLToPath(new URL("../../dist/cli/bin.js", import.
 const WATCH = "push";
 const DAEMON = "bench";
 
+export type RtsyncWatcher = "inotify" | "inotifywait" | "chokidar";
+
 export interface RtsyncManifestInput {
   readonly stateDir: string;
   readonly port: number;
@@ -22,7 +24,7 @@ export interface RtsyncManifestInput {
   readonly source: string;
   readonly logFile: string;
   readonly passwordFile: string;
-  readonly watcher: "inotifywait" | "chokidar";
+  readonly watcher: RtsyncWatcher;
   readonly withWatch: boolean;
 }
 
@@ -74,7 +76,7 @@ interface Inventory {
   readonly watchers?: Record<string, { pid?: number }>;
 }
 
-export function createRtsyncPeer(env: PeerEnv, watcher: "inotifywait" | "chokidar"): Peer {
+export function createRtsyncPeer(env: PeerEnv, watcher: RtsyncWatcher): Peer {
   const stateDir = join(env.workDir, "state");
   const manifestPath = join(env.workDir, "rtsync.yaml");
   const logFile = join(env.workDir, "rtsyncd.log");
@@ -104,7 +106,7 @@ export function createRtsyncPeer(env: PeerEnv, watcher: "inotifywait" | "chokida
   let unregister = (): void => {};
 
   return {
-    name: watcher === "inotifywait" ? "rtsync-inotifywait" : "rtsync-chokidar",
+    name: `rtsync-${watcher}`,
     daemonLogPath: logFile,
     toolLogPath: join(stateDir, "watches", WATCH, "log.jsonl"),
     async prepare() {
