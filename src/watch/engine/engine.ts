@@ -18,7 +18,7 @@ import { buildExcludeMatcher } from "../batching/exclude-match.ts";
 import { runBatch, type BatchResult } from "../rsync/batch.ts";
 import { parseSchedule, type Schedule } from "./scheduler.ts";
 import { loadEventSource } from "../sources/select.ts";
-import { WatchSourceError, fullSyncRequest, type EventSource, type ResolvedWatcher, type Subscription } from "../sources/source.ts";
+import { WatchSourceError, fullSyncRequest, type EventSource, type ResolvedWatcher, type SourceEvent, type Subscription } from "../sources/source.ts";
 import type { WatchSpec } from "../../state/watch-spec.ts";
 
 // The wiring: event source -> changes -> batcher -> rsync runs, plus the full-sync schedule and
@@ -205,6 +205,7 @@ export async function startWatchEngine(spec: WatchSpec, options: EngineOptions =
     emit({ type: "changes", at: Date.now(), count: changes.length, pending: pendingCount(state) });
   };
   const queueChanges = (changes: readonly Change[]): void => {
+    if (changes.length === 0) return;
     for (const c of changes) queued.push(c);
     if (queueTimer !== undefined) return;
     const busy = state.phase === "running" || state.phase === "backoff";
@@ -236,15 +237,18 @@ export async function startWatchEngine(spec: WatchSpec, options: EngineOptions =
     const current: Subscription = source.subscribe({
       onEvents: (events) => {
         if (sub !== current || stopping) return;
-        // Events were dropped, or the source cannot trust its names: a full sync at once.
-        const full = fullSyncRequest(events);
-        if (full !== undefined) {
+        // Events were dropped, or the source cannot trust its names: a full sync at once. It
+        // subsumes what came before it in the batch; what came after goes out after it.
+        let from = 0;
+        for (let i = 0; i < events.length; i++) {
+          const full = fullSyncRequest(events[i] as SourceEvent);
+          if (full === undefined) continue;
+          queueChanges(buildChanges(events.slice(from, i), excluded));
           if (full.overflow) emit({ type: "overflow", at: Date.now(), watcher: source.kind });
           requestFull(full.reason);
+          from = i + 1;
         }
-        const rest = full === undefined ? events : events.filter((e) => e.type !== "overflow" && !(e.type === "rescan" && e.path === ""));
-        const changes = buildChanges(rest, excluded);
-        if (changes.length > 0) queueChanges(changes);
+        queueChanges(buildChanges(from === 0 ? events : events.slice(from), excluded));
       },
       onError: (error) => {
         if (sub === current) failSource(error);

@@ -33,14 +33,11 @@ export interface SourceEvent {
 /** The engine's full-sync reason for an `overflow`. */
 export const OVERFLOW_REASON = "events dropped (inotify queue overflow)";
 
-/** The full sync a batch of events asks for (an overflow, a whole-tree rescan), if any. */
-export function fullSyncRequest(events: readonly SourceEvent[]): { readonly reason: string; readonly overflow: boolean } | undefined {
-  let request: { reason: string; overflow: boolean } | undefined;
-  for (const e of events) {
-    if (e.type === "overflow") return { reason: OVERFLOW_REASON, overflow: true };
-    if (e.type === "rescan" && e.path === "") request ??= { reason: e.reason ?? "rescan of the whole tree", overflow: false };
-  }
-  return request;
+/** The full sync an event asks for (an overflow, a rescan of the whole tree), if any. */
+export function fullSyncRequest(e: SourceEvent): { readonly reason: string; readonly overflow: boolean } | undefined {
+  if (e.type === "overflow") return { reason: OVERFLOW_REASON, overflow: true };
+  if (e.type === "rescan" && e.path === "") return { reason: e.reason ?? "rescan of the whole tree", overflow: false };
+  return undefined;
 }
 
 export type WatchSourceErrorReason =
