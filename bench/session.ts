@@ -6,6 +6,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { floorDriver, toolDriver, type Driver, type FloorTarget } from "./driver.ts";
 import { TreeMonitor } from "./monitor.ts";
 import type { Peer } from "./peers/peer.ts";
+import { countDirectories } from "../src/watch/sources/inotify-proc.ts";
 import { readInotifyWatches, readTreeRssByProcess, readTreeRssKiB } from "./proc.ts";
 import { QUIET_MS, runBigRename, runBurst, runDeleteRename, runIdle, runLatency, type ScenarioCtx, type Undo } from "./scenarios.ts";
 import { runOverflow, runSoak, runStorm } from "./scenarios-source.ts";
@@ -132,10 +133,14 @@ async function runChangeScenarios(
 // Starts the tool and waits until a probe file written after the start call (a new one every
 // 50 ms or a tenth of the time so far, in the tree's last directory) is on the replica. Resolves with the start call's time and
 // the time the first probe arrived (null: none within the timeout).
-async function startAndProbe(input: SessionInput, peer: Peer, ctx: ScenarioCtx): Promise<{ t0: number; ready: number | null }> {
+async function startAndProbe(input: SessionInput, peer: Peer, ctx: ScenarioCtx): Promise<{ t0: number; ready: number | null; watched: number | null }> {
   const probeDir = input.layout.dirs[input.layout.dirs.length - 1] as string;
   const prefix = `probe-${ctx.tag}-${ctx.undo.created.length}-`;
   const timeoutMs = 60_000 + input.size / 5;
+  // Watch set-up: until the tool holds one inotify watch per directory (polled every 50 ms).
+  const directories = await countDirectories(input.source);
+  let watched: number | null = null;
+  let nextWatchPoll = 0;
   const t0 = performance.now();
   let startError: unknown;
   let started = false;
@@ -153,21 +158,30 @@ async function startAndProbe(input: SessionInput, peer: Peer, ctx: ScenarioCtx):
       // every 50 ms at first, then sparser: each probe costs the classic loop two full-tree runs
       nextProbe += Math.max(50, (performance.now() - t0) / 10);
     }
+    if (watched === null && performance.now() >= nextWatchPoll) {
+      nextWatchPoll = performance.now() + 50;
+      if (readInotifyWatches(peer.roots()) >= directories) watched = performance.now();
+    }
     if (readdirSync(join(input.replica, probeDir)).some((n) => n.startsWith(prefix))) ready = performance.now();
     else await sleep(5);
   }
   await starting;
   if (startError !== undefined) throw startError;
   if (!started) throw new Error("the start command never returned");
-  return { t0, ready };
+  // The probe may arrive first (lsyncd sends as it watches): keep polling a little.
+  for (const until = performance.now() + 30_000; watched === null && performance.now() < until; await sleep(50)) {
+    if (readInotifyWatches(peer.roots()) >= directories) watched = performance.now();
+  }
+  return { t0, ready, watched };
 }
 
 // Start-up: start → first change replicated, then the RSS and inotify watches once the initial sync is over.
 async function runStartup(input: SessionInput, peer: Peer, monitor: TreeMonitor, ctx: ScenarioCtx): Promise<ScenarioOutcome> {
-  const { t0, ready } = await startAndProbe(input, peer, ctx);
+  const { t0, ready, watched } = await startAndProbe(input, peer, ctx);
   const settled = await monitor.waitQuiet(ready ?? performance.now(), QUIET_MS, input.idleTimeoutMs + input.size / 10);
   const roots = peer.roots();
   const metrics = {
+    watchedSec: watched === null ? null : (watched - t0) / 1000,
     readySec: ready === null ? null : (ready - t0) / 1000,
     rssMiB: readTreeRssKiB(roots) / 1024,
     rssPeakMiB: monitor.peakRssKiB / 1024,

@@ -14,6 +14,7 @@ export interface MetricDef {
 }
 
 export const METRICS: readonly MetricDef[] = [
+  { scenario: "startup", key: "watchedSec", label: "startup: start → every directory watched (s)", unit: "s", ratios: false },
   { scenario: "startup", key: "readySec", label: "startup: start → first change on replica (s)", unit: "s", ratios: true },
   { scenario: "startup", key: "rssMiB", label: "startup: RSS of the tool's process tree, settled (MiB)", unit: "MiB", ratios: true },
   { scenario: "startup", key: "rssPeakMiB", label: "startup: RSS peak incl. initial sync (MiB)", unit: "MiB", ratios: true },

@@ -67,27 +67,24 @@ export class InotifyTracker {
 
   /** Watches the directories that appeared; call after every read, before the events go out. */
   flush(out: SourceEvent[]): void {
+    // Walks may add intents (a moved directory's old place): they are taken in the next round.
     const tried = new Set<string>();
-    for (let next = this.nextIntent(tried); next !== undefined; next = this.nextIntent(tried)) {
-      const [key, intent] = next;
-      tried.add(key);
-      if (!this.tree.has(intent.parent)) {
-        this.intents.delete(key); // its parent is gone: so is it
-        continue;
+    for (let round = [...this.intents]; round.length > 0; round = [...this.intents].filter(([key]) => !tried.has(key))) {
+      for (const [key, intent] of round) {
+        tried.add(key);
+        if (!this.tree.has(intent.parent)) {
+          this.intents.delete(key); // its parent is gone: so is it
+          continue;
+        }
+        const result = walkDirectory(this.kernel, this.tree, intent.parent, intent.name);
+        this.forget(result.replaced);
+        for (const moved of result.moved) this.foundMoved(moved.wd, moved.from, out);
+        if (result.missed) continue; // kept: an event in the queue will say where it went
+        this.intents.delete(key);
+        const base = this.tree.pathOf(intent.parent);
+        if (intent.announce && base !== undefined) out.push({ type: "create-dir", path: joinPath(base, intent.name), isDir: true });
       }
-      const result = walkDirectory(this.kernel, this.tree, intent.parent, intent.name);
-      this.forget(result.replaced);
-      for (const moved of result.moved) this.foundMoved(moved.wd, moved.from, out);
-      if (result.missed) continue; // kept: an event in the queue will say where it went
-      this.intents.delete(key);
-      const base = this.tree.pathOf(intent.parent);
-      if (intent.announce && base !== undefined) out.push({ type: "create-dir", path: joinPath(base, intent.name), isDir: true });
     }
-  }
-
-  private nextIntent(tried: ReadonlySet<string>): [string, Intent] | undefined {
-    for (const entry of this.intents) if (!tried.has(entry[0])) return entry;
-    return undefined;
   }
 
   private intend(parent: number, name: BytePath, announce: boolean): void {
