@@ -160,6 +160,11 @@ export async function runSoak(ctx: ScenarioCtx): Promise<ScenarioOutcome> {
   };
   const op = (): void => {
     const r = random(100);
+    if (dirs.length === 0) {
+      const fresh = `t${counter++}`;
+      mkdirSync(join(base, fresh));
+      dirs.push(fresh);
+    }
     const dir = dirs[random(dirs.length)] as string;
     if (r < 35 || files.length === 0) {
       const rel = `${dir}/n${counter++}`;
@@ -189,8 +194,8 @@ export async function runSoak(ctx: ScenarioCtx): Promise<ScenarioOutcome> {
       const parent = random(2) === 0 ? (from.includes("/") ? from.slice(0, from.lastIndexOf("/")) : "") : (dirs[random(dirs.length)] as string);
       if (parent === from || parent.startsWith(`${from}/`)) return;
       renameDir(from, `${parent === "" ? "" : `${parent}/`}x${counter++}`);
-    } else if (dirs.length > 20) {
-      // a directory deleted with everything in it
+    } else if (dirs.length > 20 && !dirs.some((d) => d.startsWith(`${dir}/`))) {
+      // a directory without subdirectories deleted with its files (the tree neither dies out nor grows)
       rmSync(join(base, dir), { recursive: true });
       for (let i = dirs.length - 1; i >= 0; i--) if (dirs[i] === dir || (dirs[i] as string).startsWith(`${dir}/`)) dirs.splice(i, 1);
       for (let i = files.length - 1; i >= 0; i--) if ((files[i] as string).startsWith(`${dir}/`)) files.splice(i, 1);
