@@ -12,13 +12,21 @@
 //                         empty (EAGAIN), or -errno. The records are parsed in TypeScript.
 // pause(h) / resume(h)    stop / start polling (a stalled reader, for tests of the overflow).
 // close(h)                stop polling and close the fd; safe to call twice.
+// readSubdirs(path)       the names (latin1 strings, one char per byte) of a directory's
+//                         subdirectories by d_type, and of its entries whose type the file system
+//                         does not report (DT_UNKNOWN: the caller lstat()s those): [dirs, unknown],
+//                         or -errno. readdir(3) only, no stat: listing a 1,000,000-file tree in
+//                         JavaScript built a Dirent object per file, and that was most of the
+//                         watch set-up time (bench, 2026-11-29).
 //
 // Why uv_poll here rather than handing the fd to JS: Node has no public API that waits for
 // readability of an arbitrary fd (net.Socket refuses an inotify fd, and fs.read would block a
 // threadpool thread or spin on EAGAIN). A uv_poll handle costs nothing while idle (epoll), keeps
 // reads on the main thread without copying, and is what libuv offers exactly for this.
 #define NAPI_VERSION 8
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <node_api.h>
 #include <stdlib.h>
 #include <string.h>
@@ -301,6 +309,59 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+static napi_value js_read_subdirs(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  bool is_buffer = false;
+  if (argc < 1 || napi_is_buffer(env, argv[0], &is_buffer) != napi_ok || !is_buffer) {
+    napi_throw_type_error(env, NULL, "rtsync inotify: readSubdirs(path: Buffer)");
+    return NULL;
+  }
+  void* bytes;
+  size_t length;
+  CHECK(napi_get_buffer_info(env, argv[0], &bytes, &length));
+  if (memchr(bytes, 0, length) != NULL) return number(env, -EINVAL);
+  char* path = malloc(length + 1);
+  if (path == NULL) return number(env, -ENOMEM);
+  memcpy(path, bytes, length);
+  path[length] = 0;
+  int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+  int err = errno;
+  free(path);
+  if (fd < 0) return number(env, -err);
+  DIR* dir = fdopendir(fd);
+  if (dir == NULL) {
+    err = errno;
+    close(fd);
+    return number(env, -err);
+  }
+  napi_value dirs, unknown, result, name;
+  uint32_t ndirs = 0, nunknown = 0;
+  if (napi_create_array(env, &dirs) != napi_ok || napi_create_array(env, &unknown) != napi_ok) {
+    closedir(dir);
+    return NULL;
+  }
+  for (;;) {
+    errno = 0;
+    struct dirent* entry = readdir(dir);
+    if (entry == NULL) break;
+    const char* n = entry->d_name;
+    if (n[0] == '.' && (n[1] == 0 || (n[1] == '.' && n[2] == 0))) continue;
+    if (entry->d_type != DT_DIR && entry->d_type != DT_UNKNOWN) continue;
+    if (napi_create_string_latin1(env, n, NAPI_AUTO_LENGTH, &name) != napi_ok) break;
+    if (entry->d_type == DT_DIR) napi_set_element(env, dirs, ndirs++, name);
+    else napi_set_element(env, unknown, nunknown++, name);
+  }
+  err = errno;
+  closedir(dir);
+  if (err != 0) return number(env, -err);
+  CHECK(napi_create_array_with_length(env, 2, &result));
+  napi_set_element(env, result, 0, dirs);
+  napi_set_element(env, result, 1, unknown);
+  return result;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"open", NULL, js_open, NULL, NULL, NULL, napi_enumerable, NULL},
@@ -310,6 +371,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"pause", NULL, js_pause, NULL, NULL, NULL, napi_enumerable, NULL},
       {"resume", NULL, js_resume, NULL, NULL, NULL, napi_enumerable, NULL},
       {"close", NULL, js_close, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"readSubdirs", NULL, js_read_subdirs, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props) != napi_ok) return NULL;
   return exports;

@@ -21,6 +21,8 @@ export interface InotifyBinding {
   pause(handle: InotifyHandle): number;
   resume(handle: InotifyHandle): number;
   close(handle: InotifyHandle): void;
+  /** A directory's subdirectories by d_type, and its entries of unknown type: [dirs, unknown] (latin1), or -errno. */
+  readSubdirs(path: Buffer): [string[], string[]] | number;
 }
 
 export type BindingLoad =

@@ -1,4 +1,4 @@
-import { lstatSync, readdirSync } from "node:fs";
+import { lstatSync } from "node:fs";
 import { constants } from "node:os";
 import { bytesOf, type BytePath } from "../../byte-path.ts";
 import type { InotifyBinding, InotifyHandle } from "./binding.ts";
@@ -19,6 +19,7 @@ export interface WatchKernel {
 }
 
 export const ERRNO = constants.errno;
+const SLASH = Buffer.from("/");
 
 /** The real kernel: the addon's inotify instance and Node's fs, on `root` (absolute, no trailing slash). */
 export function makeWatchKernel(binding: InotifyBinding, handle: InotifyHandle, root: string): WatchKernel {
@@ -29,14 +30,19 @@ export function makeWatchKernel(binding: InotifyBinding, handle: InotifyHandle, 
     addWatch: (path) => binding.addWatch(handle, full(path), WATCH_MASK),
     rmWatch: (wd) => void binding.rmWatch(handle, wd),
     listSubdirs: (path) => {
-      try {
-        const entries = readdirSync(full(path), { withFileTypes: true, encoding: "buffer" });
-        const dirs: BytePath[] = [];
-        for (const entry of entries) if (entry.isDirectory()) dirs.push(entry.name.toString("latin1"));
-        return dirs;
-      } catch {
-        return undefined;
+      // The addon reads the directory with readdir(3) and hands back only the subdirectories'
+      // names (and those of unknown type, which only lstat can tell): no object per file.
+      const listed = binding.readSubdirs(full(path));
+      if (typeof listed === "number") return undefined;
+      const [dirs, unknown] = listed;
+      for (const name of unknown) {
+        try {
+          if (lstatSync(Buffer.concat([full(path), SLASH, bytesOf(name)])).isDirectory()) dirs.push(name);
+        } catch {
+          // gone meanwhile
+        }
       }
+      return dirs;
     },
     isNewRegularFile: (path) => {
       try {
