@@ -17,6 +17,8 @@ export interface BenchOptions {
   readonly latencyWrites: number;
   /** how long to wait for a tool to become idle after a change before giving up */
   readonly idleTimeoutSeconds: number;
+  /** length of the soak scenario (issue 10: 12 minutes) */
+  readonly soakSeconds: number;
   /** rtsync-chokidar holds one inotify watch per file: skipped above this many files */
   readonly chokidarMax: number;
   /** render the table of earlier JSON results (merged) instead of running */
@@ -36,6 +38,7 @@ export const USAGE = `usage: npm run bench -- [options]
   --idle-seconds 30        length of the idle scenario
   --latency-writes 30      single-file writes in the latency scenario
   --idle-timeout 120       seconds to wait for a tool to go idle after a change
+  --soak-seconds 720       length of the soak scenario (opt-in: --scenarios soak)
   --chokidar-max 100000    skip rtsync-chokidar on larger trees (one inotify watch per file)
   --quick                  smoke check: 2,000 files, 1 run, short idle and latency
   --table A.json,B.json    print the table of earlier results (merged), run nothing`;
@@ -70,6 +73,7 @@ export function parseBenchArgs(argv: readonly string[], tmpdir: string): ParseAr
     idleSeconds: 30,
     latencyWrites: 30,
     idleTimeoutSeconds: 120,
+    soakSeconds: 720,
     chokidarMax: 100_000,
     table: undefined as string[] | undefined,
   };
@@ -121,6 +125,7 @@ export function parseBenchArgs(argv: readonly string[], tmpdir: string): ParseAr
       case "--idle-seconds": o.idleSeconds = num(false) ?? o.idleSeconds; break;
       case "--latency-writes": o.latencyWrites = num(true) ?? o.latencyWrites; break;
       case "--idle-timeout": o.idleTimeoutSeconds = num(false) ?? o.idleTimeoutSeconds; break;
+      case "--soak-seconds": o.soakSeconds = num(false) ?? o.soakSeconds; break;
       case "--chokidar-max": o.chokidarMax = num(true) ?? o.chokidarMax; break;
       case "--json": o.json = v; break;
       case "--dir": o.dir = v; break;

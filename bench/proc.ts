@@ -102,6 +102,20 @@ export function readTreeCpuSeconds(roots: readonly number[]): number {
   return ticks / ticksPerSecond();
 }
 
+/**
+ * CPU seconds of the event-watching processes of the trees: each live process's own time, rsync
+ * excluded, and no waited-for children's (so not the rsync runs either). For rtsync that is the
+ * node watcher, plus the inotifywait child with that source.
+ */
+export function readWatcherCpuSeconds(roots: readonly number[]): number {
+  let ticks = 0;
+  for (const pid of readTree(roots)) {
+    const s = readStat(pid);
+    if (s && s.comm !== "rsync") ticks += s.utime + s.stime;
+  }
+  return ticks / ticksPerSecond();
+}
+
 /** Sum of VmRSS over the trees, in KiB. */
 export function readTreeRssKiB(roots: readonly number[]): number {
   let kib = 0;

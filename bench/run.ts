@@ -60,6 +60,8 @@ function unavailable(tool: ToolName, size: number, o: BenchOptions): string | un
 
 function makePeer(tool: Exclude<ToolName, "floor">, env: PeerEnv): Peer {
   switch (tool) {
+    case "rtsync-inotify":
+      return createRtsyncPeer(env, "inotify");
     case "rtsync-inotifywait":
       return createRtsyncPeer(env, "inotifywait");
     case "rtsync-chokidar":
@@ -115,6 +117,7 @@ async function benchSize(root: string, size: number, o: BenchOptions, records: R
           idleSeconds: o.idleSeconds,
           latencyWrites: o.latencyWrites,
           idleTimeoutMs: o.idleTimeoutSeconds * 1000,
+          soakSeconds: o.soakSeconds,
           log,
         };
         let record: RunRecord;

@@ -34,7 +34,11 @@ export interface ScenarioCtx {
   readonly idleSeconds: number;
   readonly latencyWrites: number;
   readonly idleTimeoutMs: number;
+  /** length of the soak scenario */
+  readonly soakSeconds: number;
   readonly undo: Undo;
+  /** The tool's root pids (tools only; the floor has none). */
+  readonly roots?: () => readonly number[];
 }
 
 /** A quiet spell this long without an rsync in the tool's tree means it is idle. Longer than lsyncd's 1 s delay. */

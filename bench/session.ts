@@ -6,8 +6,10 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { floorDriver, toolDriver, type Driver, type FloorTarget } from "./driver.ts";
 import { TreeMonitor } from "./monitor.ts";
 import type { Peer } from "./peers/peer.ts";
+import { countDirectories } from "../src/watch/sources/inotify-proc.ts";
 import { readInotifyWatches, readTreeRssByProcess, readTreeRssKiB } from "./proc.ts";
 import { QUIET_MS, runBigRename, runBurst, runDeleteRename, runIdle, runLatency, type ScenarioCtx, type Undo } from "./scenarios.ts";
+import { runOverflow, runSoak, runStorm } from "./scenarios-source.ts";
 import { fileContent, fileName, type TreeLayout } from "./tree.ts";
 import type { RunRecord, ScenarioName, ScenarioOutcome, ToolName } from "./types.ts";
 import { runVerify } from "./verify.ts";
@@ -26,6 +28,7 @@ export interface SessionInput {
   readonly idleSeconds: number;
   readonly latencyWrites: number;
   readonly idleTimeoutMs: number;
+  readonly soakSeconds: number;
   readonly log: (line: string) => void;
 }
 
@@ -94,7 +97,16 @@ async function runChangeScenarios(
   tool?: { readonly peer: Peer; readonly monitor: TreeMonitor },
 ): Promise<void> {
   const toolLog = tool?.peer.toolLogPath;
-  const table = { idle: runIdle, latency: runLatency, "delete-rename": runDeleteRename, bigrename: runBigRename, burst: runBurst } as const;
+  const table = {
+    idle: runIdle,
+    latency: runLatency,
+    "delete-rename": runDeleteRename,
+    bigrename: runBigRename,
+    burst: runBurst,
+    storm: runStorm,
+    overflow: runOverflow,
+    soak: runSoak,
+  } as const;
   let logOffset = toolLogSince(toolLog, 0).offset;
   for (const name of input.scenarios) {
     if (name === "startup") continue;
@@ -111,6 +123,8 @@ async function runChangeScenarios(
     const tl = toolLogSince(toolLog, logOffset);
     logOffset = tl.offset;
     if (toolLog) outcome = { ...outcome, detail: { ...outcome.detail, toolLog: tl.kinds } };
+    // The soak's point: no full sync was needed to keep the replica right (rtsync logs them).
+    if (name === "soak" && toolLog) outcome = { ...outcome, metrics: { ...outcome.metrics, fullSyncs: tl.kinds["full"] ?? 0 } };
     if (restarted) outcome = { ...outcome, detail: { ...outcome.detail, restartedBefore: true } };
     out[name] = outcome;
   }
@@ -119,10 +133,14 @@ async function runChangeScenarios(
 // Starts the tool and waits until a probe file written after the start call (a new one every
 // 50 ms or a tenth of the time so far, in the tree's last directory) is on the replica. Resolves with the start call's time and
 // the time the first probe arrived (null: none within the timeout).
-async function startAndProbe(input: SessionInput, peer: Peer, ctx: ScenarioCtx): Promise<{ t0: number; ready: number | null }> {
+async function startAndProbe(input: SessionInput, peer: Peer, ctx: ScenarioCtx): Promise<{ t0: number; ready: number | null; watched: number | null }> {
   const probeDir = input.layout.dirs[input.layout.dirs.length - 1] as string;
   const prefix = `probe-${ctx.tag}-${ctx.undo.created.length}-`;
   const timeoutMs = 60_000 + input.size / 5;
+  // Watch set-up: until the tool holds one inotify watch per directory (polled every 50 ms).
+  const directories = await countDirectories(input.source);
+  let watched: number | null = null;
+  let nextWatchPoll = 0;
   const t0 = performance.now();
   let startError: unknown;
   let started = false;
@@ -140,21 +158,30 @@ async function startAndProbe(input: SessionInput, peer: Peer, ctx: ScenarioCtx):
       // every 50 ms at first, then sparser: each probe costs the classic loop two full-tree runs
       nextProbe += Math.max(50, (performance.now() - t0) / 10);
     }
+    if (watched === null && performance.now() >= nextWatchPoll) {
+      nextWatchPoll = performance.now() + 50;
+      if (readInotifyWatches(peer.roots()) >= directories) watched = performance.now();
+    }
     if (readdirSync(join(input.replica, probeDir)).some((n) => n.startsWith(prefix))) ready = performance.now();
     else await sleep(5);
   }
   await starting;
   if (startError !== undefined) throw startError;
   if (!started) throw new Error("the start command never returned");
-  return { t0, ready };
+  // The probe may arrive first (lsyncd sends as it watches): keep polling a little.
+  for (const until = performance.now() + 30_000; watched === null && performance.now() < until; await sleep(50)) {
+    if (readInotifyWatches(peer.roots()) >= directories) watched = performance.now();
+  }
+  return { t0, ready, watched };
 }
 
 // Start-up: start → first change replicated, then the RSS and inotify watches once the initial sync is over.
 async function runStartup(input: SessionInput, peer: Peer, monitor: TreeMonitor, ctx: ScenarioCtx): Promise<ScenarioOutcome> {
-  const { t0, ready } = await startAndProbe(input, peer, ctx);
+  const { t0, ready, watched } = await startAndProbe(input, peer, ctx);
   const settled = await monitor.waitQuiet(ready ?? performance.now(), QUIET_MS, input.idleTimeoutMs + input.size / 10);
   const roots = peer.roots();
   const metrics = {
+    watchedSec: watched === null ? null : (watched - t0) / 1000,
     readySec: ready === null ? null : (ready - t0) / 1000,
     rssMiB: readTreeRssKiB(roots) / 1024,
     rssPeakMiB: monitor.peakRssKiB / 1024,
@@ -186,6 +213,7 @@ export async function runToolSession(input: SessionInput, peer: Peer): Promise<R
     driver: toolDriver(monitor, () => peer.roots()),
     daemonLogPath: peer.daemonLogPath,
     undo,
+    roots: () => peer.roots(),
   };
   let error: string | undefined;
   try {
@@ -220,7 +248,8 @@ export async function runFloorSession(input: SessionInput, target: FloorTarget, 
   const ctx: ScenarioCtx = { ...input, tag: `floor-${input.run}`, driver, daemonLogPath, undo };
   let error: string | undefined;
   try {
-    const floorInput = { ...input, scenarios: input.scenarios.filter((s) => s !== "idle" && s !== "startup") };
+    const toolOnly = new Set<ScenarioName>(["idle", "startup", "storm", "overflow", "soak"]);
+    const floorInput = { ...input, scenarios: input.scenarios.filter((s) => !toolOnly.has(s)) };
     await runChangeScenarios(floorInput, ctx, scenarios);
   } finally {
     await restore(input, undo).catch((e: unknown) => (error = errorText(e)));

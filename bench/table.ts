@@ -14,6 +14,7 @@ export interface MetricDef {
 }
 
 export const METRICS: readonly MetricDef[] = [
+  { scenario: "startup", key: "watchedSec", label: "startup: start → every directory watched (s)", unit: "s", ratios: false },
   { scenario: "startup", key: "readySec", label: "startup: start → first change on replica (s)", unit: "s", ratios: true },
   { scenario: "startup", key: "rssMiB", label: "startup: RSS of the tool's process tree, settled (MiB)", unit: "MiB", ratios: true },
   { scenario: "startup", key: "rssPeakMiB", label: "startup: RSS peak incl. initial sync (MiB)", unit: "MiB", ratios: true },
@@ -34,6 +35,17 @@ export const METRICS: readonly MetricDef[] = [
   { scenario: "burst", key: "runs", label: "burst: rsync runs until idle", unit: "n", ratios: false },
   { scenario: "burst", key: "cpuSec", label: "burst: CPU until idle (s)", unit: "s", ratios: true },
   { scenario: "burst", key: "sentKiB", label: "burst: sent until idle (KiB)", unit: "KiB", ratios: true },
+  { scenario: "storm", key: "replicaSec", label: "storm 50,000 files: last write → replica equal (s)", unit: "s", ratios: false },
+  { scenario: "storm", key: "watcherCpuSec", label: "storm: watcher CPU, rsync excluded (s)", unit: "s", ratios: false },
+  { scenario: "storm", key: "cpuUsPerEvent", label: "storm: watcher CPU per inotify event (µs)", unit: "n", ratios: false },
+  { scenario: "overflow", key: "convergeSec", label: "overflow (12,000 files, reader stalled): resume → converged (s)", unit: "s", ratios: false },
+  { scenario: "overflow", key: "idleSec", label: "overflow: resume → tool idle (s)", unit: "s", ratios: false },
+  { scenario: "overflow", key: "runs", label: "overflow: rsync runs until idle", unit: "n", ratios: false },
+  { scenario: "soak", key: "ops", label: "soak: operations (50/s)", unit: "n", ratios: false },
+  { scenario: "soak", key: "convergeSec", label: "soak: last operation → replica equal (s)", unit: "s", ratios: false },
+  { scenario: "soak", key: "fullSyncs", label: "soak: full syncs during it", unit: "n", ratios: false },
+  { scenario: "soak", key: "rssFirstMiB", label: "soak: RSS at 30 s (MiB)", unit: "MiB", ratios: false },
+  { scenario: "soak", key: "rssLastMiB", label: "soak: RSS at the end (MiB)", unit: "MiB", ratios: false },
 ];
 
 export interface Cell {

@@ -16,6 +16,8 @@ export const RTSYNC_BIN = fileURLToPath(new URL("../../dist/cli/bin.js", import.
 const WATCH = "push";
 const DAEMON = "bench";
 
+export type RtsyncWatcher = "inotify" | "inotifywait" | "chokidar";
+
 export interface RtsyncManifestInput {
   readonly stateDir: string;
   readonly port: number;
@@ -23,7 +25,7 @@ export interface RtsyncManifestInput {
   readonly source: string;
   readonly logFile: string;
   readonly passwordFile: string;
-  readonly watcher: "inotifywait" | "chokidar";
+  readonly watcher: RtsyncWatcher;
   readonly withWatch: boolean;
 }
 
@@ -71,7 +73,7 @@ async function runCli(args: readonly string[]): Promise<{ code: number; output: 
 }
 
 
-export function createRtsyncPeer(env: PeerEnv, watcher: "inotifywait" | "chokidar"): Peer {
+export function createRtsyncPeer(env: PeerEnv, watcher: RtsyncWatcher): Peer {
   const stateDir = join(env.workDir, "state");
   const manifestPath = join(env.workDir, "rtsync.yaml");
   const logFile = join(env.workDir, "rtsyncd.log");
@@ -101,7 +103,7 @@ export function createRtsyncPeer(env: PeerEnv, watcher: "inotifywait" | "chokida
   let unregister = (): void => {};
 
   return {
-    name: watcher === "inotifywait" ? "rtsync-inotifywait" : "rtsync-chokidar",
+    name: `rtsync-${watcher}`,
     daemonLogPath: logFile,
     toolLogPath: join(stateDir, "watches", WATCH, "log.jsonl"),
     async prepare() {

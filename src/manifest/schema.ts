@@ -98,7 +98,7 @@ export const WatchSchema = z.strictObject({
   }),
   exclude: z.array(z.string().min(1)).default([]).meta({ description: "rsync exclude patterns; apply to events and to every run." }),
   delay: duration.default(0).meta({ description: "Extra wait to gather a batch (0: send after a quiet spell at once)." }),
-  watcher: z.enum(["auto", "inotifywait", "chokidar", "poll"]).default("auto"),
+  watcher: z.enum(["auto", "inotify", "inotifywait", "chokidar", "poll"]).default("auto"),
   maxDelete: z
     .number()
     .int()

@@ -58,6 +58,7 @@ export const LogRecordSchema = z.discriminatedUnion("type", [
   z.object({ at: z.string(), type: z.literal("source-error"), reason: z.string(), message: z.string(), retryInMs: z.number() }),
   z.object({ at: z.string(), type: z.literal("watching"), watcher: z.enum(SOURCE_KINDS), watches: z.number() }),
   z.object({ at: z.string(), type: z.literal("stopped"), pending: z.number() }),
+  z.object({ at: z.string(), type: z.literal("overflow"), watcher: z.enum(SOURCE_KINDS), message: z.string() }),
 ]);
 export type LogRecord = z.infer<typeof LogRecordSchema>;
 

@@ -11,7 +11,7 @@ import { parseDocument, type DocumentKind } from "./document.ts";
 // running watcher runs: a different one means restart.
 
 /** The event sources a watcher can run. */
-export const SOURCE_KINDS = ["inotifywait", "chokidar", "poll"] as const;
+export const SOURCE_KINDS = ["inotify", "inotifywait", "chokidar", "poll"] as const;
 export type SourceKind = (typeof SOURCE_KINDS)[number];
 /** The manifest's `watcher:` key: a source, or `auto` (the best one this machine has). */
 export const WATCHER_KINDS = ["auto", ...SOURCE_KINDS] as const;

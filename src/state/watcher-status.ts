@@ -83,12 +83,16 @@ export const WatcherStatusSchema = z.object({
     failedRuns: z.number(),
     gaveUp: z.number(),
     sourceRestarts: z.number(),
+    /** Times the kernel's event queue overflowed (each answered by a full sync). */
+    overflows: z.optional(z.number()),
     pathsSent: z.number(),
     bytesSent: z.number(),
   }),
   lastError: z.nullable(z.object({ at: z.string(), message: z.string() })),
   // Fields added after the first release are optional: a watcher started by an older rtsync
   // writes none of them.
+  /** Why that event source runs ("auto: rtsync's inotify addon is built"). */
+  watcherReason: z.optional(z.nullable(z.string())),
   /** Set once the job halted (state "halted"): no rsync runs until the watcher is restarted. */
   halted: z.optional(z.nullable(z.object({ at: z.string(), reason: z.enum(HALT_REASONS), message: z.string() }))),
   /** Paths given up after retries, not on the target until a full sync succeeds. */

@@ -17,7 +17,7 @@ beforeAll(async () => {
 });
 afterAll(() => daemon.dispose());
 
-const watchers: WatcherKind[] = ["inotifywait", "chokidar"];
+const watchers: WatcherKind[] = ["inotify", "inotifywait", "chokidar"];
 
 describe.each(watchers)("watcher %s", (watcher) => {
   test("the existing tree arrives at start", async () => {

@@ -70,7 +70,8 @@ test("runWatcher replicates, keeps status.json and log.jsonl, and exits 0 on SIG
     name: "backup-push",
     pid: child.pid,
     state: "stopped",
-    watcher: "inotifywait",
+    watcher: "inotify", // auto on Linux: rtsync's own source, no inotifywait child
+    watcherReason: "auto: rtsync's inotify addon is built",
     // watches: counted again after runs (watch-status.int.test.ts)
     pending: 0,
     initialSync: { state: "done" },

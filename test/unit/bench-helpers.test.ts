@@ -42,7 +42,7 @@ describe("parseBenchArgs", () => {
   test("unknown tools and bad numbers are one clear sentence", () => {
     expect(parseBenchArgs(["--tools", "rsync"], "/tmp")).toEqual({
       ok: false,
-      error: "--tools: unknown rsync (known: rtsync-inotifywait, rtsync-chokidar, floor, lsyncd0, lsyncd1, classic)",
+      error: "--tools: unknown rsync (known: rtsync-inotify, rtsync-inotifywait, rtsync-chokidar, floor, lsyncd0, lsyncd1, classic)",
     });
     expect(parseBenchArgs(["--runs", "zero"], "/tmp")).toEqual({ ok: false, error: '--runs needs a positive number, got "zero"' });
     expect(parseBenchArgs(["--runs"], "/tmp")).toEqual({ ok: false, error: "--runs needs a value" });

@@ -17,6 +17,8 @@ export function buildChange(event: SourceEvent): Change {
     case "create-dir":
     case "rescan":
       return { path: event.path, tree: true };
+    case "overflow":
+      return { path: "", tree: true }; // the whole source: a full sync (the engine gives it its reason)
     case "move-to":
       if (event.isDir && event.from !== undefined) return { path: event.path, tree: true, renamedFrom: event.from };
       return event.isDir ? { path: event.path, tree: true } : { path: event.path, tree: false, write: "closed" };

@@ -14,7 +14,7 @@ import { checkFullSync } from "../guard/check.ts";
 import { baselineOf, maxDeleteHaltMessage, type SourceBaseline } from "../guard/decide.ts";
 import { readSourceRoot } from "../guard/source-root.ts";
 import { loadEventSource } from "../sources/select.ts";
-import { WatchSourceError, type EventSource, type Subscription } from "../sources/source.ts";
+import { WatchSourceError, fullSyncRequest, type EventSource, type SourceEvent, type Subscription } from "../sources/source.ts";
 import { EMPTY_COALESCER, queuedCount, stepCoalescer, type CoalescerInput, type CoalescerState } from "./coalescer.ts";
 import type { EngineEvent, RunKind } from "./events.ts";
 import { DEFAULT_SOURCE_RESTART, FRESH_SOURCE, planSourceRestart, type RestartState } from "./restart-policy.ts";
@@ -318,8 +318,19 @@ export async function startWatchEngine(spec: WatchSpec, options: EngineOptions =
     const current: Subscription = source.subscribe({
       onEvents: (events) => {
         if (sub !== current || stopping) return;
+        // Events were dropped, or the source cannot trust its names: a full sync at once. It
+        // subsumes what came before it in the batch; what came after goes out after it.
         const busy = state.phase === "running" || state.phase === "backoff";
-        coalesce({ type: "add", changes: buildChanges(events, excluded), busy, now: performance.now() });
+        let from = 0;
+        for (let i = 0; i < events.length; i++) {
+          const full = fullSyncRequest(events[i] as SourceEvent);
+          if (full === undefined) continue;
+          coalesce({ type: "add", changes: buildChanges(events.slice(from, i), excluded), busy, now: performance.now() });
+          if (full.overflow) emit({ type: "overflow", at: Date.now(), watcher: source.kind });
+          requestFull(full.reason);
+          from = i + 1;
+        }
+        coalesce({ type: "add", changes: buildChanges(from === 0 ? events : events.slice(from), excluded), busy, now: performance.now() });
       },
       onError: (error) => {
         if (sub === current) failSource(error);
@@ -330,7 +341,7 @@ export async function startWatchEngine(spec: WatchSpec, options: EngineOptions =
       ({ watches }) => {
         if (sub !== current || stopping) return;
         restart = FRESH_SOURCE;
-        emit({ type: "source-ready", at: Date.now(), watcher: source.kind, watches });
+        emit({ type: "source-ready", at: Date.now(), watcher: source.kind, watches, ...(source.why === undefined ? {} : { why: source.why }) });
         resolveReady({ watches });
         if (afterError) requestFull("watcher restarted");
         else if (spec.initialSync) requestFull("initial sync");

@@ -10,7 +10,10 @@ export type RunKind = "incremental" | "full";
 
 export interface RunSummary {
   readonly kind: RunKind;
-  /** Why a full sync ran ("initial sync", "schedule", "watcher restarted", "too many changes", "repair"); "changes" otherwise. */
+  /**
+   * Why a full sync ran ("initial sync", "schedule", "watcher restarted", "too many changes",
+   * "repair", "events dropped (inotify queue overflow)", a source's rescan reason); "changes" otherwise.
+   */
   readonly reason: string;
   /** Paths listed (incremental), or the files rsync transferred (full; 0 when it did not say). */
   readonly paths: number;
@@ -27,7 +30,9 @@ export interface RunSummary {
 }
 
 export type EngineEvent =
-  | { readonly type: "source-ready"; readonly at: number; readonly watcher: SourceKind; readonly watches: number }
+  | { readonly type: "source-ready"; readonly at: number; readonly watcher: SourceKind; readonly watches: number; readonly why?: string }
+  /** The kernel's event queue overflowed: events were dropped, a full sync follows at once. */
+  | { readonly type: "overflow"; readonly at: number; readonly watcher: SourceKind }
   | { readonly type: "source-error"; readonly at: number; readonly reason: WatchSourceErrorReason; readonly message: string; readonly retryInMs: number }
   | { readonly type: "changes"; readonly at: number; readonly count: number; readonly pending: number }
   | { readonly type: "run-start"; readonly at: number; readonly kind: RunKind; readonly paths: number; readonly reason: string }

@@ -76,6 +76,22 @@ describe("stepStatus", () => {
   });
 });
 
+test("an overflow is counted, logged, and its full sync carries the reason", () => {
+  const s = fold([
+    { type: "source-ready", at: T0, watcher: "inotify", watches: 3, why: "auto: rtsync's inotify addon is built" },
+    { type: "overflow", at: T0 + 10, watcher: "inotify" },
+    { type: "overflow", at: T0 + 20, watcher: "inotify" },
+  ]);
+  expect(s).toMatchObject({ watcher: "inotify", watcherReason: "auto: rtsync's inotify addon is built", healthy: true, counters: { overflows: 2 } });
+  expect(buildLogRecord({ type: "overflow", at: T0, watcher: "inotify" })).toEqual({
+    at: "2025-01-01T00:00:00.000Z",
+    type: "overflow",
+    watcher: "inotify",
+    message: "the kernel's inotify queue overflowed: events were dropped; a full sync follows",
+  });
+  expect(buildLogRecord({ type: "source-ready", at: T0, watcher: "inotifywait", watches: 1, why: "auto: x" })).toMatchObject({ type: "watching", why: "auto: x" });
+});
+
 test("log records: one per run, and none for the chatty events", () => {
   expect(buildLogRecord(fullOk)).toEqual({ at: "2025-01-01T00:00:03.000Z", type: "run", kind: "full", reason: "initial sync", paths: 0, bytes: 1000, durationMs: 2500, exitCode: 0, outcome: "ok" });
   expect(buildLogRecord({ type: "changes", at: T0, count: 1, pending: 1 })).toBeUndefined();

@@ -26,6 +26,7 @@ export function buildInitialStatus(id: StatusIdentity): WatcherStatusDoc {
     state: "starting",
     healthy: false,
     watcher: null,
+    watcherReason: null,
     watches: null,
     pending: 0,
     retryAt: null,
@@ -34,7 +35,7 @@ export function buildInitialStatus(id: StatusIdentity): WatcherStatusDoc {
     lastFullSync: null,
     nextFullSync: null,
     initialSync: { state: id.initialSync ? "pending" : "skipped", progress: null },
-    counters: { runs: 0, incrementalRuns: 0, fullSyncs: 0, failedRuns: 0, gaveUp: 0, sourceRestarts: 0, pathsSent: 0, bytesSent: 0 },
+    counters: { runs: 0, incrementalRuns: 0, fullSyncs: 0, failedRuns: 0, gaveUp: 0, sourceRestarts: 0, overflows: 0, pathsSent: 0, bytesSent: 0 },
     lastError: null,
     halted: null,
     failing: null,
@@ -85,9 +86,11 @@ export function stepStatus(s: WatcherStatusDoc, e: StatusInput): WatcherStatusDo
   const halted = s.state === "halted";
   switch (e.type) {
     case "source-ready":
-      return healthOf({ ...base, state: halted ? "halted" : "watching", watcher: e.watcher, watches: e.watches });
+      return healthOf({ ...base, state: halted ? "halted" : "watching", watcher: e.watcher, watcherReason: e.why ?? s.watcherReason ?? null, watches: e.watches });
     case "watches-counted":
       return { ...base, watches: e.watches };
+    case "overflow":
+      return { ...base, counters: { ...s.counters, overflows: (s.counters.overflows ?? 0) + 1 } };
     case "source-error":
       return healthOf({
         ...base,
@@ -233,7 +236,9 @@ export function buildLogRecord(e: EngineEvent): LogRecord | undefined {
     case "source-error":
       return { at, type: "source-error", reason: e.reason, message: e.message, retryInMs: e.retryInMs };
     case "source-ready":
-      return { at, type: "watching", watcher: e.watcher, watches: e.watches };
+      return { at, type: "watching", watcher: e.watcher, watches: e.watches, ...(e.why === undefined ? {} : { why: e.why }) };
+    case "overflow":
+      return { at, type: "overflow", watcher: e.watcher, message: "the kernel's inotify queue overflowed: events were dropped; a full sync follows" };
     case "stopped":
       return { at, type: "stopped", pending: e.pending };
     case "changes":

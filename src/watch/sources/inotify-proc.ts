@@ -23,13 +23,19 @@ export async function readInotifyWatches(pid: number): Promise<number | undefine
   }
 }
 
-/** The current fs.inotify.max_user_watches, or undefined off Linux. */
+/**
+ * The current fs.inotify.max_user_watches, or undefined off Linux. Inside a user namespace (a
+ * container) the lower of it and the namespace's own user.max_inotify_watches is what counts.
+ */
 export async function readMaxUserWatches(): Promise<number | undefined> {
-  try {
-    return Number.parseInt(await readFile("/proc/sys/fs/inotify/max_user_watches", "latin1"), 10);
-  } catch {
-    return undefined;
-  }
+  const read = (file: string): Promise<number | undefined> =>
+    readFile(file, "latin1").then(
+      (text) => Number.parseInt(text, 10),
+      () => undefined,
+    );
+  const [global, namespace] = await Promise.all([read("/proc/sys/fs/inotify/max_user_watches"), read("/proc/sys/user/max_inotify_watches")]);
+  if (global === undefined || namespace === undefined) return global;
+  return Math.min(global, namespace);
 }
 
 /** Directories in a tree, the root included: the inotify watches it needs. Symlinks are not followed. */

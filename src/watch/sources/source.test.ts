@@ -1,12 +1,22 @@
 import { expect, test } from "vitest";
-import { pickWatcher, watchLimitMessage } from "./source.ts";
+import { planWatcher, watchLimitMessage, type WatcherAvailability } from "./source.ts";
 
-test("auto picks inotifywait on Linux when it is installed, chokidar otherwise; explicit choices stand", () => {
-  expect(pickWatcher("auto", "linux", true)).toBe("inotifywait");
-  expect(pickWatcher("auto", "linux", false)).toBe("chokidar");
-  expect(pickWatcher("auto", "darwin", true)).toBe("chokidar");
-  expect(pickWatcher("poll", "linux", true)).toBe("poll");
-  expect(pickWatcher("chokidar", "linux", true)).toBe("chokidar");
+test("auto picks rtsync's inotify on Linux, inotifywait where the addon did not build, chokidar otherwise; explicit choices stand", () => {
+  const built: WatcherAvailability = { platform: "linux", addon: { ok: true }, inotifywaitInstalled: true };
+  const noAddon: WatcherAvailability = { ...built, addon: { ok: false, reason: "node-gyp rebuild failed: gcc: not found" } };
+  expect(planWatcher("auto", built)).toEqual({ source: "inotify", why: "auto: rtsync's inotify addon is built" });
+  expect(planWatcher("auto", noAddon)).toEqual({
+    source: "inotifywait",
+    why: "auto: the inotify addon did not build (node-gyp rebuild failed: gcc: not found); inotifywait is installed",
+  });
+  expect(planWatcher("auto", { ...noAddon, inotifywaitInstalled: false })).toEqual({
+    source: "chokidar",
+    why: "auto: the inotify addon did not build (node-gyp rebuild failed: gcc: not found) and inotifywait is not installed",
+  });
+  expect(planWatcher("auto", { ...built, platform: "darwin" })).toEqual({ source: "chokidar", why: "auto: inotify is Linux-only (this is darwin)" });
+  expect(planWatcher("poll", built)).toEqual({ source: "poll", why: "watcher: poll in the manifest" });
+  expect(planWatcher("inotifywait", built).source).toBe("inotifywait");
+  expect(planWatcher("inotify", noAddon).source).toBe("inotify"); // loading it then says why it cannot run
 });
 
 test("the watch-limit message names the sysctl even when the numbers are unknown", () => {

@@ -15,16 +15,30 @@ import type { BytePath } from "../byte-path.ts";
  * - `delete`, `move-from`, `move-to`: the two ends of a rename are reported separately.
  * - `rescan`: something under this directory changed that the source cannot name exactly (a
  *   name that is not UTF-8 under chokidar); "" means the whole tree.
+ * - `overflow`: the kernel's event queue overflowed and events were dropped (path ""): the
+ *   engine runs a full sync at once and counts it. The source has re-established its watches.
  */
-export type SourceEventType = "create" | "create-dir" | "change" | "attrib" | "delete" | "move-from" | "move-to" | "rescan";
+export type SourceEventType = "create" | "create-dir" | "change" | "attrib" | "delete" | "move-from" | "move-to" | "rescan" | "overflow";
 
 export interface SourceEvent {
   readonly type: SourceEventType;
-  /** Relative to the source; "" only for a `rescan` of the whole tree. */
+  /** Relative to the source; "" only for a `rescan` of the whole tree and an `overflow`. */
   readonly path: BytePath;
   readonly isDir: boolean;
   /** For a `move-to` whose `move-from` inside the tree was seen: the old path. */
   readonly from?: BytePath;
+  /** For a whole-tree `rescan`: why, as the full sync's reason in the log. */
+  readonly reason?: string;
+}
+
+/** The engine's full-sync reason for an `overflow`. */
+export const OVERFLOW_REASON = "events dropped (inotify queue overflow)";
+
+/** The full sync an event asks for (an overflow, a rescan of the whole tree), if any. */
+export function fullSyncRequest(e: SourceEvent): { readonly reason: string; readonly overflow: boolean } | undefined {
+  if (e.type === "overflow") return { reason: OVERFLOW_REASON, overflow: true };
+  if (e.type === "rescan" && e.path === "") return { reason: e.reason ?? "rescan of the whole tree", overflow: false };
+  return undefined;
 }
 
 export type WatchSourceErrorReason =
@@ -62,19 +76,33 @@ export interface Subscription {
 
 export interface EventSource {
   readonly kind: SourceKind;
+  /** Why this source runs (set by loadEventSource: "auto: rtsync's inotify addon is built"). */
+  readonly why?: string;
   /** Starts watching the tree; events may arrive before `ready` settles only for chokidar. */
   subscribe(handlers: SourceHandlers): Subscription;
 }
 
-// `auto` means inotifywait on Linux when it is installed (one watch per directory), chokidar
-// otherwise (one watch per file, see issue 4).
-export function pickWatcher(
-  kind: WatcherKind,
-  platform: NodeJS.Platform,
-  inotifywaitInstalled: boolean,
-): SourceKind {
-  if (kind !== "auto") return kind;
-  return platform === "linux" && inotifywaitInstalled ? "inotifywait" : "chokidar";
+/** What `auto` (or an explicit choice) resolves to, and why, in one sentence for validate/status. */
+export interface WatcherChoice {
+  readonly source: SourceKind;
+  readonly why: string;
+}
+
+export interface WatcherAvailability {
+  readonly platform: NodeJS.Platform;
+  /** Whether rtsync's inotify addon loaded, and if not, why. */
+  readonly addon: { readonly ok: true } | { readonly ok: false; readonly reason: string };
+  readonly inotifywaitInstalled: boolean;
+}
+
+// `auto` means rtsync's own inotify source on Linux (issue 10), inotifywait where the addon did
+// not build, chokidar elsewhere (one watch per file, see issue 4). Pure.
+export function planWatcher(kind: WatcherKind, have: WatcherAvailability): WatcherChoice {
+  if (kind !== "auto") return { source: kind, why: `watcher: ${kind} in the manifest` };
+  if (have.platform !== "linux") return { source: "chokidar", why: `auto: inotify is Linux-only (this is ${have.platform})` };
+  if (have.addon.ok) return { source: "inotify", why: "auto: rtsync's inotify addon is built" };
+  if (have.inotifywaitInstalled) return { source: "inotifywait", why: `auto: the inotify addon did not build (${have.addon.reason}); inotifywait is installed` };
+  return { source: "chokidar", why: `auto: the inotify addon did not build (${have.addon.reason}) and inotifywait is not installed` };
 }
 
 // The message for a tree that needs more inotify watches than the kernel allows.

@@ -48,6 +48,10 @@ describe("parseRecord", () => {
   });
 });
 
+test("an overflow record (printed with q_overflow, empty path) is an overflow", () => {
+  expect(parseRecord(rec("Q_OVERFLOW 0 "), root)).toEqual({ kind: "overflow" });
+});
+
 describe("classifyStderrLine", () => {
   test("recognises readiness and the kernel limits", () => {
     expect(classifyStderrLine("Watches established.")).toEqual({ kind: "ready" });

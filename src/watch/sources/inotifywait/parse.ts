@@ -5,8 +5,12 @@ import type { SourceEvent } from "../source.ts";
 // NUL-terminated (a file name can hold any byte but NUL and "/"), so paths stay raw bytes. The
 // cookie (%c) pairs the two ends of a rename.
 
-/** The events we ask the kernel for. MODIFY is left out on purpose: a close reports the write. */
-export const INOTIFY_EVENTS = ["create", "close_write", "delete", "moved_from", "moved_to", "attrib", "delete_self", "move_self", "unmount"] as const;
+/**
+ * The events we ask the kernel for. MODIFY is left out on purpose: a close reports the write.
+ * q_overflow makes inotifywait print the kernel's overflow as a record (`Q_OVERFLOW 0 ` with an
+ * empty path) instead of dropping it.
+ */
+export const INOTIFY_EVENTS = ["create", "close_write", "delete", "moved_from", "moved_to", "attrib", "delete_self", "move_self", "unmount", "q_overflow"] as const;
 
 export interface SplitResult {
   readonly records: Buffer[];
@@ -31,6 +35,8 @@ export type ParsedRecord =
   /** `cookie` is "0" unless the event is one end of a rename. */
   | { readonly kind: "event"; readonly event: SourceEvent; readonly cookie: string }
   | { readonly kind: "root-gone"; readonly flags: string }
+  /** The kernel's queue overflowed: events were dropped. */
+  | { readonly kind: "overflow" }
   | { readonly kind: "ignored" };
 
 const IGNORED: ParsedRecord = { kind: "ignored" };
@@ -44,6 +50,7 @@ export function parseRecord(record: Buffer, rootPrefix: Buffer): ParsedRecord {
   const flags = record.subarray(0, space).toString("latin1").split(",");
   const cookie = record.subarray(space + 1, space2).toString("latin1");
   const full = record.subarray(space2 + 1);
+  if (flags.includes("Q_OVERFLOW")) return { kind: "overflow" };
   if (flags.includes("DELETE_SELF") || flags.includes("MOVE_SELF") || flags.includes("UNMOUNT")) {
     // A subdirectory's own *_SELF event duplicates its parent's DELETE/MOVED_FROM.
     const isRoot = full.equals(rootPrefix) || full.equals(rootPrefix.subarray(0, rootPrefix.length - 1));

@@ -13,6 +13,14 @@ import {
 } from "../source.ts";
 
 // The inotifywait adapter: one `inotifywait -mr` child per subscription, one watch per directory.
+// The fallback where rtsync's own inotify addon did not build, with two known limits (README,
+// "When the inotifywait source runs"): after a directory rename inotifywait may report events
+// deep inside it under the old name (inotify-tools issues #59, #130), so every directory rename
+// is answered by a full sync shortly after; and its overflow record is turned into an `overflow`.
+
+/** How long after a directory rename the full sync starts (renames meanwhile join it). */
+export const RENAME_RESYNC_MS = 1500;
+export const RENAME_RESYNC_REASON = "a directory was renamed (inotifywait may report later events inside it under the old name)";
 
 export interface InotifywaitOptions {
   /** The binary to run (tests pass a fixture that imitates its failures). */
@@ -79,6 +87,14 @@ function startInotifywait(source: string, binary: string, setpriv: string | unde
   const problems: string[] = [];
   // Rename halves seen, by cookie, so the MOVED_TO can name where it came from.
   const moves = new Map<string, SourceEvent["path"]>();
+  let renameTimer: NodeJS.Timeout | undefined;
+  const scheduleRenameResync = (): void => {
+    if (renameTimer !== undefined) return;
+    renameTimer = setTimeout(() => {
+      renameTimer = undefined;
+      if (!closed && !failed) handlers.onEvents([{ type: "rescan", path: "", isDir: true, reason: RENAME_RESYNC_REASON }]);
+    }, RENAME_RESYNC_MS);
+  };
   let resolveReady!: (v: { watches: number }) => void;
   let rejectReady!: (e: WatchSourceError) => void;
   const ready = new Promise<{ watches: number }>((res, rej) => {
@@ -90,6 +106,7 @@ function startInotifywait(source: string, binary: string, setpriv: string | unde
   const fail = (error: WatchSourceError): void => {
     if (closed || failed) return;
     failed = true;
+    clearTimeout(renameTimer);
     if (!isReady) rejectReady(error);
     else handlers.onError(error);
     child.kill("SIGTERM");
@@ -107,7 +124,10 @@ function startInotifywait(source: string, binary: string, setpriv: string | unde
     const events: SourceEvent[] = [];
     for (const record of split.records) {
       const parsed = parseRecord(record, rootPrefix);
-      if (parsed.kind === "event") events.push(pairMove(refineCreate(parsed.event, rootPrefix), parsed.cookie, moves));
+      if (parsed.kind === "event") {
+        events.push(pairMove(refineCreate(parsed.event, rootPrefix), parsed.cookie, moves));
+        if (parsed.event.isDir && (parsed.event.type === "move-to" || parsed.event.type === "move-from")) scheduleRenameResync();
+      } else if (parsed.kind === "overflow") events.push({ type: "overflow", path: "", isDir: true });
       else if (parsed.kind === "root-gone") {
         if (events.length > 0) handlers.onEvents(events);
         fail(new WatchSourceError("root-gone", `the watched directory ${source} was deleted, moved or unmounted (${parsed.flags})`));
@@ -168,6 +188,7 @@ function startInotifywait(source: string, binary: string, setpriv: string | unde
     close: async () => {
       if (!closed) {
         closed = true;
+        clearTimeout(renameTimer);
         child.kill("SIGTERM");
       }
       await exited;

@@ -1,0 +1,250 @@
+import { mkdir, readdir, readFile, rename, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { execa } from "execa";
+import { afterAll, beforeAll, describe, expect, onTestFinished, test } from "vitest";
+import type { WatcherKind } from "../../src/state/watch-spec.ts";
+import type { EngineEvent } from "../../src/watch/engine/events.ts";
+import { buildInitialStatus, stepStatus } from "../../src/watch/process/status.ts";
+import { loadInotifyBinding } from "../../src/watch/sources/inotify/binding.ts";
+import { makeInotifySource, type InotifySource } from "../../src/watch/sources/inotify/source.ts";
+import { RENAME_RESYNC_REASON } from "../../src/watch/sources/inotifywait/source.ts";
+import { OVERFLOW_REASON } from "../../src/watch/sources/source.ts";
+import { startHarness, type Harness } from "../fixtures/watch-harness.ts";
+import { startRsyncDaemon, type RsyncDaemon } from "../helpers/rsync-daemon.ts";
+import { makeTempDir, waitFor, waitForSameTree, writeTree } from "../helpers/temp-tree.ts";
+
+// Issue 10 against real inotify and a real rsync daemon: names stay right after any chain of
+// directory renames, overflows are answered at once, the watch limit is one clear error. The
+// rename tests run with the inotifywait fallback too, which repairs them with a full sync.
+
+const PROBE = fileURLToPath(new URL("../fixtures/inotify-limit-probe.ts", import.meta.url));
+const DEEP = "a2/a3/a4/a5/a7/a8/a9";
+const MAX_QUEUED = "/proc/sys/fs/inotify/max_queued_events";
+
+let daemon: RsyncDaemon;
+beforeAll(async () => {
+  daemon = await startRsyncDaemon({ modules: ["m"] });
+});
+afterAll(() => daemon.dispose());
+
+// The full syncs a test may see: the initial one, and with inotifywait the ones after a rename.
+function unexpectedFullSyncs(h: Harness, watcher: WatcherKind): string[] {
+  return h
+    .runs("full")
+    .map((r) => r.reason)
+    .filter((reason) => reason !== "initial sync" && !(watcher === "inotifywait" && reason === RENAME_RESYNC_REASON));
+}
+
+// The replica equals the source, with no full sync but the initial one (with the inotifywait
+// fallback also the one each directory rename schedules: a change deep inside a renamed directory
+// may be named by the old name until then).
+async function expectArrives(h: Harness, watcher: WatcherKind): Promise<void> {
+  await waitForSameTree(h.source, h.replica);
+  await h.settle();
+  expect(unexpectedFullSyncs(h, watcher)).toEqual([]);
+}
+
+describe.each(["inotify", "inotifywait"] as const)("renames, watcher %s", (watcher) => {
+  test("issue 10's reproduction: mkdir -p a1/…/a9; mv a1 b1; touch b1/…/a9/f arrives under the new name", async () => {
+    const h = await startHarness({ daemon, module: "m", watcher, setup: (src) => writeTree(src, { [`a1/${DEEP}/old`]: "o" }) });
+    await rename(path.join(h.source, "a1"), path.join(h.source, "b1"));
+    await writeFile(path.join(h.source, `b1/${DEEP}/newfile`), "new");
+    await writeFile(path.join(h.source, "b1/newtop"), "top");
+    await expectArrives(h, watcher);
+    // And a change after the renamed tree went out: inotifywait names it by the old name, and
+    // only the full sync it schedules after a directory rename brings it (see README).
+    await writeFile(path.join(h.source, `b1/${DEEP}/later`), "later");
+    await expectArrives(h, watcher);
+    if (watcher === "inotifywait") expect(h.runs("full").map((r) => r.reason)).toContain(RENAME_RESYNC_REASON);
+  });
+
+  test("a -> b -> c quickly, then changes deep inside", async () => {
+    const h = await startHarness({ daemon, module: "m", watcher, setup: (src) => writeTree(src, { "a/x/y/z/f": "f" }) });
+    await rename(path.join(h.source, "a"), path.join(h.source, "b"));
+    await rename(path.join(h.source, "b"), path.join(h.source, "c"));
+    await writeFile(path.join(h.source, "c/x/y/z/g"), "g");
+    await expectArrives(h, watcher);
+    await writeFile(path.join(h.source, "c/x/y/z/h"), "h");
+    await expectArrives(h, watcher);
+  });
+
+  test("a nested directory renamed inside a renamed directory", async () => {
+    const h = await startHarness({ daemon, module: "m", watcher, setup: (src) => writeTree(src, { "top/mid/deep/f": "f" }) });
+    await rename(path.join(h.source, "top"), path.join(h.source, "top2"));
+    await rename(path.join(h.source, "top2/mid"), path.join(h.source, "top2/mid2"));
+    await writeFile(path.join(h.source, "top2/mid2/deep/g"), "g");
+    await expectArrives(h, watcher);
+    await writeFile(path.join(h.source, "top2/mid2/deep/h"), "h");
+    await expectArrives(h, watcher);
+  });
+
+  test("a rename back over the old name", async () => {
+    const h = await startHarness({ daemon, module: "m", watcher, setup: (src) => writeTree(src, { "a/x/y/f": "f" }) });
+    await rename(path.join(h.source, "a"), path.join(h.source, "b"));
+    await mkdir(path.join(h.source, "a")); // a new, empty a...
+    await rename(path.join(h.source, "b"), path.join(h.source, "a")); // ...replaced by the old one
+    await writeFile(path.join(h.source, "a/x/y/g"), "g");
+    await expectArrives(h, watcher);
+    await writeFile(path.join(h.source, "a/x/y/h"), "h");
+    await expectArrives(h, watcher);
+  });
+
+  test("a move out of the tree and back in", async () => {
+    const h = await startHarness({ daemon, module: "m", watcher, setup: (src) => writeTree(src, { "a/x/y/f": "f", "keep": "k" }) });
+    const outside = await makeTempDir();
+    await rename(path.join(h.source, "a"), path.join(outside, "a"));
+    await writeFile(path.join(outside, "a/x/y/ghost"), "not ours");
+    await expectArrives(h, watcher);
+    await rename(path.join(outside, "a"), path.join(h.source, "back"));
+    await writeFile(path.join(h.source, "back/x/y/g"), "g");
+    await expectArrives(h, watcher);
+    await writeFile(path.join(h.source, "back/x/y/h"), "h");
+    await expectArrives(h, watcher);
+  });
+
+  test("odd names (newline, leading dash, glob characters, not UTF-8) renamed, then changed deep inside", async () => {
+    const h = await startHarness({ daemon, module: "m", watcher });
+    const odd = Buffer.concat([Buffer.from("-new\nline*[x] "), Buffer.from([0xff, 0xfe])]);
+    const src = Buffer.from(h.source);
+    const at = (...parts: (string | Buffer)[]): Buffer => Buffer.concat([src, ...parts.flatMap((p) => [Buffer.from("/"), Buffer.from(p)])]);
+    await mkdir(at(odd, "--delete", "d"), { recursive: true });
+    await writeFile(at(odd, "--delete", "d", "f"), "f");
+    await expectArrives(h, watcher);
+    const renamed = Buffer.concat([odd, Buffer.from([0xe9])]);
+    await rename(at(odd), at(renamed));
+    await writeFile(at(renamed, "--delete", "d", "g\n"), "g");
+    await expectArrives(h, watcher);
+    await writeFile(at(renamed, "--delete", "d", "h?"), "h");
+    await expectArrives(h, watcher);
+  });
+});
+
+// Lowers fs.inotify.max_queued_events for the instances created until `restore`, which always
+// runs (also when the test fails). The kernel reads it when an instance is created, so the
+// change lasts only until the watcher has started.
+async function lowerQueue(events: number): Promise<() => Promise<void>> {
+  const old = (await readFile(MAX_QUEUED, "latin1")).trim();
+  let restored = false;
+  const restore = async (): Promise<void> => {
+    if (restored) return;
+    restored = true;
+    await writeFile(MAX_QUEUED, old);
+  };
+  onTestFinished(restore);
+  await writeFile(MAX_QUEUED, String(events));
+  return restore;
+}
+
+function statusOf(events: readonly EngineEvent[]) {
+  return events.reduce(stepStatus, buildInitialStatus({ name: "t", pid: 1, specHash: "x", startedAt: 0, initialSync: true }));
+}
+
+describe("overflow", () => {
+  test("inotify: a stalled reader overflows its queue; the replica converges at once (no schedule) and status counts it", async () => {
+    const load = loadInotifyBinding();
+    if (!load.ok) throw new Error(load.reason);
+    let inotify!: InotifySource;
+    const restore = await lowerQueue(64);
+    let h: Harness;
+    try {
+      h = await startHarness({
+        daemon,
+        module: "m",
+        watcher: "inotify",
+        eventSource: (source) => (inotify = makeInotifySource(source, load.binding)),
+        setup: (src) => writeTree(src, { "a/x/f": "f" }),
+        settle: false,
+      });
+    } finally {
+      await restore();
+    }
+    await h.settle();
+    inotify.pauseReading();
+    // Far more than 64 events: files in a directory already replicated (only a full sync can
+    // bring the ones whose events were dropped), then a rename and new directories the tree
+    // must learn about although their events are dropped too.
+    for (let i = 0; i < 150; i++) await writeFile(path.join(h.source, `a/x/f${i}`), `${i}`);
+    await rename(path.join(h.source, "a"), path.join(h.source, "b"));
+    for (let d = 0; d < 3; d++) await writeTree(h.source, { [`burst${d}/sub/f`]: `${d}` });
+    inotify.resumeReading();
+    await waitForSameTree(h.source, h.replica);
+    await h.settle();
+    expect(h.runs("full").map((r) => r.reason)).toEqual(["initial sync", OVERFLOW_REASON]);
+    expect(statusOf(h.events).counters.overflows).toBeGreaterThanOrEqual(1);
+    // After the recrawl the names are right: changes go out incrementally again.
+    await h.settle();
+    await writeTree(h.source, { "b/x/g": "g", "burst2/sub/later": "later" });
+    await waitForSameTree(h.source, h.replica);
+    expect(h.runs("full").map((r) => r.reason)).toEqual(["initial sync", OVERFLOW_REASON]);
+  });
+
+  test("inotifywait: its Q_OVERFLOW record triggers the same immediate full sync", async () => {
+    const restore = await lowerQueue(64);
+    let h: Harness;
+    try {
+      h = await startHarness({ daemon, module: "m", watcher: "inotifywait", settle: false });
+    } finally {
+      await restore();
+    }
+    await h.settle();
+    const pid = await inotifywaitChild(h.source);
+    process.kill(pid, "SIGSTOP");
+    try {
+      for (let i = 0; i < 200; i++) await writeFile(path.join(h.source, `f${i}`), `${i}`);
+    } finally {
+      process.kill(pid, "SIGCONT");
+    }
+    await waitForSameTree(h.source, h.replica);
+    await waitFor(() => h.runs("full").some((r) => r.reason === OVERFLOW_REASON) || "no overflow full sync yet");
+    expect(h.events.filter((e) => e.type === "overflow")).toHaveLength(1);
+  });
+});
+
+// The inotifywait child of this process that watches `source`.
+async function inotifywaitChild(source: string): Promise<number> {
+  for (const entry of await readdir("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    const cmdline = await readFile(`/proc/${entry}/cmdline`, "utf8").catch(() => "");
+    const statText = await readFile(`/proc/${entry}/stat`, "utf8").catch(() => "");
+    const ppid = Number(statText.slice(statText.lastIndexOf(")") + 2).split(" ")[1]);
+    const argv = cmdline.split("\0");
+    if (ppid === process.pid && argv[0]?.endsWith("inotifywait") === true && argv.includes(source)) return Number(entry);
+  }
+  throw new Error(`no inotifywait child watching ${source}`);
+}
+
+// The watch limit, reached inside a user namespace whose own user.max_inotify_watches is small:
+// the machine's fs.inotify.max_user_watches (shared with every other test run) is not touched.
+async function probeWithLimit(limit: number, source: string, mkdirAfter?: string): Promise<Record<string, unknown>> {
+  const script = `echo ${limit} > /proc/sys/user/max_inotify_watches && exec "$0" --import tsx "$1" "$2" $3`;
+  const r = await execa("unshare", ["--user", "--map-root-user", "sh", "-c", script, process.execPath, PROBE, source, mkdirAfter ?? ""], { reject: false });
+  if (r.exitCode !== 0) throw new Error(`probe failed: ${r.stderr}`);
+  return JSON.parse(r.stdout) as Record<string, unknown>;
+}
+
+describe("the watch limit", () => {
+  test("at start: one clear error with the watches needed and the sysctl to raise", async () => {
+    const src = await makeTempDir();
+    await writeTree(src, { "a/b/c/f": "f", "d/e/g": "g" }); // 6 directories with the root
+    expect(await probeWithLimit(4, src)).toEqual({
+      phase: "start",
+      reason: "watch-limit",
+      message:
+        `cannot watch ${src}: the tree needs 6 inotify watches (one per directory) but fs.inotify.max_user_watches is 4; ` +
+        "raise the sysctl fs.inotify.max_user_watches to at least 6 plus what other programs use " +
+        "(manifest key sysctl: fs.inotify.max_user_watches, or sysctl -w fs.inotify.max_user_watches=N)",
+    });
+  });
+
+  test("while watching: a new directory past the limit fails the source, it is never left unwatched", async () => {
+    const src = await makeTempDir();
+    await writeTree(src, { "a/f": "f" }); // 2 watches
+    expect(await probeWithLimit(4, src)).toEqual({ phase: "ready", watches: 2 });
+    expect(await probeWithLimit(4, src, "n1/n2/n3/n4")).toMatchObject({
+      phase: "running",
+      reason: "watch-limit",
+      message: expect.stringMatching(/^cannot watch .*: the tree needs 6 inotify watches .* fs\.inotify\.max_user_watches is 4;/),
+    });
+  });
+});
