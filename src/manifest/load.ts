@@ -3,7 +3,7 @@ import { RtsyncError } from "../core/errors.ts";
 import { parseManifest, type ParseResult } from "./parse.ts";
 
 // Reads a manifest file and parses it. A missing or unreadable file is one clear sentence.
-export async function loadManifest(file: string): Promise<ParseResult & { readonly file: string }> {
+export async function loadManifest(file: string): Promise<ParseResult & { readonly file: string; readonly text: string }> {
   let text: string;
   try {
     text = await readFile(file, "utf8");
@@ -19,5 +19,5 @@ export async function loadManifest(file: string): Promise<ParseResult & { readon
             : (e as Error).message;
     throw new RtsyncError("E_MANIFEST", "user", `cannot read manifest ${file}: ${why}`, { cause: e });
   }
-  return { ...parseManifest(text, file), file };
+  return { ...parseManifest(text, file), file, text };
 }
