@@ -1,10 +1,11 @@
 // Structure rules for src/, checked in CI (`npm run structure`). Imports point down the layers:
 //
-//   cli -> reconcile | watch -> render -> resources -> manifest -> state -> core
+//   cli -> agent -> reconcile | watch -> render -> resources -> manifest -> state -> core
 //
 // (render sits beside resources in spirit: it turns plans, results and status into text and JSON,
 // and may read resources' types, never the reverse). watch is the long-running watcher process:
 // it depends on state and core only, so it never loads the manifest's schema or the reconciler.
+// agent is `rtsync agent`'s library: the reconciler run continuously; it never loads the watcher.
 const layer = (name, allowed) => ({
   name: `${name}-imports-down`,
   comment: `src/${name} may import only ${allowed.join(", ")}`,
@@ -29,6 +30,7 @@ module.exports = {
     layer("render", ["core", "state", "manifest", "resources"]),
     layer("reconcile", ["core", "state", "manifest", "resources"]),
     layer("watch", ["core", "state"]),
+    layer("agent", ["core", "state", "manifest", "resources", "render", "reconcile"]),
     {
       name: "src-not-into-tests",
       severity: "error",

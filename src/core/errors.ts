@@ -10,6 +10,7 @@ export type ErrorCode =
   | "E_STATE" // a file under stateDir cannot be read, parsed or written
   | "E_APPLY" // one resource could not be changed (reported per change, never exits alone)
   | "E_WATCH" // the watch engine could not start or keep watching
+  | "E_AGENT" // rtsync agent cannot start: bad flags, cannot listen, cannot fetch its manifest
   | "E_INTERNAL";
 
 export class RtsyncError extends Error {

@@ -1,0 +1,105 @@
+import { stat } from "node:fs/promises";
+import type { Host } from "../resources/host.ts";
+import { isAlive, isOurProcess } from "../resources/process/identity.ts";
+import { readInventory, type Inventory } from "../state/inventory.ts";
+import { stateLayout } from "../state/layout.ts";
+
+// Notices a dead daemon or watcher within a poll (500 ms): reads the inventory (only when it
+// changed) and checks each recorded pid of this node's resources. Cheap: a stat, and a kill(0)
+// plus one /proc read per process. A pid is checked against its command line once, when it first
+// shows up (so a reused pid is not taken for ours); each death is reported once.
+
+export interface Death {
+  /** `daemon:NAME` or `watcher:NAME`. */
+  readonly id: string;
+  readonly pid: number;
+  /** When it was started (ms), from the inventory. */
+  readonly startedAt: number;
+}
+
+export interface PollScope {
+  readonly stateDir: string;
+  /** The manifest file that owns the records to watch (what apply recorded). */
+  readonly manifest: string;
+  readonly daemons: ReadonlySet<string>;
+  readonly watchers: ReadonlySet<string>;
+}
+
+export interface ProcessPoll {
+  /** Poll these resources from now on. */
+  update(scope: PollScope): void;
+  stop(): void;
+}
+
+interface Known {
+  readonly pid: number;
+  readonly ours: boolean;
+}
+
+export function startProcessPoll(host: Host, options: { readonly intervalMs?: number; readonly paused: () => boolean; readonly onDied: (death: Death) => void }): ProcessPoll {
+  let scope: PollScope | undefined;
+  let inventory: Inventory | undefined;
+  let inventoryStamp = "";
+  const known = new Map<number, Known>();
+  const reported = new Set<number>();
+  let busy = false;
+
+  const records = (inv: Inventory, s: PollScope): Array<{ id: string; pid: number; startedAt: string; match: readonly string[] }> => [
+    ...Object.entries(inv.daemons)
+      .filter(([name, r]) => s.daemons.has(name) && r.manifest === s.manifest)
+      .map(([name, r]) => ({ id: `daemon:${name}`, pid: r.pid, startedAt: r.startedAt, match: r.match })),
+    ...Object.entries(inv.watchers)
+      .filter(([name, r]) => s.watchers.has(name) && r.manifest === s.manifest)
+      .map(([name, r]) => ({ id: `watcher:${name}`, pid: r.pid, startedAt: r.startedAt, match: r.match })),
+  ];
+
+  const poll = async (): Promise<void> => {
+    const s = scope;
+    if (s === undefined || options.paused()) return;
+    // An apply or down of someone else is at work: what it stops is not a death.
+    if (await stat(stateLayout.lockOwner(s.stateDir)).then(() => true, () => false)) return;
+    const st = await stat(stateLayout.inventory(s.stateDir)).catch(() => undefined);
+    const stamp = st ? `${st.ino}:${st.mtimeMs}:${st.size}` : "none";
+    if (stamp !== inventoryStamp || inventory === undefined) {
+      inventory = await readInventory(s.stateDir).catch(() => undefined);
+      inventoryStamp = stamp;
+    }
+    if (inventory === undefined || options.paused()) return;
+    const current = records(inventory, s);
+    const pids = new Set(current.map((r) => r.pid));
+    for (const pid of known.keys()) if (!pids.has(pid)) known.delete(pid);
+    for (const pid of reported) if (!pids.has(pid)) reported.delete(pid);
+    for (const r of current) {
+      if (reported.has(r.pid)) continue;
+      let k = known.get(r.pid);
+      if (k === undefined) {
+        k = { pid: r.pid, ours: await isOurProcess(host, r.pid, r.match) };
+        known.set(r.pid, k);
+      }
+      if (k.ours && isAlive(r.pid)) continue;
+      if (options.paused()) return;
+      reported.add(r.pid);
+      known.delete(r.pid);
+      options.onDied({ id: r.id, pid: r.pid, startedAt: Date.parse(r.startedAt) || 0 });
+    }
+  };
+
+  const timer = setInterval(() => {
+    if (busy) return;
+    busy = true;
+    poll()
+      .catch(() => undefined)
+      .finally(() => {
+        busy = false;
+      });
+  }, options.intervalMs ?? 500);
+
+  return {
+    update(next) {
+      scope = next;
+    },
+    stop() {
+      clearInterval(timer);
+    },
+  };
+}
