@@ -1,4 +1,6 @@
 import type { NodeMatch } from "../manifest/node-match.ts";
+import type { AppliedRevision } from "../state/agent-revision.ts";
+import type { AgentStatusDoc } from "../state/agent-status.ts";
 import { unmatchedNodeMessage } from "../manifest/node-match.ts";
 import type { Change } from "./kinds.ts";
 import type { DaemonStatus, NodeStatus, WatcherStatus } from "./node-status.ts";
@@ -51,6 +53,21 @@ export interface NodeHealth {
   readonly problems: readonly Problem[];
   readonly daemons: readonly ResourceHealth[];
   readonly watchers: readonly ResourceHealth[];
+}
+
+/** What `rtsync status` shows of the agent that runs (or ran) on this stateDir. */
+export interface AgentSummary {
+  readonly pid: number;
+  readonly running: boolean;
+  readonly startedAt: string;
+  readonly lastReconcile: AgentStatusDoc["lastReconcile"];
+}
+
+/** The node's health with the revision the agent applied and the agent itself, for `rtsync status`. */
+export interface NodeHealthReport {
+  readonly health: NodeHealth;
+  readonly revision?: AppliedRevision;
+  readonly agent?: AgentSummary;
 }
 
 export interface HealthInputs {
