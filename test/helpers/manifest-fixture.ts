@@ -25,6 +25,8 @@ export interface ManifestFixture {
   writeManifest(yaml: string, name?: string): Promise<string>;
   /** Runs the built CLI with `env` merged in; remembers applied manifests for `dispose`. */
   run(args: readonly string[], options?: Options): Promise<CliResult>;
+  /** Remembers `file`'s text now as applied by someone else (an agent), so `dispose` takes it down. */
+  adopt(file: string): Promise<void>;
   /** `rtsync down` for every manifest applied (each version applied), then removes `dir`. */
   dispose(): Promise<void>;
 }
@@ -101,10 +103,12 @@ export async function createFixture(options: { env?: Record<string, string> } = 
     // A daemon `down` missed is a leak: reported (the test fails) and stopped by its recorded pid,
     // only while that pid is still the daemon apply started (its command line says so).
     const inventory = await readInventory(stateDir).catch(() => undefined);
-    for (const [name, rec] of Object.entries(inventory?.daemons ?? {})) {
-      if (!(await processRunning(rec.pid, rec.match))) continue;
-      problems.push(`daemon ${name} (pid ${rec.pid}) still ran after rtsync down`);
-      await stopPid(rec.pid);
+    for (const [kind, records] of [["daemon", inventory?.daemons ?? {}], ["watcher", inventory?.watchers ?? {}]] as const) {
+      for (const [name, rec] of Object.entries(records)) {
+        if (!(await processRunning(rec.pid, rec.match))) continue;
+        problems.push(`${kind} ${name} (pid ${rec.pid}) still ran after rtsync down`);
+        await stopPid(rec.pid);
+      }
     }
     await rm(dir, { recursive: true, force: true });
     if (problems.length > 0) throw new Error(`fixture cleanup: ${problems.join("; ")}`);
@@ -121,6 +125,9 @@ export async function createFixture(options: { env?: Record<string, string> } = 
       return file;
     },
     run,
+    adopt: async (file) => {
+      applied.set(file, [...(applied.get(file) ?? []), await readFile(file, "utf8")]);
+    },
     dispose,
   };
 }
