@@ -1,13 +1,15 @@
-import { stat } from "node:fs/promises";
+import { statSync } from "node:fs";
 import type { Host } from "../resources/host.ts";
 import { isAlive, isOurProcess } from "../resources/process/identity.ts";
 import { readInventory, type Inventory } from "../state/inventory.ts";
 import { stateLayout } from "../state/layout.ts";
 
-// Notices a dead daemon or watcher within a poll (500 ms): reads the inventory (only when it
-// changed) and checks each recorded pid of this node's resources. Cheap: a stat, and a kill(0)
-// plus one /proc read per process. A pid is checked against its command line once, when it first
-// shows up (so a reused pid is not taken for ours); each death is reported once.
+// Notices a dead daemon or watcher within a poll (1 s): reads the inventory (only when it
+// changed) and checks each recorded pid of this node's resources. Cheap, and synchronous on
+// purpose (an idle agent polls 60 times a minute; the thread pool round trips of async fs calls
+// cost more than the calls): one stat, and a kill(0) plus one /proc read per process. A pid is
+// checked against its command line once, when it first shows up (so a reused pid is not taken
+// for ours); each death is reported once.
 
 export interface Death {
   /** `daemon:NAME` or `watcher:NAME`. */
@@ -43,6 +45,8 @@ export function startProcessPoll(host: Host, options: { readonly intervalMs?: nu
   const known = new Map<number, Known>();
   const reported = new Set<number>();
   let busy = false;
+  let currentScope: PollScope | undefined;
+  let current: ReturnType<typeof records> = [];
 
   const records = (inv: Inventory, s: PollScope): Array<{ id: string; pid: number; startedAt: string; match: readonly string[] }> => [
     ...Object.entries(inv.daemons)
@@ -56,19 +60,18 @@ export function startProcessPoll(host: Host, options: { readonly intervalMs?: nu
   const poll = async (): Promise<void> => {
     const s = scope;
     if (s === undefined || options.paused()) return;
-    // An apply or down of someone else is at work: what it stops is not a death.
-    if (await stat(stateLayout.lockOwner(s.stateDir)).then(() => true, () => false)) return;
-    const st = await stat(stateLayout.inventory(s.stateDir)).catch(() => undefined);
+    const st = statSync(stateLayout.inventory(s.stateDir), { throwIfNoEntry: false });
     const stamp = st ? `${st.ino}:${st.mtimeMs}:${st.size}` : "none";
-    if (stamp !== inventoryStamp || inventory === undefined) {
+    if (stamp !== inventoryStamp || inventory === undefined || s !== currentScope) {
       inventory = await readInventory(s.stateDir).catch(() => undefined);
       inventoryStamp = stamp;
+      currentScope = s;
+      current = inventory === undefined ? [] : records(inventory, s);
+      const pids = new Set(current.map((r) => r.pid));
+      for (const pid of known.keys()) if (!pids.has(pid)) known.delete(pid);
+      for (const pid of reported) if (!pids.has(pid)) reported.delete(pid);
     }
-    if (inventory === undefined || options.paused()) return;
-    const current = records(inventory, s);
-    const pids = new Set(current.map((r) => r.pid));
-    for (const pid of known.keys()) if (!pids.has(pid)) known.delete(pid);
-    for (const pid of reported) if (!pids.has(pid)) reported.delete(pid);
+    if (options.paused()) return;
     for (const r of current) {
       if (reported.has(r.pid)) continue;
       let k = known.get(r.pid);
@@ -77,7 +80,8 @@ export function startProcessPoll(host: Host, options: { readonly intervalMs?: nu
         known.set(r.pid, k);
       }
       if (k.ours && isAlive(r.pid)) continue;
-      if (options.paused()) return;
+      // An apply or down of someone else is at work: what it stops is not a death.
+      if (options.paused() || statSync(stateLayout.lockOwner(s.stateDir), { throwIfNoEntry: false }) !== undefined) return;
       reported.add(r.pid);
       known.delete(r.pid);
       options.onDied({ id: r.id, pid: r.pid, startedAt: Date.parse(r.startedAt) || 0 });
@@ -87,12 +91,12 @@ export function startProcessPoll(host: Host, options: { readonly intervalMs?: nu
   const timer = setInterval(() => {
     if (busy) return;
     busy = true;
-    poll()
-      .catch(() => undefined)
-      .finally(() => {
-        busy = false;
-      });
-  }, options.intervalMs ?? 500);
+    // Async only when a record changed (the inventory is read, a new pid's command line checked).
+    poll().then(
+      () => void (busy = false),
+      () => void (busy = false),
+    );
+  }, options.intervalMs ?? 1000);
 
   return {
     update(next) {

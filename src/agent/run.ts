@@ -99,6 +99,8 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   let last: LastReconcile | undefined;
   let applied: AppliedRevision | undefined;
   let fingerprint = "";
+  let lastReadKey = "";
+  let lastWritten = "";
   let watched: string[] = o.source.kind === "file" ? [file] : [];
   let wakeTimer: NodeJS.Timeout | undefined;
   let exited = false;
@@ -163,6 +165,11 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
           }
         : null,
     };
+    // Written when something other than the clock changed: an idle agent writes nothing.
+    const { updatedAt: _u, lastReconcile, ...rest } = doc;
+    const projection = JSON.stringify({ ...rest, lastReconcile: lastReconcile && { ...lastReconcile, at: "", durationMs: 0 } });
+    if (projection === lastWritten) return;
+    lastWritten = projection;
     await writeAgentStatus(lastGood.resolved.stateDir, doc).catch((e: unknown) => log.error({ err: messageOf(e) }, `cannot write the agent's status: ${messageOf(e)}`));
   };
 
@@ -180,8 +187,12 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     }
     const files = [...watched];
     const before = await readFingerprint(files);
+    // The same bytes (and commit) as last time: the same verdict, without parsing again.
+    const key = `${before}:${checkedOut ?? ""}`;
+    if (key === lastReadKey) return lastGood;
     const rev = await readRevision(file, o.node, o.env, o.source.kind === "git" ? checkedOut : undefined);
     fingerprint = before;
+    lastReadKey = key;
     if (!rev.ok) {
       if (refused?.revision !== rev.revision) {
         metrics.observeReconcile("refused", 0);

@@ -30,6 +30,7 @@ export const AgentStatusSchema = z.object({
       nextRestartAt: z.nullable(z.string()),
     }),
   ),
+  /** The last reconcile that differed from the one before (an idle agent does not rewrite this file). */
   lastReconcile: z.nullable(
     z.object({
       at: z.string(),
