@@ -1,15 +1,12 @@
 import { createServer, type Server } from "node:http";
 import { messageOf, RtsyncError } from "../core/errors.ts";
+import type { Listen } from "./flags.ts";
 
 // The agent's HTTP endpoint (--listen): /metrics (Prometheus), /healthz (200 when this node is
 // converged and healthy, else 503, with a JSON body naming each problem) and /livez (200 while the
 // agent's loop answers: for a liveness probe, which must not restart the agent because a target
 // is down). GET only, nothing else.
 
-export interface Listen {
-  readonly host: string;
-  readonly port: number;
-}
 
 export interface HttpHandlers {
   metrics(): Promise<{ readonly body: string; readonly contentType: string }>;
@@ -22,14 +19,6 @@ export interface HttpServer {
   close(): Promise<void>;
 }
 
-/** Parses `ADDR:PORT`, `[V6]:PORT` or `PORT` (loopback). Pure. */
-export function parseListen(text: string): Listen | undefined {
-  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(text) ?? /^()()(\d{1,5})$/.exec(text);
-  if (!m) return undefined;
-  const port = Number(m[3]);
-  if (port > 65535) return undefined;
-  return { host: m[1] || m[2] || "127.0.0.1", port };
-}
 
 export async function startHttpServer(listen: Listen, handlers: HttpHandlers): Promise<HttpServer> {
   const server: Server = createServer((req, res) => {

@@ -118,7 +118,7 @@ export function createAgentMetrics(readSnapshot: () => Promise<MetricsSnapshot>)
   );
 
   // Per node.
-  const reconciles = new Counter({ name: "rtsync_reconciles_total", help: "Reconciles by result: converged, failed (a change failed), error (could not run), refused (invalid revision)", labelNames: ["result"], registers });
+  const reconciles = new Counter({ name: "rtsync_reconciles_total", help: "Reconciles by result: converged, failed (something still differs: a change failed, or a process is held back), error (could not run), refused (invalid revision)", labelNames: ["result"], registers });
   for (const result of ["converged", "failed", "error", "refused"]) reconciles.inc({ result }, 0);
   const duration = new Histogram({ name: "rtsync_reconcile_duration_seconds", help: "How long each reconcile took", buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 15, 60], registers });
   gauge("rtsync_resources_drifted", "Resources the last reconcile found different from the manifest (before applying)", [], (g, s) => g.set(s.drifted));

@@ -11,7 +11,8 @@ import { writeAgentStatus, type AgentStatusDoc } from "../state/agent-status.ts"
 import { crashLooping, initialAgentState, stepAgent, type AgentAction, type AgentInput, type AgentPolicy, type AgentState } from "./decide.ts";
 import { readFingerprint, startFileWatch } from "./file-watch.ts";
 import { readGitHead, runGitCheckout, runGitFetch, runGitInit, type GitSource } from "./git.ts";
-import { startHttpServer, type HttpServer, type Listen } from "./http.ts";
+import type { Listen } from "./flags.ts";
+import { startHttpServer, type HttpServer } from "./http.ts";
 import type { AgentLog } from "./logger.ts";
 import { createAgentMetrics, type MetricsSnapshot } from "./metrics.ts";
 import { startProcessPoll } from "./process-poll.ts";
@@ -251,12 +252,18 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
       }
       log.debug({ reasons: a.reasons, hold: a.hold }, "reconciling");
       const outcome = await runReconcile({ resolved: rev.resolved, hold: new Set(a.hold), host: o.host, env: o.env, selfCommand: o.selfCommand, onResult: logResult });
-      const result = outcome.results.some((r) => r.status !== "changed") ? "failed" : "converged";
+      // Converged: nothing left that differs (a process held back by its backoff differs).
+      const result = outcome.outOfSync.length === 0 ? "converged" : "failed";
       metrics.observeReconcile(result, outcome.durationMs / 1000);
       last = { at, reasons: a.reasons, result, outcome };
       if (outcome.drifted > 0 || result !== "converged") {
         const level = result === "converged" ? "info" : "warn";
-        log[level]({ reasons: a.reasons, changed: outcome.changed, outOfSync: outcome.outOfSync, durationMs: Math.round(outcome.durationMs) }, `reconcile ${result}: ${outcome.changed} changed, ${outcome.outOfSync.length} out of sync (${a.reasons.join(", ")})`);
+        const held = a.hold.filter((id) => outcome.outOfSync.includes(id));
+        const heldText = held.length > 0 ? ` (held back: ${held.join(", ")})` : "";
+        log[level](
+          { reasons: a.reasons, changed: outcome.changed, outOfSync: outcome.outOfSync, durationMs: Math.round(outcome.durationMs) },
+          `reconcile ${result}: ${outcome.changed} changed, ${outcome.outOfSync.length} out of sync${heldText} (${a.reasons.join(", ")})`,
+        );
       }
       await recordApplied(rev, outcome);
       return { type: "reconciled", started: outcome.started, failedStarts: outcome.failedStarts, failed: outcome.failed, now: Date.now() };
@@ -310,7 +317,8 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     const step = stepAgent(state, input, policy);
     state = step.state;
     clearTimeout(wakeTimer);
-    wakeTimer = setTimeout(() => dispatch({ type: "wake", now: Date.now() }), Math.max(0, step.wakeAt - Date.now()));
+    // setTimeout fires at once for more than 2^31-1 ms (24.8 days); a longer wait wakes early, harmlessly.
+    wakeTimer = setTimeout(() => dispatch({ type: "wake", now: Date.now() }), Math.min(2 ** 31 - 1, Math.max(0, step.wakeAt - Date.now())));
     for (const action of step.actions) carryOut(action);
   }
 

@@ -41,6 +41,15 @@ watches:
     .map(Number);
   expect(announced.slice(0, 4)).toEqual([1, 2, 4, 8]);
 
+  // Held back means held back: a reconcile for another reason (SIGHUP) leaves it out.
+  const before = attempts().length;
+  const from = agent.lines.length;
+  process.kill(agent.pid, "SIGHUP");
+  const sighup = await agent.waitForLine((l) => Array.isArray(l["reasons"]) && (l["reasons"] as string[]).includes("SIGHUP") && l.msg.startsWith("reconcile "), 30_000, from);
+  expect(sighup.msg).toBe("reconcile failed: 0 changed, 1 out of sync (held back: watcher:push) (SIGHUP)");
+  expect(sighup["outOfSync"]).toEqual(["watcher:push"]);
+  expect(attempts().length).toBe(before);
+
   const body = await waitForHealth(agent, 503);
   expect(JSON.stringify(body["problems"])).toMatch(/crash-looping: died \d+ times in a row soon after starting/);
   expect(body).toMatchObject({ health: "Degraded" });

@@ -1,7 +1,7 @@
 import { homedir } from "node:os";
 import { isAbsolute, join, normalize, resolve } from "node:path";
 import { RtsyncError } from "../../core/errors.ts";
-import { parseListen } from "../../agent/http.ts";
+import { parseInterval, parseListen } from "../../agent/flags.ts";
 import { createAgentLog } from "../../agent/logger.ts";
 import { startAgent, type AgentSource } from "../../agent/run.ts";
 import { defaultStateDir } from "../../manifest/resolve.ts";
@@ -25,13 +25,6 @@ export interface AgentFlags {
 
 const usage = (message: string) => new RtsyncError("E_AGENT", "user", message);
 
-/** `60s`, `5m`, `1h`, `1500ms` -> ms; undefined when it is not one. Pure. */
-export function parseInterval(text: string): number | undefined {
-  const m = /^(\d+)(ms|s|m|h)$/.exec(text);
-  if (!m) return undefined;
-  const n = Number(m[1]);
-  return n * ({ ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const)[m[2] as "ms" | "s" | "m" | "h"];
-}
 
 function sourceOf(file: string | undefined, flags: AgentFlags): AgentSource {
   if (flags.git === undefined) {
