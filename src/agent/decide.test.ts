@@ -78,6 +78,9 @@ describe("the agent's decisions", () => {
     expect(crashLooping(stable, now + 100 + 9_000, POLICY)).toHaveLength(1);
     expect(crashLooping(stable, now + 100 + 10_000, POLICY)).toEqual([]);
     expect(stable.tracks.get("watcher:w")?.restarts).toBe(13);
+    // A start of its own (a new spec) is not a restart: the next quick death starts a new streak.
+    const fresh = run([done(now + 200, { started: ["watcher:w"] }), { type: "process-died", id: "watcher:w", pid: 99, startedAt: now + 200, now: now + 700 }], POLICY, stable);
+    expect(fresh.wakeAt - (now + 700)).toBe(1000);
   });
 
   test("a start that fails counts as a quick death: held back with a growing wait", () => {

@@ -5,7 +5,7 @@ import { backoffDelay, type Backoff } from "../core/backoff.ts";
 // A process that ran at least `stableMs` before it died is started again at once. One that died
 // sooner (or whose start failed) is held back: 1 s after the first such death, then 2 s, 4 s, …
 // up to 5 min; after `crashLoopAfter` of them in a row it is reported as crash-looping. Running
-// `stableMs` again ends the streak.
+// `stableMs` again ends the streak, and so does a start that is not a restart (a new spec).
 //
 //   running --died after >= stableMs--> restart now --> running
 //   running --died sooner / start failed--> held (1 s, 2 s, 4 s … 5 min) --hold over--> restart
@@ -42,9 +42,12 @@ export function planRestart(track: RestartTrack, ranMs: number, now: number, pol
   return { track: { ...track, deaths, dead: true, holdUntil: delayMs > 0 ? now + delayMs : undefined }, delayMs };
 }
 
-/** After the agent started it: counted as a restart when it had died. */
+/**
+ * After the agent started it: a restart when it had died (the streak goes on), else a start of
+ * its own (a new spec, a new manifest), which begins a new streak.
+ */
 export function noteStarted(track: RestartTrack, now: number): RestartTrack {
-  return { ...track, lastStartAt: now, dead: false, holdUntil: undefined, restarts: track.restarts + (track.dead ? 1 : 0) };
+  return { ...track, lastStartAt: now, dead: false, holdUntil: undefined, restarts: track.restarts + (track.dead ? 1 : 0), deaths: track.dead ? track.deaths : 0 };
 }
 
 /** Crash-looping: enough quick deaths in a row, and not yet running stably since. */

@@ -189,6 +189,12 @@ describe("rtsync agent", () => {
     expect([await watcherPid(), await daemonPid()]).toEqual(pids);
     await writeFile(f.path("source", "while-invalid.txt"), "still replicated\n");
     await waitForSameTree(src(), replica(), { exclude: ["*.tmp"] });
+    // And still repairing it: a watcher killed now is started again from the last good revision.
+    process.kill(pids[0] ?? 0, "SIGKILL");
+    expect(await waitFor(async () => ((await watcherPid()) ?? 0) !== pids[0] && (await processRunning((await watcherPid()) ?? 0, ["__watch"])), 20_000)).toBe(true);
+    pids[0] = await watcherPid();
+    await writeFile(f.path("source", "after-kill-while-invalid.txt"), "replicated\n");
+    await waitForSameTree(src(), replica(), { exclude: ["*.tmp"] });
 
     // A password that cannot be read is refused the same way, at the user's line.
     await save(good.replace("{ env: DEMO_PW }", "{ file: no-such-secret }"));
