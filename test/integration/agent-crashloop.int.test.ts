@@ -41,7 +41,13 @@ watches:
     .map(Number);
   expect(announced.slice(0, 4)).toEqual([1, 2, 4, 8]);
 
-  // Held back means held back: a reconcile for another reason (SIGHUP) leaves it out.
+  // Held back means held back: a reconcile for another reason (SIGHUP) leaves it out. Sent right
+  // after the agent announced the wait that follows the latest attempt (8 s or more by now).
+  const announcement = (l: AgentLine) => l.resource === "watcher:push" && l.level === "warn" && /(?:next attempt in|starting it again in) \d/.test(l.msg);
+  await agent.waitForLine(() => {
+    const lastAttempt = agent.lines.lastIndexOf(attempts().at(-1) as AgentLine);
+    return agent.lines.findIndex((l, i) => i > lastAttempt && announcement(l)) >= 0;
+  }, 60_000);
   const before = attempts().length;
   const from = agent.lines.length;
   process.kill(agent.pid, "SIGHUP");
