@@ -37,17 +37,18 @@ test("a recorded pid now held by another program is not rtsync's: not running, s
   expect(await processRunning(otherPid, ["sleep", "300"])).toBe(true);
 });
 
-// A fake rsync whose daemon accepts the first connection (apply's check that it listens) and exits.
+// A fake rsync whose daemon accepts the first connection (apply's check that it listens) and exits
+// at once (os._exit: no interpreter teardown, which could outlast apply's second look).
 async function fakeRsyncDir(f: ManifestFixture): Promise<string> {
   const dir = f.path("fakebin");
   await mkdir(dir, { recursive: true });
   const script = `#!/bin/sh
 case "$*" in
   *--daemon*) exec python3 -c '
-import socket, sys
+import os, socket, sys
 args = dict(a[2:].split("=", 1) for a in sys.argv[1:] if a.startswith("--") and "=" in a)
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind((args["address"], int(args["port"]))); s.listen(1); s.accept()
+s.bind((args["address"], int(args["port"]))); s.listen(1); s.accept(); os._exit(0)
 ' "$@" ;;
   *) exec /usr/bin/rsync "$@" ;;
 esac
