@@ -1,12 +1,13 @@
 // Structure rules for src/, checked in CI (`npm run structure`). Imports point down the layers:
 //
-//   cli -> reconcile | watch | verify -> render -> resources -> manifest -> state -> core
+//   cli -> agent -> reconcile | watch | verify -> render -> resources -> manifest -> state -> core
 //
 // (render sits beside resources in spirit: it turns plans, results and status into text and JSON,
 // and may read resources' types, never the reverse). watch is the long-running watcher process:
 // it depends on state and core only, so it never loads the manifest's schema or the reconciler.
 // verify (`rtsync verify`) compares a watch's source with its target: beside reconcile, never
 // importing it or the watcher.
+// agent is `rtsync agent`'s library: the reconciler run continuously; it never loads the watcher.
 const layer = (name, allowed) => ({
   name: `${name}-imports-down`,
   comment: `src/${name} may import only ${allowed.join(", ")}`,
@@ -32,6 +33,7 @@ module.exports = {
     layer("reconcile", ["core", "state", "manifest", "resources"]),
     layer("watch", ["core", "state"]),
     layer("verify", ["core", "state", "manifest", "resources"]),
+    layer("agent", ["core", "state", "manifest", "resources", "render", "reconcile"]),
     {
       name: "src-not-into-tests",
       severity: "error",

@@ -4,6 +4,7 @@ import { messageOf, RtsyncError } from "../core/errors.ts";
 import { formatIssue } from "../manifest/issues.ts";
 import { ManifestError } from "../manifest/manifest-error.ts";
 import { renderErrorJson } from "../render/issues-json.ts";
+import type { AgentFlags } from "./commands/agent.ts";
 import { DEFAULT_MANIFEST, type CommonOptions } from "./manifest-arg.ts";
 import { processOutput, type Output } from "./output.ts";
 
@@ -118,6 +119,30 @@ function buildProgram(io: Output, state: { code: number; json: boolean }): Comma
       state.code = await run(file, { ...(flags.node ? { node: flags.node } : {}), json: state.json }, io, flags);
     });
   }
+
+  program
+    .command("agent")
+    .description("keep this node converged: reconcile at start, on manifest edits, on SIGHUP, every --interval and when a daemon or watcher dies (runs until SIGTERM; exit 1 when it cannot start)")
+    .argument("[manifest]", `the manifest file (default ${DEFAULT_MANIFEST}; not with --git)`)
+    .addOption(new Option("--node <name>", "act for this node (default: this machine's short hostname)"))
+    .addOption(new Option("--interval <duration>", "repair drift (and fetch, with --git) this often: 30s, 5m, 1h").default("60s"))
+    .addOption(new Option("--listen <addr:port>", "serve /metrics, /healthz and /livez here (a bare PORT listens on 127.0.0.1)"))
+    .addOption(new Option("--git <url>", "pull the manifest from this git repository (a path or URL the system git can fetch)"))
+    .addOption(new Option("--ref <ref>", "with --git: the branch or tag to follow (default main)"))
+    .addOption(new Option("--path <file>", "with --git: the manifest's path in the repository (default rtsync.yaml)"))
+    .addOption(new Option("--checkout <dir>", "with --git: where the working copy goes (default: STATEDIR/git of the default stateDir)"))
+    .addHelpText(
+      "after",
+      examplesText([
+        "rtsync agent /etc/rtsync/rtsync.yaml --listen 127.0.0.1:9873",
+        "rtsync agent --git https://git.example.com/ops/replication.git --ref canary --path rtsync.yaml --interval 30s",
+        "systemctl reload rtsync-agent   # SIGHUP: reconcile now",
+      ]),
+    )
+    .action(async (file: string | undefined, flags: AgentFlags) => {
+      const { agentCommand } = await import("./commands/agent.ts");
+      state.code = await agentCommand(file, flags, io);
+    });
 
   program
     .command("schema")

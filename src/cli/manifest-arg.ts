@@ -4,6 +4,8 @@ import { resolve } from "node:path";
 import { formatIssue, type ManifestIssue } from "../manifest/issues.ts";
 import { loadManifest } from "../manifest/load.ts";
 import { ManifestError } from "../manifest/manifest-error.ts";
+import { checkNodeMatch } from "../manifest/node-match.ts";
+import { placeInText } from "../manifest/place.ts";
 import { resolveManifest, type ResolvedManifest } from "../manifest/resolve.ts";
 import type { Manifest } from "../manifest/schema.ts";
 import { renderIssueJson, renderStateWarningJson, type IssueJson } from "../render/issues-json.ts";
@@ -26,6 +28,8 @@ export function nodeName(opts: Pick<CommonOptions, "node">): string {
 export interface LoadedManifest {
   readonly manifest: Manifest;
   readonly warnings: readonly ManifestIssue[];
+  /** The manifest's text, to place findings that need the node at their line. */
+  readonly text: string;
 }
 
 /** Loads and validates the manifest; an invalid one throws a ManifestError carrying every issue. */
@@ -36,7 +40,13 @@ export async function loadValid(file: string): Promise<LoadedManifest> {
     const issues = [...result.errors, ...result.warnings].sort((a, b) => a.line - b.line || a.col - b.col);
     throw new ManifestError(`${file} is invalid (${n} error${n === 1 ? "" : "s"}); nothing was changed`, issues);
   }
-  return { manifest: result.manifest, warnings: result.warnings };
+  return { manifest: result.manifest, warnings: result.warnings, text: result.text };
+}
+
+/** The manifest's warnings plus, when `node` runs nothing of it, the unmatched-node warning. */
+export function warningsForNode(loaded: LoadedManifest, file: string, node: string): ManifestIssue[] {
+  const unmatched = checkNodeMatch(loaded.manifest, node);
+  return [...loaded.warnings, ...placeInText(loaded.text, file, unmatched ? [unmatched] : [])];
 }
 
 export interface LoadedForNode extends LoadedManifest {
@@ -46,16 +56,17 @@ export interface LoadedForNode extends LoadedManifest {
 /** The manifest resolved for this node (working directory, uid and environment of this process). */
 export async function loadForNode(file: string, opts: Pick<CommonOptions, "node">): Promise<LoadedForNode> {
   const loaded = await loadValid(file);
+  const node = nodeName(opts);
   const absolute = resolve(process.cwd(), file);
   const resolved = resolveManifest(loaded.manifest, {
     // The real path: a symlink or another spelling of the same file is the same manifest.
     manifestFile: await realpath(absolute).catch(() => absolute),
-    node: nodeName(opts),
+    node,
     uid: process.getuid?.() ?? 0,
     env: process.env,
     homeDir: homedir(),
   });
-  return { ...loaded, resolved };
+  return { ...loaded, warnings: warningsForNode(loaded, file, node), resolved };
 }
 
 /** Prints a manifest's warnings, then warnings about the state found, on stderr (text mode; --json puts them in its document). */

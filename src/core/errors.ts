@@ -11,6 +11,7 @@ export type ErrorCode =
   | "E_APPLY" // one resource could not be changed (reported per change, never exits alone)
   | "E_WATCH" // the watch engine could not start or keep watching
   | "E_USAGE" // a flag names something this node's manifest does not have (verify --watch)
+  | "E_AGENT" // rtsync agent cannot start: bad flags, cannot listen, cannot fetch its manifest
   | "E_INTERNAL";
 
 export class RtsyncError extends Error {

@@ -36,7 +36,7 @@ async function readBounded(file: string): Promise<string> {
   }
 }
 
-export async function loadManifest(file: string): Promise<ParseResult & { readonly file: string }> {
+export async function loadManifest(file: string): Promise<ParseResult & { readonly file: string; readonly text: string }> {
   let text: string;
   try {
     text = await readBounded(file);
@@ -54,5 +54,5 @@ export async function loadManifest(file: string): Promise<ParseResult & { readon
               : (e as Error).message;
     throw new RtsyncError("E_MANIFEST", "user", `cannot read manifest ${file}: ${why}`, { cause: e });
   }
-  return { ...parseManifest(text, file), file };
+  return { ...parseManifest(text, file), file, text };
 }

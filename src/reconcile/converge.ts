@@ -38,6 +38,11 @@ export function summarise(results: readonly ApplyResult[], unchanged: number): A
   };
 }
 
+/** The plan without the changes held back (nothing depends on a daemon or watcher change). Pure. */
+export function withoutHeld(plan: Plan, hold: ReadonlySet<string>): Plan {
+  return hold.size === 0 ? plan : { ...plan, changes: plan.changes.filter((c) => !hold.has(c.id)) };
+}
+
 export interface Converged {
   readonly plan: Plan;
   readonly desired: Desired;
@@ -48,6 +53,8 @@ export interface Converged {
 
 export interface ConvergeOptions {
   readonly selfCommand: readonly string[];
+  /** Ids of changes to leave out this time (the agent holds back a process that keeps dying). */
+  readonly hold?: ReadonlySet<string>;
   /** Each result as it happens (leftovers after the others). */
   readonly onStart?: (plan: Plan) => void;
   readonly onResult?: (r: ApplyResult) => void;
@@ -55,11 +62,13 @@ export interface ConvergeOptions {
 
 /** Converges the node (under the apply lock, which the caller holds) and checks that it did. */
 export async function convergeNode(m: ResolvedManifest, host: Host, env: Readonly<Record<string, string | undefined>>, options: ConvergeOptions): Promise<Converged> {
-  const { plan, desired } = await gatherPlan(m, host, env);
+  const hold = options.hold ?? new Set<string>();
+  const { plan: full, desired } = await gatherPlan(m, host, env);
+  const plan = withoutHeld(full, hold);
   options.onStart?.(plan);
   const results = await applyPlan(plan, desired, { host, env, selfCommand: options.selfCommand, ...(options.onResult ? { onResult: options.onResult } : {}) });
   // Converged means a fresh look finds nothing left to do (beyond what failed).
-  const leftovers = planLeftovers(results, (await gatherPlan(m, host, env)).plan);
+  const leftovers = planLeftovers(results, withoutHeld((await gatherPlan(m, host, env)).plan, hold));
   for (const r of leftovers) options.onResult?.(r);
   const all = [...results, ...leftovers];
   return { plan, desired, results: all, summary: summarise(all, plan.unchanged.length) };

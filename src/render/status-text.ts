@@ -1,4 +1,5 @@
 import pc from "picocolors";
+import type { NodeHealthReport, ResourceHealth } from "../resources/health.ts";
 import type { NodeStatus, WatcherStatus } from "../resources/node-status.ts";
 import type { RunRecord, WatcherStatusDoc } from "../state/watcher-status.ts";
 import { progressFigures } from "./progress-text.ts";
@@ -56,10 +57,13 @@ function initialSyncLine(init: WatcherStatusDoc["initialSync"]): string | undefi
   return `initial sync: ${init.state}${init.progress ? ` (${progressFigures(init.progress)})` : ""}`;
 }
 
-function watcherLines(w: WatcherStatus, now: Date, color: boolean): string[] {
+// ` (Synced, Healthy)` after a daemon or watcher, when the health is known.
+const marks = (h: ResourceHealth | undefined): string => (h ? `  (${h.sync}, ${h.health})` : "");
+
+function watcherLines(w: WatcherStatus, now: Date, color: boolean, h?: ResourceHealth): string[] {
   const halted = w.report?.state === "halted" ? ", HALTED (no rsync runs)" : "";
   const state = w.running ? `running, pid ${w.pid}${halted}` : "NOT RUNNING";
-  const head = `watcher ${w.name}: ${state}  ${w.source} -> ${w.target}`;
+  const head = `watcher ${w.name}: ${state}  ${w.source} -> ${w.target}${marks(h)}`;
   const rep = w.report;
   // A watcher that does not run has no pending work in flight and no next full sync: what its last
   // document says is history, and reads as such.
@@ -83,14 +87,32 @@ function watcherLines(w: WatcherStatus, now: Date, color: boolean): string[] {
   return [paint(head), ...lines.map((l) => `  ${l}`)];
 }
 
-export function renderStatus(s: NodeStatus, now: Date, color: boolean): string[] {
-  const paint = (ok: boolean, text: string) => (color ? (ok ? pc.green(text) : pc.red(text)) : text);
-  const lines = [`rtsync status: ${s.manifest} on node ${s.node}`];
-  for (const d of s.daemons) {
-    lines.push(paint(d.healthy, `daemon ${d.name}: ${d.running ? `running, pid ${d.pid}` : "NOT RUNNING"}  ${d.address}:${d.port}`));
-    if (d.problem) lines.push(`  problem: ${d.problem}`);
+// The node's sync status and health, the agent and the revision it applied, node-level problems.
+function nodeLines(r: NodeHealthReport, now: Date): string[] {
+  const { health } = r;
+  const lines = [`sync: ${health.sync}, health: ${health.health}`];
+  if (r.revision) {
+    const from = r.revision.source.kind === "git" ? `git ${r.revision.source.ref}` : "manifest sha256";
+    lines.push(`revision: ${r.revision.revision.slice(0, 12)} (${from}), applied ${ago(r.revision.appliedAt, now) ?? "?"}, ${r.revision.result}`);
   }
-  for (const w of s.watchers) lines.push(...watcherLines(w, now, color));
+  if (r.agent) lines.push(r.agent.running ? `agent: running, pid ${r.agent.pid}` : `agent: not running (pid ${r.agent.pid} is gone)`);
+  for (const p of health.problems) if (p.resource === undefined) lines.push(`problem: ${p.message}`);
+  return lines;
+}
+
+export function renderStatus(s: NodeStatus, now: Date, color: boolean, report?: NodeHealthReport): string[] {
+  const paint = (ok: boolean, text: string) => (color ? (ok ? pc.green(text) : pc.red(text)) : text);
+  const lines = [`rtsync status: ${s.manifest} on node ${s.node}`, ...(report ? nodeLines(report, now) : [])];
+  s.daemons.forEach((d, i) => {
+    const h = report?.health.daemons[i];
+    lines.push(paint(d.healthy && h?.health !== "Degraded", `daemon ${d.name}: ${d.running ? `running, pid ${d.pid}` : "NOT RUNNING"}  ${d.address}:${d.port}${marks(h)}`));
+    const problem = h?.problem ?? d.problem;
+    if (problem) lines.push(`  problem: ${problem}`);
+  });
+  s.watchers.forEach((w, i) => {
+    const h = report?.health.watchers[i];
+    lines.push(...watcherLines(h?.problem && h.problem !== w.problem ? { ...w, problem: h.problem } : w, now, color, h));
+  });
   if (s.daemons.length + s.watchers.length === 0) lines.push(`nothing declared for node ${s.node}`);
   lines.push(s.healthy ? "healthy" : "UNHEALTHY");
   return lines;

@@ -8,6 +8,9 @@ export const stateLayout = {
   lockOwner: (stateDir: string) => join(stateDir, "apply.lock.owner"),
   daemonDir: (stateDir: string, name: string) => join(stateDir, "daemons", name),
   watchDir: (stateDir: string, name: string) => join(stateDir, "watches", name),
+  /** The agent's documents: status.json (the running agent's view), revision.json (what it applied). */
+  agentStatus: (stateDir: string) => join(stateDir, "agent", "status.json"),
+  agentRevision: (stateDir: string) => join(stateDir, "agent", "revision.json"),
 } as const;
 
 /** The files of one watcher, inside its watch directory. */

@@ -27,6 +27,8 @@ export interface ManifestFixture {
   writeManifest(yaml: string, name?: string): Promise<string>;
   /** Runs the built CLI with `env` merged in; remembers applied manifests for `dispose`. */
   run(args: readonly string[], options?: Options): Promise<CliResult>;
+  /** Remembers `file`'s text now as applied by someone else (an agent), so `dispose` takes it down. */
+  adopt(file: string): Promise<void>;
   /** `rtsync down` for every manifest applied (each version applied), then removes `dir`. */
   dispose(): Promise<void>;
 }
@@ -103,10 +105,12 @@ export async function createFixture(options: { env?: Record<string, string> } = 
     // A daemon `down` missed is a leak: reported (the test fails) and stopped by its recorded pid,
     // only while that pid is still the daemon apply started (its command line says so).
     const inventory = await readInventory(stateDir).catch(() => undefined);
-    for (const [name, rec] of Object.entries(inventory?.daemons ?? {})) {
-      if (rec.stoppedAt !== undefined || !(await processRunning(rec.pid, rec.match))) continue;
-      problems.push(`daemon ${name} (pid ${rec.pid}) still ran after rtsync down`);
-      await stopPid(rec.pid);
+    for (const [kind, records] of [["daemon", inventory?.daemons ?? {}], ["watcher", inventory?.watchers ?? {}]] as const) {
+      for (const [name, rec] of Object.entries(records)) {
+        if (rec.stoppedAt !== undefined || !(await processRunning(rec.pid, rec.match))) continue;
+        problems.push(`${kind} ${name} (pid ${rec.pid}) still ran after rtsync down`);
+        await stopPid(rec.pid);
+      }
     }
     // Any process still marked for this stateDir (a watcher apply started but never recorded, one
     // left by a test that changed the manifest's jobs) is stopped too; only the fixture's own.
@@ -126,6 +130,9 @@ export async function createFixture(options: { env?: Record<string, string> } = 
       return file;
     },
     run,
+    adopt: async (file) => {
+      applied.set(file, [...(applied.get(file) ?? []), await readFile(file, "utf8")]);
+    },
     dispose,
   };
 }

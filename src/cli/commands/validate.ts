@@ -3,7 +3,7 @@ import { loadManifest } from "../../manifest/load.ts";
 import { resolveManifest } from "../../manifest/resolve.ts";
 import type { Manifest } from "../../manifest/schema.ts";
 import { renderIssueJson } from "../../render/issues-json.ts";
-import { nodeName, type CommonOptions } from "../manifest-arg.ts";
+import { nodeName, warningsForNode, type CommonOptions } from "../manifest-arg.ts";
 import type { Output } from "../output.ts";
 
 function plural(n: number, word: string): string {
@@ -27,8 +27,10 @@ function nodeSummary(m: Manifest, node: string): string {
 // `rtsync validate`: every error and warning as FILE:LINE:COL, exit 1 when any error.
 export async function validateCommand(file: string, opts: CommonOptions, io: Output): Promise<number> {
   const result = await loadManifest(file);
-  const issues = [...(result.ok ? [] : result.errors), ...result.warnings].sort((a, b) => a.line - b.line || a.col - b.col);
   const node = opts.node === undefined ? undefined : nodeName(opts);
+  // With --node, also whether that node runs anything (a typo or an FQDN runs nothing).
+  const warnings = result.ok && node !== undefined ? warningsForNode({ ...result, warnings: result.warnings }, file, node) : result.warnings;
+  const issues = [...(result.ok ? [] : result.errors), ...warnings].sort((a, b) => a.line - b.line || a.col - b.col);
   if (opts.json) {
     io.out(
       JSON.stringify(
@@ -48,10 +50,10 @@ export async function validateCommand(file: string, opts: CommonOptions, io: Out
   for (const issue of issues) io.err(formatIssue(issue));
   if (!result.ok) {
     const n = result.errors.length;
-    io.err(`${file}: invalid, ${plural(n, "error")}${result.warnings.length ? `, ${plural(result.warnings.length, "warning")}` : ""}`);
+    io.err(`${file}: invalid, ${plural(n, "error")}${warnings.length ? `, ${plural(warnings.length, "warning")}` : ""}`);
     return 1;
   }
-  const w = result.warnings.length ? ` (${plural(result.warnings.length, "warning")})` : "";
+  const w = warnings.length ? ` (${plural(warnings.length, "warning")})` : "";
   io.out(`${file}: valid: ${summarise(result.manifest)}${w}`);
   if (node !== undefined) io.out(`node ${node} runs: ${nodeSummary(result.manifest, node)}`);
   return 0;

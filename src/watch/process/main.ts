@@ -47,13 +47,13 @@ export async function runWatcher(specPath: string, options: RunWatcherOptions = 
     status = stepStatus(status, input);
     writer.update(status);
   };
-  // Directories come and go with runs: the watches are counted again every few seconds after one,
+  // Directories come and go with changes and runs: the watches are counted again every few seconds after one,
   // until two counts agree (inotifywait adds the watches of new directories while runs go on).
   let dirty = true;
   let lastCount: number | undefined;
   const onEvent = (event: EngineEvent): void => {
     update(event);
-    if (event.type === "run-done" || event.type === "source-ready") dirty = true;
+    if (event.type === "run-done" || event.type === "source-ready" || event.type === "changes") dirty = true;
     const record = buildLogRecord(event);
     if (record !== undefined) log(record);
   };

@@ -1,0 +1,66 @@
+import { createServer, type Server } from "node:http";
+import { messageOf, RtsyncError } from "../core/errors.ts";
+import type { Listen } from "./flags.ts";
+
+// The agent's HTTP endpoint (--listen): /metrics (Prometheus), /healthz (200 when this node is
+// converged and healthy, else 503, with a JSON body naming each problem) and /livez (200 while the
+// agent's loop answers: for a liveness probe, which must not restart the agent because a target
+// is down). GET only, nothing else.
+
+
+export interface HttpHandlers {
+  metrics(): Promise<{ readonly body: string; readonly contentType: string }>;
+  health(): Promise<{ readonly ok: boolean; readonly body: unknown }>;
+}
+
+export interface HttpServer {
+  /** host:port it listens on (the port the OS chose for port 0). */
+  readonly address: string;
+  close(): Promise<void>;
+}
+
+
+export async function startHttpServer(listen: Listen, handlers: HttpHandlers): Promise<HttpServer> {
+  const server: Server = createServer((req, res) => {
+    const path = (req.url ?? "/").split("?")[0];
+    const send = (status: number, contentType: string, body: string): void => {
+      res.writeHead(status, { "content-type": contentType, "cache-control": "no-store" });
+      res.end(req.method === "HEAD" ? undefined : body);
+    };
+    if (req.method !== "GET" && req.method !== "HEAD") return send(405, "text/plain; charset=utf-8", "method not allowed\n");
+    const route = async (): Promise<void> => {
+      switch (path) {
+        case "/metrics": {
+          const m = await handlers.metrics();
+          return send(200, m.contentType, m.body);
+        }
+        case "/healthz": {
+          const h = await handlers.health();
+          return send(h.ok ? 200 : 503, "application/json", `${JSON.stringify(h.body, null, 2)}\n`);
+        }
+        case "/livez":
+          return send(200, "text/plain; charset=utf-8", "ok\n");
+        default:
+          return send(404, "text/plain; charset=utf-8", "not found: try /metrics, /healthz or /livez\n");
+      }
+    };
+    route().catch((e: unknown) => send(500, "text/plain; charset=utf-8", `internal error: ${messageOf(e)}\n`));
+  });
+  server.keepAliveTimeout = 5000;
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", (e: NodeJS.ErrnoException) =>
+      reject(new RtsyncError("E_AGENT", "user", `cannot listen on ${listen.host}:${listen.port}: ${e.code === "EADDRINUSE" ? "the address is in use" : e.code === "EACCES" ? "permission denied" : e.message}`, { cause: e })),
+    );
+    server.listen({ host: listen.host, port: listen.port, exclusive: true }, resolve);
+  });
+  const a = server.address();
+  const address = typeof a === "object" && a ? `${a.address.includes(":") ? `[${a.address}]` : a.address}:${a.port}` : `${listen.host}:${listen.port}`;
+  return {
+    address,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

@@ -1,0 +1,158 @@
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { NodeHealth } from "../resources/health.ts";
+import type { AppliedRevision } from "../state/agent-revision.ts";
+import type { WatcherStatusDoc } from "../state/watcher-status.ts";
+import type { RunTally } from "./run-tally.ts";
+
+// The agent's /metrics (Prometheus text format, prom-client). Names follow Prometheus'
+// conventions: the `rtsync_` prefix, the unit in the name, `_total` for counters, `_info` for a
+// constant 1 that carries labels. Values are read at scrape time (the wiring reads the watchers'
+// status documents and logs, the inventory and the agent's own state into a snapshot, then the
+// collect callbacks copy it); only the reconcile counters and durations are kept in-process.
+
+export interface WatchSnapshot {
+  readonly name: string;
+  readonly up: boolean;
+  readonly report: WatcherStatusDoc | undefined;
+  readonly tally: RunTally;
+  readonly restarts: number;
+  readonly crashLooping: boolean;
+}
+
+export interface DaemonSnapshot {
+  readonly name: string;
+  readonly up: boolean;
+  readonly restarts: number;
+  readonly crashLooping: boolean;
+}
+
+export interface MetricsSnapshot {
+  readonly node: string;
+  readonly now: number;
+  readonly health: NodeHealth;
+  readonly watches: readonly WatchSnapshot[];
+  readonly daemons: readonly DaemonSnapshot[];
+  readonly revision: AppliedRevision | undefined;
+  readonly refused: boolean;
+  /** Changes the last reconcile found before applying. */
+  readonly drifted: number;
+  /** Resources still differing after it. */
+  readonly outOfSync: number;
+}
+
+export type ReconcileResult = "converged" | "failed" | "error" | "refused";
+
+export interface AgentMetrics {
+  /** Counts one reconcile (or refused revision) and how long it took. */
+  observeReconcile(result: ReconcileResult, seconds: number): void;
+  /** The exposition: reads a fresh snapshot first. */
+  render(): Promise<string>;
+  readonly contentType: string;
+}
+
+const lastSuccess = (r: WatcherStatusDoc | undefined): number | undefined => {
+  const times = [r?.lastRun, r?.lastIncremental, r?.lastFullSync].flatMap((run) => (run?.ok ? [Date.parse(run.at)] : [])).filter(Number.isFinite);
+  return times.length === 0 ? undefined : Math.max(...times);
+};
+
+export function createAgentMetrics(readSnapshot: () => Promise<MetricsSnapshot>): AgentMetrics {
+  const registry = new Registry();
+  let snap: MetricsSnapshot | undefined;
+  let queue: Promise<unknown> = Promise.resolve();
+  const registers = [registry];
+  // A gauge (or counter) whose series are rebuilt from the snapshot at every scrape.
+  const fromSnapshot = <T extends Gauge | Counter>(make: (collect: () => void) => T, fill: (m: T, s: MetricsSnapshot) => void): T => {
+    const metric: T = make(() => {
+      metric.reset();
+      if (snap) fill(metric, snap);
+    });
+    return metric;
+  };
+  const gauge = (name: string, help: string, labelNames: readonly string[], fill: (g: Gauge, s: MetricsSnapshot) => void) =>
+    fromSnapshot((collect) => new Gauge({ name, help, labelNames, registers, collect }), fill);
+  const counter = (name: string, help: string, labelNames: readonly string[], fill: (c: Counter, s: MetricsSnapshot) => void) =>
+    fromSnapshot((collect) => new Counter({ name, help, labelNames, registers, collect }), fill);
+
+  // Per watch.
+  gauge("rtsync_watch_up", "1 when the watch's watcher process runs", ["watch"], (g, s) => s.watches.forEach((w) => g.set({ watch: w.name }, w.up ? 1 : 0)));
+  gauge("rtsync_watch_pending_changes", "Changes seen and not yet replicated", ["watch"], (g, s) =>
+    s.watches.forEach((w) => w.report && g.set({ watch: w.name }, w.report.pending)),
+  );
+  gauge("rtsync_watch_last_success_timestamp_seconds", "When the last successful rsync run of the watch ended", ["watch"], (g, s) =>
+    s.watches.forEach((w) => {
+      const at = lastSuccess(w.report);
+      if (at !== undefined) g.set({ watch: w.name }, at / 1000);
+    }),
+  );
+  gauge("rtsync_watch_seconds_since_last_success", "Seconds since the last successful rsync run of the watch", ["watch"], (g, s) =>
+    s.watches.forEach((w) => {
+      const at = lastSuccess(w.report);
+      if (at !== undefined) g.set({ watch: w.name }, Math.max(0, (s.now - at) / 1000));
+    }),
+  );
+  counter("rtsync_watch_runs_total", "rsync runs by kind (incremental, full) and outcome (ok, transient, partial, fatal, cancelled), from the watcher's log", ["watch", "kind", "outcome"], (c, s) =>
+    s.watches.forEach((w) =>
+      w.tally.runs.forEach((n, key) => {
+        const [kind = "?", outcome = "?"] = key.split("/");
+        c.inc({ watch: w.name, kind, outcome }, n);
+      }),
+    ),
+  );
+  counter("rtsync_watch_sent_bytes_total", "Bytes rsync sent for the watch, from the watcher's log", ["watch"], (c, s) => s.watches.forEach((w) => c.inc({ watch: w.name }, w.tally.bytes)));
+  counter("rtsync_watch_restarts_total", "Times this agent started the watcher again after it died", ["watch"], (c, s) => s.watches.forEach((w) => c.inc({ watch: w.name }, w.restarts)));
+  counter("rtsync_watch_source_restarts_total", "Restarts of the event source inside the running watcher (inotify failed, root vanished)", ["watch"], (c, s) =>
+    s.watches.forEach((w) => w.report && c.inc({ watch: w.name }, w.report.counters.sourceRestarts)),
+  );
+  gauge("rtsync_watch_inotify_watches", "inotify watches the watcher holds (one per directory)", ["watch"], (g, s) =>
+    s.watches.forEach((w) => w.report?.watches != null && g.set({ watch: w.name }, w.report.watches)),
+  );
+  gauge("rtsync_watch_crash_looping", "1 when the watcher keeps dying soon after each start and is restarted with backoff", ["watch"], (g, s) =>
+    s.watches.forEach((w) => g.set({ watch: w.name }, w.crashLooping ? 1 : 0)),
+  );
+
+  // Per daemon.
+  gauge("rtsync_daemon_up", "1 when the rsync daemon runs", ["daemon"], (g, s) => s.daemons.forEach((d) => g.set({ daemon: d.name }, d.up ? 1 : 0)));
+  counter("rtsync_daemon_restarts_total", "Times this agent started the daemon again after it died", ["daemon"], (c, s) => s.daemons.forEach((d) => c.inc({ daemon: d.name }, d.restarts)));
+  gauge("rtsync_daemon_crash_looping", "1 when the daemon keeps dying soon after each start and is restarted with backoff", ["daemon"], (g, s) =>
+    s.daemons.forEach((d) => g.set({ daemon: d.name }, d.crashLooping ? 1 : 0)),
+  );
+
+  // Per node.
+  const reconciles = new Counter({ name: "rtsync_reconciles_total", help: "Reconciles by result: converged, failed (something still differs: a change failed, or a process is held back), error (could not run), refused (invalid revision)", labelNames: ["result"], registers });
+  for (const result of ["converged", "failed", "error", "refused"]) reconciles.inc({ result }, 0);
+  const duration = new Histogram({ name: "rtsync_reconcile_duration_seconds", help: "How long each reconcile took", buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 15, 60], registers });
+  gauge("rtsync_resources_drifted", "Resources the last reconcile found different from the manifest (before applying)", [], (g, s) => g.set(s.drifted));
+  gauge("rtsync_resources_out_of_sync", "Resources still different from the manifest after the last reconcile (failed, blocked, held back)", [], (g, s) => g.set(s.outOfSync));
+  gauge("rtsync_applied_revision_info", "The manifest revision the agent applied (a git commit, or the sha256 of the manifest)", ["revision", "source", "ref"], (g, s) => {
+    if (s.revision) g.set({ revision: s.revision.revision, source: s.revision.source.kind, ref: s.revision.source.kind === "git" ? s.revision.source.ref : "" }, 1);
+  });
+  gauge("rtsync_applied_revision_timestamp_seconds", "When the applied revision was applied", [], (g, s) => {
+    if (s.revision) g.set(Date.parse(s.revision.appliedAt) / 1000);
+  });
+  gauge("rtsync_revision_refused", "1 while the newest manifest revision is refused (invalid); the last applied one keeps running", [], (g, s) => g.set(s.refused ? 1 : 0));
+  gauge("rtsync_node_info", "The node's sync status (Synced, OutOfSync, Unknown) and health (Healthy, Progressing, Missing, Degraded)", ["node", "sync_status", "health_status"], (g, s) =>
+    g.set({ node: s.node, sync_status: s.health.sync, health_status: s.health.health }, 1),
+  );
+  gauge("rtsync_node_converged", "1 when everything of this node is converged and healthy (/healthz answers 200)", [], (g, s) => g.set(s.health.converged ? 1 : 0));
+
+  return {
+    observeReconcile(result, seconds) {
+      reconciles.inc({ result });
+      if (result !== "refused") duration.observe(seconds);
+    },
+    render() {
+      // One scrape at a time: the collect callbacks share the snapshot.
+      const next = queue.then(async () => {
+        snap = await readSnapshot();
+        try {
+          return await registry.metrics();
+        } finally {
+          snap = undefined;
+        }
+      });
+      queue = next.catch(() => undefined);
+      return next;
+    },
+    contentType: registry.contentType,
+  };
+}

@@ -1,0 +1,111 @@
+import { statSync } from "node:fs";
+import type { Host } from "../resources/host.ts";
+import { isAlive, isOurProcess, type RecordedProcess } from "../resources/process/identity.ts";
+import { readInventory, type Inventory } from "../state/inventory.ts";
+import { stateLayout } from "../state/layout.ts";
+
+// Notices a dead daemon or watcher within a poll (1 s): reads the inventory (only when it
+// changed) and checks each recorded pid of this node's resources. Cheap, and synchronous on
+// purpose (an idle agent polls 60 times a minute; the thread pool round trips of async fs calls
+// cost more than the calls): one stat, and a kill(0) plus one /proc read per process. A pid is
+// checked against its command line once, when it first shows up (so a reused pid is not taken
+// for ours); each death is reported once.
+
+export interface Death {
+  /** `daemon:NAME` or `watcher:NAME`. */
+  readonly id: string;
+  readonly pid: number;
+  /** When it was started (ms), from the inventory. */
+  readonly startedAt: number;
+}
+
+export interface PollScope {
+  readonly stateDir: string;
+  /** The manifest identity that owns the records to watch (ResolvedManifest.owner). */
+  readonly owner: string;
+  readonly daemons: ReadonlySet<string>;
+  readonly watchers: ReadonlySet<string>;
+}
+
+export interface ProcessPoll {
+  /** Poll these resources from now on. */
+  update(scope: PollScope): void;
+  stop(): void;
+}
+
+interface Known {
+  readonly pid: number;
+  readonly ours: boolean;
+}
+
+export function startProcessPoll(host: Host, options: { readonly intervalMs?: number; readonly paused: () => boolean; readonly onDied: (death: Death) => void }): ProcessPoll {
+  let scope: PollScope | undefined;
+  let inventory: Inventory | undefined;
+  let inventoryStamp = "";
+  const known = new Map<number, Known>();
+  const reported = new Set<number>();
+  let busy = false;
+  let currentScope: PollScope | undefined;
+  let current: ReturnType<typeof records> = [];
+
+  // This owner's live records: not an intent still without its pid, not one `down` stopped.
+  const watched = (r: { owner?: string | undefined; pid: number; stoppedAt?: string | undefined }, s: PollScope): boolean => (r.owner ?? "") === s.owner && r.pid > 0 && r.stoppedAt === undefined;
+  const records = (inv: Inventory, s: PollScope): Array<{ id: string; pid: number; startedAt: string; record: RecordedProcess }> => [
+    ...Object.entries(inv.daemons)
+      .filter(([name, r]) => s.daemons.has(name) && watched(r, s))
+      .map(([name, r]) => ({ id: `daemon:${name}`, pid: r.pid, startedAt: r.startedAt, record: r })),
+    ...Object.entries(inv.watchers)
+      .filter(([name, r]) => s.watchers.has(name) && watched(r, s))
+      .map(([name, r]) => ({ id: `watcher:${name}`, pid: r.pid, startedAt: r.startedAt, record: r })),
+  ];
+
+  const poll = async (): Promise<void> => {
+    const s = scope;
+    if (s === undefined || options.paused()) return;
+    const st = statSync(stateLayout.inventory(s.stateDir), { throwIfNoEntry: false });
+    const stamp = st ? `${st.ino}:${st.mtimeMs}:${st.size}` : "none";
+    if (stamp !== inventoryStamp || inventory === undefined || s !== currentScope) {
+      inventory = await readInventory(s.stateDir).catch(() => undefined);
+      inventoryStamp = stamp;
+      currentScope = s;
+      current = inventory === undefined ? [] : records(inventory, s);
+      const pids = new Set(current.map((r) => r.pid));
+      for (const pid of known.keys()) if (!pids.has(pid)) known.delete(pid);
+      for (const pid of reported) if (!pids.has(pid)) reported.delete(pid);
+    }
+    if (options.paused()) return;
+    for (const r of current) {
+      if (reported.has(r.pid)) continue;
+      let k = known.get(r.pid);
+      if (k === undefined) {
+        k = { pid: r.pid, ours: await isOurProcess(host, r.record) };
+        known.set(r.pid, k);
+      }
+      if (k.ours && isAlive(r.pid)) continue;
+      // An apply or down of someone else is at work: what it stops is not a death.
+      if (options.paused() || statSync(stateLayout.lockOwner(s.stateDir), { throwIfNoEntry: false }) !== undefined) return;
+      reported.add(r.pid);
+      known.delete(r.pid);
+      options.onDied({ id: r.id, pid: r.pid, startedAt: Date.parse(r.startedAt) || 0 });
+    }
+  };
+
+  const timer = setInterval(() => {
+    if (busy) return;
+    busy = true;
+    // Async only when a record changed (the inventory is read, a new pid's command line checked).
+    poll().then(
+      () => void (busy = false),
+      () => void (busy = false),
+    );
+  }, options.intervalMs ?? 1000);
+
+  return {
+    update(next) {
+      scope = next;
+    },
+    stop() {
+      clearInterval(timer);
+    },
+  };
+}

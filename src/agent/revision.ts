@@ -1,0 +1,86 @@
+import { createHash } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { homedir } from "node:os";
+import { isAbsolute, join } from "node:path";
+import { describeErrno } from "../core/errors.ts";
+import { error as issueAt, type ManifestIssue, type RawIssue } from "../manifest/issues.ts";
+import { checkNodeMatch, matchNode, type NodeMatch } from "../manifest/node-match.ts";
+import { parseManifest } from "../manifest/parse.ts";
+import { placeInText } from "../manifest/place.ts";
+import { manifestDir, resolveManifest, type ResolvedManifest } from "../manifest/resolve.ts";
+import { neededUsers } from "../reconcile/inputs.ts";
+import { readPasswords } from "../reconcile/passwords.ts";
+
+// One revision of the manifest, as the agent takes it in: read, validated, resolved for this node,
+// and every password it needs readable. Anything short of that refuses the revision, with each
+// problem as FILE:LINE:COL, and the agent goes on running the last one it applied.
+
+export interface Revision {
+  readonly ok: true;
+  /** The commit id (--git), else the sha256 of the manifest's text. */
+  readonly revision: string;
+  readonly resolved: ResolvedManifest;
+  readonly nodeMatch: NodeMatch;
+  /** The manifest's warnings, the unmatched-node one included. */
+  readonly warnings: readonly ManifestIssue[];
+  /** Absolute paths of the password files (`file:`) this node reads: the agent watches them. */
+  readonly passwordFiles: readonly string[];
+}
+
+export interface RefusedRevision {
+  readonly ok: false;
+  readonly revision: string;
+  /** Errors (and warnings) at their line and column; empty when the file could not be read. */
+  readonly issues: readonly ManifestIssue[];
+  /** One sentence: why it was refused. */
+  readonly message: string;
+}
+
+export function sha256(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
+}
+
+/** Password files the node's users are read from, as absolute paths. Pure. */
+export function passwordFilesOf(m: ResolvedManifest): string[] {
+  const dir = manifestDir(m.file);
+  return [...neededUsers(m)].flatMap((name) => {
+    const ref = m.users[name];
+    return ref && "file" in ref ? [isAbsolute(ref.file) ? ref.file : join(dir, ref.file)] : [];
+  });
+}
+
+/**
+ * Reads `file` and checks it as a revision for `node`. `commit` names the revision under --git;
+ * without it, the revision is the sha256 of the text. Only observes.
+ */
+export async function readRevision(file: string, node: string, env: Readonly<Record<string, string | undefined>>, commit?: string): Promise<Revision | RefusedRevision> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (e) {
+    return { ok: false, revision: commit ?? "unreadable", issues: [], message: `cannot read manifest ${file}: ${describeErrno(e)}` };
+  }
+  const revision = commit ?? sha256(text);
+  const parsed = parseManifest(text, file);
+  if (!parsed.ok) {
+    const issues = [...parsed.errors, ...parsed.warnings].sort((a, b) => a.line - b.line || a.col - b.col);
+    const n = parsed.errors.length;
+    return { ok: false, revision, issues, message: `${file} is invalid (${n} error${n === 1 ? "" : "s"})` };
+  }
+  const resolved = resolveManifest(parsed.manifest, { manifestFile: file, node, uid: process.getuid?.() ?? 0, env, homeDir: homedir() });
+  const passwords = await readPasswords(resolved.users, neededUsers(resolved), manifestDir(file), env);
+  const unresolved: RawIssue[] = [...passwords].flatMap(([user, r]) => (r.ok ? [] : [issueAt(["users", user, "password"], r.message)]));
+  if (unresolved.length > 0) {
+    const n = unresolved.length;
+    return { ok: false, revision, issues: placeInText(text, file, unresolved), message: `${n} password${n === 1 ? "" : "s"} of ${file} cannot be read` };
+  }
+  const unmatched = checkNodeMatch(parsed.manifest, node);
+  return {
+    ok: true,
+    revision,
+    resolved,
+    nodeMatch: matchNode(parsed.manifest, node),
+    warnings: [...parsed.warnings, ...placeInText(text, file, unmatched ? [unmatched] : [])],
+    passwordFiles: passwordFilesOf(resolved),
+  };
+}

@@ -1,0 +1,377 @@
+import { join } from "node:path";
+import { messageOf, RtsyncError } from "../core/errors.ts";
+import { formatIssue } from "../manifest/issues.ts";
+import { gatherStatus } from "../reconcile/status.ts";
+import { assessHealth, type Drift, type NodeHealth } from "../resources/health.ts";
+import type { Host } from "../resources/host.ts";
+import type { NodeStatus } from "../resources/node-status.ts";
+import type { ApplyResult } from "../resources/plan-types.ts";
+import { readAppliedRevision, writeAppliedRevision, type AppliedRevision, type RevisionSource } from "../state/agent-revision.ts";
+import { writeAgentStatus, type AgentStatusDoc } from "../state/agent-status.ts";
+import { crashLooping, initialAgentState, stepAgent, type AgentAction, type AgentInput, type AgentPolicy, type AgentState } from "./decide.ts";
+import { readFingerprint, startFileWatch } from "./file-watch.ts";
+import { readGitHead, runGitCheckout, runGitFetch, runGitInit, type GitSource } from "./git.ts";
+import type { Listen } from "./flags.ts";
+import { startHttpServer, type HttpServer } from "./http.ts";
+import type { AgentLog } from "./logger.ts";
+import { createAgentMetrics, type MetricsSnapshot } from "./metrics.ts";
+import { startProcessPoll } from "./process-poll.ts";
+import { runReconcile, type ReconcileOutcome } from "./reconcile.ts";
+import { DEFAULT_RESTART_POLICY } from "./restarts.ts";
+import { readRevision, type Revision } from "./revision.ts";
+import { LogFollower } from "./run-tally.ts";
+
+// `rtsync agent`: the wiring around the pure decision core (decide.ts). Inputs come from signals,
+// a timer, the manifest's directory, the process poll and git; the core answers with reconciles,
+// fetches and log lines, which this file carries out and reports back. It never stops a daemon or
+// watcher on its way out: they are detached and keep replicating; the next agent adopts them from
+// the inventory.
+
+export type AgentSource = { readonly kind: "file"; readonly file: string } | { readonly kind: "git"; readonly git: GitSource };
+
+export interface AgentOptions {
+  readonly source: AgentSource;
+  readonly node: string;
+  readonly intervalMs: number;
+  readonly listen?: Listen;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly host: Host;
+  /** How to run rtsync itself, for watcher processes (as apply does). */
+  readonly selfCommand: readonly string[];
+  readonly log: AgentLog;
+}
+
+export interface RunningAgent {
+  /** host:port of --listen. */
+  readonly address?: string;
+  /** SIGHUP: reconcile now (and fetch, under --git). */
+  reload(): void;
+  /** SIGTERM/SIGINT: finish the reconcile in flight, leave every process running, resolve `done`. */
+  stop(): void;
+  readonly done: Promise<void>;
+}
+
+interface LastReconcile {
+  readonly at: number;
+  readonly reasons: readonly string[];
+  readonly result: "converged" | "failed" | "error";
+  readonly outcome?: ReconcileOutcome;
+  readonly message?: string;
+}
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+function manifestFile(source: AgentSource): string {
+  return source.kind === "file" ? source.file : join(source.git.dir, source.git.path);
+}
+
+function revisionSource(source: AgentSource): RevisionSource {
+  return source.kind === "file" ? { kind: "file" } : { kind: "git", url: source.git.url, ref: source.git.ref, path: source.git.path };
+}
+
+// The first fetch: without it (and without an earlier checkout) the agent has nothing to run.
+async function prepareGit(git: GitSource, log: AgentLog): Promise<string> {
+  try {
+    await runGitInit(git);
+    const commit = await runGitFetch(git);
+    await runGitCheckout(git, commit);
+    return commit;
+  } catch (e) {
+    const head = await readGitHead(git);
+    if (head === undefined) throw new RtsyncError("E_AGENT", "system", `cannot fetch ${git.ref} of ${git.url}: ${messageOf(e)}`, { cause: e });
+    log.warn({ err: messageOf(e) }, `git: cannot fetch ${git.ref} of ${git.url}; starting from the checkout's commit ${head}`);
+    return head;
+  }
+}
+
+/** Starts the agent; resolves once it listens and has asked for its first reconcile. */
+export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
+  const log = o.log;
+  const file = manifestFile(o.source);
+  const policy: AgentPolicy = { intervalMs: o.intervalMs, git: o.source.kind === "git", restart: DEFAULT_RESTART_POLICY, retry: { initialMs: 1000, maxMs: 300_000 } };
+  const startedAt = Date.now();
+  const firstCommit = o.source.kind === "git" ? await prepareGit(o.source.git, log) : undefined;
+  let checkedOut = firstCommit;
+
+  let state: AgentState = initialAgentState(Date.now(), policy);
+  let reconciling = false;
+  let lastGood: Revision | undefined;
+  let refused: AgentStatusDoc["refused"] = null;
+  let last: LastReconcile | undefined;
+  let applied: AppliedRevision | undefined;
+  let fingerprint = "";
+  let lastReadKey = "";
+  let lastWritten = "";
+  let watched: string[] = o.source.kind === "file" ? [file] : [];
+  let wakeTimer: NodeJS.Timeout | undefined;
+  let exited = false;
+  let resolveDone!: () => void;
+  const done = new Promise<void>((resolve) => {
+    resolveDone = resolve;
+  });
+  const followers = new Map<string, LogFollower>();
+
+  // Health, as /healthz and metrics see it now.
+  const readHealth = async (): Promise<{ status: NodeStatus; health: NodeHealth } | undefined> => {
+    if (lastGood === undefined) return undefined;
+    const status = await gatherStatus(lastGood.resolved, o.host);
+    const drift: Drift = last?.outcome ? { known: true, outOfSync: last.outcome.outOfSync, unknown: [] } : { known: false, reason: last ? `the last reconcile failed: ${last.message ?? "?"}` : "no reconcile has run yet" };
+    const now = Date.now();
+    const agent = {
+      crashLooping: crashLooping(state, now, policy).map((c) => ({ id: c.id, deaths: c.deaths, nextRestartAt: c.nextRestartAt === undefined ? null : iso(c.nextRestartAt) })),
+      refused: refused ? { revision: refused.revision, issues: refused.issues.map((i) => `${i.file}:${i.line}:${i.col}: ${i.message}`) } : null,
+    };
+    return { status, health: assessHealth({ status, drift, nodeMatch: lastGood.nodeMatch, agent }) };
+  };
+
+  const metrics = createAgentMetrics(async (): Promise<MetricsSnapshot> => {
+    const now = Date.now();
+    const seen = await readHealth();
+    const loops = new Set(crashLooping(state, now, policy).map((c) => c.id));
+    const restarts = (id: string) => state.tracks.get(id)?.restarts ?? 0;
+    const watches = await Promise.all(
+      (seen?.status.watchers ?? []).map(async (w) => {
+        const dir = lastGood?.resolved.watches.find((x) => x.name === w.name)?.dir ?? "";
+        let follower = followers.get(dir);
+        if (follower === undefined) followers.set(dir, (follower = new LogFollower(dir)));
+        return { name: w.name, up: w.running, report: w.report, tally: await follower.read(), restarts: restarts(`watcher:${w.name}`), crashLooping: loops.has(`watcher:${w.name}`) };
+      }),
+    );
+    const daemons = (seen?.status.daemons ?? []).map((d) => ({ name: d.name, up: d.running, restarts: restarts(`daemon:${d.name}`), crashLooping: loops.has(`daemon:${d.name}`) }));
+    const health: NodeHealth = seen?.health ?? { sync: "Unknown", health: "Degraded", healthy: false, converged: false, problems: [], daemons: [], watchers: [] };
+    return { node: o.node, now, health, watches, daemons, revision: applied, refused: refused !== null, drifted: last?.outcome?.drifted ?? 0, outOfSync: last?.outcome?.outOfSync.length ?? 0 };
+  });
+
+  const writeStatus = async (): Promise<void> => {
+    if (lastGood === undefined) return;
+    const now = Date.now();
+    const doc: AgentStatusDoc = {
+      version: 1,
+      pid: process.pid,
+      node: o.node,
+      startedAt: iso(startedAt),
+      updatedAt: iso(now),
+      refused,
+      crashLooping: crashLooping(state, now, policy).map((c) => ({ id: c.id, deaths: c.deaths, nextRestartAt: c.nextRestartAt === undefined ? null : iso(c.nextRestartAt) })),
+      lastReconcile: last
+        ? {
+            at: iso(last.at),
+            reasons: [...last.reasons],
+            result: last.result,
+            durationMs: Math.round(last.outcome?.durationMs ?? 0),
+            changed: last.outcome?.changed ?? 0,
+            failed: (last.outcome?.failed ?? 0) + (last.outcome?.failedStarts.length ?? 0),
+            outOfSync: [...(last.outcome?.outOfSync ?? [])],
+            ...(last.message ? { message: last.message } : {}),
+          }
+        : null,
+    };
+    // Written when something other than the clock changed: an idle agent writes nothing.
+    const { updatedAt: _u, lastReconcile, ...rest } = doc;
+    const projection = JSON.stringify({ ...rest, lastReconcile: lastReconcile && { ...lastReconcile, at: "", durationMs: 0 } });
+    if (projection === lastWritten) return;
+    lastWritten = projection;
+    await writeAgentStatus(lastGood.resolved.stateDir, doc).catch((e: unknown) => log.error({ err: messageOf(e) }, `cannot write the agent's status: ${messageOf(e)}`));
+  };
+
+  const logResult = (r: ApplyResult): void => {
+    const fields = { resource: r.change.id, status: r.status, ...(r.pid === undefined ? {} : { pid: r.pid }) };
+    if (r.status === "changed") log.info(fields, `${r.change.title}: done`);
+    else log.error(fields, `${r.change.title}: ${r.status}${r.message ? `: ${r.message}` : ""}`);
+  };
+
+  // Takes in the manifest revision (or refuses it); returns what to converge to, if anything.
+  const takeRevision = async (commit: string | undefined, reasons: readonly string[]): Promise<Revision | undefined> => {
+    if (o.source.kind === "git" && commit !== undefined && commit !== checkedOut) {
+      await runGitCheckout(o.source.git, commit);
+      checkedOut = commit;
+    }
+    const files = [...watched];
+    const before = await readFingerprint(files);
+    // The same bytes (and commit) as last time: the same verdict, without parsing again.
+    const key = `${before}:${checkedOut ?? ""}`;
+    if (key === lastReadKey) return lastGood;
+    const rev = await readRevision(file, o.node, o.env, o.source.kind === "git" ? checkedOut : undefined);
+    fingerprint = before;
+    lastReadKey = key;
+    if (!rev.ok) {
+      if (refused?.revision !== rev.revision) {
+        metrics.observeReconcile("refused", 0);
+        log.error({ revision: rev.revision, issues: rev.issues.map(formatIssue), reasons }, `refused manifest revision ${rev.revision.slice(0, 12)}: ${rev.message}; still running ${lastGood ? `revision ${lastGood.revision.slice(0, 12)}` : "nothing (no valid revision yet)"}`);
+        for (const issue of rev.issues) log.error({ revision: rev.revision }, formatIssue(issue));
+      }
+      refused = { revision: rev.revision, at: iso(Date.now()), issues: rev.issues.map((i) => ({ file: i.file, line: i.line, col: i.col, message: i.message })) };
+      return lastGood;
+    }
+    if (refused !== null) log.info({ revision: rev.revision }, `manifest revision ${rev.revision.slice(0, 12)} is valid again`);
+    refused = null;
+    if (rev.revision !== lastGood?.revision) {
+      log.info({ revision: rev.revision, manifest: file, reasons }, `applying manifest revision ${rev.revision.slice(0, 12)} for node ${o.node}`);
+      for (const w of rev.warnings) log.warn({ revision: rev.revision }, formatIssue(w));
+    }
+    if (applied === undefined && lastGood === undefined) applied = await readAppliedRevision(rev.resolved.stateDir).catch(() => undefined);
+    lastGood = rev;
+    watched = [...(o.source.kind === "file" ? [file] : []), ...rev.passwordFiles];
+    fileWatch.update(watched);
+    if (files.join("\0") !== watched.join("\0")) fingerprint = await readFingerprint(watched);
+    poll.update({
+      stateDir: rev.resolved.stateDir,
+      owner: rev.resolved.owner,
+      daemons: new Set(rev.resolved.daemons.map((d) => d.name)),
+      watchers: new Set(rev.resolved.watches.map((w) => w.name)),
+    });
+    return rev;
+  };
+
+  const recordApplied = async (rev: Revision, outcome: ReconcileOutcome): Promise<void> => {
+    const result = outcome.outOfSync.length === 0 ? "converged" : "failed";
+    if (applied?.revision === rev.revision && applied.result === result && applied.node === o.node) return;
+    const now = iso(Date.now());
+    applied = {
+      version: 1,
+      revision: rev.revision,
+      source: revisionSource(o.source),
+      manifest: rev.resolved.file,
+      node: o.node,
+      appliedAt: applied?.revision === rev.revision ? applied.appliedAt : now,
+      result,
+      changed: outcome.changed,
+      failed: outcome.outOfSync.length,
+    };
+    await writeAppliedRevision(rev.resolved.stateDir, applied).catch((e: unknown) => log.error({ err: messageOf(e) }, `cannot record the applied revision: ${messageOf(e)}`));
+  };
+
+  const reconcile = async (a: Extract<AgentAction, { type: "reconcile" }>): Promise<AgentInput> => {
+    const at = Date.now();
+    reconciling = true;
+    try {
+      const rev = await takeRevision(a.commit, a.reasons);
+      if (rev === undefined) {
+        await writeStatus();
+        return { type: "reconciled", started: [], failedStarts: [], failed: 0, now: Date.now() };
+      }
+      log.debug({ reasons: a.reasons, hold: a.hold }, "reconciling");
+      const outcome = await runReconcile({ resolved: rev.resolved, hold: new Set(a.hold), host: o.host, env: o.env, selfCommand: o.selfCommand, onResult: logResult });
+      // Converged: nothing left that differs (a process held back by its backoff differs).
+      const result = outcome.outOfSync.length === 0 ? "converged" : "failed";
+      metrics.observeReconcile(result, outcome.durationMs / 1000);
+      last = { at, reasons: a.reasons, result, outcome };
+      if (outcome.drifted > 0 || result !== "converged") {
+        const level = result === "converged" ? "info" : "warn";
+        const held = a.hold.filter((id) => outcome.outOfSync.includes(id));
+        const heldText = held.length > 0 ? ` (held back: ${held.join(", ")})` : "";
+        log[level](
+          { reasons: a.reasons, changed: outcome.changed, outOfSync: outcome.outOfSync, durationMs: Math.round(outcome.durationMs) },
+          `reconcile ${result}: ${outcome.changed} changed, ${outcome.outOfSync.length} out of sync${heldText} (${a.reasons.join(", ")})`,
+        );
+      }
+      await recordApplied(rev, outcome);
+      return { type: "reconciled", started: outcome.started, failedStarts: outcome.failedStarts, failed: outcome.failed, now: Date.now() };
+    } catch (e) {
+      metrics.observeReconcile("error", (Date.now() - at) / 1000);
+      last = { at, reasons: a.reasons, result: "error", message: messageOf(e) };
+      return { type: "reconcile-failed", message: messageOf(e), now: Date.now() };
+    } finally {
+      reconciling = false;
+    }
+  };
+
+  const fetch = async (): Promise<AgentInput> => {
+    if (o.source.kind !== "git") return { type: "fetch-failed", message: "not a git source", now: Date.now() };
+    try {
+      return { type: "fetched", commit: await runGitFetch(o.source.git), now: Date.now() };
+    } catch (e) {
+      return { type: "fetch-failed", message: messageOf(e), now: Date.now() };
+    }
+  };
+
+  const carryOut = (action: AgentAction): void => {
+    switch (action.type) {
+      case "reconcile":
+        void reconcile(action).then(async (input) => {
+          dispatch(input);
+          await writeStatus();
+        });
+        return;
+      case "fetch":
+        void fetch().then(dispatch);
+        return;
+      case "log":
+        log[action.level](action.resource ? { resource: action.resource } : {}, action.msg);
+        return;
+      case "exit":
+        exited = true;
+        clearTimeout(wakeTimer);
+        poll.stop();
+        fileWatch.close();
+        void (server?.close() ?? Promise.resolve()).then(() => {
+          log.info({}, "stopped; daemons and watchers keep running");
+          resolveDone();
+        });
+        return;
+    }
+  };
+
+  function dispatch(input: AgentInput): void {
+    if (exited) return;
+    const step = stepAgent(state, input, policy);
+    state = step.state;
+    clearTimeout(wakeTimer);
+    // setTimeout fires at once for more than 2^31-1 ms (24.8 days); a longer wait wakes early, harmlessly.
+    wakeTimer = setTimeout(() => dispatch({ type: "wake", now: Date.now() }), Math.min(2 ** 31 - 1, Math.max(0, step.wakeAt - Date.now())));
+    for (const action of step.actions) carryOut(action);
+  }
+
+  const poll = startProcessPoll(o.host, {
+    paused: () => reconciling || state.phase !== "idle",
+    onDied: (d) => {
+      dispatch({ type: "process-died", id: d.id, pid: d.pid, startedAt: d.startedAt, now: Date.now() });
+      void writeStatus();
+    },
+  });
+  const fileWatch = startFileWatch(() => {
+    void readFingerprint(watched).then((fp) => {
+      if (fp === fingerprint) return;
+      fingerprint = fp;
+      dispatch({ type: "trigger", reason: "manifest or password file changed", fetch: false, now: Date.now() });
+    });
+  });
+  fileWatch.update(watched);
+
+  let server: HttpServer | undefined;
+  try {
+    if (o.listen) {
+      server = await startHttpServer(o.listen, {
+        metrics: async () => ({ body: await metrics.render(), contentType: metrics.contentType }),
+        health: async () => {
+          const seen = await readHealth();
+          const revision = applied ? { revision: applied.revision, appliedAt: applied.appliedAt, result: applied.result } : null;
+          if (seen === undefined) {
+            const problems = [{ message: refused ? `manifest revision ${refused.revision} was refused: ${refused.issues.map((i) => `${i.file}:${i.line}:${i.col}: ${i.message}`).join("; ") || "it cannot be read"}` : "no manifest revision applied yet" }];
+            return { ok: false, body: { node: o.node, converged: false, sync: "Unknown", health: "Missing", revision, problems } };
+          }
+          const { health } = seen;
+          return {
+            ok: health.converged,
+            body: { node: o.node, converged: health.converged, sync: health.sync, health: health.health, revision, problems: health.problems, daemons: health.daemons, watchers: health.watchers },
+          };
+        },
+      });
+      log.info({ address: server.address }, `serving /metrics, /healthz and /livez on http://${server.address}`);
+    }
+  } catch (e) {
+    poll.stop();
+    fileWatch.close();
+    throw e;
+  }
+
+  log.info({ manifest: file, interval: o.intervalMs, ...(firstCommit ? { commit: firstCommit } : {}) }, `rtsync agent started for node ${o.node}`);
+  dispatch({ type: "start", now: Date.now(), ...(firstCommit ? { commit: firstCommit } : {}) });
+
+  return {
+    ...(server ? { address: server.address } : {}),
+    reload: () => dispatch({ type: "trigger", reason: "SIGHUP", fetch: o.source.kind === "git", now: Date.now() }),
+    stop: () => dispatch({ type: "stop", now: Date.now() }),
+    done,
+  };
+}

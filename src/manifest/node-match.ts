@@ -1,0 +1,44 @@
+import { warning, type RawIssue } from "./issues.ts";
+import { runsOn } from "./resolve.ts";
+import type { Manifest } from "./schema.ts";
+import { closest } from "./suggest.ts";
+
+// `--node mastre` (a typo, or an FQDN where the manifest names short hostnames) runs nothing of
+// the manifest. That is legitimate for a machine without a role, so it is a warning, not an
+// error; `status` and the agent's /healthz count it as a problem. Pure.
+
+export interface NodeMatch {
+  /** The node runs at least one daemon or watch, or the manifest declares none (nothing to match). */
+  readonly matched: boolean;
+  /** Every node the manifest's `nodes:` lists name, sorted. */
+  readonly known: readonly string[];
+}
+
+function declared(m: Manifest): Array<[section: "daemons" | "watches", name: string, nodes: readonly string[] | undefined]> {
+  return [
+    ...Object.entries(m.daemons).map(([name, d]) => ["daemons", name, d.nodes] as ["daemons", string, readonly string[] | undefined]),
+    ...Object.entries(m.watches).map(([name, w]) => ["watches", name, w.nodes] as ["watches", string, readonly string[] | undefined]),
+  ];
+}
+
+export function matchNode(m: Manifest, node: string): NodeMatch {
+  const all = declared(m);
+  const known = [...new Set(all.flatMap(([, , nodes]) => nodes ?? []))].sort();
+  return { matched: all.length === 0 || all.some(([, , nodes]) => runsOn(nodes, node)), known };
+}
+
+/** The sentence for a node that matches nothing: names the nodes the manifest knows. */
+export function unmatchedNodeMessage(node: string, known: readonly string[]): string {
+  const guess = closest(node.split(".")[0] ?? node, known);
+  const hint = guess === undefined ? "" : `; did you mean "${guess}"?`;
+  return `node "${node}" matches none of the manifest's nodes: lists (it knows ${known.map((k) => `"${k}"`).join(", ")}), so nothing runs here${hint} (pass --node with one of them, or add "${node}" to a nodes: list)`;
+}
+
+/** The warning for an unmatched node, at the first `nodes:` list; undefined when the node matches. */
+export function checkNodeMatch(m: Manifest, node: string): RawIssue | undefined {
+  const { matched, known } = matchNode(m, node);
+  if (matched) return undefined;
+  const first = declared(m).find(([, , nodes]) => nodes !== undefined);
+  const path = first ? [first[0], first[1], "nodes"] : [];
+  return { ...warning(path, unmatchedNodeMessage(node, known)), atKey: true };
+}
