@@ -72,6 +72,7 @@ function watcherLines(w: WatcherStatus, now: Date, color: boolean, h?: ResourceH
       ? []
       : w.running
         ? [
+            rep.watcher === null ? undefined : `event source: ${rep.watcher}${rep.watcherReason ? ` (${rep.watcherReason})` : ""}${rep.watches === null ? "" : `, ${rep.watches} watches`}`,
             runLine("last sync", rep.lastIncremental ?? rep.lastRun, now),
             `pending changes: ${rep.pending}`,
             rep.retryAt === null ? undefined : `retry: ${ago(rep.retryAt, now) ?? "?"}`,

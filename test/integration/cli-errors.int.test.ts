@@ -116,9 +116,17 @@ test("validate and down take --json and --node; every command's help ends with e
 
   const v = await f.run(["validate", file, "--node", "slave"]);
   expect(v.exitCode).toBe(0);
-  expect(v.stdout).toBe(`${file}: valid: 1 daemon, 1 module, 1 user, 1 watch\nnode slave runs: daemons d1`);
+  expect(v.stdout).toBe(`${file}: valid: 1 daemon, 1 module, 1 user, 1 watch\nnode slave runs: daemons d1`); // the watch runs on master only
   const vj = await f.run(["validate", file, "--node", "master", "--json"]);
-  expect(JSON.parse(vj.stdout)).toEqual({ file, valid: true, summary: "1 daemon, 1 module, 1 user, 1 watch", node: "master", runs: "watches push", issues: [] });
+  expect(JSON.parse(vj.stdout)).toEqual({
+    file,
+    valid: true,
+    summary: "1 daemon, 1 module, 1 user, 1 watch",
+    node: "master",
+    runs: "watches push",
+    eventSources: [{ name: "push", source: "inotify", why: "auto: rtsync's inotify addon is built" }],
+    issues: [],
+  });
 
   expect((await f.run(["apply", file, "--node", "slave"])).exitCode).toBe(0);
   const down = await f.run(["down", file, "--node", "slave", "--json"]);

@@ -24,6 +24,25 @@ function nodeSummary(m: Manifest, node: string): string {
   return parts.filter(Boolean).join("; ") || "nothing";
 }
 
+interface SourceLine {
+  readonly name: string;
+  readonly source: string;
+  readonly why: string;
+}
+
+// Which event source each watch would run here, and why (`auto` picks rtsync's inotify addon,
+// else inotifywait, else chokidar). Loaded only when there are watches: it loads the addon.
+async function readSourceLines(m: Manifest, node: string | undefined): Promise<SourceLine[]> {
+  const watches = Object.entries(m.watches).filter(([, w]) => node === undefined || w.nodes === undefined || w.nodes.includes(node));
+  if (watches.length === 0) return [];
+  const [{ readWatcherChoice }, { findExecutable }] = await Promise.all([import("../../watch/sources/select.ts"), import("../../core/executables.ts")]);
+  const inotifywait = await findExecutable("inotifywait", process.env["PATH"] ?? "/usr/bin:/bin");
+  return watches.map(([name, w]) => {
+    const choice = readWatcherChoice(w.watcher, inotifywait);
+    return { name, source: choice.source, why: choice.why };
+  });
+}
+
 // `rtsync validate`: every error and warning as FILE:LINE:COL, exit 1 when any error.
 export async function validateCommand(file: string, opts: CommonOptions, io: Output): Promise<number> {
   const result = await loadManifest(file);
@@ -31,6 +50,7 @@ export async function validateCommand(file: string, opts: CommonOptions, io: Out
   // With --node, also whether that node runs anything (a typo or an FQDN runs nothing).
   const warnings = result.ok && node !== undefined ? warningsForNode({ ...result, warnings: result.warnings }, file, node) : result.warnings;
   const issues = [...(result.ok ? [] : result.errors), ...warnings].sort((a, b) => a.line - b.line || a.col - b.col);
+  const sources = result.ok ? await readSourceLines(result.manifest, node) : [];
   if (opts.json) {
     io.out(
       JSON.stringify(
@@ -39,6 +59,7 @@ export async function validateCommand(file: string, opts: CommonOptions, io: Out
           valid: result.ok,
           ...(result.ok ? { summary: summarise(result.manifest) } : {}),
           ...(result.ok && node !== undefined ? { node, runs: nodeSummary(result.manifest, node) } : {}),
+          ...(sources.length > 0 ? { eventSources: sources } : {}),
           issues: issues.map(renderIssueJson),
         },
         null,
@@ -56,5 +77,6 @@ export async function validateCommand(file: string, opts: CommonOptions, io: Out
   const w = warnings.length ? ` (${plural(warnings.length, "warning")})` : "";
   io.out(`${file}: valid: ${summarise(result.manifest)}${w}`);
   if (node !== undefined) io.out(`node ${node} runs: ${nodeSummary(result.manifest, node)}`);
+  for (const l of sources) io.out(`watch ${l.name}: event source ${l.source} (${l.why})`);
   return 0;
 }
