@@ -38,8 +38,19 @@ test("the password is in no process environment, no rsyncd %VAR% expansion, no o
   // rsyncd expands %VAR% in config values from its environment: a listed module shows its comment.
   const modules = `      leak: { path: ${f.path("leak")}, list: true, comment: "x%LEAKME%x" }\n`;
   const file = await f.writeManifest(watchManifest(f, port, { modules }));
-  const outputs = [await f.run(["diff", file]), await f.run(["apply", file]), await f.run(["status", file, "--json"]), await f.run(["diff", file, "--json"])];
+  const outputs = [
+    await f.run(["validate", file, "--json"]),
+    await f.run(["diff", file]),
+    await f.run(["apply", file]),
+    await f.run(["status", file]),
+    await f.run(["status", file, "--json"]),
+    await f.run(["diff", file, "--json"]),
+  ];
   await waitForSameTree(f.path("source"), f.path("replica"));
+  outputs.push(await f.run(["verify", file]), await f.run(["verify", file, "--json"]));
+  // And the failure cases: a password variable that is not set, a password that is refused.
+  outputs.push(await f.run(["diff", file], { env: { ...process.env, DEMO_PW: "", LEAKME: PW } }));
+  outputs.push(await f.run(["apply", file, "--json"], { env: { ...process.env, DEMO_PW: `${PW}\nroot:x`, LEAKME: PW } }));
   await writeFile(f.path("source", "b.txt"), "b\n"); // an incremental run: its rsync child too
   await waitForSameTree(f.path("source"), f.path("replica"));
 
