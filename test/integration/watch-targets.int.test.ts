@@ -8,6 +8,7 @@ import { readWatcherStatus, type LaneStatus } from "../../src/state/watcher-stat
 import type { WatchSpec } from "../../src/state/watch-spec.ts";
 import { startWatchEngine } from "../../src/watch/engine/engine.ts";
 import type { EngineEvent } from "../../src/watch/engine/events.ts";
+import type { EventSource } from "../../src/watch/sources/source.ts";
 import { useFixture, type ManifestFixture } from "../helpers/manifest-fixture.ts";
 import { readInventory } from "../helpers/probes.ts";
 import { startRsyncDaemon, type RsyncDaemon } from "../helpers/rsync-daemon.ts";
@@ -189,6 +190,51 @@ describe("a watcher with two targets, one of which goes down", () => {
   });
 });
 
+describe("a watcher with two targets, one of which hangs", () => {
+  test("a target whose daemon is frozen (connections accepted, never answered) holds only its own lane", async () => {
+    const source = await makeTempDir("rtsync-src-");
+    const stateDir = await makeTempDir("rtsync-state-");
+    const [sa, sb] = [sub(), sub()];
+    await Promise.all([mkdir(a.path("m", sa)), mkdir(b.path("m", sb))]);
+    const spec: WatchSpec = {
+      name: "hang",
+      source,
+      targets: [
+        { key: `rsync://127.0.0.1:${a.port}/m/${sa}`, target: `${a.url("m")}/${sa}`, daemonTarget: true, rsyncArgs: [] },
+        { key: `rsync://127.0.0.1:${b.port}/m/${sb}`, target: `${b.url("m")}/${sb}`, daemonTarget: true, rsyncArgs: [] },
+      ],
+      exclude: [],
+      delayMs: 0,
+      watcher: "inotify",
+      initialSync: true,
+      stateDir,
+      ...(await toolPaths()),
+    };
+    const engine = await startWatchEngine(spec, {});
+    onTestFinished(() => engine.stop());
+    await engine.ready;
+    await waitFor(() => engine.idle() || `pending ${engine.pending()}`);
+    b.pause();
+    try {
+      const frozenAt = Date.now();
+      for (let i = 0; Date.now() - frozenAt < 10_000; i++) {
+        const name = `h/${String(i).padStart(4, "0")}.txt`;
+        await writeTree(source, { [name]: `write ${i}\n` });
+        // A lane that waited for b's run (hung until b resumes) would deliver nothing meanwhile.
+        await waitFor(async () => (await stat(a.path("m", sa, name)).then(() => true, () => false)) || `${name} not on replica a yet`, 8000, 10);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const [laneA, laneB] = engine.lanes();
+      expect(laneA).toMatchObject({ pending: 0 });
+      expect(laneB?.pending).toBeGreaterThan(0);
+    } finally {
+      b.resume();
+    }
+    await waitForSameTree(source, b.path("m", sb), { timeoutMs: 60_000 });
+    await waitForSameTree(source, a.path("m", sa));
+  });
+});
+
 describe("per-target settings and restarts", () => {
   test("a local target beside a daemon target: its own rsyncArgs (--chmod) apply to its lane only", async () => {
     const f = await useFixture();
@@ -291,6 +337,29 @@ describe("deletion guards with two targets", () => {
     const halts = events.filter((e): e is Extract<EngineEvent, { type: "halted" }> => e.type === "halted");
     expect(halts.map((h) => [h.target, h.reason]).sort()).toEqual(spec.targets.map((t) => [t.key, "source-unmounted"]).sort());
     for (const r of replicas) expect((await readdir(r)).sort()).toEqual(["a.txt", "b.txt"]);
+  });
+
+  test("one lane's full sync that finds the source unmounted halts the other lanes too, before their own full sync", async () => {
+    const source = await makeTempDir("rtsync-mnt-");
+    await execa("mount", ["-t", "tmpfs", "-o", "size=16m", "tmpfs", source]);
+    onTestFinished(() => execa("umount", [source], { reject: false }).then(() => undefined));
+    await writeTree(source, { "a.txt": "a" });
+    // Only a's lane has a schedule; b's would never run a full sync of its own.
+    const { spec } = await twoTargets(source, [{ fullSyncSchedule: "*/2 * * * * *" }, {}]);
+    // A source that watches nothing and never fails: the unmount reaches the engine only through
+    // a's scheduled full sync (with a real source it would also restart the source and full-sync
+    // every lane).
+    const quiet: EventSource = { kind: "inotify", subscribe: () => ({ ready: Promise.resolve({ watches: 1 }), close: async () => undefined }) };
+    const events: EngineEvent[] = [];
+    const engine = await startWatchEngine({ ...spec, initialSync: false }, { ...fast, eventSource: quiet, onEvent: (e) => events.push(e) });
+    onTestFinished(() => engine.stop());
+    await engine.ready;
+    await execa("umount", [source]);
+    await waitFor(() => engine.halted() || `lanes: ${JSON.stringify(engine.lanes())}`, 30_000);
+    const halts = events.filter((e): e is Extract<EngineEvent, { type: "halted" }> => e.type === "halted");
+    expect(halts.map((h) => [h.target, h.reason]).sort()).toEqual(spec.targets.map((t) => [t.key, "source-unmounted"]).sort());
+    // No rsync ran on b's lane at all.
+    expect(events.filter((e) => e.type === "run-start" && e.target === spec.targets[1]?.key)).toEqual([]);
   });
 
   test("maxDelete is each target's own: the lane that hits it halts, the other deletes what it must and keeps replicating", async () => {
