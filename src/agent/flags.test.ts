@@ -16,14 +16,20 @@ test("--interval: a whole number with ms, s, m or h", () => {
   for (const bad of ["60", "1.5s", "s", "-5s", "5 m"]) expect(parseInterval(bad), bad).toBeUndefined();
 });
 
-test("runs are counted by kind and outcome from log.jsonl lines; bytes include rename steps; other lines are skipped", () => {
-  const t = tallyLines({ runs: new Map(), bytes: 0 }, [
-    JSON.stringify({ at: "t", type: "run", kind: "full", reason: "initial sync", paths: 0, bytes: 100, durationMs: 1, exitCode: 0, outcome: "ok" }),
-    JSON.stringify({ at: "t", type: "run", kind: "incremental", reason: "changes", paths: 2, bytes: 10, durationMs: 1, exitCode: 0, outcome: "ok", renames: [{ from: "a", to: "b", outcome: "ok", exitCode: 0, bytes: 5 }] }),
-    JSON.stringify({ at: "t", type: "run", kind: "incremental", reason: "changes", paths: 1, bytes: null, durationMs: 1, exitCode: 10, outcome: "transient" }),
+test("runs are counted by target, kind and outcome from log.jsonl lines; bytes include rename steps; other lines are skipped", () => {
+  const t = tallyLines(new Map(), [
+    JSON.stringify({ at: "t", type: "run", target: "/a", kind: "full", reason: "initial sync", paths: 0, bytes: 100, durationMs: 1, exitCode: 0, outcome: "ok" }),
+    JSON.stringify({ at: "t", type: "run", target: "/a", kind: "incremental", reason: "changes", paths: 2, bytes: 10, durationMs: 1, exitCode: 0, outcome: "ok", renames: [{ from: "a", to: "b", outcome: "ok", exitCode: 0, bytes: 5 }] }),
+    JSON.stringify({ at: "t", type: "run", target: "/b", kind: "incremental", reason: "changes", paths: 1, bytes: null, durationMs: 1, exitCode: 10, outcome: "transient" }),
+    JSON.stringify({ at: "t", type: "run", kind: "full", reason: "schedule", paths: 0, bytes: 7, durationMs: 1, exitCode: 0, outcome: "ok" }),
     JSON.stringify({ at: "t", type: "watching", watcher: "inotifywait", watches: 3 }),
     '{"torn',
   ]);
-  expect(Object.fromEntries(t.runs)).toEqual({ "full/ok": 1, "incremental/ok": 1, "incremental/transient": 1 });
-  expect(t.bytes).toBe(115);
+  expect(Object.fromEntries(t.get("/a")?.runs ?? [])).toEqual({ "full/ok": 1, "incremental/ok": 1 });
+  expect(t.get("/a")?.bytes).toBe(115);
+  expect(Object.fromEntries(t.get("/b")?.runs ?? [])).toEqual({ "incremental/transient": 1 });
+  // A record of a watcher from before targets had lanes names none.
+  expect(t.get("")).toEqual({ runs: new Map([["full/ok", 1]]), bytes: 7 });
+  // Tallies add up: the same lines again double every count.
+  expect(tallyLines(t, [JSON.stringify({ at: "t", type: "run", target: "/b", kind: "incremental", outcome: "transient", bytes: 1 })]).get("/b")?.runs.get("incremental/transient")).toBe(2);
 });

@@ -12,6 +12,8 @@ import type { RunTally } from "./run-tally.ts";
 
 export interface WatchSnapshot {
   readonly name: string;
+  /** The keys of its targets, in manifest order (what an older watcher's documents, which name none, are labelled with). */
+  readonly targets: readonly string[];
   readonly up: boolean;
   readonly report: WatcherStatusDoc | undefined;
   readonly tally: RunTally;
@@ -50,10 +52,44 @@ export interface AgentMetrics {
   readonly contentType: string;
 }
 
-const lastSuccess = (r: WatcherStatusDoc | undefined): number | undefined => {
-  const times = [r?.lastRun, r?.lastIncremental, r?.lastFullSync].flatMap((run) => (run?.ok ? [Date.parse(run.at)] : [])).filter(Number.isFinite);
+type Runs = Pick<WatcherStatusDoc, "lastRun" | "lastIncremental" | "lastFullSync">;
+
+const lastSuccess = (r: Runs): number | undefined => {
+  const times = [r.lastRun, r.lastIncremental, r.lastFullSync].flatMap((run) => (run?.ok ? [Date.parse(run.at)] : [])).filter(Number.isFinite);
   return times.length === 0 ? undefined : Math.max(...times);
 };
+
+/** One target of a watch as the per-target series see it. */
+interface TargetRow {
+  readonly target: string;
+  readonly pending: number;
+  /** Epoch ms of its last successful run. */
+  readonly lastSuccess: number | undefined;
+}
+
+// The watch's targets from its status document: its lanes, or, from a watcher started before
+// lanes existed, the document itself as its one target.
+function targetRows(w: WatchSnapshot): TargetRow[] {
+  const r = w.report;
+  if (r === undefined) return [];
+  if (r.targets !== undefined) {
+    return r.targets.map((l) => ({ target: l.target, pending: l.pending, lastSuccess: l.lastSuccessAt === null ? lastSuccess(l) : Date.parse(l.lastSuccessAt) }));
+  }
+  return [{ target: w.targets[0] ?? "", pending: r.pending, lastSuccess: lastSuccess(r) }];
+}
+
+// The log's tally by target, records that name none (an older watcher's) counted for its first target.
+function tallyRows(w: WatchSnapshot): Map<string, { runs: Map<string, number>; bytes: number }> {
+  const out = new Map<string, { runs: Map<string, number>; bytes: number }>();
+  for (const [key, t] of w.tally) {
+    const target = key === "" ? (w.targets[0] ?? "") : key;
+    const row = out.get(target) ?? { runs: new Map<string, number>(), bytes: 0 };
+    for (const [k, n] of t.runs) row.runs.set(k, (row.runs.get(k) ?? 0) + n);
+    row.bytes += t.bytes;
+    out.set(target, row);
+  }
+  return out;
+}
 
 export function createAgentMetrics(readSnapshot: () => Promise<MetricsSnapshot>): AgentMetrics {
   const registry = new Registry();
@@ -75,30 +111,37 @@ export function createAgentMetrics(readSnapshot: () => Promise<MetricsSnapshot>)
 
   // Per watch.
   gauge("rtsync_watch_up", "1 when the watch's watcher process runs", ["watch"], (g, s) => s.watches.forEach((w) => g.set({ watch: w.name }, w.up ? 1 : 0)));
-  gauge("rtsync_watch_pending_changes", "Changes seen and not yet replicated", ["watch"], (g, s) =>
-    s.watches.forEach((w) => w.report && g.set({ watch: w.name }, w.report.pending)),
+  // Per target of a watch (each is a lane of its watcher, with its own queue and runs).
+  gauge("rtsync_watch_pending_changes", "Changes seen and not yet replicated to the target", ["watch", "target"], (g, s) =>
+    s.watches.forEach((w) => targetRows(w).forEach((t) => g.set({ watch: w.name, target: t.target }, t.pending))),
   );
-  gauge("rtsync_watch_last_success_timestamp_seconds", "When the last successful rsync run of the watch ended", ["watch"], (g, s) =>
-    s.watches.forEach((w) => {
-      const at = lastSuccess(w.report);
-      if (at !== undefined) g.set({ watch: w.name }, at / 1000);
-    }),
-  );
-  gauge("rtsync_watch_seconds_since_last_success", "Seconds since the last successful rsync run of the watch", ["watch"], (g, s) =>
-    s.watches.forEach((w) => {
-      const at = lastSuccess(w.report);
-      if (at !== undefined) g.set({ watch: w.name }, Math.max(0, (s.now - at) / 1000));
-    }),
-  );
-  counter("rtsync_watch_runs_total", "rsync runs by kind (incremental, full) and outcome (ok, transient, partial, fatal, cancelled), from the watcher's log", ["watch", "kind", "outcome"], (c, s) =>
+  gauge("rtsync_watch_last_success_timestamp_seconds", "When the last successful rsync run to the target ended", ["watch", "target"], (g, s) =>
     s.watches.forEach((w) =>
-      w.tally.runs.forEach((n, key) => {
-        const [kind = "?", outcome = "?"] = key.split("/");
-        c.inc({ watch: w.name, kind, outcome }, n);
+      targetRows(w).forEach((t) => {
+        if (t.lastSuccess !== undefined) g.set({ watch: w.name, target: t.target }, t.lastSuccess / 1000);
       }),
     ),
   );
-  counter("rtsync_watch_sent_bytes_total", "Bytes rsync sent for the watch, from the watcher's log", ["watch"], (c, s) => s.watches.forEach((w) => c.inc({ watch: w.name }, w.tally.bytes)));
+  gauge("rtsync_watch_seconds_since_last_success", "Seconds since the last successful rsync run to the target", ["watch", "target"], (g, s) =>
+    s.watches.forEach((w) =>
+      targetRows(w).forEach((t) => {
+        if (t.lastSuccess !== undefined) g.set({ watch: w.name, target: t.target }, Math.max(0, (s.now - t.lastSuccess) / 1000));
+      }),
+    ),
+  );
+  counter("rtsync_watch_runs_total", "rsync runs by target, kind (incremental, full) and outcome (ok, transient, partial, fatal, cancelled), from the watcher's log", ["watch", "target", "kind", "outcome"], (c, s) =>
+    s.watches.forEach((w) =>
+      tallyRows(w).forEach((t, target) =>
+        t.runs.forEach((n, key) => {
+          const [kind = "?", outcome = "?"] = key.split("/");
+          c.inc({ watch: w.name, target, kind, outcome }, n);
+        }),
+      ),
+    ),
+  );
+  counter("rtsync_watch_sent_bytes_total", "Bytes rsync sent to the target, from the watcher's log", ["watch", "target"], (c, s) =>
+    s.watches.forEach((w) => tallyRows(w).forEach((t, target) => c.inc({ watch: w.name, target }, t.bytes))),
+  );
   counter("rtsync_watch_restarts_total", "Times this agent started the watcher again after it died", ["watch"], (c, s) => s.watches.forEach((w) => c.inc({ watch: w.name }, w.restarts)));
   counter("rtsync_watch_source_restarts_total", "Restarts of the event source inside the running watcher (inotify failed, root vanished)", ["watch"], (c, s) =>
     s.watches.forEach((w) => w.report && c.inc({ watch: w.name }, w.report.counters.sourceRestarts)),

@@ -1,22 +1,25 @@
 import { open, stat } from "node:fs/promises";
 import { watchFiles } from "../state/layout.ts";
 
-// Counts a watcher's rsync runs by kind and outcome, and the bytes they sent, from its log.jsonl
+// Counts a watcher's rsync runs by target, kind and outcome, and the bytes they sent, from its log.jsonl
 // (one line per batch, appended by the watcher, rotated to log.jsonl.1 past 5 MB). The agent reads
 // only what was appended since its last look, so a scrape costs what happened since the last one.
 
-export interface RunTally {
+/** One target's runs and bytes. */
+export interface TargetTally {
   /** Runs by `kind/outcome` (`incremental/ok`, `full/transient`, …). */
   readonly runs: ReadonlyMap<string, number>;
   readonly bytes: number;
 }
 
-export const EMPTY_TALLY: RunTally = { runs: new Map(), bytes: 0 };
+/** Runs and bytes by target (the records' `target`; "" for records of watchers before issue 14, which had one). */
+export type RunTally = ReadonlyMap<string, TargetTally>;
+
+export const EMPTY_TALLY: RunTally = new Map();
 
 /** Adds the `run` records among `lines` to `tally`; lines that are not run records are skipped. Pure. */
 export function tallyLines(tally: RunTally, lines: readonly string[]): RunTally {
-  const runs = new Map(tally.runs);
-  let bytes = tally.bytes;
+  const out = new Map(tally);
   for (const line of lines) {
     let r: unknown;
     try {
@@ -25,14 +28,19 @@ export function tallyLines(tally: RunTally, lines: readonly string[]): RunTally 
       continue;
     }
     if (typeof r !== "object" || r === null) continue;
-    const rec = r as { type?: unknown; kind?: unknown; outcome?: unknown; bytes?: unknown; renames?: unknown };
+    const rec = r as { type?: unknown; target?: unknown; kind?: unknown; outcome?: unknown; bytes?: unknown; renames?: unknown };
     if (rec.type !== "run" || typeof rec.kind !== "string" || typeof rec.outcome !== "string") continue;
+    const target = typeof rec.target === "string" ? rec.target : "";
+    const before = out.get(target) ?? { runs: new Map<string, number>(), bytes: 0 };
+    const runs = new Map(before.runs);
     const key = `${rec.kind}/${rec.outcome}`;
     runs.set(key, (runs.get(key) ?? 0) + 1);
+    let bytes = before.bytes;
     if (typeof rec.bytes === "number") bytes += rec.bytes;
     if (Array.isArray(rec.renames)) for (const step of rec.renames as Array<{ bytes?: unknown }>) if (typeof step.bytes === "number") bytes += step.bytes;
+    out.set(target, { runs, bytes });
   }
-  return { runs, bytes };
+  return out;
 }
 
 interface Cursor {

@@ -131,10 +131,11 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     const restarts = (id: string) => state.tracks.get(id)?.restarts ?? 0;
     const watches = await Promise.all(
       (seen?.status.watchers ?? []).map(async (w) => {
-        const dir = lastGood?.resolved.watches.find((x) => x.name === w.name)?.dir ?? "";
+        const resolved = lastGood?.resolved.watches.find((x) => x.name === w.name);
+        const dir = resolved?.dir ?? "";
         let follower = followers.get(dir);
         if (follower === undefined) followers.set(dir, (follower = new LogFollower(dir)));
-        return { name: w.name, up: w.running, report: w.report, tally: await follower.read(), restarts: restarts(`watcher:${w.name}`), crashLooping: loops.has(`watcher:${w.name}`) };
+        return { name: w.name, targets: resolved?.targets.map((t) => t.key) ?? [], up: w.running, report: w.report, tally: await follower.read(), restarts: restarts(`watcher:${w.name}`), crashLooping: loops.has(`watcher:${w.name}`) };
       }),
     );
     const daemons = (seen?.status.daemons ?? []).map((d) => ({ name: d.name, up: d.running, restarts: restarts(`daemon:${d.name}`), crashLooping: loops.has(`daemon:${d.name}`) }));

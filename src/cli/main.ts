@@ -72,15 +72,17 @@ const COMMANDS: readonly CommandInfo[] = [
   },
   {
     name: "verify",
-    description: "compare each watch's source with its target, read-only: what is missing, extra or different there (exit 0 equal, 2 different, 1 error)",
+    description: "compare each watch's source with each of its targets, read-only: what is missing, extra or different there (exit 0 equal, 2 different, 1 error)",
     load: async () => (await import("./commands/verify.ts")).verifyCommand,
     examples: [
       "rtsync verify rtsync.yaml",
       "rtsync verify rtsync.yaml --watch backup-push --checksum   # reads every byte on both sides",
+      "rtsync verify rtsync.yaml --watch backup-push --target rsync_backup@dr-site::backup   # one target of several",
       "rtsync verify --json | jq '.watches[] | {name, result, missing: .missing.count}'",
     ],
     options: () => [
       new Option("--watch <name>", "only this watch"),
+      new Option("--target <target>", "only this target (any spelling of it) of the watches compared"),
       new Option("--checksum", "compare contents, not sizes and modification times (reads every file on both sides)"),
     ],
   },

@@ -454,6 +454,52 @@ describe("every path rtsync writes or owns has one purpose (issue 13)", () => {
     ]);
   });
 
+  test("targets: a watch takes target or targets, never both, never none, never an empty list", () => {
+    const text = "version: 1\nwatches:\n  both:\n    source: /srv/a\n    target: /srv/r1\n    targets: [/srv/r2]\n  none:\n    source: /srv/b\n  empty:\n    source: /srv/c\n    targets: []\n";
+    expect(lines(text)).toEqual([
+      "m.yaml:6:5: `targets` and `target` (m.yaml:5:5) in one watch: a watch takes one or the other; move that target into the list",
+      "m.yaml:7:3: the watch has no target: add `target: DESTINATION`, or `targets: [...]` for several",
+      "m.yaml:11:14: targets lists no target: name at least one (or use `target:`)",
+    ]);
+  });
+
+  test("targets: one destination listed twice in a watch (any spelling), or one inside another, names both positions", () => {
+    const text = `version: 1\n${USERS}watches:\n  w:\n    source: /srv/w\n    targets:\n      - rsync://u1@Backup:873/m\n      - { url: "backup::m", maxDelete: 5 }\n      - rsync://backup:874/m\n      - /srv/r\n      - /srv/r/\n      - /srv/r/sub\n`;
+    expect(lines(text)).toEqual([
+      "m.yaml:10:16: target rsync://backup:873/m is also watches.w.targets[0] (m.yaml:9:9); a watch lists each target once",
+      "m.yaml:13:9: target /srv/r is also watches.w.targets[3] (m.yaml:12:9); a watch lists each target once",
+      "m.yaml:14:9: target /srv/r/sub lies inside watches.w.targets[3] (m.yaml:12:9); the full syncs of one would delete what the watch copies to the other",
+    ]);
+  });
+
+  test("targets: two watches pushing to one target path, through target and targets", () => {
+    const text = `version: 1\n${USERS}watches:\n  a: { source: /srv/a, targets: [/srv/x, "u1@backup::m/sub"] }\n  b: { source: /srv/b, target: "rsync://BACKUP/m/sub/" }\n  c: { source: /srv/c, targets: [{ url: /srv/x/c }] }\n`;
+    expect(lines(text)).toEqual([
+      "m.yaml:7:32: target rsync://backup:873/m/sub is also watches.a.targets[1] (m.yaml:6:42); two watches would each delete what the other copies there",
+      "m.yaml:8:41: target /srv/x/c lies inside watches.a.targets[0] (m.yaml:6:34); two watches would each delete what the other copies there",
+    ]);
+  });
+
+  test("targets: each entry is checked like target, its own rsyncArgs and schedule like the watch's", () => {
+    const text = `version: 1\n${USERS}watches:\n  w:\n    source: /srv/w\n    targets:\n      - nobody@host::m\n      - { url: /srv/w/inside }\n      - { url: /srv/ok, rsyncArgs: ["--delete-excluded"], fullSync: { schedule: "61 * * * *" } }\n      - host:/ssh\n`;
+    expect(lines(text)).toEqual([
+      'm.yaml:9:9: target user "nobody" is not defined in users',
+      "m.yaml:10:16: target /srv/w/inside and source /srv/w overlap; a watch would copy into its own tree",
+      'm.yaml:11:37: rsyncArgs item "--delete-excluded" is not allowed: rtsync decides what is deleted (the listed paths on incremental runs, --delete-delay on full syncs); on an incremental run, where everything unlisted is excluded, it would delete the whole target',
+      expect.stringMatching(/^m\.yaml:11:81: schedule "61 \* \* \* \*" /),
+      expect.stringMatching(/^m\.yaml:12:9: target "host:\/ssh" is a remote-shell \(ssh\) target/),
+    ]);
+  });
+
+  test("targets: a malformed entry says what an entry may be", () => {
+    const text = "version: 1\nwatches:\n  w:\n    source: /srv/w\n    targets:\n      - { url: /srv/r1, rsyncArg: [] }\n      - { maxDelete: 3 }\n      - 17\n";
+    expect(lines(text)).toEqual([
+      'm.yaml:6:25: unknown key "rsyncArg" in watches.w.targets.0 (did you mean "rsyncArgs"?)',
+      'm.yaml:7:9: missing required key "url"',
+      "m.yaml:8:9: targets item 2 must be a target (rsync://…, host::module or /dir) or { url, rsyncArgs, fullSync, maxDelete }, not number 17",
+    ]);
+  });
+
   test("stateDir stays out of what rtsync syncs and exports, and keeps its own files", () => {
     const text = "version: 1\nstateDir: /data/state\ndaemons:\n  d:\n    logFile: /data/state/rsyncd.log\n    modules:\n      m: { path: /data }\n";
     expect(errorLines(text)).toEqual([

@@ -32,7 +32,11 @@ describe("resolveManifest", () => {
       secretsFile: "/var/lib/rtsync/daemons/here/rsyncd.secrets",
       modules: [{ name: "m", path: "/m" }],
     });
-    expect(m.watches[0]).toMatchObject({ name: "push", targetUrl: "rsync://u@10.0.0.1/m", delayMs: 2000, fullSyncSchedule: "0 * * * *" });
+    expect(m.watches[0]).toMatchObject({
+      name: "push",
+      delayMs: 2000,
+      targets: [{ key: "rsync://10.0.0.1:873/m", url: "rsync://u@10.0.0.1/m", passwordFile: "/var/lib/rtsync/watches/push/password", rsyncArgs: [], fullSyncSchedule: "0 * * * *" }],
+    });
     expect(resolved("version: 1\ndaemons:\n  slave:\n    nodes: [inotify-slave]\n", { node: "inotify-slave" }).daemons).toHaveLength(1);
   });
 
@@ -43,6 +47,29 @@ describe("resolveManifest", () => {
     expect(slave.sysctl).toEqual([]);
     expect(slave.sysctlFile).toBeUndefined();
     expect(resolved("version: 1\nsysctl:\n  fs.inotify.max_user_watches: 100000\n", { node: "any" }).sysctl).toHaveLength(1);
+  });
+
+  test("targets: one lane each, with the watch's settings unless the target replaces them; a password file per user", () => {
+    const m = resolved(`version: 1
+users:
+  a: { password: { env: A } }
+  b: { password: { env: B } }
+watches:
+  push:
+    source: /s
+    rsyncArgs: ["--compress"]
+    maxDelete: 100
+    fullSync: { schedule: "0 3 * * *" }
+    targets:
+      - rsync://a@Backup.example:873/m/sub/
+      - { url: "b@dr::m", rsyncArgs: ["--bwlimit=1m"], fullSync: { schedule: "*/5 * * * *" } }
+      - { url: /srv/copy/, maxDelete: 5, rsyncArgs: [] }
+`);
+    expect(m.watches[0]?.targets).toEqual([
+      { key: "rsync://backup.example:873/m/sub", target: expect.objectContaining({ kind: "daemon", user: "a" }), url: "rsync://a@Backup.example:873/m/sub", passwordFile: "/var/lib/rtsync/watches/push/password-a", rsyncArgs: ["--compress"], fullSyncSchedule: "0 3 * * *", maxDelete: 100 },
+      { key: "rsync://dr:873/m", target: expect.objectContaining({ kind: "daemon", user: "b" }), url: "rsync://b@dr/m", passwordFile: "/var/lib/rtsync/watches/push/password-b", rsyncArgs: ["--bwlimit=1m"], fullSyncSchedule: "*/5 * * * *", maxDelete: 100 },
+      { key: "/srv/copy", target: { kind: "local", path: "/srv/copy" }, url: "/srv/copy", rsyncArgs: [], fullSyncSchedule: "0 3 * * *", maxDelete: 5 },
+    ]);
   });
 
   test("no secrets file when no module has authUsers", () => {

@@ -1,9 +1,9 @@
 import { dirname, isAbsolute, join } from "node:path";
 import { InternalError } from "../core/errors.ts";
-import { daemonFiles, stateLayout } from "../state/layout.ts";
+import { daemonFiles, stateLayout, watchFiles } from "../state/layout.ts";
 import type { Daemon, Manifest, Module, Password, SysctlKey, Watch } from "./schema.ts";
 import { DURATION_PATTERN } from "./schema.ts";
-import { parseTarget, renderTarget, type Target } from "./target.ts";
+import { parseTarget, renderTarget, targetKey, watchTargets, type Target } from "./target.ts";
 
 // A validated manifest with every default filled in, for one node: the plain data the reconciler
 // works from. Pure: the environment (working directory included) comes in as `ResolveContext`.
@@ -36,15 +36,27 @@ export interface ResolvedDaemon extends Omit<Daemon, "modules"> {
   readonly dir: string;
 }
 
-export interface ResolvedWatch extends Omit<Watch, "target" | "delay" | "fullSync"> {
-  readonly name: string;
+/** One target of a watch (a lane of its watcher), with the watch's settings it does not replace. */
+export interface ResolvedTarget {
+  /** Its identity within the watch, the same for every spelling (target.ts: targetKey). */
+  readonly key: string;
   readonly target: Target;
   /** The target as rsync takes it. */
-  readonly targetUrl: string;
-  readonly delayMs: number;
-  /** The cron schedule of the full resync (default: hourly). */
+  readonly url: string;
+  /** The client password file, for a daemon target with a user. */
+  readonly passwordFile?: string;
+  readonly rsyncArgs: readonly string[];
+  /** The cron schedule of its full resync. */
   readonly fullSyncSchedule: string;
-  /** Where this watcher keeps its status, log and password file. */
+  readonly maxDelete?: number;
+}
+
+export interface ResolvedWatch extends Omit<Watch, "target" | "targets" | "delay" | "fullSync" | "rsyncArgs" | "maxDelete"> {
+  readonly name: string;
+  /** One or more, in manifest order (`target:` is a list of one). */
+  readonly targets: readonly ResolvedTarget[];
+  readonly delayMs: number;
+  /** Where this watcher keeps its status, log and password files. */
   readonly dir: string;
 }
 
@@ -107,19 +119,35 @@ function resolveDaemon(name: string, d: Daemon, stateDir: string): ResolvedDaemo
   };
 }
 
+// A watch's daemon targets may log in as different users: one password file each. One user
+// keeps the file every watch had before `targets` (watches/NAME/password).
+function passwordFileOf(dir: string, user: string, users: ReadonlySet<string>): string {
+  return users.size === 1 ? watchFiles.password(dir) : watchFiles.password(dir, user);
+}
+
 function resolveWatch(name: string, w: Watch, stateDir: string): ResolvedWatch {
-  const parsed = parseTarget(w.target);
-  if (!parsed.ok) throw new InternalError(`unchecked target: ${parsed.message}`);
-  const { target: _t, delay, fullSync, ...rest } = w;
-  return {
-    ...rest,
-    name,
-    target: parsed.target,
-    targetUrl: renderTarget(parsed.target),
-    delayMs: durationMs(delay),
-    fullSyncSchedule: fullSync?.schedule ?? DEFAULT_FULL_SYNC,
-    dir: stateLayout.watchDir(stateDir, name),
-  };
+  const { target: _t, targets: _ts, delay, fullSync, rsyncArgs, maxDelete, ...rest } = w;
+  const dir = stateLayout.watchDir(stateDir, name);
+  const parsed = watchTargets(w).map((entry) => {
+    const result = parseTarget(entry.text);
+    if (!result.ok) throw new InternalError(`unchecked target: ${result.message}`);
+    return { entry, target: result.target };
+  });
+  const users = new Set(parsed.flatMap(({ target }) => (target.kind === "daemon" && target.user ? [target.user] : [])));
+  const targets = parsed.map(({ entry, target }): ResolvedTarget => {
+    const user = target.kind === "daemon" ? target.user : undefined;
+    const max = entry.maxDelete ?? maxDelete;
+    return {
+      key: targetKey(target),
+      target,
+      url: renderTarget(target),
+      ...(user ? { passwordFile: passwordFileOf(dir, user, users) } : {}),
+      rsyncArgs: entry.rsyncArgs ?? rsyncArgs,
+      fullSyncSchedule: entry.fullSync?.schedule ?? fullSync?.schedule ?? DEFAULT_FULL_SYNC,
+      ...(max === undefined ? {} : { maxDelete: max }),
+    };
+  });
+  return { ...rest, name, targets, delayMs: durationMs(delay), dir };
 }
 
 /** Fills in defaults and keeps what runs on `ctx.node`. The manifest must have passed validation. */

@@ -23,9 +23,14 @@ function schemaAt(root: AnySchema, path: readonly PathSegment[]): AnySchema | un
   const unwrap = (s: AnySchema): AnySchema => {
     let x = s;
     for (;;) {
-      const def = x._zod.def as { type: string; innerType?: AnySchema };
+      const def = x._zod.def as { type: string; innerType?: AnySchema; options?: readonly AnySchema[] };
       if ((def.type === "optional" || def.type === "default" || def.type === "nullable") && def.innerType) x = def.innerType;
-      else return x;
+      // A union with one mapping among its forms (a target: a string or { url, ... }): that mapping.
+      else if (def.type === "union" && def.options) {
+        const mapping = def.options.filter((o) => (o._zod.def as { type: string }).type === "object");
+        if (mapping.length !== 1 || mapping[0] === undefined) return x;
+        x = mapping[0];
+      } else return x;
     }
   };
   for (const seg of path) {
@@ -117,6 +122,12 @@ export function schemaIssues(root: AnySchema, data: unknown, issues: readonly z.
           out.push(error(path, "password must not be written inline; use { env: VARIABLE } or { file: path/relative/to/manifest }"));
         } else if (name === "password") {
           out.push(error(path, "password must be { env: VARIABLE }, { file: PATH } or { value: ... }"));
+        } else if (path[path.length - 2] === "targets" && raw !== null && typeof raw === "object" && !Array.isArray(raw)) {
+          // A target written as a mapping: what is wrong inside it (its own branch of the union).
+          const branch = issue.errors.find((b) => !b.some((i) => i.path.length === 0 && i.code === "invalid_type")) ?? [];
+          out.push(...schemaIssues(root, data, branch.map((i) => ({ ...i, path: [...path, ...i.path] }))));
+        } else if (path[path.length - 2] === "targets") {
+          out.push(error(path, `targets item ${String(path[path.length - 1])} must be a target (rsync://…, host::module or /dir) or { url, rsyncArgs, fullSync, maxDelete }, not ${describeValue(raw)}`));
         } else {
           out.push(error(path, `${name} ${issue.message}`));
         }

@@ -90,32 +90,52 @@ export const DaemonSchema = z.strictObject({
   modules: z.record(nameKey, ModuleSchema).default({}),
 });
 
+const TARGET_FORMS = "rsync://[user@]host[:port]/module[/path], [user@]host::module[/path], or a local absolute directory.";
+
+const fullSync = z
+  .strictObject({
+    schedule: z.string().min(1).meta({ description: "Cron: 5 fields, or 6 with seconds first." }),
+  })
+  .meta({ description: "Scheduled full rsync --delete-delay, the safety net for dropped events. Default: hourly." });
+
+const maxDelete = z
+  .number()
+  .int()
+  .positive()
+  .meta({ description: "Full syncs delete at most this many files on the target (rsync --max-delete)." });
+
+const rsyncArgs = z
+  .array(z.string().min(1))
+  .meta({ description: "Extra rsync options for every run, one whole option per item (--bwlimit=1000); only the options the README lists are allowed." });
+
+/** One entry of `targets`: a destination, or a destination with its own settings. */
+export const TargetEntrySchema = z
+  .union([
+    z.string().min(1).meta({ description: TARGET_FORMS }),
+    z.strictObject({
+      url: z.string().min(1).meta({ description: TARGET_FORMS }),
+      rsyncArgs: rsyncArgs.optional().meta({ description: "Replaces the watch's rsyncArgs for this target." }),
+      fullSync: fullSync.optional().meta({ description: "Replaces the watch's fullSync for this target." }),
+      maxDelete: maxDelete.optional().meta({ description: "Replaces the watch's maxDelete for this target." }),
+    }),
+  ])
+  .meta({ description: "A target as `target` takes it, or { url, rsyncArgs, fullSync, maxDelete } to give it settings of its own." });
+
 export const WatchSchema = z.strictObject({
   nodes: nodeList.optional(),
   source: absolutePath.meta({ description: "The directory tree to watch and push." }),
-  target: z.string().min(1).meta({
-    description: "rsync://[user@]host[:port]/module[/path], [user@]host::module[/path], or a local absolute directory.",
-  }),
+  target: z.string().min(1).optional().meta({ description: `${TARGET_FORMS} (or \`targets\` for several).` }),
+  targets: z
+    .array(TargetEntrySchema)
+    .optional()
+    .meta({ description: "Instead of `target`: several replicas of the source, each with its own queue, retries and schedule (a lane); a target that is down never delays another." }),
   exclude: z.array(z.string().min(1)).default([]).meta({ description: "rsync exclude patterns; apply to events and to every run." }),
   delay: duration.default(0).meta({ description: "Extra wait to gather a batch (0: send after a quiet spell at once)." }),
   watcher: z.enum(["auto", "inotify", "inotifywait", "chokidar", "poll"]).default("auto"),
-  maxDelete: z
-    .number()
-    .int()
-    .positive()
-    .optional()
-    .meta({ description: "Full syncs delete at most this many files on the target (rsync --max-delete)." }),
-  rsyncArgs: z
-    .array(z.string().min(1))
-    .default([])
-    .meta({ description: "Extra rsync options for every run, one whole option per item (--bwlimit=1000); only the options the README lists are allowed." }),
+  maxDelete: maxDelete.optional(),
+  rsyncArgs: rsyncArgs.default([]),
   initialSync: z.boolean().default(true),
-  fullSync: z
-    .strictObject({
-      schedule: z.string().min(1).meta({ description: "Cron: 5 fields, or 6 with seconds first." }),
-    })
-    .optional()
-    .meta({ description: "Scheduled full rsync --delete-delay, the safety net for dropped events. Default: hourly." }),
+  fullSync: fullSync.optional(),
 });
 
 export const ManifestSchema = z

@@ -1,4 +1,6 @@
-import { NAME_PATTERN } from "./schema.ts";
+import type { PathSegment } from "./positions.ts";
+import { NAME_PATTERN, type Watch } from "./schema.ts";
+import { normalisePath } from "./system-paths.ts";
 
 // A watch's target: an rsync daemon module (two spellings) or a local directory. Parsing is pure.
 
@@ -85,4 +87,54 @@ export function renderTarget(target: Target): string {
       return `rsync://${user}${target.host}${port}/${target.module}${target.path}`;
     }
   }
+}
+
+/**
+ * A target's identity, the same for every spelling of one destination: a local directory's
+ * normalised path, or `rsync://host:port/module/path` with the host in lower case, the port
+ * always given (873 by default) and no user. One watch lists each destination once (validate
+ * refuses duplicates), so this keys its lanes in the watcher's status, log and metrics.
+ */
+export function targetKey(target: Target): string {
+  switch (target.kind) {
+    case "local":
+      return normalisePath(target.path).path;
+    case "daemon":
+      return `rsync://${target.host.toLowerCase()}:${target.port ?? 873}/${target.module}${target.path}`;
+  }
+}
+
+/** One target of a watch as the manifest writes it. */
+export interface WatchTargetEntry {
+  /** The destination text. */
+  readonly text: string;
+  /** Where that text is, relative to the watch: ["target"], ["targets", 1] or ["targets", 1, "url"]. */
+  readonly at: readonly PathSegment[];
+  /** Where the entry is, relative to the watch (its own keys are below it). */
+  readonly entryAt: readonly PathSegment[];
+  /** The settings this target replaces for itself (object form of `targets` only). */
+  readonly rsyncArgs?: readonly string[];
+  readonly fullSync?: { readonly schedule: string };
+  readonly maxDelete?: number;
+}
+
+/** A watch's targets in manifest order: `target`, then each of `targets` (validate refuses both at once). Pure. */
+export function watchTargets(w: Pick<Watch, "target" | "targets">): WatchTargetEntry[] {
+  const out: WatchTargetEntry[] = [];
+  if (w.target !== undefined) out.push({ text: w.target, at: ["target"], entryAt: ["target"] });
+  (w.targets ?? []).forEach((entry, i) => {
+    if (typeof entry === "string") {
+      out.push({ text: entry, at: ["targets", i], entryAt: ["targets", i] });
+      return;
+    }
+    out.push({
+      text: entry.url,
+      at: ["targets", i, "url"],
+      entryAt: ["targets", i],
+      ...(entry.rsyncArgs === undefined ? {} : { rsyncArgs: entry.rsyncArgs }),
+      ...(entry.fullSync === undefined ? {} : { fullSync: entry.fullSync }),
+      ...(entry.maxDelete === undefined ? {} : { maxDelete: entry.maxDelete }),
+    });
+  });
+  return out;
 }

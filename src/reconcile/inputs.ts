@@ -13,7 +13,7 @@ import { readPasswords } from "./passwords.ts";
 export function neededUsers(m: ResolvedManifest): Set<string> {
   const names = new Set<string>();
   for (const d of m.daemons) for (const mod of d.modules) for (const a of mod.authUsers ?? []) names.add(a.split(":")[0] ?? a);
-  for (const w of m.watches) if (w.target.kind === "daemon" && w.target.user) names.add(w.target.user);
+  for (const w of m.watches) for (const t of w.targets) if (t.target.kind === "daemon" && t.target.user) names.add(t.target.user);
   return names;
 }
 

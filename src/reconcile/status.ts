@@ -39,6 +39,10 @@ export function watcherProblem(running: boolean, report: WatcherStatusDoc | unde
     return `dead: pid ${report.pid} ended without stopping (last report ${report.updatedAt}, state ${report.state}); run \`rtsync apply\``;
   }
   if (!report || report.healthy || report.state === "starting") return undefined;
+  // Several targets: each lane that is not healthy, by name (the others replicate meanwhile).
+  const lanes = report.targets ?? [];
+  const sick = report.state === "watching" && lanes.length > 1 ? lanes.filter((l) => !l.healthy) : [];
+  if (sick.length > 0) return sick.map((l) => `target ${l.url}: ${l.lastError?.message ?? "not healthy"}`).join("; ");
   return report.lastError?.message ?? `state ${report.state}`;
 }
 
@@ -64,7 +68,8 @@ export async function gatherStatus(m: ResolvedManifest, host: Host): Promise<Nod
         running: run !== undefined,
         ...(run ? { pid: run.pid } : {}),
         source: w.source,
-        target: w.targetUrl,
+        target: w.targets[0]?.url ?? "",
+        targets: w.targets.map((t) => t.url),
         healthy: problem === undefined,
         ...(problem ? { problem } : {}),
         ...(report ? { report } : {}),

@@ -43,6 +43,7 @@ test("a watcher in its initial sync shows rsync's progress figures", () => {
         pid: 42,
         source: "/srv/www",
         target: "rsync://u@10.0.0.2/www",
+        targets: ["rsync://u@10.0.0.2/www"],
         healthy: true,
         report: report({
           pending: 3,
@@ -71,6 +72,7 @@ test("given-up paths, an authentication failure and a halted job are shown as wh
     pid: 42,
     source: "/srv/www",
     target: "rsync://u@10.0.0.2/www",
+    targets: ["rsync://u@10.0.0.2/www"],
     healthy: false,
     ...(problem === undefined ? {} : { problem }),
     report,

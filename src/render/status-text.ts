@@ -1,7 +1,7 @@
 import pc from "picocolors";
 import type { NodeHealthReport, ResourceHealth } from "../resources/health.ts";
 import type { NodeStatus, WatcherStatus } from "../resources/node-status.ts";
-import type { RunRecord, WatcherStatusDoc } from "../state/watcher-status.ts";
+import type { LaneStatus, RunRecord, WatcherStatusDoc } from "../state/watcher-status.ts";
 import { progressFigures } from "./progress-text.ts";
 
 // `rtsync status` as text. Pure: `now` comes in, so ages are testable.
@@ -40,7 +40,7 @@ function runLine(label: string, run: RunRecord | null, now: Date): string | unde
 }
 
 // Given-up paths: which, why, and when the full sync that repairs them runs.
-function failingLines(f: WatcherStatusDoc["failing"], now: Date): string[] {
+function failingLines(f: LaneStatus["failing"] | undefined, now: Date): string[] {
   if (f === undefined || f === null) return [];
   const which = f.sample.length > 0 ? `: ${f.sample.join(", ")}${f.paths > f.sample.length ? ", ..." : ""}` : "";
   const why = f.reasons.length > 0 ? ` (${f.reasons.join("; ")})` : "";
@@ -52,7 +52,7 @@ function failingLines(f: WatcherStatusDoc["failing"], now: Date): string[] {
   ];
 }
 
-function initialSyncLine(init: WatcherStatusDoc["initialSync"]): string | undefined {
+function initialSyncLine(init: LaneStatus["initialSync"]): string | undefined {
   if (init.state !== "running" && init.state !== "failed") return undefined;
   return `initial sync: ${init.state}${init.progress ? ` (${progressFigures(init.progress)})` : ""}`;
 }
@@ -60,28 +60,69 @@ function initialSyncLine(init: WatcherStatusDoc["initialSync"]): string | undefi
 // ` (Synced, Healthy)` after a daemon or watcher, when the health is known.
 const marks = (h: ResourceHealth | undefined): string => (h ? `  (${h.sync}, ${h.health})` : "");
 
+// How far behind a lane is: its changes not on the target, since when, and its last success.
+function behindText(l: LaneStatus, now: Date): string {
+  const since = l.behindSince === null ? "" : ` for ${(ago(l.behindSince, now) ?? "?").replace(/ ago$/, "")}`;
+  const success = l.lastSuccessAt === null ? "no run succeeded yet" : `last success ${ago(l.lastSuccessAt, now) ?? "?"}`;
+  return `${count(l.pending)} change(s) not on it${since} (${success})`;
+}
+
+// One target of a watch with several: where it stands, then its details.
+function laneLines(l: LaneStatus, now: Date, running: boolean): string[] {
+  if (!running) return [`target ${l.url}: ${l.pending > 0 ? `${count(l.pending)} change(s) pending when the watcher ended (the next start's full sync sends them)` : "nothing pending when the watcher ended"}`];
+  const where = l.halted !== null ? "HALTED (no rsync runs to it)" : l.pending > 0 ? `BEHIND: ${behindText(l, now)}` : "up to date";
+  const details = [
+    runLine("last sync", l.lastIncremental ?? l.lastRun, now),
+    l.retryAt === null ? undefined : `retry: ${ago(l.retryAt, now) ?? "?"}`,
+    ...failingLines(l.failing, now),
+    runLine("last full sync", l.lastFullSync, now),
+    l.nextFullSync === null ? undefined : `next full sync: ${ago(l.nextFullSync, now) ?? "?"}`,
+    initialSyncLine(l.initialSync),
+    l.healthy || l.lastError === null ? undefined : `error: ${l.lastError.message}`,
+  ].filter((x): x is string => x !== undefined);
+  return [`target ${l.url}: ${where}`, ...details.map((d) => `  ${d}`)];
+}
+
+// A watcher with several targets: the watch's own lines, which lanes are behind, then each lane.
+function lanesLines(rep: WatcherStatusDoc, lanes: readonly LaneStatus[], now: Date, running: boolean): string[] {
+  if (!running) return lanes.flatMap((l) => laneLines(l, now, false));
+  const behind = lanes.filter((l) => l.pending > 0 || l.halted !== null);
+  const worst = [...behind].sort((a, b) => b.pending - a.pending);
+  return [
+    ...(rep.watcher === null ? [] : [`event source: ${rep.watcher}${rep.watcherReason ? ` (${rep.watcherReason})` : ""}${rep.watches === null ? "" : `, ${rep.watches} watches`}`]),
+    behind.length === 0
+      ? `targets: ${lanes.length}, all up to date`
+      : `behind: ${worst.map((l) => (l.halted !== null ? `${l.url} (halted)` : `${l.url} by ${count(l.pending)} change(s)${l.behindSince === null ? "" : ` for ${(ago(l.behindSince, now) ?? "?").replace(/ ago$/, "")}`}`)).join("; ")}`,
+    ...lanes.flatMap((l) => laneLines(l, now, true)),
+  ];
+}
+
 function watcherLines(w: WatcherStatus, now: Date, color: boolean, h?: ResourceHealth): string[] {
   const halted = w.report?.state === "halted" ? ", HALTED (no rsync runs)" : "";
   const state = w.running ? `running, pid ${w.pid}${halted}` : "NOT RUNNING";
-  const head = `watcher ${w.name}: ${state}  ${w.source} -> ${w.target}${marks(h)}`;
   const rep = w.report;
+  const lanes = rep?.targets !== undefined && rep.targets.length > 1 ? rep.targets : undefined;
+  const to = w.targets.length > 1 ? `${w.targets.length} targets` : w.target;
+  const head = `watcher ${w.name}: ${state}  ${w.source} -> ${to}${marks(h)}`;
   // A watcher that does not run has no pending work in flight and no next full sync: what its last
   // document says is history, and reads as such.
   const lines = [
     ...(rep === undefined
       ? []
-      : w.running
-        ? [
-            rep.watcher === null ? undefined : `event source: ${rep.watcher}${rep.watcherReason ? ` (${rep.watcherReason})` : ""}${rep.watches === null ? "" : `, ${rep.watches} watches`}`,
-            runLine("last sync", rep.lastIncremental ?? rep.lastRun, now),
-            `pending changes: ${rep.pending}`,
-            rep.retryAt === null ? undefined : `retry: ${ago(rep.retryAt, now) ?? "?"}`,
-            ...failingLines(rep.failing, now),
-            runLine("last full sync", rep.lastFullSync, now),
-            rep.nextFullSync === null ? undefined : `next full sync: ${ago(rep.nextFullSync, now) ?? "?"}`,
-            initialSyncLine(rep.initialSync),
-          ]
-        : [runLine("last sync", rep.lastIncremental ?? rep.lastRun, now), rep.pending > 0 ? `pending changes when it ended: ${rep.pending} (the next start's full sync sends them)` : undefined]),
+      : lanes !== undefined
+        ? lanesLines(rep, lanes, now, w.running)
+        : w.running
+          ? [
+              rep.watcher === null ? undefined : `event source: ${rep.watcher}${rep.watcherReason ? ` (${rep.watcherReason})` : ""}${rep.watches === null ? "" : `, ${rep.watches} watches`}`,
+              runLine("last sync", rep.lastIncremental ?? rep.lastRun, now),
+              `pending changes: ${rep.pending}`,
+              rep.retryAt === null ? undefined : `retry: ${ago(rep.retryAt, now) ?? "?"}`,
+              ...failingLines(rep.failing, now),
+              runLine("last full sync", rep.lastFullSync, now),
+              rep.nextFullSync === null ? undefined : `next full sync: ${ago(rep.nextFullSync, now) ?? "?"}`,
+              initialSyncLine(rep.initialSync),
+            ]
+          : [runLine("last sync", rep.lastIncremental ?? rep.lastRun, now), rep.pending > 0 ? `pending changes when it ended: ${rep.pending} (the next start's full sync sends them)` : undefined]),
     w.problem ? `problem: ${w.problem}` : undefined,
   ].filter((l): l is string => l !== undefined);
   const paint = (s: string) => (color ? (w.healthy ? pc.green(s) : pc.red(s)) : s);

@@ -11,18 +11,19 @@ test("verify as text: a verdict per watch, then what differs with a sample", () 
     checksum: false,
     result: "error",
     watches: [
-      { name: "www", source: "/srv/www", target: "rsync://u@10.0.0.2/www", result: "equal", missing: none, extra: none, different: none, durationMs: 5 },
+      { name: "www", source: "/srv/www", target: "rsync://u@10.0.0.2/www", key: "rsync://10.0.0.2:873/www", result: "equal", missing: none, extra: none, different: none, durationMs: 5 },
       {
         name: "logs",
         source: "/srv/logs",
         target: "/backup/logs",
+        key: "/backup/logs",
         result: "different",
         missing: { count: 12, sample: Array.from({ length: 12 }, (_, i) => `f${i}`) },
         extra: { count: 1, sample: ["stray.txt"] },
         different: none,
         durationMs: 5,
       },
-      { name: "db", source: "/srv/db", target: "rsync://u@10.0.0.3/db", result: "error", missing: none, extra: none, different: none, error: "authentication failed: ...", durationMs: 0 },
+      { name: "db", source: "/srv/db", target: "rsync://u@10.0.0.3/db", key: "rsync://10.0.0.3:873/db", result: "error", missing: none, extra: none, different: none, error: "authentication failed: ...", durationMs: 0 },
     ],
   };
   expect(renderVerify(report, false)).toEqual([

@@ -34,7 +34,7 @@ const status = (over: Partial<NodeStatus> = {}): NodeStatus => ({
   node: "web1",
   healthy: true,
   daemons: [{ name: "d1", running: true, pid: 7, address: "127.0.0.1", port: 873, healthy: true }],
-  watchers: [{ name: "push", running: true, pid: 42, source: "/srv", target: "rsync://h/m", healthy: true, report: report() }],
+  watchers: [{ name: "push", running: true, pid: 42, source: "/srv", target: "rsync://h/m", targets: ["rsync://h/m"], healthy: true, report: report() }],
   ...over,
 });
 
@@ -51,7 +51,7 @@ describe("the health vocabulary", () => {
   });
 
   test("a dead watcher is Missing and OutOfSync; a hand-edited file is OutOfSync but Healthy", () => {
-    const dead = status({ watchers: [{ name: "push", running: false, pid: 42, source: "/srv", target: "t", healthy: false, problem: "not running (run `rtsync apply`)" }] });
+    const dead = status({ watchers: [{ name: "push", running: false, pid: 42, source: "/srv", target: "t", targets: ["t"], healthy: false, problem: "not running (run `rtsync apply`)" }] });
     const h = assessHealth(inputs({ status: dead }));
     expect(h).toMatchObject({ sync: "OutOfSync", health: "Missing", healthy: false, converged: false });
     expect(h.watchers[0]).toEqual({ id: "watcher:push", sync: "OutOfSync", health: "Missing", problem: "not running (run `rtsync apply`)" });

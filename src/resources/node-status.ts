@@ -17,7 +17,10 @@ export interface WatcherStatus {
   readonly running: boolean;
   readonly pid?: number;
   readonly source: string;
+  /** The first target as rsync takes it (the only one, for most watches). */
   readonly target: string;
+  /** Every target, in manifest order. */
+  readonly targets: readonly string[];
   readonly healthy: boolean;
   readonly problem?: string;
   /** The watcher's own status document (undefined before its first write). */

@@ -6,10 +6,14 @@ export interface DifferenceSet {
   readonly sample: readonly string[];
 }
 
+/** One watch's source against one of its targets. */
 export interface WatchVerification {
   readonly name: string;
   readonly source: string;
+  /** The target as rsync takes it. */
   readonly target: string;
+  /** The target's key: the `target` of the watcher's status lanes, log and metrics. */
+  readonly key: string;
   /** equal: nothing differs; different: something does; error: the comparison did not finish. */
   readonly result: "equal" | "different" | "error";
   /** On the source, not on the target. */
@@ -27,6 +31,7 @@ export interface VerifyReport {
   readonly node: string;
   /** Compared by content (--checksum) rather than by size and modification time. */
   readonly checksum: boolean;
+  /** One entry per watch and target. */
   readonly watches: readonly WatchVerification[];
   readonly result: "equal" | "different" | "error";
 }

@@ -18,7 +18,8 @@ export const watchFiles = {
   spec: (watchDir: string) => join(watchDir, "spec.json"),
   status: (watchDir: string) => join(watchDir, "status.json"),
   log: (watchDir: string) => join(watchDir, "log.jsonl"),
-  password: (watchDir: string) => join(watchDir, "password"),
+  /** The client password file; one per user when a watch's targets log in as several. */
+  password: (watchDir: string, user?: string) => join(watchDir, user === undefined ? "password" : `password-${user}`),
   output: (watchDir: string) => join(watchDir, "watcher.log"),
 } as const;
 

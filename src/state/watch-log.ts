@@ -6,7 +6,8 @@ import { HALT_REASONS, RUN_OUTCOMES } from "./watcher-status.ts";
 import { SOURCE_KINDS } from "./watch-spec.ts";
 
 // The watcher's log (WATCHDIR/log.jsonl): one JSON object per line for each batch it ran, each
-// batch it gave up, each failure of its event source, its start and its stop. Appended by the
+// batch it gave up, each failure of its event source, its start and its stop. Records of one
+// target's lane name it (`target`, the lane's key; absent in logs of watchers before issue 14). Appended by the
 // watcher process only, rotated to log.jsonl.1 past 5 MB. Read by tests, the benchmark and
 // operators (`jq`); the reader skips lines it cannot parse rather than failing on a torn write.
 
@@ -25,6 +26,8 @@ export const LogRecordSchema = z.discriminatedUnion("type", [
   z.object({
     at: z.string(),
     type: z.literal("run"),
+    /** The lane's key (TargetSpec.key); absent before issue 14 (one target). */
+    target: z.optional(z.string()),
     kind: z.enum(["incremental", "full"]),
     /** Why: "changes", or for a full sync "initial sync", "schedule", "watcher restarted", "too many changes", "repair". */
     reason: z.string(),
@@ -43,6 +46,7 @@ export const LogRecordSchema = z.discriminatedUnion("type", [
   z.object({
     at: z.string(),
     type: z.literal("gave-up"),
+    target: z.optional(z.string()),
     runKind: z.enum(["incremental", "full"]),
     paths: z.number(),
     sample: z.array(z.string()),
@@ -52,12 +56,13 @@ export const LogRecordSchema = z.discriminatedUnion("type", [
     detail: z.optional(z.nullable(z.string())),
   }),
   /** A full sync to repair what was given up, and when it starts. */
-  z.object({ at: z.string(), type: z.literal("repair-scheduled"), repairAt: z.string(), attempt: z.number() }),
+  z.object({ at: z.string(), type: z.literal("repair-scheduled"), target: z.optional(z.string()), repairAt: z.string(), attempt: z.number() }),
   /** The job stopped running rsync: its source looks unmounted or emptied, or maxDelete was hit. */
-  z.object({ at: z.string(), type: z.literal("halted"), reason: z.enum(HALT_REASONS), message: z.string() }),
+  z.object({ at: z.string(), type: z.literal("halted"), target: z.optional(z.string()), reason: z.enum(HALT_REASONS), message: z.string() }),
   z.object({ at: z.string(), type: z.literal("source-error"), reason: z.string(), message: z.string(), retryInMs: z.number() }),
   z.object({ at: z.string(), type: z.literal("watching"), watcher: z.enum(SOURCE_KINDS), watches: z.number() }),
-  z.object({ at: z.string(), type: z.literal("stopped"), pending: z.number() }),
+  /** `targets`: what each lane still had pending (absent before issue 14). */
+  z.object({ at: z.string(), type: z.literal("stopped"), pending: z.number(), targets: z.optional(z.array(z.object({ target: z.string(), pending: z.number() }))) }),
   z.object({ at: z.string(), type: z.literal("overflow"), watcher: z.enum(SOURCE_KINDS), message: z.string() }),
 ]);
 export type LogRecord = z.infer<typeof LogRecordSchema>;

@@ -7,8 +7,10 @@ import { parseDocument, type DocumentKind } from "./document.ts";
 // What one watcher process needs to know: derived from a manifest watch by the reconciler, written
 // as spec.json, read by the detached watcher (`rtsync __watch SPEC.json`). It never contains a
 // password: daemon targets with a user authenticate through `passwordFile` (a 0600 file holding
-// only the password). The spec's hash (in the inventory and in status.json) says which spec a
-// running watcher runs: a different one means restart.
+// only the password). Each target is a lane of the watcher (watch/engine/lane.ts). The spec's
+// hash (in the inventory and in status.json) says which spec a running watcher runs: a different
+// one means restart, so changing one target of a watch restarts the watcher (every lane's initial
+// full sync then covers what the restart could have missed).
 
 /** The event sources a watcher can run. */
 export const SOURCE_KINDS = ["inotify", "inotifywait", "chokidar", "poll"] as const;
@@ -19,30 +21,40 @@ export type WatcherKind = (typeof WATCHER_KINDS)[number];
 
 const absolute = z.string().check(z.regex(/^\//, "must be an absolute path"));
 
-export const WatchSpecSchema = z.strictObject({
-  /** The watch's name in the manifest. */
-  name: z.string().check(z.minLength(1)),
-  /** Absolute path of the watched tree, without a trailing slash. */
-  source: absolute,
+/** One target of the watch: the watcher runs one lane for it (own queue, runs, retries, schedule). */
+export const TargetSpecSchema = z.strictObject({
+  /** Its identity within the watch (no user, port always given): the `target` of its status, log and metrics. */
+  key: z.string().check(z.minLength(1)),
   /** The rsync destination as rsync takes it, no trailing slash: `rsync://user@host:port/module/sub` or a local directory. */
   target: z.string().check(z.minLength(1)),
   /** `target` is an rsync daemon (`rsync://`): adds `--sockopts=TCP_NODELAY`. */
   daemonTarget: z.boolean(),
   /** `--password-file` for a daemon target with a user. */
   passwordFile: z.optional(absolute),
+  /** Extra rsync arguments from the manifest, appended to every run to this target. */
+  rsyncArgs: z.array(z.string()),
+  /** Cron expression of this target's scheduled full sync. */
+  fullSyncSchedule: z.optional(z.string().check(z.minLength(1))),
+  /** Full syncs delete at most this many files on the target (rsync --max-delete); its lane halts past it. */
+  maxDelete: z.optional(z.int().check(z.positive())),
+});
+
+export type TargetSpec = z.infer<typeof TargetSpecSchema>;
+
+export const WatchSpecSchema = z.strictObject({
+  /** The watch's name in the manifest. */
+  name: z.string().check(z.minLength(1)),
+  /** Absolute path of the watched tree, without a trailing slash. */
+  source: absolute,
+  /** One or more; a manifest's `target:` is a list of one. Keys are distinct. */
+  targets: z.array(TargetSpecSchema).check(z.minLength(1)),
   /** rsync filter patterns (exclude rules), applied to events and to every rsync run. */
   exclude: z.array(z.string()),
   /** Extra quiet time to gather a batch, in ms (0 = send at once after a quiet spell). */
   delayMs: z.int().check(z.nonnegative()),
   watcher: z.enum(WATCHER_KINDS),
-  /** Extra rsync arguments from the manifest, appended to every run. */
-  rsyncArgs: z.array(z.string()),
   /** Run a full sync at start. */
   initialSync: z.boolean(),
-  /** Cron expression of the scheduled full sync. */
-  fullSyncSchedule: z.optional(z.string().check(z.minLength(1))),
-  /** Full syncs delete at most this many files on the target (rsync --max-delete); the job halts past it. */
-  maxDelete: z.optional(z.int().check(z.positive())),
   /** Directory owned by this watcher: status.json, log.jsonl. */
   stateDir: absolute,
   /** The rsync binary, resolved to an absolute path when the spec was written. */
@@ -54,6 +66,15 @@ export const WatchSpecSchema = z.strictObject({
 });
 
 export type WatchSpec = z.infer<typeof WatchSpecSchema>;
+
+/** What one lane runs rsync with: the watch's source side and one of its targets. */
+export type LaneSpec = Omit<WatchSpec, "targets"> & TargetSpec;
+
+/** One lane spec per target, in the spec's order. Pure. */
+export function buildLaneSpecs(spec: WatchSpec): LaneSpec[] {
+  const { targets, ...watch } = spec;
+  return targets.map((t) => ({ ...watch, ...t }));
+}
 
 const SPEC: DocumentKind<WatchSpec> = {
   what: "an rtsync watch spec",

@@ -52,6 +52,64 @@ export const RunRecordSchema = z.object({
 });
 export type RunRecord = z.infer<typeof RunRecordSchema>;
 
+const FailingSchema = z.object({
+  since: z.string(),
+  /** How many paths were given up (a given-up full sync adds none). */
+  paths: z.number(),
+  /** A few of them (display form). */
+  sample: z.array(z.string()),
+  /** rsync's reasons, e.g. "Permission denied (13) on the target". */
+  reasons: z.array(z.string()),
+  /** rsync's first error line. */
+  detail: z.nullable(z.string()),
+  /** When the next full sync that repairs them starts. */
+  repairAt: z.nullable(z.string()),
+  /** Full syncs tried for them so far. */
+  attempts: z.number(),
+});
+
+const HaltedSchema = z.object({ at: z.string(), reason: z.enum(HALT_REASONS), message: z.string() });
+const ErrorSchema = z.object({ at: z.string(), message: z.string() });
+const InitialSyncSchema = z.object({
+  state: z.enum(["pending", "running", "done", "failed", "skipped"]),
+  progress: z.nullable(ProgressSchema),
+});
+
+/** One lane of the watcher: everything about one of its targets. */
+export const LaneStatusSchema = z.object({
+  /** The lane's key (the spec's TargetSpec.key): no user, port always given. */
+  target: z.string(),
+  /** The destination as rsync takes it (a daemon user included, never a password). */
+  url: z.string(),
+  /** Its last run (if any) succeeded, nothing is given up and it did not halt. */
+  healthy: z.boolean(),
+  /** Changes not on this target yet: waiting, in flight, waiting for a retry or a repair. */
+  pending: z.number(),
+  /** Since when it has had changes pending without a break (how far behind it is), else null. */
+  behindSince: z.nullable(z.string()),
+  retryAt: z.nullable(z.string()),
+  lastRun: z.nullable(RunRecordSchema),
+  lastIncremental: z.nullable(RunRecordSchema),
+  lastFullSync: z.nullable(RunRecordSchema),
+  /** When its last successful run ended. */
+  lastSuccessAt: z.nullable(z.string()),
+  nextFullSync: z.nullable(z.string()),
+  initialSync: InitialSyncSchema,
+  counters: z.object({
+    runs: z.number(),
+    incrementalRuns: z.number(),
+    fullSyncs: z.number(),
+    failedRuns: z.number(),
+    gaveUp: z.number(),
+    pathsSent: z.number(),
+    bytesSent: z.number(),
+  }),
+  lastError: z.nullable(ErrorSchema),
+  halted: z.nullable(HaltedSchema),
+  failing: z.nullable(FailingSchema),
+});
+export type LaneStatus = z.infer<typeof LaneStatusSchema>;
+
 export const WatcherStatusSchema = z.object({
   version: z.literal(1),
   name: z.string(),
@@ -72,10 +130,7 @@ export const WatcherStatusSchema = z.object({
   lastIncremental: z.nullable(RunRecordSchema),
   lastFullSync: z.nullable(RunRecordSchema),
   nextFullSync: z.nullable(z.string()),
-  initialSync: z.object({
-    state: z.enum(["pending", "running", "done", "failed", "skipped"]),
-    progress: z.nullable(ProgressSchema),
-  }),
+  initialSync: InitialSyncSchema,
   counters: z.object({
     runs: z.number(),
     incrementalRuns: z.number(),
@@ -88,33 +143,21 @@ export const WatcherStatusSchema = z.object({
     pathsSent: z.number(),
     bytesSent: z.number(),
   }),
-  lastError: z.nullable(z.object({ at: z.string(), message: z.string() })),
+  lastError: z.nullable(ErrorSchema),
   // Fields added after the first release are optional: a watcher started by an older rtsync
   // writes none of them.
   /** Why that event source runs ("auto: rtsync's inotify addon is built"). */
   watcherReason: z.optional(z.nullable(z.string())),
-  /** Set once the job halted (state "halted"): no rsync runs until the watcher is restarted. */
-  halted: z.optional(z.nullable(z.object({ at: z.string(), reason: z.enum(HALT_REASONS), message: z.string() }))),
-  /** Paths given up after retries, not on the target until a full sync succeeds. */
-  failing: z.optional(
-    z.nullable(
-      z.object({
-        since: z.string(),
-        /** How many paths were given up (a given-up full sync adds none). */
-        paths: z.number(),
-        /** A few of them (display form). */
-        sample: z.array(z.string()),
-        /** rsync's reasons, e.g. "Permission denied (13) on the target". */
-        reasons: z.array(z.string()),
-        /** rsync's first error line. */
-        detail: z.nullable(z.string()),
-        /** When the next full sync that repairs them starts. */
-        repairAt: z.nullable(z.string()),
-        /** Full syncs tried for them so far. */
-        attempts: z.number(),
-      }),
-    ),
-  ),
+  /** Set once the job halted (state "halted": every lane did): no rsync runs until the watcher is restarted. */
+  halted: z.optional(z.nullable(HaltedSchema)),
+  /** Paths given up after retries, not on the target until a full sync succeeds (with several targets: the lanes' together). */
+  failing: z.optional(z.nullable(FailingSchema)),
+  /**
+   * One entry per target, in the spec's order (issue 14). The fields above are their aggregate:
+   * pending the most any lane has, the latest runs and error of any lane, the earliest retry and
+   * next full sync, counters summed, healthy only when every lane is.
+   */
+  targets: z.optional(z.array(LaneStatusSchema)),
 });
 /** The watcher's status document, as the watcher writes it. */
 export type WatcherStatusDoc = z.infer<typeof WatcherStatusSchema>;

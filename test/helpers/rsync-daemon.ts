@@ -33,6 +33,12 @@ export interface RsyncDaemon {
   writePasswordFile(password: string): Promise<string>;
   /** Stops the daemon (SIGTERM by pid); start() brings it back on the same port. */
   stop(): Promise<void>;
+  /**
+   * Freezes it (SIGSTOP): the kernel still accepts connections into its backlog, but nothing
+   * answers, so a client hangs (a target that is slow, not down). resume() sends SIGCONT.
+   */
+  pause(): void;
+  resume(): void;
   start(): Promise<void>;
   /** Stops it and removes its directory. */
   dispose(): Promise<void>;
@@ -140,7 +146,14 @@ export async function startRsyncDaemon(options: DaemonOptions = {}): Promise<Rsy
     },
     stop,
     start,
+    pause: () => {
+      if (child?.pid !== undefined) process.kill(child.pid, "SIGSTOP");
+    },
+    resume: () => {
+      if (child?.pid !== undefined) process.kill(child.pid, "SIGCONT");
+    },
     dispose: async () => {
+      if (child?.pid !== undefined) process.kill(child.pid, "SIGCONT");
       await stop();
       await rm(root, { recursive: true, force: true });
     },

@@ -114,21 +114,24 @@ describe("rtsync agent", () => {
     const records = (await readLogRecords(watchDir)).filter((r) => r.type === "run");
     const count = (kind: string, outcome: string) => records.filter((r) => r.type === "run" && r.kind === kind && r.outcome === outcome).length;
     expect(count("full", "ok")).toBeGreaterThanOrEqual(2); // the first watcher's initial sync and the restarted one's
+    // The one target's lane, by its key (no user, the port always given).
+    const lane = { watch: "push", target: `rsync://127.0.0.1:${port}/data` };
+    expect(records.every((r) => r.target === lane.target)).toBe(true);
     for (const kind of ["incremental", "full"]) {
       for (const outcome of ["ok", "transient", "partial", "fatal", "cancelled"]) {
-        expect(m.get(sampleKey("rtsync_watch_runs_total", { watch: "push", kind, outcome })) ?? 0, `${kind}/${outcome}`).toBe(count(kind, outcome));
+        expect(m.get(sampleKey("rtsync_watch_runs_total", { ...lane, kind, outcome })) ?? 0, `${kind}/${outcome}`).toBe(count(kind, outcome));
       }
     }
     const bytes = records.reduce((n, r) => n + (r.type === "run" ? (r.bytes ?? 0) + (r.renames ?? []).reduce((b, s) => b + (s.bytes ?? 0), 0) : 0), 0);
-    expect(m.get(sampleKey("rtsync_watch_sent_bytes_total", { watch: "push" }))).toBe(bytes);
-    expect(m.get(sampleKey("rtsync_watch_pending_changes", { watch: "push" }))).toBe(0);
+    expect(m.get(sampleKey("rtsync_watch_sent_bytes_total", lane))).toBe(bytes);
+    expect(m.get(sampleKey("rtsync_watch_pending_changes", lane))).toBe(0);
     expect(m.get(sampleKey("rtsync_watch_up", { watch: "push" }))).toBe(1);
     expect(m.get(sampleKey("rtsync_daemon_up", { daemon: "d1" }))).toBe(1);
     expect(m.get(sampleKey("rtsync_watch_restarts_total", { watch: "push" }))).toBe(1);
     expect(m.get(sampleKey("rtsync_daemon_restarts_total", { daemon: "d1" }))).toBe(1);
     expect(m.get(sampleKey("rtsync_watch_crash_looping", { watch: "push" }))).toBe(0);
     expect(m.get(sampleKey("rtsync_watch_inotify_watches", { watch: "push" }))).toBe((await readWatcherStatus(watchDir))?.watches);
-    expect(m.get(sampleKey("rtsync_watch_seconds_since_last_success", { watch: "push" }))).toBeLessThan(120);
+    expect(m.get(sampleKey("rtsync_watch_seconds_since_last_success", lane))).toBeLessThan(120);
     expect(m.get(sampleKey("rtsync_applied_revision_info", { ref: "", revision: sha256(await readFile(file, "utf8")), source: "file" }))).toBe(1);
     expect([...m.keys()].some((k) => k.startsWith("rtsync_node_info{health_status=\"Healthy\",") && k.endsWith(',sync_status="Synced"}'))).toBe(true);
     // Start, the watcher's restart, the daemon's restart: three reconciles that changed something, none failed.

@@ -9,6 +9,7 @@ import { makeInotifywaitSource } from "../../src/watch/sources/inotifywait/sourc
 import { WatchSourceError } from "../../src/watch/sources/source.ts";
 import { startHarness } from "../fixtures/watch-harness.ts";
 import { toolPaths } from "../helpers/tools.ts";
+import { singleTargetSpec } from "../fixtures/single-target-spec.ts";
 import { startRsyncDaemon, type RsyncDaemon } from "../helpers/rsync-daemon.ts";
 import { makeTempTree, waitFor, waitForSameTree, writeTree } from "../helpers/temp-tree.ts";
 
@@ -190,7 +191,7 @@ describe("inotifywait supervision", () => {
     const src = await makeTempTree({ "a/x": "1" });
     const events: EngineEvent[] = [];
     const engine = await startWatchEngine(
-      { name: "t", source: src, target: daemon.url("m"), daemonTarget: true, exclude: [], delayMs: 0, watcher: "inotifywait", rsyncArgs: [], initialSync: true, stateDir: src, ...(await toolPaths()), inotifywait: FAKE_LIMIT },
+      singleTargetSpec({ name: "t", source: src, target: daemon.url("m"), daemonTarget: true, exclude: [], delayMs: 0, watcher: "inotifywait", rsyncArgs: [], initialSync: true, stateDir: src, ...(await toolPaths()), inotifywait: FAKE_LIMIT }),
       { ...fast, onEvent: (e) => events.push(e) },
     );
     try {

@@ -4,7 +4,6 @@ import { fileURLToPath } from "node:url";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, onTestFinished, test } from "vitest";
 import type { WatcherKind } from "../../src/state/watch-spec.ts";
-import type { EngineEvent } from "../../src/watch/engine/events.ts";
 import { buildInitialStatus, stepStatus } from "../../src/watch/process/status.ts";
 import { loadInotifyBinding } from "../../src/watch/sources/inotify/binding.ts";
 import { makeInotifySource, type InotifySource } from "../../src/watch/sources/inotify/source.ts";
@@ -136,8 +135,9 @@ async function lowerQueue(events: number): Promise<() => Promise<void>> {
   return restore;
 }
 
-function statusOf(events: readonly EngineEvent[]) {
-  return events.reduce(stepStatus, buildInitialStatus({ name: "t", pid: 1, specHash: "x", startedAt: 0, initialSync: true }));
+function statusOf(h: Harness) {
+  const targets = h.spec.targets.map((t) => ({ key: t.key, url: t.target }));
+  return h.events.reduce(stepStatus, buildInitialStatus({ name: "t", pid: 1, specHash: "x", startedAt: 0, initialSync: true, targets }));
 }
 
 describe("overflow", () => {
@@ -171,7 +171,7 @@ describe("overflow", () => {
     await waitForSameTree(h.source, h.replica);
     await h.settle();
     expect(h.runs("full").map((r) => r.reason)).toEqual(["initial sync", OVERFLOW_REASON]);
-    expect(statusOf(h.events).counters.overflows).toBeGreaterThanOrEqual(1);
+    expect(statusOf(h).counters.overflows).toBeGreaterThanOrEqual(1);
     // After the recrawl the names are right: changes go out incrementally again.
     await h.settle();
     await writeTree(h.source, { "b/x/g": "g", "burst2/sub/later": "later" });

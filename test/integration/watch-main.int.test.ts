@@ -35,15 +35,20 @@ test("runWatcher replicates, keeps status.json and log.jsonl, and exits 0 on SIG
     JSON.stringify({
       name: "backup-push",
       source,
-      target: `${daemon.url("m", "rsync_backup")}/main`,
-      daemonTarget: true,
-      passwordFile,
+      targets: [
+        {
+          key: `rsync://127.0.0.1:${daemon.port}/m/main`,
+          target: `${daemon.url("m", "rsync_backup")}/main`,
+          daemonTarget: true,
+          passwordFile,
+          rsyncArgs: ["--timeout=30"],
+          fullSyncSchedule: "0 3 * * *",
+        },
+      ],
       exclude: ["*.tmp"],
       delayMs: 0,
       watcher: "auto",
-      rsyncArgs: ["--timeout=30"],
       initialSync: true,
-      fullSyncSchedule: "0 3 * * *",
       stateDir,
       ...(await toolPaths()),
     }),
@@ -78,6 +83,7 @@ test("runWatcher replicates, keeps status.json and log.jsonl, and exits 0 on SIG
     lastFullSync: { kind: "full", ok: true, exitCode: 0 },
     lastIncremental: { kind: "incremental", ok: true, exitCode: 0 },
     lastError: null,
+    targets: [{ target: `rsync://127.0.0.1:${daemon.port}/m/main`, url: `${daemon.url("m", "rsync_backup")}/main`, healthy: true, pending: 0, initialSync: { state: "done" } }],
   });
   // the same hash the reconciler computes: sha256 of the compact JSON of the spec, 16 hex digits
   expect(status?.specHash).toBe(createHash("sha256").update(JSON.stringify(JSON.parse(await readFile(specPath, "utf8")))).digest("hex").slice(0, 16));
@@ -86,7 +92,7 @@ test("runWatcher replicates, keeps status.json and log.jsonl, and exits 0 on SIG
 
   const log = await readLogRecords(stateDir);
   const runs = log.filter((l) => l.type === "run");
-  expect(runs[0]).toMatchObject({ type: "run", kind: "full", exitCode: 0, outcome: "ok" });
+  expect(runs[0]).toMatchObject({ type: "run", target: `rsync://127.0.0.1:${daemon.port}/m/main`, kind: "full", exitCode: 0, outcome: "ok" });
   expect(runs.some((r) => r.kind === "incremental" && typeof r.bytes === "number")).toBe(true);
   expect(log.at(-1)).toMatchObject({ type: "stopped", pending: 0 });
   const everything = JSON.stringify(status) + JSON.stringify(log);

@@ -9,6 +9,7 @@ export async function verifyCommand(file: string, opts: CommonOptions, io: Outpu
   const { resolved, warnings } = await loadForNode(file, opts);
   const report = await verifyManifest(resolved, {
     ...(typeof flags["watch"] === "string" ? { watch: flags["watch"] } : {}),
+    ...(typeof flags["target"] === "string" ? { target: flags["target"] } : {}),
     checksum: flags["checksum"] === true,
     pathVar: process.env["PATH"] ?? "/usr/local/bin:/usr/bin:/bin",
   });

@@ -2,7 +2,7 @@ import { dottedPath, error, errorWith, type RawIssue } from "../issues.ts";
 import type { PathSegment } from "../positions.ts";
 import type { Manifest } from "../schema.ts";
 import { normalisePath } from "../system-paths.ts";
-import { parseTarget } from "../target.ts";
+import { parseTarget, watchTargets } from "../target.ts";
 import { NodeIndex } from "./node-index.ts";
 
 // Every path rtsync writes or owns has one purpose (issue 13): a sysctlFile equal to a
@@ -26,6 +26,8 @@ interface Claim {
   readonly nodes: readonly string[] | undefined;
   /** Daemon of a module: modules of one daemon may share a directory. */
   readonly owner?: string;
+  /** Watch of a target: two targets of one watch are a duplicate (or one inside the other), not two watches. */
+  readonly watch?: string;
   /** The default stateDir, which no key names. */
   readonly implicit?: boolean;
 }
@@ -34,8 +36,12 @@ const ONE_PURPOSE = "; each file rtsync writes must have one purpose";
 const ONE_PATH = "; each path rtsync writes must have one purpose";
 const ONE_OWNER = "; a directory rtsync owns must have one owner";
 const TWO_WATCHES = "; two watches would each delete what the other copies there";
+const ONE_WATCH = "; a watch lists each target once";
+const NESTED_TARGETS = "; the full syncs of one would delete what the watch copies to the other";
 const CLIENTS_WRITE = "; the watch's full syncs would delete what the module's clients write there";
 const OWN_FILES = "; rtsync's own files must stay out of what it syncs and exports";
+
+const sameWatch = (a: Claim, b: Claim): boolean => a.watch !== undefined && a.watch === b.watch;
 
 // Why two claims on the same path clash, or undefined when they may share it.
 function equalClash(a: Claim, b: Claim): string | undefined {
@@ -44,8 +50,7 @@ function equalClash(a: Claim, b: Claim): string | undefined {
   const kinds = new Set([a.kind, b.kind]);
   if (kinds.has("stateDir")) return OWN_FILES;
   if (a.kind === "module" && b.kind === "module") return a.owner === b.owner ? undefined : ONE_OWNER;
-  if (a.kind === "target" && b.kind === "target") return TWO_WATCHES;
-  if (a.kind === "remote" && b.kind === "remote") return TWO_WATCHES;
+  if ((a.kind === "target" && b.kind === "target") || (a.kind === "remote" && b.kind === "remote")) return sameWatch(a, b) ? ONE_WATCH : TWO_WATCHES;
   if (kinds.has("target") && kinds.has("module")) return CLIENTS_WRITE;
   return undefined; // sources are only read: a relay or a chain of watches is fine
 }
@@ -64,9 +69,9 @@ function nestedClash(outer: Claim, inner: Claim): string | undefined {
     case "target":
       if (inner.kind === "file") return "; the watch's full syncs would delete or overwrite it";
       if (inner.kind === "module") return CLIENTS_WRITE;
-      return inner.kind === "target" ? TWO_WATCHES : undefined;
+      return inner.kind === "target" ? (sameWatch(outer, inner) ? NESTED_TARGETS : TWO_WATCHES) : undefined;
     case "remote":
-      return inner.kind === "remote" ? TWO_WATCHES : undefined;
+      return inner.kind === "remote" ? (sameWatch(outer, inner) ? NESTED_TARGETS : TWO_WATCHES) : undefined;
     case "source":
       return inner.kind === "file" ? "; the watch would copy it to the target, and each write to it would start a sync" : undefined;
   }
@@ -116,11 +121,11 @@ function report(out: RawIssue[], inner: Claim, other: Claim, verb: "is also" | "
 
 function claimsOf(m: Manifest): Claim[] {
   const claims: Claim[] = [];
-  const local = (kind: Kind, at: readonly PathSegment[], text: string, nodes: readonly string[] | undefined, owner?: string) => {
+  const local = (kind: Kind, at: readonly PathSegment[], text: string, nodes: readonly string[] | undefined, owner?: string, watch?: string) => {
     const path = normalisePath(text).path;
     if (/[\r\n\0]/.test(text) || path === "/") return; // refused as they are; every path lies inside /
-    const key = String(at[at.length - 1]);
-    claims.push({ path, top: "/", kind, at, key, nodes, ...(owner ? { owner } : {}) });
+    const key = watch === undefined ? String(at[at.length - 1]) : "target";
+    claims.push({ path, top: "/", kind, at, key, nodes, ...(owner ? { owner } : {}), ...(watch === undefined ? {} : { watch }) });
   };
   if (m.stateDir) local("stateDir", ["stateDir"], m.stateDir, undefined);
   else claims.push({ path: "/var/lib/rtsync", top: "/", kind: "stateDir", at: [], key: "stateDir", nodes: undefined, implicit: true });
@@ -134,14 +139,17 @@ function claimsOf(m: Manifest): Claim[] {
   }
   for (const [name, w] of Object.entries(m.watches)) {
     local("source", ["watches", name, "source"], w.source, w.nodes);
-    const parsed = parseTarget(w.target);
-    if (!parsed.ok) continue;
-    const t = parsed.target;
-    if (t.kind === "local") {
-      local("target", ["watches", name, "target"], t.path, w.nodes);
-    } else {
-      const top = `rsync://${t.host.toLowerCase()}:${t.port ?? 873}/${t.module.toLowerCase()}`;
-      claims.push({ path: `${top}${t.path}`, top, kind: "remote", at: ["watches", name, "target"], key: "target", nodes: w.nodes });
+    for (const entry of watchTargets(w)) {
+      const parsed = parseTarget(entry.text);
+      if (!parsed.ok) continue;
+      const t = parsed.target;
+      const at = ["watches", name, ...entry.at];
+      if (t.kind === "local") {
+        local("target", at, t.path, w.nodes, undefined, name);
+      } else {
+        const top = `rsync://${t.host.toLowerCase()}:${t.port ?? 873}/${t.module.toLowerCase()}`;
+        claims.push({ path: `${top}${t.path}`, top, kind: "remote", at, key: "target", nodes: w.nodes, watch: name });
+      }
     }
   }
   return claims;

@@ -2,7 +2,7 @@ import { error, type RawIssue } from "../issues.ts";
 import type { PathSegment } from "../positions.ts";
 import type { Manifest } from "../schema.ts";
 import { dirProblem, fileProblem, normalisePath, type DirRole, type FileRole } from "../system-paths.ts";
-import { parseTarget } from "../target.ts";
+import { parseTarget, watchTargets } from "../target.ts";
 
 // Every path rtsync writes, owns or reads as root, against the rules of system-paths.ts.
 
@@ -57,7 +57,9 @@ export function checkPaths(out: RawIssue[], m: Manifest): void {
   }
   for (const [name, w] of Object.entries(m.watches)) {
     checkDir(out, ["watches", name, "source"], w.source, SOURCE);
-    const target = parseTarget(w.target);
-    if (target.ok && target.target.kind === "local") checkDir(out, ["watches", name, "target"], target.target.path, LOCAL_TARGET);
+    for (const entry of watchTargets(w)) {
+      const target = parseTarget(entry.text);
+      if (target.ok && target.target.kind === "local") checkDir(out, ["watches", name, ...entry.at], target.target.path, LOCAL_TARGET);
+    }
   }
 }

@@ -56,18 +56,21 @@ function daemonFiles(d: ResolvedDaemon, m: ResolvedManifest, inputs: BuildInputs
   return out;
 }
 
+// The spec, and one client password file per user the watch's daemon targets log in as.
 function watchFilesOf(w: ResolvedWatch, inputs: BuildInputs): FileSpec[] {
   const spec = buildWatchSpec(w, inputs.tools);
   const out: FileSpec[] = [{ path: watchFiles.spec(w.dir), purpose: `spec of watch ${w.name}`, mode: 0o644, dependsOn: [], content: { ok: true, text: renderWatchSpec(spec) } }];
-  if (spec.passwordFile && w.target.kind === "daemon" && w.target.user) {
-    const r = inputs.passwords.get(w.target.user);
+  const files = new Map<string, string>();
+  for (const t of w.targets) if (t.passwordFile !== undefined && t.target.kind === "daemon" && t.target.user) files.set(t.passwordFile, t.target.user);
+  for (const [path, user] of files) {
+    const r = inputs.passwords.get(user);
     out.push({
-      path: spec.passwordFile,
-      purpose: `password file of watch ${w.name}`,
+      path,
+      purpose: files.size === 1 ? `password file of watch ${w.name}` : `password file of watch ${w.name} for user ${user}`,
       mode: 0o600,
       secret: "password",
       dependsOn: [],
-      content: r?.ok ? { ok: true, text: `${r.password}\n` } : { ok: false, message: r?.message ?? `no password for user "${w.target.user}"` },
+      content: r?.ok ? { ok: true, text: `${r.password}\n` } : { ok: false, message: r?.message ?? `no password for user "${user}"` },
     });
   }
   return out;

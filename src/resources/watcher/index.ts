@@ -2,7 +2,7 @@ import { ApplyError } from "../../core/errors.ts";
 import type { WatcherRecord } from "../../state/inventory.ts";
 import { watchFiles } from "../../state/layout.ts";
 import { hashWatchSpec, type WatchSpec } from "../../state/watch-spec.ts";
-import { readWatcherStatus } from "../../state/watcher-status.ts";
+import { readWatcherStatus, type WatcherStatusDoc } from "../../state/watcher-status.ts";
 import { resourceId } from "../ids.ts";
 import type { ProcessInfo } from "../process/identity.ts";
 import { decideJob, pruneTargets, readJob, type JobView, type StopTarget } from "../process/job.ts";
@@ -23,7 +23,7 @@ export interface DesiredWatcher extends ResourceBase {
 }
 
 export type WatcherActual = JobView<WatcherRecord> & {
-  /** The running watcher halted (its source looked unmounted or emptied, or maxDelete was hit): why. */
+  /** The running watcher, or one of its lanes, halted (its source looked unmounted or emptied, or maxDelete was hit): why. */
   readonly halted?: string;
 };
 
@@ -54,6 +54,16 @@ function changedKeys(before: Readonly<Record<string, unknown>>, after: Readonly<
 
 const stopDetails = (stop: readonly StopTarget[]) => stop.map((t) => `  stop pid ${t.pid}: ${t.why}`);
 
+// `rsync://…/data`, or `rsync://…/data, /srv/copy` for a watch with several targets.
+const targetsText = (spec: WatchSpec): string => spec.targets.map((t) => t.target).join(", ");
+
+// Why a running watcher, or one of its lanes, halted (apply restarts it), or undefined.
+function haltedOf(report: WatcherStatusDoc): string | undefined {
+  if (report.state === "halted") return report.halted?.message.split("; ")[0] ?? "halted";
+  const lane = report.targets?.find((l) => l.halted !== null);
+  return lane?.halted ? `target ${lane.url}: ${lane.halted.message.split("; ")[0] ?? lane.halted.reason}` : undefined;
+}
+
 function record(w: DesiredWatcher, ctx: ApplyContext): Omit<WatcherRecord, "pid" | "uid" | "startTime"> {
   return {
     manifest: ctx.manifest,
@@ -77,14 +87,14 @@ export const watcherKind: ResourceKind<DesiredWatcher, WatcherActual, WatcherCha
         spec,
         specFile,
         specHash: hashWatchSpec(spec),
-        dependsOn: [resourceId.file(specFile), ...(spec.passwordFile ? [resourceId.file(spec.passwordFile)] : [])],
+        dependsOn: [resourceId.file(specFile), ...new Set(spec.targets.flatMap((t) => (t.passwordFile ? [resourceId.file(t.passwordFile)] : [])))],
       };
     }),
 
   read: async (w, { host, inventory, marked }) => {
     const view = await readJob(host, w.id, inventory.watchers[w.name], marked);
     const report = view.running ? await readWatcherStatus(w.spec.stateDir).catch(() => undefined) : undefined;
-    const halted = report !== undefined && report.pid === view.record?.pid && report.state === "halted" ? (report.halted?.message.split("; ")[0] ?? "halted") : undefined;
+    const halted = report !== undefined && report.pid === view.record?.pid ? haltedOf(report) : undefined;
     return halted === undefined ? view : { ...view, halted };
   },
 
@@ -134,7 +144,7 @@ export const watcherKind: ResourceKind<DesiredWatcher, WatcherActual, WatcherCha
           };
         }
         const why = have.record?.stoppedAt !== undefined ? ` (stopped by \`rtsync down\` at ${have.record.stoppedAt})` : have.record && have.record.pid > 0 ? ` (not running: pid ${have.record.pid} is gone)` : "";
-        return { ...base, op: "create", title: `watcher ${w.name}: start watching ${w.spec.source} -> ${w.spec.target}${why}`, details: stopDetails(decision.stop), action: "start", stop: decision.stop };
+        return { ...base, op: "create", title: `watcher ${w.name}: start watching ${w.spec.source} -> ${targetsText(w.spec)}${why}`, details: stopDetails(decision.stop), action: "start", stop: decision.stop };
       }
     }
   },
@@ -196,7 +206,7 @@ export const watcherKind: ResourceKind<DesiredWatcher, WatcherActual, WatcherCha
 
   describe: (c) => ({
     name: c.name,
-    ...(c.want ? { source: c.want.spec.source, target: c.want.spec.target } : {}),
+    ...(c.want ? { source: c.want.spec.source, target: c.want.spec.targets[0]?.target ?? "", targets: c.want.spec.targets.map((t) => t.target) } : {}),
     ...(c.adopt ? { adopt: c.adopt.pid } : {}),
     ...(c.stop.length > 0 ? { stop: c.stop.map((t) => t.pid) } : {}),
     ...(c.changedKeys ? { changedKeys: c.changedKeys } : {}),

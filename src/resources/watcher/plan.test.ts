@@ -28,7 +28,7 @@ function desired() {
 const ctx = { manifest: "/m.yaml", owner: "", node: "n1" } as PlanContext;
 
 test("maxDelete and setpriv reach the watcher's spec", () => {
-  expect(desired().spec).toMatchObject({ maxDelete: 500, setpriv: "/usr/bin/setpriv" });
+  expect(desired().spec).toMatchObject({ targets: [{ key: "/backup/data", target: "/backup/data", daemonTarget: false, maxDelete: 500 }], setpriv: "/usr/bin/setpriv" });
 });
 
 test("a halted watcher is restarted by apply; a running one with its spec is not", () => {

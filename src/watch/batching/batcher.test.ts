@@ -326,6 +326,27 @@ describe("failures", () => {
     expect(() => step(limited[2]!.state, { type: "run-done", outcome: "ok", now: 60 }, config)).toThrow(/run-done received while halted/);
   });
 
+  test("halt from every phase (another lane found the watch's source gone): what waited stays counted, nothing runs", () => {
+    const idle = step(INITIAL_STATE, { type: "halt", now: 0 }, config);
+    expect(idle.state).toEqual({ phase: "halted", pending: expect.objectContaining({ full: false }) });
+    expect(pendingCount(idle.state)).toBe(0);
+    const collecting = run([{ type: "changed", changes: [file("a", "open")], now: 0 }, { type: "halt", now: 1 }]);
+    expect(collecting[1]?.state.phase).toBe("halted");
+    expect(pendingCount(collecting[1]!.state)).toBe(1);
+    const backoff = run([
+      { type: "changed", changes: [file("a"), file("b")], now: 0 },
+      { type: "tick", now: 2 },
+      { type: "run-done", outcome: "transient", now: 10 },
+      { type: "halt", now: 11 },
+      { type: "tick", now: 5000 },
+    ]);
+    expect(backoff[3]?.state.phase).toBe("halted");
+    expect(backoff[3]?.wakeAt).toBeUndefined();
+    expect(backoff[4]?.run).toBeUndefined();
+    expect(pendingCount(backoff[4]!.state)).toBe(2);
+    expect(step(backoff[3]!.state, { type: "halt", now: 12 }, config).state).toEqual(backoff[3]!.state);
+  });
+
   test("run-done without a run in flight is a bug", () => {
     expect(() => step(INITIAL_STATE, { type: "run-done", outcome: "ok", now: 0 }, config)).toThrow(/run-done received while idle/);
   });

@@ -21,8 +21,9 @@ import type { Batch, BatcherConfig, Change } from "./types.ts";
 //       +-------------- run-done ok, nothing queued; partial >= max, fatal (given up) -----+  |
 //                                                                                             |
 //   +--------+  <------------ halt (a deletion guard refused the full sync), run-done max-delete +
-//   | halted |  absorbing: changes are still counted, nothing runs again (restart the watcher)
-//   +--------+
+//   | halted |  absorbing: changes are still counted, nothing runs again (restart the watcher).
+//   +--------+  `halt` reaches it from every phase: another lane's guard found the watch's source
+//               unmounted (a run in flight then is cancelled first, and goes back to the pending set).
 //
 // Invariants:
 // - One run at a time; changes that arrive while it is in flight form the next batch.
@@ -45,7 +46,10 @@ export type BatcherInput =
   /** Send whatever is pending now, ignoring quiet windows and backoff (shutdown). */
   | { readonly type: "flush"; readonly now: number }
   | { readonly type: "run-done"; readonly outcome: RunOutcome; readonly now: number }
-  /** The run in flight was not started: a deletion guard refused it. Nothing runs any more. */
+  /**
+   * Nothing runs any more: a deletion guard refused the run in flight (or another lane's found
+   * the source gone), or maxDelete was hit. A batch in flight goes back to the pending set.
+   */
   | { readonly type: "halt"; readonly now: number };
 
 export const DEFAULT_BATCHER_CONFIG = {
@@ -194,8 +198,17 @@ export function step(state: BatcherState, input: BatcherInput, config: BatcherCo
       break;
     }
     case "halt": {
-      if (state.phase !== "running") throw new InternalError(`batcher: halt received while ${state.phase}`);
-      return { state: { phase: "halted", pending: mergeBatch(state.pending, state.batch, now, config.maxPaths) } };
+      switch (state.phase) {
+        case "idle":
+          return { state: { phase: "halted", pending: EMPTY } };
+        case "collecting":
+        case "backoff":
+        case "halted":
+          return { state: { phase: "halted", pending: state.pending } };
+        case "running":
+          return { state: { phase: "halted", pending: mergeBatch(state.pending, state.batch, now, config.maxPaths) } };
+      }
+      break;
     }
   }
   throw new InternalError(`batcher: unhandled ${input.type} in ${state.phase}`);

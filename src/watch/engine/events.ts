@@ -4,7 +4,8 @@ import type { RenameStepResult } from "../rsync/batch.ts";
 import type { WatchSourceErrorReason } from "../sources/source.ts";
 
 // What the engine reports. The library never prints: the watcher process (main.ts) turns these
-// into status.json and log.jsonl, and tests observe them. Times are epoch ms.
+// into status.json and log.jsonl, and tests observe them. Times are epoch ms. Events of a lane
+// (one target) carry its key as `target`; events of the watch (its source, start, stop) do not.
 
 export type RunKind = "incremental" | "full";
 
@@ -29,18 +30,17 @@ export interface RunSummary {
   readonly renameSteps?: readonly RenameStepResult[];
 }
 
-export type EngineEvent =
-  | { readonly type: "source-ready"; readonly at: number; readonly watcher: SourceKind; readonly watches: number; readonly why?: string }
-  /** The kernel's event queue overflowed: events were dropped, a full sync follows at once. */
-  | { readonly type: "overflow"; readonly at: number; readonly watcher: SourceKind }
-  | { readonly type: "source-error"; readonly at: number; readonly reason: WatchSourceErrorReason; readonly message: string; readonly retryInMs: number }
-  | { readonly type: "changes"; readonly at: number; readonly count: number; readonly pending: number }
-  | { readonly type: "run-start"; readonly at: number; readonly kind: RunKind; readonly paths: number; readonly reason: string }
-  | { readonly type: "run-progress"; readonly at: number; readonly progress: Progress }
-  | { readonly type: "run-done"; readonly at: number; readonly run: RunSummary; readonly pending: number; readonly retryAt?: number }
+/** Events of one lane: `target` is its key (TargetSpec.key). */
+export type LaneEvent =
+  /** Changes handed to the lane's batcher; `pending` is the lane's. */
+  | { readonly type: "changes"; readonly at: number; readonly target: string; readonly count: number; readonly pending: number }
+  | { readonly type: "run-start"; readonly at: number; readonly target: string; readonly kind: RunKind; readonly paths: number; readonly reason: string }
+  | { readonly type: "run-progress"; readonly at: number; readonly target: string; readonly progress: Progress }
+  | { readonly type: "run-done"; readonly at: number; readonly target: string; readonly run: RunSummary; readonly pending: number }
   | {
       readonly type: "gave-up";
       readonly at: number;
+      readonly target: string;
       readonly kind: RunKind;
       /** A few of the paths given up (display form). */
       readonly sample: readonly string[];
@@ -50,13 +50,23 @@ export type EngineEvent =
       readonly reasons: readonly string[];
       readonly detail?: string;
     }
-  | { readonly type: "retry-scheduled"; readonly at: number; readonly retryAt: number; readonly attempt: number; readonly outcome: RunOutcome }
+  | { readonly type: "retry-scheduled"; readonly at: number; readonly target: string; readonly retryAt: number; readonly attempt: number; readonly outcome: RunOutcome }
   /** A full sync will repair what was given up, at `repairAt` (epoch ms); `attempt` counts from 1. */
-  | { readonly type: "repair-scheduled"; readonly at: number; readonly repairAt: number; readonly attempt: number }
-  /** Changes not on the target yet (waiting, in flight, waiting for a retry or a repair) changed. */
-  | { readonly type: "pending"; readonly at: number; readonly pending: number }
-  /** The job stopped running rsync for good (until the watcher is restarted). */
-  | { readonly type: "halted"; readonly at: number; readonly reason: HaltReason; readonly message: string }
-  | { readonly type: "full-sync-scheduled"; readonly at: number; readonly nextAt: number }
+  | { readonly type: "repair-scheduled"; readonly at: number; readonly target: string; readonly repairAt: number; readonly attempt: number }
+  /** Changes not on this target yet (waiting, in flight, waiting for a retry or a repair) changed. */
+  | { readonly type: "pending"; readonly at: number; readonly target: string; readonly pending: number }
+  /** The lane stopped running rsync for good (until the watcher is restarted). */
+  | { readonly type: "halted"; readonly at: number; readonly target: string; readonly reason: HaltReason; readonly message: string }
+  | { readonly type: "full-sync-scheduled"; readonly at: number; readonly target: string; readonly nextAt: number };
+
+/** Events of the watch as a whole: its event source, its start and its stop. */
+export type WatchEvent =
+  | { readonly type: "source-ready"; readonly at: number; readonly watcher: SourceKind; readonly watches: number; readonly why?: string }
+  /** The kernel's event queue overflowed: events were dropped, a full sync of every lane follows at once. */
+  | { readonly type: "overflow"; readonly at: number; readonly watcher: SourceKind }
+  | { readonly type: "source-error"; readonly at: number; readonly reason: WatchSourceErrorReason; readonly message: string; readonly retryInMs: number }
   | { readonly type: "stopping"; readonly at: number }
-  | { readonly type: "stopped"; readonly at: number; readonly pending: number };
+  /** `targets`: what each lane still had pending (the next start's full sync sends it). */
+  | { readonly type: "stopped"; readonly at: number; readonly pending: number; readonly targets: ReadonlyArray<{ readonly target: string; readonly pending: number }> };
+
+export type EngineEvent = LaneEvent | WatchEvent;

@@ -1,5 +1,5 @@
 import type { HaltReason } from "../../state/watcher-status.ts";
-import type { WatchSpec } from "../../state/watch-spec.ts";
+import type { LaneSpec } from "../../state/watch-spec.ts";
 import type { ExcludeMatcher } from "../batching/exclude-match.ts";
 import { buildTargetListArgs } from "../rsync/args.ts";
 import { runRsync, type RsyncResult } from "../rsync/run.ts";
@@ -16,7 +16,8 @@ export type GuardOutcome =
   | { readonly kind: "failed"; readonly result: RsyncResult };
 
 export interface GuardInput {
-  readonly spec: WatchSpec;
+  /** The lane whose full sync this is: the source side is the watch's, the listing is of its target. */
+  readonly spec: LaneSpec;
   readonly excluded: ExcludeMatcher;
   readonly baseline: SourceBaseline | undefined;
   readonly signal: AbortSignal;

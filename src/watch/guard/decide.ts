@@ -41,6 +41,24 @@ export type GuardStep =
   | { readonly verdict: "ask-target" }
   | { readonly verdict: "halt"; readonly reason: HaltReason; readonly detail: string };
 
+/**
+ * Which lanes a halt stops. What the source root is (missing, unmounted, on another device) is
+ * the watch's: every target's full sync would mirror the wrong tree, so every lane halts. An
+ * emptied source halts only the lanes whose target holds something (rule 4 asks each target), and
+ * maxDelete is each target's own limit.
+ */
+export function haltScope(reason: HaltReason): "watch" | "target" {
+  switch (reason) {
+    case "source-missing":
+    case "source-unmounted":
+    case "source-device-changed":
+      return "watch";
+    case "source-emptied":
+    case "max-delete":
+      return "target";
+  }
+}
+
 /** A device number as `major:minor`, as /proc/self/mountinfo and `stat` print it. */
 export function formatDevice(dev: number): string {
   const major = Math.floor(dev / 256) % 4096;

@@ -36,6 +36,7 @@ export async function runWatcher(specPath: string, options: RunWatcherOptions = 
     specHash: hashWatchSpec(spec),
     startedAt: Date.now(),
     initialSync: spec.initialSync,
+    targets: spec.targets.map((t) => ({ key: t.key, url: t.target })),
   });
   await writeWatcherStatus(spec.stateDir, status);
   const writer = startStatusWriter(spec.stateDir);

@@ -4,14 +4,15 @@ import type { WatcherStatusDoc } from "../../state/watcher-status.ts";
 import { buildInitialStatus, buildLogRecord, stepStatus, type StatusInput } from "./status.ts";
 
 const T0 = Date.UTC(2025, 0, 1);
-const start = buildInitialStatus({ name: "push", pid: 42, specHash: "abc", startedAt: T0, initialSync: true });
+const K = "rsync://10.0.0.2:873/backup";
+const start = buildInitialStatus({ name: "push", pid: 42, specHash: "abc", startedAt: T0, initialSync: true, targets: [{ key: K, url: "rsync://u@10.0.0.2/backup" }] });
 
 function fold(events: StatusInput[]): WatcherStatusDoc {
   return events.reduce(stepStatus, start);
 }
 
 const fullOk: EngineEvent = {
-  type: "run-done",
+  type: "run-done", target: K,
   at: T0 + 3000,
   run: { kind: "full", reason: "initial sync", paths: 0, exitCode: 0, outcome: "ok", durationMs: 2500, bytesSent: 1000, messages: [] },
   pending: 2,
@@ -21,9 +22,9 @@ describe("stepStatus", () => {
   test("start-up: watching, initial sync with progress, then done", () => {
     const s = fold([
       { type: "source-ready", at: T0 + 100, watcher: "inotifywait", watches: 12 },
-      { type: "full-sync-scheduled", at: T0 + 100, nextAt: T0 + 600_000 },
-      { type: "run-start", at: T0 + 200, kind: "full", paths: 0, reason: "initial sync" },
-      { type: "run-progress", at: T0 + 1000, progress: { bytes: 500, percent: 50, files: 3 } },
+      { type: "full-sync-scheduled", target: K, at: T0 + 100, nextAt: T0 + 600_000 },
+      { type: "run-start", target: K, at: T0 + 200, kind: "full", paths: 0, reason: "initial sync" },
+      { type: "run-progress", target: K, at: T0 + 1000, progress: { bytes: 500, percent: 50, files: 3 } },
     ]);
     expect(s).toMatchObject({
       state: "watching",
@@ -34,7 +35,7 @@ describe("stepStatus", () => {
       initialSync: { state: "running", progress: { bytes: 500, percent: 50, files: 3 } },
     });
     // rsync's updates while a file is in flight carry no file counts; the last ones stay.
-    const midFile = stepStatus(s, { type: "run-progress", at: T0 + 1100, progress: { bytes: 700, percent: 70 } });
+    const midFile = stepStatus(s, { type: "run-progress", target: K, at: T0 + 1100, progress: { bytes: 700, percent: 70 } });
     expect(midFile.initialSync).toEqual({ state: "running", progress: { bytes: 700, percent: 70, files: 3 } });
     const done = stepStatus(s, fullOk);
     expect(done).toMatchObject({
@@ -51,12 +52,12 @@ describe("stepStatus", () => {
     const s = fold([
       { type: "source-ready", at: T0, watcher: "inotifywait", watches: 1 },
       {
-        type: "run-done",
+        type: "run-done", target: K,
         at: T0 + 10,
         run: { kind: "incremental", reason: "changes", paths: 3, exitCode: 10, outcome: "transient", durationMs: 5, messages: ["rsync: [sender] failed to connect to 10.0.0.2 (10.0.0.2): Connection refused (111)", "rsync error: error in socket IO (code 10)"] },
         pending: 5,
       },
-      { type: "retry-scheduled", at: T0 + 10, retryAt: T0 + 1010, attempt: 1, outcome: "transient" },
+      { type: "retry-scheduled", target: K, at: T0 + 10, retryAt: T0 + 1010, attempt: 1, outcome: "transient" },
     ]);
     expect(s).toMatchObject({
       healthy: false,
@@ -93,13 +94,13 @@ test("an overflow is counted, logged, and its full sync carries the reason", () 
 });
 
 test("log records: one per run, and none for the chatty events", () => {
-  expect(buildLogRecord(fullOk)).toEqual({ at: "2025-01-01T00:00:03.000Z", type: "run", kind: "full", reason: "initial sync", paths: 0, bytes: 1000, durationMs: 2500, exitCode: 0, outcome: "ok" });
-  expect(buildLogRecord({ type: "changes", at: T0, count: 1, pending: 1 })).toBeUndefined();
+  expect(buildLogRecord(fullOk)).toEqual({ at: "2025-01-01T00:00:03.000Z", type: "run", target: K, kind: "full", reason: "initial sync", paths: 0, bytes: 1000, durationMs: 2500, exitCode: 0, outcome: "ok" });
+  expect(buildLogRecord({ type: "changes", target: K, at: T0, count: 1, pending: 1 })).toBeUndefined();
 });
 
 test("log records: a batch's rename steps are listed, with the messages of one that failed", () => {
   const record = buildLogRecord({
-    type: "run-done",
+    type: "run-done", target: K,
     at: T0,
     pending: 0,
     run: {
@@ -126,13 +127,13 @@ test("log records: a batch's rename steps are listed, with the messages of one t
 describe("status tells the truth", () => {
   const watching: EngineEvent = { type: "source-ready", at: T0, watcher: "inotifywait", watches: 1 };
   const partial: EngineEvent = {
-    type: "run-done",
+    type: "run-done", target: K,
     at: T0 + 10,
     run: { kind: "incremental", reason: "changes", paths: 2, exitCode: 23, outcome: "partial", durationMs: 5, messages: [] },
     pending: 2,
   };
   const gaveUp: EngineEvent = {
-    type: "gave-up",
+    type: "gave-up", target: K,
     at: T0 + 20,
     kind: "incremental",
     paths: 2,
@@ -147,8 +148,8 @@ describe("status tells the truth", () => {
       watching,
       partial,
       gaveUp,
-      { type: "repair-scheduled", at: T0 + 20, repairAt: T0 + 30_020, attempt: 1 },
-      { type: "pending", at: T0 + 20, pending: 2 },
+      { type: "repair-scheduled", target: K, at: T0 + 20, repairAt: T0 + 30_020, attempt: 1 },
+      { type: "pending", target: K, at: T0 + 20, pending: 2 },
     ]);
     expect(s).toMatchObject({
       healthy: false,
@@ -172,7 +173,7 @@ describe("status tells the truth", () => {
     const other = stepStatus(s, { ...partial, run: { ...partial.run, exitCode: 0, outcome: "ok" }, pending: 2 });
     expect(other.healthy).toBe(false);
     const repaired = stepStatus(other, {
-      type: "run-done",
+      type: "run-done", target: K,
       at: T0 + 31_000,
       run: { kind: "full", reason: "repair", paths: 2, deleted: 0, exitCode: 0, outcome: "ok", durationMs: 900, messages: [] },
       pending: 0,
@@ -184,12 +185,12 @@ describe("status tells the truth", () => {
     const s = fold([
       watching,
       {
-        type: "run-done",
+        type: "run-done", target: K,
         at: T0 + 10,
         run: { kind: "full", reason: "initial sync", paths: 0, exitCode: 5, outcome: "auth", durationMs: 30, messages: ["@ERROR: auth failed on module secure", "rsync error: error starting client-server protocol (code 5)"] },
         pending: 1,
       },
-      { type: "retry-scheduled", at: T0 + 10, retryAt: T0 + 60_010, attempt: 1, outcome: "auth" },
+      { type: "retry-scheduled", target: K, at: T0 + 10, retryAt: T0 + 60_010, attempt: 1, outcome: "auth" },
     ]);
     expect(s).toMatchObject({ healthy: false, retryAt: "2025-01-01T00:01:00.010Z", lastRun: { outcome: "auth", exitCode: 5 } });
     expect(s.lastError?.message).toBe(
@@ -202,26 +203,131 @@ describe("status tells the truth", () => {
     const message = "source looks unmounted or emptied: /src: it is empty and the target is not; nothing deleted on the target; fix the source, then `rtsync apply` or restart the watcher";
     const s = fold([
       watching,
-      { type: "full-sync-scheduled", at: T0, nextAt: T0 + 3_600_000 },
-      { type: "halted", at: T0 + 5, reason: "source-emptied", message },
+      { type: "full-sync-scheduled", target: K, at: T0, nextAt: T0 + 3_600_000 },
+      { type: "halted", target: K, at: T0 + 5, reason: "source-emptied", message },
       { type: "source-error", at: T0 + 6, reason: "root-gone", message: "gone", retryInMs: 100 },
       { type: "source-ready", at: T0 + 7, watcher: "inotifywait", watches: 1 },
     ]);
     expect(s).toMatchObject({ state: "halted", healthy: false, nextFullSync: null, halted: { reason: "source-emptied", message }, lastError: { message } });
     expect(s.initialSync.state).toBe("failed"); // refused: apply stops following it
-    expect(buildLogRecord({ type: "halted", at: T0, reason: "source-emptied", message })).toEqual({ at: "2025-01-01T00:00:00.000Z", type: "halted", reason: "source-emptied", message });
+    expect(buildLogRecord({ type: "halted", target: K, at: T0, reason: "source-emptied", message })).toEqual({ at: "2025-01-01T00:00:00.000Z", type: "halted", target: K, reason: "source-emptied", message });
   });
 
   test("the watches count follows the tree; a full sync's record carries the files transferred and deleted", () => {
     const s = fold([watching, { type: "watches-counted", at: T0 + 10_000, watches: 942 }]);
     expect(s.watches).toBe(942);
     const full: EngineEvent = {
-      type: "run-done",
+      type: "run-done", target: K,
       at: T0,
       run: { kind: "full", reason: "initial sync", paths: 20_000, deleted: 3, exitCode: 0, outcome: "ok", durationMs: 2500, bytesSent: 1000, messages: [] },
       pending: 0,
     };
     expect(buildLogRecord(full)).toMatchObject({ type: "run", kind: "full", paths: 20_000, deleted: 3 });
     expect(stepStatus(s, full).counters.pathsSent).toBe(20_000);
+  });
+});
+
+describe("two targets: one lane each, the top level their aggregate", () => {
+  const A = "rsync://10.0.0.2:873/backup";
+  const B = "/srv/copy";
+  const two = buildInitialStatus({
+    name: "push",
+    pid: 42,
+    specHash: "abc",
+    startedAt: T0,
+    initialSync: true,
+    targets: [
+      { key: A, url: "rsync://u@10.0.0.2/backup" },
+      { key: B, url: "/srv/copy" },
+    ],
+  });
+  const ok = (target: string, at: number, kind: "full" | "incremental", reason: string): EngineEvent => ({
+    type: "run-done",
+    target,
+    at,
+    run: { kind, reason, paths: 1, exitCode: 0, outcome: "ok", durationMs: 10, bytesSent: 100, messages: [] },
+    pending: 0,
+  });
+  const down = (at: number): EngineEvent => ({
+    type: "run-done",
+    target: B,
+    at,
+    run: { kind: "incremental", reason: "changes", paths: 3, exitCode: 10, outcome: "transient", durationMs: 5, messages: ["rsync error: error in socket IO (code 10)"] },
+    pending: 3,
+  });
+  const started: StatusInput[] = [
+    { type: "source-ready", at: T0, watcher: "inotify", watches: 3 },
+    { type: "full-sync-scheduled", target: A, at: T0, nextAt: T0 + 600_000 },
+    { type: "full-sync-scheduled", target: B, at: T0, nextAt: T0 + 300_000 },
+    { type: "run-start", target: A, at: T0 + 1, kind: "full", paths: 0, reason: "initial sync" },
+    { type: "run-start", target: B, at: T0 + 1, kind: "full", paths: 0, reason: "initial sync" },
+    ok(A, T0 + 100, "full", "initial sync"),
+  ];
+  const fold2 = (events: readonly StatusInput[], from: WatcherStatusDoc = two): WatcherStatusDoc => events.reduce(stepStatus, from);
+
+  test("the initial sync is over when every lane's is; the next full sync is the earliest", () => {
+    const s = fold2(started);
+    expect(s.initialSync.state).toBe("running"); // B's still runs
+    expect(s.nextFullSync).toBe("2025-01-01T00:05:00.000Z");
+    const done = stepStatus(s, ok(B, T0 + 200, "full", "initial sync"));
+    expect(done.initialSync.state).toBe("done");
+    expect(done.targets?.map((l) => l.initialSync.state)).toEqual(["done", "done"]);
+    expect(done).toMatchObject({ healthy: true, counters: { runs: 2, fullSyncs: 2, bytesSent: 200 } });
+  });
+
+  test("a lane that is down is behind, since its first pending change; the other stays healthy; the watch is not", () => {
+    const s = fold2([
+      ...started,
+      ok(B, T0 + 200, "full", "initial sync"),
+      { type: "pending", target: B, at: T0 + 1000, pending: 1 },
+      { type: "pending", target: A, at: T0 + 1000, pending: 1 },
+      ok(A, T0 + 1010, "incremental", "changes"),
+      down(T0 + 1020),
+      { type: "retry-scheduled", target: B, at: T0 + 1020, retryAt: T0 + 2020, attempt: 1, outcome: "transient" },
+      { type: "pending", target: B, at: T0 + 1500, pending: 7 },
+    ]);
+    const [a, b] = s.targets ?? [];
+    expect(a).toMatchObject({ target: A, healthy: true, pending: 0, behindSince: null, lastSuccessAt: "2025-01-01T00:00:01.010Z", retryAt: null });
+    expect(b).toMatchObject({ target: B, healthy: false, pending: 7, behindSince: "2025-01-01T00:00:01.000Z", retryAt: "2025-01-01T00:00:02.020Z", lastSuccessAt: "2025-01-01T00:00:00.200Z" });
+    expect(s).toMatchObject({ state: "watching", healthy: false, pending: 7, retryAt: "2025-01-01T00:00:02.020Z", counters: { runs: 4, failedRuns: 1 } });
+    // The newest error is the watch's, naming its target.
+    expect(s.lastError?.message).toBe("target /srv/copy: incremental run of 3 path(s) failed (rsync exit code 10, transient): rsync error: error in socket IO (code 10)");
+    // The latest run of any lane is the watch's last run.
+    expect(s.lastRun).toMatchObject({ ok: false, at: "2025-01-01T00:00:01.020Z" });
+    // Back: it caught up, no longer behind, and the watch is healthy again.
+    const back = fold2([ok(B, T0 + 3000, "incremental", "changes")], s);
+    expect(back.targets?.[1]).toMatchObject({ healthy: true, pending: 0, behindSince: null });
+    expect(back).toMatchObject({ healthy: true, pending: 0, retryAt: null });
+  });
+
+  test("one lane halted (maxDelete) leaves the watcher watching, with the other lane running; every lane halted halts it", () => {
+    const message = "a full sync would delete more files on the target than maxDelete (5) allows";
+    const one = fold2([...started, { type: "halted", target: B, at: T0 + 300, reason: "max-delete", message }]);
+    expect(one).toMatchObject({ state: "watching", healthy: false, halted: null });
+    expect(one.targets?.[1]).toMatchObject({ halted: { reason: "max-delete", message }, nextFullSync: null, healthy: false });
+    expect(one.nextFullSync).toBe("2025-01-01T00:10:00.000Z"); // A's: B runs none any more
+    const both = stepStatus(one, { type: "halted", target: A, at: T0 + 400, reason: "source-unmounted", message: "source looks unmounted" });
+    expect(both).toMatchObject({ state: "halted", healthy: false, halted: { reason: "source-unmounted" } }); // the last lane to halt
+  });
+
+  test("stopped: what each lane still had; a log record names its target", () => {
+    const s = stepStatus(fold2(started), {
+      type: "stopped",
+      at: T0 + 5000,
+      pending: 4,
+      targets: [
+        { target: A, pending: 0 },
+        { target: B, pending: 4 },
+      ],
+    });
+    expect(s.targets?.map((l) => l.pending)).toEqual([0, 4]);
+    expect(s).toMatchObject({ state: "stopped", pending: 4 });
+    expect(buildLogRecord(down(T0))).toMatchObject({ type: "run", target: B, outcome: "transient" });
+  });
+
+  test("a document without lanes (a watcher from before issue 14) still steps on watch events", () => {
+    const { targets: _t, ...old } = start;
+    const s = stepStatus(old, { type: "source-ready", at: T0, watcher: "inotify", watches: 1 });
+    expect(s).toMatchObject({ state: "watching", healthy: true });
   });
 });

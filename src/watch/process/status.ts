@@ -1,9 +1,10 @@
 import type { LogRecord } from "../../state/watch-log.ts";
-import type { RunRecord, WatcherStatusDoc } from "../../state/watcher-status.ts";
-import type { EngineEvent, RunSummary } from "../engine/events.ts";
+import type { LaneStatus, RunRecord, WatcherStatusDoc } from "../../state/watcher-status.ts";
+import type { EngineEvent, RunSummary, WatchEvent } from "../engine/events.ts";
 
 // The watcher's status document (state/watcher-status.ts) and its log records (state/watch-log.ts),
-// built from engine events by pure reducers. The watcher process is their only writer.
+// built from engine events by pure reducers. The watcher process is their only writer. Events of a
+// lane update its entry in `targets`; the top-level fields are then the lanes' aggregate.
 
 export interface StatusIdentity {
   readonly name: string;
@@ -11,9 +12,32 @@ export interface StatusIdentity {
   readonly specHash: string;
   readonly startedAt: number;
   readonly initialSync: boolean;
+  /** The watch's targets in the spec's order: each lane's key and destination. */
+  readonly targets: ReadonlyArray<{ readonly key: string; readonly url: string }>;
 }
 
 const iso = (ms: number): string => new Date(ms).toISOString();
+
+function buildInitialLane(t: StatusIdentity["targets"][number], initialSync: boolean): LaneStatus {
+  return {
+    target: t.key,
+    url: t.url,
+    healthy: true,
+    pending: 0,
+    behindSince: null,
+    retryAt: null,
+    lastRun: null,
+    lastIncremental: null,
+    lastFullSync: null,
+    lastSuccessAt: null,
+    nextFullSync: null,
+    initialSync: { state: initialSync ? "pending" : "skipped", progress: null },
+    counters: { runs: 0, incrementalRuns: 0, fullSyncs: 0, failedRuns: 0, gaveUp: 0, pathsSent: 0, bytesSent: 0 },
+    lastError: null,
+    halted: null,
+    failing: null,
+  };
+}
 
 export function buildInitialStatus(id: StatusIdentity): WatcherStatusDoc {
   return {
@@ -39,13 +63,15 @@ export function buildInitialStatus(id: StatusIdentity): WatcherStatusDoc {
     lastError: null,
     halted: null,
     failing: null,
+    targets: id.targets.map((t) => buildInitialLane(t, id.initialSync)),
   };
 }
 
 /** What the watcher process adds to the engine's events: the inotify watches it holds, counted now and then. */
 export type StatusInput = EngineEvent | { readonly type: "watches-counted"; readonly at: number; readonly watches: number };
 
-type Failing = NonNullable<WatcherStatusDoc["failing"]>;
+type Failing = NonNullable<LaneStatus["failing"]>;
+type LaneInput = Exclude<EngineEvent, WatchEvent>;
 
 const SAMPLE = 20;
 
@@ -74,42 +100,28 @@ function mergeUnique(a: readonly string[], b: readonly string[], max: number): s
   return [...new Set([...a, ...b])].slice(0, max);
 }
 
-function healthOf(s: WatcherStatusDoc): WatcherStatusDoc {
-  const failing = s.failing ?? null;
-  return { ...s, healthy: s.state === "watching" && (s.lastRun === null || s.lastRun.ok) && failing === null };
+function laneHealth(l: LaneStatus): LaneStatus {
+  return { ...l, healthy: l.halted === null && l.failing === null && (l.lastRun === null || l.lastRun.ok) };
 }
 
-/** The status after one engine event (or the watcher's own count of watches). Pure. */
-export function stepStatus(s: WatcherStatusDoc, e: StatusInput): WatcherStatusDoc {
-  const at = iso(e.at);
-  const base = { ...s, updatedAt: at };
-  const halted = s.state === "halted";
+// Pending changed: a lane with something pending has been behind since the first of them.
+function withPending(l: LaneStatus, pending: number, at: string): LaneStatus {
+  return { ...l, pending, behindSince: pending === 0 ? null : (l.behindSince ?? at) };
+}
+
+/** One lane after one of its events. Pure. */
+function stepLane(l: LaneStatus, e: LaneInput, at: string): LaneStatus {
   switch (e.type) {
-    case "source-ready":
-      return healthOf({ ...base, state: halted ? "halted" : "watching", watcher: e.watcher, watcherReason: e.why ?? s.watcherReason ?? null, watches: e.watches });
-    case "watches-counted":
-      return { ...base, watches: e.watches };
-    case "overflow":
-      return { ...base, counters: { ...s.counters, overflows: (s.counters.overflows ?? 0) + 1 } };
-    case "source-error":
-      return healthOf({
-        ...base,
-        state: halted ? "halted" : "source-down",
-        counters: { ...s.counters, sourceRestarts: s.counters.sourceRestarts + 1 },
-        lastError: halted ? s.lastError : { at, message: e.message },
-      });
     case "changes":
     case "pending":
-      return { ...base, pending: e.pending };
+      return withPending(l, e.pending, at);
     case "run-start":
-      if (e.kind === "full" && e.reason === "initial sync" && s.initialSync.state !== "done") {
-        return { ...base, initialSync: { state: "running", progress: null } };
-      }
-      return base;
+      if (e.kind === "full" && e.reason === "initial sync" && l.initialSync.state !== "done") return { ...l, initialSync: { state: "running", progress: null } };
+      return l;
     case "run-progress":
-      if (s.initialSync.state !== "running") return base;
+      if (l.initialSync.state !== "running") return l;
       // An update printed mid-file carries no file counts: keep the last ones.
-      return { ...base, initialSync: { state: "running", progress: { ...s.initialSync.progress, ...e.progress } } };
+      return { ...l, initialSync: { state: "running", progress: { ...l.initialSync.progress, ...e.progress } } };
     case "run-done": {
       const run = e.run;
       const ok = run.outcome === "ok";
@@ -125,36 +137,34 @@ export function stepStatus(s: WatcherStatusDoc, e: StatusInput): WatcherStatusDo
         ...(run.kind === "full" ? { deleted: run.deleted ?? null } : {}),
         reason: run.reason,
       };
-      const c = s.counters;
+      const c = l.counters;
       const initial =
-        run.kind === "full" && s.initialSync.state === "running"
-          ? { state: ok ? ("done" as const) : ("failed" as const), progress: s.initialSync.progress }
-          : s.initialSync;
-      return healthOf({
-        ...base,
-        pending: e.pending,
+        run.kind === "full" && l.initialSync.state === "running" ? { state: ok ? ("done" as const) : ("failed" as const), progress: l.initialSync.progress } : l.initialSync;
+      return laneHealth({
+        ...withPending(l, e.pending, at),
         retryAt: null,
         lastRun: record,
         ...(run.kind === "full" ? { lastFullSync: record } : { lastIncremental: record }),
+        ...(ok ? { lastSuccessAt: at } : {}),
         // A full sync that succeeded put everything given up on the target.
         ...(run.kind === "full" && ok ? { failing: null } : {}),
         initialSync: initial,
         counters: {
-          ...c,
           runs: c.runs + 1,
           incrementalRuns: c.incrementalRuns + (run.kind === "incremental" ? 1 : 0),
           fullSyncs: c.fullSyncs + (run.kind === "full" ? 1 : 0),
           failedRuns: c.failedRuns + (ok ? 0 : 1),
+          gaveUp: c.gaveUp,
           pathsSent: c.pathsSent + (ok ? run.paths : 0),
           bytesSent: c.bytesSent + (run.bytesSent ?? 0),
         },
-        lastError: ok || run.outcome === "cancelled" ? s.lastError : { at, message: runError(run) },
+        lastError: ok || run.outcome === "cancelled" ? l.lastError : { at, message: runError(run) },
       });
     }
     case "retry-scheduled":
-      return { ...base, retryAt: iso(e.retryAt) };
+      return { ...l, retryAt: iso(e.retryAt) };
     case "gave-up": {
-      const before = s.failing ?? null;
+      const before = l.failing;
       const failing: Failing = {
         since: before?.since ?? at,
         paths: (before?.paths ?? 0) + e.paths,
@@ -164,35 +174,141 @@ export function stepStatus(s: WatcherStatusDoc, e: StatusInput): WatcherStatusDo
         repairAt: before?.repairAt ?? null,
         attempts: before?.attempts ?? 0,
       };
-      return healthOf({
-        ...base,
-        failing,
-        counters: { ...s.counters, gaveUp: s.counters.gaveUp + 1 },
-        lastError: { at, message: failingMessage(failing) },
-      });
+      return laneHealth({ ...l, failing, counters: { ...l.counters, gaveUp: l.counters.gaveUp + 1 }, lastError: { at, message: failingMessage(failing) } });
     }
-    case "repair-scheduled": {
-      const before = s.failing ?? null;
-      if (before === null) return base;
-      return { ...base, failing: { ...before, repairAt: iso(e.repairAt), attempts: e.attempt - 1 } };
-    }
+    case "repair-scheduled":
+      if (l.failing === null) return l;
+      return { ...l, failing: { ...l.failing, repairAt: iso(e.repairAt), attempts: e.attempt - 1 } };
     case "halted":
-      return healthOf({
-        ...base,
-        state: "halted",
+      return laneHealth({
+        ...l,
         // An initial sync the guard refused is over: it failed (apply stops following it).
-        initialSync: s.initialSync.state === "pending" || s.initialSync.state === "running" ? { ...s.initialSync, state: "failed" } : s.initialSync,
+        initialSync: l.initialSync.state === "pending" || l.initialSync.state === "running" ? { ...l.initialSync, state: "failed" } : l.initialSync,
         halted: { at, reason: e.reason, message: e.message },
         nextFullSync: null,
         retryAt: null,
         lastError: { at, message: e.message },
       });
     case "full-sync-scheduled":
-      return { ...base, nextFullSync: iso(e.nextAt) };
+      return { ...l, nextFullSync: iso(e.nextAt) };
+  }
+}
+
+const later = <T extends { readonly at: string }>(a: T | null, b: T | null): T | null => (a === null ? b : b === null ? a : Date.parse(b.at) > Date.parse(a.at) ? b : a);
+const earliest = (times: ReadonlyArray<string | null>): string | null =>
+  times.reduce<string | null>((min, t) => (t === null ? min : min === null || Date.parse(t) < Date.parse(min) ? t : min), null);
+
+const INITIAL_ORDER = ["running", "pending", "failed", "done", "skipped"] as const;
+
+// The lanes' failing paths together (one lane's as it is).
+function mergeFailing(all: readonly Failing[]): Failing | null {
+  const [first, ...rest] = all;
+  if (first === undefined) return null;
+  return rest.reduce<Failing>(
+    (m, f) => ({
+      since: earliest([m.since, f.since]) ?? m.since,
+      paths: m.paths + f.paths,
+      sample: mergeUnique(m.sample, f.sample, SAMPLE),
+      reasons: mergeUnique(m.reasons, f.reasons, 5),
+      detail: m.detail ?? f.detail,
+      repairAt: earliest([m.repairAt, f.repairAt]),
+      attempts: Math.max(m.attempts, f.attempts),
+    }),
+    first,
+  );
+}
+
+/**
+ * The top-level fields from the lanes, so a reader that knows nothing of lanes (an older rtsync,
+ * a script) reads the watch as a whole: pending the most any lane has, the latest runs, the
+ * earliest retry and next full sync, counters summed, halted only when every lane is, healthy
+ * only when every lane is. Pure.
+ */
+function aggregate(s: WatcherStatusDoc, lanes: readonly LaneStatus[]): WatcherStatusDoc {
+  const allHalted = lanes.length > 0 && lanes.every((l) => l.halted !== null);
+  const state = allHalted ? "halted" : s.state === "halted" ? "watching" : s.state;
+  const sum = (pick: (c: LaneStatus["counters"]) => number): number => lanes.reduce((n, l) => n + pick(l.counters), 0);
+  const initial = INITIAL_ORDER.find((st) => lanes.some((l) => l.initialSync.state === st)) ?? s.initialSync.state;
+  const initialLane = lanes.find((l) => l.initialSync.state === initial);
+  return {
+    ...s,
+    state,
+    healthy: state === "watching" && lanes.every((l) => l.healthy),
+    pending: Math.max(0, ...lanes.map((l) => l.pending)),
+    retryAt: earliest(lanes.map((l) => l.retryAt)),
+    lastRun: lanes.reduce<RunRecord | null>((r, l) => later(r, l.lastRun), null),
+    lastIncremental: lanes.reduce<RunRecord | null>((r, l) => later(r, l.lastIncremental), null),
+    lastFullSync: lanes.reduce<RunRecord | null>((r, l) => later(r, l.lastFullSync), null),
+    nextFullSync: earliest(lanes.map((l) => l.nextFullSync)),
+    initialSync: { state: initial, progress: initialLane?.initialSync.progress ?? null },
+    counters: {
+      ...s.counters,
+      runs: sum((c) => c.runs),
+      incrementalRuns: sum((c) => c.incrementalRuns),
+      fullSyncs: sum((c) => c.fullSyncs),
+      failedRuns: sum((c) => c.failedRuns),
+      gaveUp: sum((c) => c.gaveUp),
+      pathsSent: sum((c) => c.pathsSent),
+      bytesSent: sum((c) => c.bytesSent),
+    },
+    halted: allHalted ? lanes.reduce<LaneStatus["halted"]>((h, l) => later(h, l.halted), null) : null,
+    failing: mergeFailing(lanes.flatMap((l) => (l.failing === null ? [] : [l.failing]))),
+    targets: [...lanes],
+  };
+}
+
+// The watch's state with its lanes' health: a watching watcher is healthy only when every lane is.
+function watchHealth(s: WatcherStatusDoc): WatcherStatusDoc {
+  const lanes = s.targets ?? [];
+  return { ...s, healthy: s.state === "watching" && lanes.every((l) => l.healthy) };
+}
+
+/** The status after one engine event (or the watcher's own count of watches). Pure. */
+export function stepStatus(s: WatcherStatusDoc, e: StatusInput): WatcherStatusDoc {
+  const at = iso(e.at);
+  const base = { ...s, updatedAt: at };
+  const halted = s.state === "halted";
+  switch (e.type) {
+    case "source-ready":
+      return watchHealth({ ...base, state: halted ? "halted" : "watching", watcher: e.watcher, watcherReason: e.why ?? s.watcherReason ?? null, watches: e.watches });
+    case "watches-counted":
+      return { ...base, watches: e.watches };
+    case "overflow":
+      return { ...base, counters: { ...s.counters, overflows: (s.counters.overflows ?? 0) + 1 } };
+    case "source-error":
+      return watchHealth({
+        ...base,
+        state: halted ? "halted" : "source-down",
+        counters: { ...s.counters, sourceRestarts: s.counters.sourceRestarts + 1 },
+        lastError: halted ? s.lastError : { at, message: e.message },
+      });
     case "stopping":
-      return healthOf({ ...base, state: "stopping" });
-    case "stopped":
-      return healthOf({ ...base, state: "stopped", pending: e.pending });
+      return watchHealth({ ...base, state: "stopping" });
+    case "stopped": {
+      const lanes = (s.targets ?? []).map((l) => withPending(l, e.targets.find((t) => t.target === l.target)?.pending ?? l.pending, at));
+      return watchHealth({ ...base, state: "stopped", pending: e.pending, targets: lanes });
+    }
+    case "changes":
+    case "pending":
+    case "run-start":
+    case "run-progress":
+    case "run-done":
+    case "retry-scheduled":
+    case "gave-up":
+    case "repair-scheduled":
+    case "halted":
+    case "full-sync-scheduled": {
+      const lanes = s.targets ?? [];
+      const i = lanes.findIndex((l) => l.target === e.target);
+      const before = lanes[i];
+      if (before === undefined) return base; // not a lane of this spec: nothing to say
+      const after = stepLane(before, e, at);
+      if (after === before) return base;
+      const next = aggregate(base, lanes.map((l, j) => (j === i ? after : l)));
+      // The newest error of any lane is the watch's, naming its target when there are several.
+      if (after.lastError === before.lastError || after.lastError === null) return next;
+      return { ...next, lastError: lanes.length > 1 ? { at: after.lastError.at, message: `target ${after.url}: ${after.lastError.message}` } : after.lastError };
+    }
   }
 }
 
@@ -204,6 +320,7 @@ export function buildLogRecord(e: EngineEvent): LogRecord | undefined {
       return {
         at,
         type: "run",
+        target: e.target,
         kind: e.run.kind,
         reason: e.run.reason,
         paths: e.run.paths,
@@ -228,11 +345,11 @@ export function buildLogRecord(e: EngineEvent): LogRecord | undefined {
             }),
       };
     case "gave-up":
-      return { at, type: "gave-up", runKind: e.kind, paths: e.paths, sample: [...e.sample], outcome: e.outcome, reasons: [...e.reasons], detail: e.detail ?? null };
+      return { at, type: "gave-up", target: e.target, runKind: e.kind, paths: e.paths, sample: [...e.sample], outcome: e.outcome, reasons: [...e.reasons], detail: e.detail ?? null };
     case "repair-scheduled":
-      return { at, type: "repair-scheduled", repairAt: iso(e.repairAt), attempt: e.attempt };
+      return { at, type: "repair-scheduled", target: e.target, repairAt: iso(e.repairAt), attempt: e.attempt };
     case "halted":
-      return { at, type: "halted", reason: e.reason, message: e.message };
+      return { at, type: "halted", target: e.target, reason: e.reason, message: e.message };
     case "source-error":
       return { at, type: "source-error", reason: e.reason, message: e.message, retryInMs: e.retryInMs };
     case "source-ready":
@@ -240,7 +357,7 @@ export function buildLogRecord(e: EngineEvent): LogRecord | undefined {
     case "overflow":
       return { at, type: "overflow", watcher: e.watcher, message: "the kernel's inotify queue overflowed: events were dropped; a full sync follows" };
     case "stopped":
-      return { at, type: "stopped", pending: e.pending };
+      return { at, type: "stopped", pending: e.pending, targets: e.targets.map((t) => ({ ...t })) };
     case "changes":
     case "pending":
     case "run-start":

@@ -1,9 +1,9 @@
-import type { WatchSpec } from "../../state/watch-spec.ts";
+import type { LaneSpec } from "../../state/watch-spec.ts";
 
 // Pure argument lists for the three kinds of rsync run. Secrets never appear here: a daemon
 // password reaches rsync through --password-file (or RSYNC_PASSWORD in the child's environment).
 
-type ArgsSpec = Pick<WatchSpec, "source" | "target" | "daemonTarget" | "passwordFile" | "exclude" | "rsyncArgs" | "maxDelete">;
+type ArgsSpec = Pick<LaneSpec, "source" | "target" | "daemonTarget" | "passwordFile" | "exclude" | "rsyncArgs" | "maxDelete">;
 
 // User arguments that would turn an incremental run into a mass delete: everything unlisted is
 // excluded there, and --delete-excluded would delete it all on the target.

@@ -5,7 +5,7 @@ import { buildFullArgs, buildIncrementalArgs } from "./args.ts";
 import { displayPath, type BytePath } from "../byte-path.ts";
 import type { Progress } from "../../state/watcher-status.ts";
 import { runRsync, type RsyncResult } from "./run.ts";
-import type { WatchSpec } from "../../state/watch-spec.ts";
+import type { LaneSpec } from "../../state/watch-spec.ts";
 
 // Runs one batch: a full sync, or an incremental run preceded by a rename step per renamed
 // directory. A rename step that fails changes nothing: the incremental run then sends the new
@@ -29,7 +29,7 @@ export interface RenameStepResult {
 /** The batch's result: the incremental (or full) run, its bytes and time including the rename steps. */
 export type BatchResult = RsyncResult & { readonly renameSteps?: readonly RenameStepResult[] };
 
-export async function runBatch(spec: WatchSpec, batch: Batch, options: BatchRunOptions): Promise<BatchResult> {
+export async function runBatch(spec: LaneSpec, batch: Batch, options: BatchRunOptions): Promise<BatchResult> {
   const common = { signal: options.signal, binary: spec.rsync };
   // Full syncs and rename steps can run for minutes: they die with the watcher (children.ts).
   // Incremental runs are the latency path, where setpriv's exec cost 1.5-5 ms of a 15-35 ms push;

@@ -1,6 +1,6 @@
 import { bytesOf, parentOf, type BytePath } from "../byte-path.ts";
 import { buildRenameArgs } from "./args.ts";
-import type { WatchSpec } from "../../state/watch-spec.ts";
+import type { LaneSpec } from "../../state/watch-spec.ts";
 
 // Which directory renames of a batch get a rename step before the incremental run (see
 // buildRenameArgs), and what the incremental run still has to list afterwards. Pure.
@@ -29,7 +29,7 @@ function asArgText(path: BytePath): string | undefined {
   return Buffer.from(text, "utf8").equals(bytesOf(path)) ? text : undefined;
 }
 
-export function planRenameSteps(spec: Pick<WatchSpec, "source" | "target" | "daemonTarget" | "passwordFile" | "exclude" | "rsyncArgs">, renames: ReadonlyMap<BytePath, BytePath>): RenameStep[] {
+export function planRenameSteps(spec: Pick<LaneSpec, "source" | "target" | "daemonTarget" | "passwordFile" | "exclude" | "rsyncArgs">, renames: ReadonlyMap<BytePath, BytePath>): RenameStep[] {
   if (renames.size === 0 || !excludesWorkInSubtrees(spec.exclude) || spec.rsyncArgs.some((a) => BASIS_OPTIONS.test(a))) return [];
   const steps: RenameStep[] = [];
   for (const [to, from] of renames) {

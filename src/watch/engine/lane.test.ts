@@ -1,0 +1,171 @@
+import { describe, expect, test } from "vitest";
+import { DEFAULT_BATCHER_CONFIG } from "../batching/batcher.ts";
+import type { Batch, BatcherConfig, Change } from "../batching/types.ts";
+import type { BatchResult } from "../rsync/batch.ts";
+import type { LaneEvent } from "./events.ts";
+import { startLane, type Lane, type LaneRunner } from "./lane.ts";
+
+// The lane as a unit: two of them fed the same change stream, one runner for each standing in
+// for rsync (a target that answers, one that is down, one that is slow). No processes, real (short)
+// timers: what matters is that nothing one lane does waits for the other.
+
+const config: BatcherConfig = { ...DEFAULT_BATCHER_CONFIG, quietMs: 2, maxWaitMs: 10, backoffInitialMs: 30, backoffMaxMs: 60, maxPaths: 50 };
+const repair = { initialMs: 60_000, maxMs: 60_000 };
+
+const file = (path: string): Change => ({ path, tree: false, write: "closed" });
+const ok: BatchResult = { outcome: "ok", exitCode: 0, durationMs: 1, messages: [] };
+const refused: BatchResult = { outcome: "transient", exitCode: 10, durationMs: 1, messages: ["rsync: [sender] failed to connect to 127.0.0.1 (127.0.0.1): Connection refused (111)"] };
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until(check: () => boolean, what: string, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(2);
+  }
+}
+
+/** A stand-in target: records every batch, answers with `answer()` once `gate` (if any) opens. */
+function fakeTarget(answer: () => BatchResult) {
+  const batches: Batch[] = [];
+  const signals: AbortSignal[] = [];
+  let gate: Promise<void> | undefined;
+  let open: (() => void) | undefined;
+  const run: LaneRunner = async (batch, signal, hooks) => {
+    batches.push(batch);
+    signals.push(signal);
+    hooks.start();
+    if (gate !== undefined) await Promise.race([gate, new Promise((r) => signal.addEventListener("abort", r, { once: true }))]);
+    return signal.aborted ? { ...ok, outcome: "cancelled" } : answer();
+  };
+  return {
+    run,
+    batches,
+    signals,
+    /** Runs wait until release() (a slow target). */
+    hold: () => {
+      gate = new Promise((r) => (open = r));
+    },
+    release: () => {
+      gate = undefined;
+      open?.();
+    },
+    paths: () => batches.flatMap((b) => (b.kind === "full" ? ["<full>"] : [...b.entries.keys()])),
+  };
+}
+
+function lane(key: string, run: LaneRunner, events: LaneEvent[] = []): Lane {
+  return startLane({ key, config, repair, run, emit: (e) => events.push(e) });
+}
+
+// The watch's change stream: the same changes to every lane, as the engine hands them out.
+function feed(lanes: readonly Lane[], changes: readonly Change[]): void {
+  const now = performance.now();
+  for (const l of lanes) l.add(changes, now);
+}
+
+describe("lanes of one watch", () => {
+  test("a target that is down keeps its lane retrying while the other lane sends each change at once; back, it catches up in one run", async () => {
+    let up = false;
+    const a = fakeTarget(() => ok);
+    const b = fakeTarget(() => (up ? ok : refused));
+    const eventsB: LaneEvent[] = [];
+    const A = lane("a", a.run);
+    const B = lane("b", b.run, eventsB);
+    for (let i = 0; i < 10; i++) {
+      feed([A, B], [file(`f${i}`)]);
+      // Each change reaches A's target on its own, while B's target refuses every attempt.
+      await until(() => a.paths().includes(`f${i}`) && A.idle(), `f${i} on target a`);
+      expect(A.pending()).toBe(0);
+      await sleep(5);
+    }
+    expect(a.paths()).toEqual(Array.from({ length: 10 }, (_, i) => `f${i}`));
+    expect(B.pending()).toBe(10);
+    expect(B.idle()).toBe(false);
+    expect(eventsB.some((e) => e.type === "retry-scheduled")).toBe(true);
+    expect(eventsB.every((e) => e.target === "b")).toBe(true);
+    // Back: the retry sends everything that waited, as one batch.
+    up = true;
+    await until(() => B.idle(), "lane b idle");
+    const last = b.batches.at(-1);
+    expect(last?.kind === "incremental" ? [...last.entries.keys()].sort() : last).toEqual(Array.from({ length: 10 }, (_, i) => `f${i}`).sort());
+    expect(B.pending()).toBe(0);
+  });
+
+  test("a lane whose target is down collapses to one full sync past maxPaths; the other lane is not affected", async () => {
+    let up = false;
+    const a = fakeTarget(() => ok);
+    const b = fakeTarget(() => (up ? ok : refused));
+    const A = lane("a", a.run);
+    const B = lane("b", b.run);
+    feed([A, B], [file("first")]);
+    await until(() => b.batches.length >= 1 && A.idle(), "first attempts");
+    for (let round = 0; round < 3; round++) {
+      feed([A, B], Array.from({ length: 20 }, (_, i) => file(`storm/${round}/${i}`)));
+      await until(() => a.paths().includes(`storm/${round}/19`) && A.idle(), `round ${round} on a`);
+    }
+    expect(a.batches.every((batch) => batch.kind === "incremental")).toBe(true); // 20 at a time stays below maxPaths
+    // Delivered to its batcher (within its 100 ms busy window), 61 paths become one full sync.
+    await until(() => B.pending() === 1, "lane b's pending set collapsed to one full sync");
+    up = true;
+    await until(() => B.idle(), "lane b idle");
+    expect(b.batches.at(-1)).toEqual({ kind: "full" });
+  });
+
+  test("a slow target holds only its own lane: the other's runs go on while it is in flight", async () => {
+    const a = fakeTarget(() => ok);
+    const b = fakeTarget(() => ok);
+    const A = lane("a", a.run);
+    const B = lane("b", b.run);
+    b.hold();
+    feed([A, B], [file("x")]);
+    await until(() => a.paths().includes("x") && b.paths().includes("x"), "x started on both");
+    for (const name of ["y", "z"]) {
+      feed([A, B], [file(name)]);
+      await until(() => a.paths().includes(name) && A.idle(), `${name} on a`);
+    }
+    expect(b.batches).toHaveLength(1); // still in flight with x; y and z wait behind it
+    expect(B.pending()).toBe(3);
+    b.release();
+    await until(() => B.idle(), "lane b idle");
+    expect(b.paths()).toEqual(["x", "y", "z"]);
+  });
+
+  test("halting one lane cancels its run in flight and keeps what it had pending; the other goes on", async () => {
+    const a = fakeTarget(() => ok);
+    const b = fakeTarget(() => ok);
+    const eventsB: LaneEvent[] = [];
+    const A = lane("a", a.run);
+    const B = lane("b", b.run, eventsB);
+    b.hold();
+    feed([A, B], [file("x")]);
+    await until(() => b.batches.length === 1, "x in flight on b");
+    B.halt("max-delete", "maxDelete");
+    await until(() => B.halted(), "lane b halted");
+    expect(b.signals[0]?.aborted).toBe(true);
+    expect(B.pending()).toBe(1);
+    expect(eventsB.filter((e) => e.type === "halted")).toEqual([{ type: "halted", at: expect.any(Number), target: "b", reason: "max-delete", message: "maxDelete" }]);
+    feed([A, B], [file("y")]);
+    await until(() => a.paths().includes("y") && A.idle(), "y on a");
+    B.requestFull("schedule");
+    await sleep(20);
+    expect(b.batches).toHaveLength(1); // nothing runs on a halted lane
+    expect(B.pending()).toBe(2);
+    b.release();
+  });
+
+  test("stop: each lane flushes what it has, side by side; a lane whose target does not answer costs its own timeout", async () => {
+    const a = fakeTarget(() => ok);
+    const b = fakeTarget(() => ok);
+    const A = lane("a", a.run);
+    const B = lane("b", b.run);
+    b.hold();
+    feed([A, B], [file("x")]);
+    await until(() => b.batches.length === 1 && A.idle(), "x sent to a, in flight to b");
+    A.beginStop();
+    B.beginStop();
+    const left = await Promise.all([A.finishStop(50), B.finishStop(50)]);
+    expect(left).toEqual([0, 1]); // b's run was cancelled after 50 ms; x is still pending there
+    expect(b.signals[0]?.aborted).toBe(true);
+  });
+});

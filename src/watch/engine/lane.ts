@@ -1,0 +1,319 @@
+import type { Backoff } from "../../core/backoff.ts";
+import { messageOf } from "../../core/errors.ts";
+import type { Schedule } from "../../core/cron.ts";
+import type { HaltReason, Progress } from "../../state/watcher-status.ts";
+import { fullSyncPending, INITIAL_STATE, pendingCount, step, type BatcherInput, type BatcherState, type Step } from "../batching/batcher.ts";
+import type { Batch, BatcherConfig, Change } from "../batching/types.ts";
+import { displayPath } from "../byte-path.ts";
+import { maxDeleteHaltMessage } from "../guard/decide.ts";
+import type { BatchResult } from "../rsync/batch.ts";
+import { firstErrorLine, parseFailureReasons, parseSkippedDeletions } from "../rsync/result.ts";
+import { EMPTY_COALESCER, queuedCount, stepCoalescer, type CoalescerInput, type CoalescerState } from "./coalescer.ts";
+import type { LaneEvent, RunKind } from "./events.ts";
+import { NO_REPAIR, stepRepair, type RepairState } from "./repair-policy.ts";
+import { startScheduleTimer, type ScheduleTimer } from "./schedule-timer.ts";
+
+// One lane: everything a watch does for one of its targets. The engine (engine.ts) owns the event
+// source and hands every change to each lane; a lane owns its own pending set and batcher state,
+// its coalescer, its run in flight, its retries and backoff, its repair schedule, its full-sync
+// schedule and its halt. Nothing here waits for another lane, so a target that is down, slow or
+// full only makes its own lane accumulate (bounded: past `maxPaths` the pending set becomes one
+// full sync) and catch up alone when it is back. With one target the engine runs one lane, the
+// path of every change is what it was before lanes existed.
+//
+//   changes --> coalescer --deliver--> batcher --run--> runner (rsync; a full sync passes the
+//      ^         (5 ms idle, 100 ms        |  ^           deletion guard first)
+//      |          while this lane is busy) |  +---- run-done (outcome) <------------+
+//   the watch's                            +--> timers: batch tick, retry, repair, schedule
+//   change stream                               halt: no rsync any more (restart the watcher)
+//
+// The decisions are the pure parts' (batching/batcher.ts, engine/coalescer.ts,
+// engine/repair-policy.ts); this file carries them out: timers, the runner, events.
+
+/** How a lane's batch runs: rsync for real (the engine's), or whatever a test gives. */
+export type LaneRunner = (
+  batch: Batch,
+  signal: AbortSignal,
+  hooks: { readonly start: () => void; readonly progress: (progress: Progress) => void },
+) => Promise<BatchResult | { readonly halted: { readonly reason: HaltReason; readonly message: string } }>;
+
+export interface LaneOptions {
+  /** The lane's key (TargetSpec.key): the `target` of its events. */
+  readonly key: string;
+  readonly config: BatcherConfig;
+  readonly repair: Backoff;
+  /** The target's maxDelete, for the message when a full sync hits it. */
+  readonly maxDelete?: number;
+  readonly schedule?: Schedule;
+  readonly run: LaneRunner;
+  readonly emit: (event: LaneEvent) => void;
+}
+
+export interface Lane {
+  readonly key: string;
+  /** Changes from the watch's change stream; `now` is performance.now(). */
+  add(changes: readonly Change[], now: number): void;
+  /** A full sync for `reason`; it subsumes what is pending. */
+  requestFull(reason: string): void;
+  /** Stops running rsync for good (a run in flight is cancelled); changes are still counted. */
+  halt(reason: HaltReason, message: string): void;
+  /** Changes not on the target yet: waiting, in flight, waiting for a retry or for a repair. */
+  pending(): number;
+  halted(): boolean;
+  /** Nothing pending and no run in flight. */
+  idle(): boolean;
+  /** No new runs, no timers (the first half of stop; the engine calls it on every lane at once). */
+  beginStop(): void;
+  /** Lets the run in flight end (cancelled after `ms`), flushes what is pending once, and says what is left. */
+  finishStop(ms: number): Promise<number>;
+}
+
+interface InFlight {
+  readonly controller: AbortController;
+  readonly done: Promise<void>;
+}
+
+const SAMPLE = 20;
+
+function sampleOf(batch: Batch): string[] {
+  if (batch.kind === "full") return [];
+  return [...batch.entries.keys()].slice(0, SAMPLE).map(displayPath);
+}
+
+export function startLane(o: LaneOptions): Lane {
+  const { key: target, config, emit } = o;
+  let state: BatcherState = INITIAL_STATE;
+  let coalescer: CoalescerState = EMPTY_COALESCER;
+  let repair: RepairState = NO_REPAIR;
+  let inFlight: InFlight | undefined;
+  let stopping = false;
+  let allowLaunch = false;
+  let halted: { readonly reason: HaltReason; readonly message: string } | undefined;
+  let fullReason = "too many changes";
+  let batchTimer: NodeJS.Timeout | undefined;
+  let coalesceTimer: NodeJS.Timeout | undefined;
+  let repairTimer: NodeJS.Timeout | undefined;
+  let scheduleTimer: ScheduleTimer | undefined;
+  let lastPending = 0;
+
+  const pendingNow = (): number => pendingCount(state) + queuedCount(coalescer) + repair.paths;
+
+  // Tells status when the number of changes not on the target changed.
+  const notePending = (): void => {
+    const pending = pendingNow();
+    if (pending === lastPending) return;
+    lastPending = pending;
+    emit({ type: "pending", at: Date.now(), target, pending });
+  };
+
+  const armBatchTimer = (wakeAt: number | undefined): void => {
+    clearTimeout(batchTimer);
+    batchTimer = undefined;
+    if (wakeAt === undefined || stopping) return;
+    batchTimer = setTimeout(() => dispatch({ type: "tick", now: performance.now() }), Math.max(0, wakeAt - performance.now()));
+  };
+
+  // One input to the batcher; carries out the run it asks for and arms its next wake-up.
+  const dispatch = (input: BatcherInput): Step => {
+    const before = state.phase;
+    const result = step(state, input, config);
+    const next = result.state;
+    state = next;
+    if (next.phase === "backoff" && before === "running" && input.type === "run-done") {
+      emit({ type: "retry-scheduled", at: Date.now(), target, retryAt: Date.now() + (next.retryAt - performance.now()), attempt: next.attempt, outcome: input.outcome });
+    }
+    if (result.run !== undefined) {
+      if (stopping && !allowLaunch) {
+        dispatch({ type: "run-done", outcome: "cancelled", now: performance.now() });
+        return result;
+      }
+      launch(result.run);
+    }
+    armBatchTimer(result.wakeAt);
+    notePending();
+    return result;
+  };
+
+  const armRepairTimer = (): void => {
+    clearTimeout(repairTimer);
+    repairTimer = undefined;
+    const dueAt = repair.dueAt;
+    if (dueAt === undefined || stopping || halted !== undefined) return;
+    repairTimer = setTimeout(() => {
+      repair = stepRepair(repair, { type: "fired", now: performance.now() }, o.repair);
+      requestFull("repair");
+    }, Math.max(0, dueAt - performance.now()));
+  };
+
+  // A batch failed for good: say why, and schedule the full sync that repairs it.
+  const gaveUp = (given: NonNullable<Step["gaveUp"]>, messages: readonly string[]): void => {
+    const { batch, outcome } = given;
+    const paths = batch.kind === "full" ? 0 : batch.entries.size;
+    const detail = firstErrorLine(messages);
+    emit({
+      type: "gave-up",
+      at: Date.now(),
+      target,
+      kind: batch.kind,
+      paths,
+      sample: sampleOf(batch),
+      outcome,
+      reasons: parseFailureReasons(messages),
+      ...(detail === undefined ? {} : { detail }),
+    });
+    const wasDue = repair.dueAt;
+    repair = stepRepair(repair, { type: "gave-up", paths, now: performance.now() }, o.repair);
+    if (repair.dueAt !== undefined && repair.dueAt !== wasDue) {
+      emit({ type: "repair-scheduled", at: Date.now(), target, repairAt: Date.now() + (repair.dueAt - performance.now()), attempt: repair.attempt });
+    }
+    armRepairTimer();
+  };
+
+  // One input to the coalescer; what it delivers goes to the batcher.
+  const coalesce = (input: CoalescerInput): void => {
+    const result = stepCoalescer(coalescer, input);
+    coalescer = result.state;
+    if (result.deliver !== undefined) {
+      dispatch({ type: "changed", changes: result.deliver, now: performance.now() });
+      emit({ type: "changes", at: Date.now(), target, count: result.deliver.length, pending: pendingNow() });
+    }
+    const wakeAt = coalescer.wakeAt;
+    if (wakeAt !== undefined && coalesceTimer === undefined) {
+      coalesceTimer = setTimeout(() => {
+        coalesceTimer = undefined;
+        coalesce({ type: "timer", now: performance.now() });
+      }, Math.max(0, wakeAt - performance.now()));
+    } else if (wakeAt === undefined && coalesceTimer !== undefined) {
+      clearTimeout(coalesceTimer);
+      coalesceTimer = undefined;
+    }
+  };
+
+  const halt = (reason: HaltReason, message: string): void => {
+    if (halted !== undefined) return;
+    halted = { reason, message };
+    clearTimeout(repairTimer);
+    clearTimeout(batchTimer);
+    scheduleTimer?.stop();
+    emit({ type: "halted", at: Date.now(), target, reason, message });
+    // A run in flight is cancelled; its end takes the batcher to halted (launch, below).
+    if (inFlight !== undefined) inFlight.controller.abort();
+    else dispatch({ type: "halt", now: performance.now() });
+  };
+
+  const launch = (batch: Batch): void => {
+    const controller = new AbortController();
+    const kind: RunKind = batch.kind;
+    const listed = batch.kind === "full" ? 0 : batch.entries.size;
+    const reason = batch.kind === "full" ? fullReason : "changes";
+    const hooks = {
+      start: (): void => emit({ type: "run-start", at: Date.now(), target, kind, paths: listed, reason }),
+      progress: (progress: Progress): void => emit({ type: "run-progress", at: Date.now(), target, progress }),
+    };
+    const done = o
+      .run(batch, controller.signal, hooks)
+      .catch((error: unknown): BatchResult => ({ outcome: "fatal", exitCode: -1, durationMs: 0, messages: [messageOf(error)] }))
+      .then((result) => {
+        inFlight = undefined;
+        coalesce({ type: "flush", now: performance.now() }); // what arrived during the run joins the next batch
+        if ("halted" in result) {
+          // The deletion guard refused the run: it never started.
+          if (halted === undefined) halt(result.halted.reason, result.halted.message);
+          else dispatch({ type: "halt", now: performance.now() });
+          return;
+        }
+        const paths = kind === "full" ? (result.transferred ?? 0) : listed;
+        emit({
+          type: "run-done",
+          at: Date.now(),
+          target,
+          run: {
+            kind,
+            reason,
+            paths,
+            exitCode: result.exitCode,
+            outcome: result.outcome,
+            durationMs: result.durationMs,
+            messages: result.messages,
+            ...(result.bytesSent === undefined ? {} : { bytesSent: result.bytesSent }),
+            ...(kind === "full" && result.deleted !== undefined ? { deleted: result.deleted } : {}),
+            ...(result.renameSteps === undefined ? {} : { renameSteps: result.renameSteps }),
+          },
+          pending: pendingNow(),
+        });
+        if (halted !== undefined) {
+          // Halted while it ran (another lane's guard found the source gone): it was cancelled.
+          dispatch({ type: "halt", now: performance.now() });
+          return;
+        }
+        if (kind === "full" && result.outcome === "ok") {
+          repair = stepRepair(repair, { type: "full-ok", now: performance.now() }, o.repair);
+          armRepairTimer();
+        }
+        // A full sync retried after a transient failure keeps its reason (an initial sync stays one).
+        if (kind === "full" && fullReason === reason && result.outcome !== "transient" && result.outcome !== "auth") fullReason = "too many changes";
+        const stepped = dispatch({ type: "run-done", outcome: result.outcome, now: performance.now() });
+        if (stepped.gaveUp !== undefined) gaveUp(stepped.gaveUp, result.messages);
+        if (result.outcome === "max-delete") {
+          halt("max-delete", maxDeleteHaltMessage(o.maxDelete, result.deleted, parseSkippedDeletions(result.messages)));
+        }
+        notePending();
+      });
+    inFlight = { controller, done };
+  };
+
+  const requestFull = (reason: string): void => {
+    coalesce({ type: "flush", now: performance.now() }); // a full sync subsumes the changes seen before it
+    fullReason = reason;
+    dispatch({ type: "full-sync", now: performance.now() });
+  };
+
+  // Lets the run in flight end, cancelling it after `ms`.
+  const settleInFlight = async (ms: number): Promise<void> => {
+    const current = inFlight;
+    if (current === undefined) return;
+    const timer = setTimeout(() => current.controller.abort(), ms);
+    await current.done;
+    clearTimeout(timer);
+  };
+
+  if (o.schedule !== undefined) {
+    scheduleTimer = startScheduleTimer(o.schedule, {
+      onArmed: (nextAt) => emit({ type: "full-sync-scheduled", at: Date.now(), target, nextAt }),
+      onFire: () => requestFull("schedule"),
+    });
+  }
+
+  return {
+    key: target,
+    add: (changes, now) => {
+      const busy = state.phase === "running" || state.phase === "backoff";
+      coalesce({ type: "add", changes, busy, now });
+    },
+    requestFull,
+    halt,
+    pending: pendingNow,
+    halted: () => state.phase === "halted",
+    idle: () => state.phase === "idle" && inFlight === undefined && queuedCount(coalescer) === 0,
+    beginStop: () => {
+      stopping = true;
+      clearTimeout(batchTimer);
+      clearTimeout(repairTimer);
+      scheduleTimer?.stop();
+    },
+    finishStop: async (ms) => {
+      await settleInFlight(ms);
+      coalesce({ type: "flush", now: performance.now() });
+      // A pending full sync is not worth a hurried attempt: the next start runs one anyway.
+      if (pendingCount(state) > 0 && !fullSyncPending(state)) {
+        allowLaunch = true;
+        dispatch({ type: "flush", now: performance.now() });
+        allowLaunch = false;
+        await settleInFlight(ms);
+      }
+      clearTimeout(batchTimer);
+      clearTimeout(coalesceTimer);
+      return pendingNow();
+    },
+  };
+}
