@@ -1,13 +1,22 @@
-// Builds dist/cli/bin.js (the `rtsync` executable) with esbuild: one bundle split into chunks.
+// Builds rtsync with esbuild: dist/cli/bin.js (the `rtsync` executable), dist/cli/rtsync.cjs (the
+// CLI) with its V8 code cache, and dist/watcher (the watcher).
 //
 // Why a bundle and not tsc's one file per module: Node's ESM loader costs ~1 ms per module, and
 // rtsync with its dependencies is ~400 modules. Bundled, `rtsync validate` starts in about half
-// the time. Why split: every command loads only the chunks it imports. The long-running watcher
-// (`rtsync __watch`) loads neither commander nor the manifest's schema, which keeps its memory
-// down. tsc still type-checks everything (`npm run typecheck`); esbuild only strips types.
-import { rm } from "node:fs/promises";
+// the time. Why the CLI is one CommonJS file: V8 takes a code cache for a script (vm.Script), not
+// for an ES module, and with it a command skips compiling the CLI at every start
+// (src/cli/cli-bundle.ts); its commands are still evaluated only when used. The long-running
+// watcher (`rtsync __watch`) is a bundle of its own that loads neither commander nor the
+// manifest's schema, which keeps its memory down. tsc still type-checks everything
+// (`npm run typecheck`); esbuild only strips types.
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build, type Plugin } from "esbuild";
+import { buildBundleIdLine } from "../src/cli/code-cache.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 
@@ -56,5 +65,65 @@ async function bundle(name: string, entry: string, out: string): Promise<void> {
   console.log(`build: ${out}, ${Object.keys(result.metafile.outputs).length} files, ${(bytes / 1024).toFixed(0)} KiB`);
 }
 
+// The CLI as one CommonJS file, its first line the id its code cache is checked against.
+// import.meta.url (main.ts finds package.json by it, the addon's loader build/Release) becomes
+// the bundle's own file URL.
+async function bundleCli(): Promise<void> {
+  const result = await build({
+    absWorkingDir: root,
+    entryPoints: ["src/cli/main.ts"],
+    bundle: true,
+    write: false,
+    format: "cjs",
+    platform: "node",
+    target: "node20.19",
+    minifyWhitespace: true,
+    minifySyntax: true,
+    legalComments: "none",
+    logLevel: "warning",
+    metafile: true,
+    plugins: [oneLuxon],
+    define: { "import.meta.url": "__rtsync_import_meta_url" },
+    banner: { js: 'var __rtsync_import_meta_url = require("node:url").pathToFileURL(__filename).href;' },
+    outfile: `${root}dist/cli/rtsync.cjs`,
+  });
+  const [output] = result.outputFiles;
+  if (output === undefined) throw new Error("build: esbuild wrote no CLI bundle");
+  // vm.Script runs it without a module loader: an import() left in it would throw.
+  const dynamic = Object.values(result.metafile.outputs).flatMap((o) => o.imports.filter((i) => i.kind === "dynamic-import"));
+  if (dynamic.length > 0) throw new Error(`build: the CLI bundle imports at run time: ${dynamic.map((i) => i.path).join(", ")}`);
+  await writeFile(output.path, buildBundleIdLine(output.text) + output.text);
+  console.log(`build: dist/cli/rtsync.cjs, ${(output.contents.length / 1024).toFixed(0)} KiB`);
+}
+
+// The code cache, made by running read-only commands on a throw-away manifest: validate, then diff
+// (which reads the machine and changes nothing). Each writes the cache at its end with what it
+// compiled, diff on top of what validate left.
+async function makeCodeCache(): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), "rtsync-build-"));
+  try {
+    const manifest = join(dir, "rtsync.yaml");
+    await writeFile(join(dir, "password"), "warm-up\n", { mode: 0o600 });
+    const doc = {
+      version: 1,
+      stateDir: join(dir, "state"),
+      users: { u: { password: { file: join(dir, "password") } } },
+      daemons: { d: { address: "127.0.0.1", port: 18999, modules: { m: { path: join(dir, "replica"), authUsers: ["u"] } } } },
+      watches: { w: { source: join(dir, "source"), target: "rsync://u@127.0.0.1:18999/m", exclude: ["*.tmp"], fullSync: { schedule: "0 * * * *" } } },
+    };
+    await writeFile(manifest, JSON.stringify(doc, null, 2));
+    const bin = `${root}dist/cli/bin.js`;
+    for (const command of ["validate", "diff"]) {
+      spawnSync(process.execPath, [bin, command, manifest], { stdio: "ignore", env: { ...process.env, RTSYNC_CODE_CACHE: "refresh" } });
+    }
+    if (!existsSync(`${root}dist/cli/rtsync.cjs.cache`)) throw new Error("build: the CLI's code cache was not made");
+    console.log("build: dist/cli/rtsync.cjs.cache");
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 await bundle("bin", "src/cli/bin.ts", "dist/cli");
+await bundleCli();
 await bundle("watcher", "src/cli/watcher-bin.ts", "dist/watcher");
+await makeCodeCache();

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { ManifestSchema } from "./schema.ts";
 
 // The JSON Schema that editors use to complete and check manifests, generated from the zod model

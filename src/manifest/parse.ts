@@ -121,7 +121,8 @@ export function parseManifest(text: string, file: string): ParseResult {
   }
   // scanYaml bounded what aliases add; the library's own count stays as a second guard.
   const data = doc.toJS({ maxAliasCount: MAX_ALIAS_VALUES }) as Record<string, unknown>;
-  const parsed = ManifestSchema.safeParse(data);
+  // jitless: zod would compile a parser per object schema (new Function) to parse one manifest once.
+  const parsed = ManifestSchema.safeParse(data, { jitless: true });
   const manifest = parsed.success ? parsed.data : partialManifest(data, parsed.error.issues);
   const raw = [...(parsed.success ? [] : schemaIssues(ManifestSchema, data, parsed.error.issues)), ...checkManifest(manifest, userNamesOf(data))];
   const issues = place(file, doc, lines, raw).sort(byPosition);

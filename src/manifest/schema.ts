@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 // The manifest, version 1 (../shared/contract.md). This zod model is the only definition of the
 // manifest's shape: the TypeScript types are inferred from it and schemas/rtsync.schema.json is

@@ -8,7 +8,7 @@ import { decideJob, pruneTargets, readJob, type JobView, type StopTarget } from 
 import { startRecorded, stopTargets } from "../process/lifecycle.ts";
 import { buildChildEnv } from "../process/markers.ts";
 import type { ApplyContext, ChangeBase, ResourceBase, ResourceKind } from "../types.ts";
-import { addressesCollide, describeListener, readListeners, readUnprivilegedPortStart } from "./ports.ts";
+import { addressesCollide, describeListener, readHeldByAny, readListeners, readUnprivilegedPortStart } from "./ports.ts";
 import { startupLines } from "./rsyncd-conf.ts";
 import { readPidFileProblem, startDaemon } from "./start.ts";
 
@@ -109,8 +109,10 @@ export const daemonKind: ResourceKind<DesiredDaemon, DaemonActual, DaemonChange>
     const ours = [view.running ? view.record?.pid : undefined, ...view.unrecorded.map((p) => p.info.pid)].filter((p) => p !== undefined);
     const clash = (await readListeners(host, d.port)).find((l) => addressesCollide(d.address, l.address));
     if (clash === undefined) return { ...view, privilegedPort };
+    // A daemon of this job (ours, recorded or not) holding the port is not a conflict. Its own fds
+    // are looked at first: the search through every process's fds is for a real conflict only.
+    if (await readHeldByAny(host, clash, ours)) return { ...view, privilegedPort };
     const holder = await describeListener(host, clash);
-    // A daemon of this job (ours, recorded or not) holding the port is not a conflict.
     if (ours.some((pid) => holder.startsWith(`pid ${pid} `) || holder === `pid ${pid}`)) return { ...view, privilegedPort };
     return { ...view, privilegedPort, portHolder: holder };
   },

@@ -64,6 +64,20 @@ export function addressesCollide(address: string, listenerAddress: string): bool
   return address === listenerAddress || WILDCARDS.has(address) || WILDCARDS.has(listenerAddress);
 }
 
+/** Whether one of `pids` holds the listening socket (one of its fds is that socket). Only observes /proc. */
+export async function readHeldByAny(host: Host, listener: Listener, pids: readonly number[]): Promise<boolean> {
+  const socket = `socket:[${listener.inode}]`;
+  const held = await Promise.all(
+    pids.map(async (pid) => {
+      const dir = join(host.procRoot, String(pid), "fd");
+      const fds = await readdir(dir).catch(() => [] as string[]);
+      const links = await Promise.all(fds.map((fd) => readlink(join(dir, fd)).catch(() => "")));
+      return links.includes(socket);
+    }),
+  );
+  return held.includes(true);
+}
+
 /** `pid 1234 (rsync --daemon …)` of the process holding a listening socket, when /proc tells. */
 export async function describeListener(host: Host, listener: Listener): Promise<string> {
   const pids = (await readdir(host.procRoot).catch(() => [] as string[])).filter((p) => /^\d+$/.test(p));

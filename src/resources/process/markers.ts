@@ -1,4 +1,4 @@
-import { readdir, readFile } from "node:fs/promises";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Host } from "../host.ts";
 import { readProcessInfo, type ProcessInfo } from "./identity.ts";
@@ -65,17 +65,35 @@ function mayBeOurs(argv: readonly string[]): boolean {
   return argv.includes("--daemon") || argv.includes("__watch");
 }
 
+// A /proc file, or "" when the process is gone or keeps it from us. Read synchronously on purpose:
+// the kernel makes these files in memory, and a thread-pool round trip per file cost ~10x the read
+// (71 processes: 4-10 ms async, 1 ms sync), every plan, twice per apply.
+function readProcText(file: string): string {
+  try {
+    return readFileSync(file, "utf8");
+  } catch {
+    return "";
+  }
+}
+
 /** Every live process that carries the marker of `stateDir`. Only observes /proc. */
 export async function readMarkedProcesses(host: Host, stateDir: string): Promise<MarkedProcess[]> {
-  const pids = (await readdir(host.procRoot).catch(() => [] as string[])).filter((p) => /^\d+$/.test(p)).map(Number);
+  let names: string[];
+  try {
+    names = readdirSync(host.procRoot);
+  } catch {
+    names = [];
+  }
+  const candidates: { pid: number; marker: ProcessMarker }[] = [];
+  for (const name of names) {
+    const pid = Number(name);
+    if (!/^\d+$/.test(name) || pid === process.pid) continue;
+    if (!mayBeOurs(readProcText(join(host.procRoot, name, "cmdline")).split("\0"))) continue;
+    const marker = parseMarker(readProcText(join(host.procRoot, name, "environ")));
+    if (marker?.stateDir === stateDir) candidates.push({ pid, marker });
+  }
   const found = await Promise.all(
-    pids.map(async (pid): Promise<MarkedProcess | undefined> => {
-      if (pid === process.pid) return undefined;
-      const cmdline = await readFile(join(host.procRoot, String(pid), "cmdline"), "utf8").catch(() => "");
-      if (!mayBeOurs(cmdline.split("\0"))) return undefined;
-      const environ = await readFile(join(host.procRoot, String(pid), "environ"), "utf8").catch(() => "");
-      const marker = parseMarker(environ);
-      if (marker?.stateDir !== stateDir) return undefined;
+    candidates.map(async ({ pid, marker }): Promise<MarkedProcess | undefined> => {
       const info = await readProcessInfo(host, pid);
       return info === undefined || info.state === "Z" || info.state === "X" ? undefined : { info, marker };
     }),
