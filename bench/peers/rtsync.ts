@@ -86,7 +86,7 @@ export function createRtsyncPeer(env: PeerEnv, watcher: RtsyncWatcher): Peer {
   // rtsync's own reader; an inventory being replaced or not written yet reads as empty.
   const readInventory = (): Promise<Inventory> => readRtsyncInventory(stateDir).catch(() => emptyInventory());
   const remember = (inv: Inventory): void => {
-    for (const group of [inv.daemons, inv.watchers]) for (const e of Object.values(group)) seenPids.add(e.pid);
+    for (const group of [inv.daemons, inv.watchers]) for (const e of Object.values(group)) if (e.pid > 0) seenPids.add(e.pid);
   };
   const write = (withWatch: boolean): Promise<void> =>
     writeFile(manifestPath, renderRtsyncManifest({ stateDir, port, replica: env.replica, source: env.source, logFile, passwordFile, watcher, withWatch }));
@@ -126,7 +126,9 @@ export function createRtsyncPeer(env: PeerEnv, watcher: RtsyncWatcher): Peer {
         lastInventoryRead = Date.now();
         void readInventory().then((inv) => {
           remember(inv);
-          watcherPid ??= inv.watchers?.[WATCH]?.pid;
+          // pid 0 is apply's intent record, written before the watcher is spawned.
+          const pid = inv.watchers?.[WATCH]?.pid;
+          if (pid !== undefined && pid > 0) watcherPid ??= pid;
         });
       }
       return watcherPid === undefined ? [] : [watcherPid];
