@@ -58,7 +58,7 @@ export const ALLOWED_RSYNC_OPTIONS: readonly AllowedOption[] = [
   { long: ["compress-level", "zl"], value: { meta: "N", pattern: INT, what: "a whole number" }, why: "sets the wire compression level" },
   { long: ["skip-compress"], value: { meta: "LIST", pattern: /^[^\s,]+$/, what: "suffixes separated by /, such as gz/zip/jpg" }, why: "names suffixes not to compress on the wire" },
   { long: ["bwlimit"], value: { meta: "RATE", pattern: SIZE, what: "a rate such as 1000, 1.5m or 10M" }, why: "limits bandwidth; a slower run is still a complete run" },
-  { long: ["timeout"], value: { meta: "SECONDS", pattern: SECONDS, what: "a number of seconds" }, why: "ends a stuck transfer; rtsync retries it" },
+  { long: ["timeout"], value: { meta: "SECONDS", pattern: SECONDS, what: "a number of seconds" }, why: "ends a stuck transfer; rtsync retries it (it passes 60 s itself)" },
   { long: ["contimeout"], value: { meta: "SECONDS", pattern: SECONDS, what: "a number of seconds" }, why: "ends a stuck connection to the daemon; rtsync retries it (it passes 15 s itself)" },
   { long: ["checksum-choice", "cc"], value: { meta: "ALG", pattern: /^[a-z0-9]+(,[a-z0-9]+)?$/i, what: "one or two algorithm names such as xxh128 or md5,md5" }, why: "picks the checksum algorithm" },
   { long: ["checksum"], short: "c", why: "compares files by checksum instead of size and time: full syncs read every file on both ends (slower), never send less" },

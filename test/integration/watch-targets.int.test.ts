@@ -233,6 +233,46 @@ describe("a watcher with two targets, one of which hangs", () => {
     await waitForSameTree(source, b.path("m", sb), { timeoutMs: 60_000 });
     await waitForSameTree(source, a.path("m", sa));
   });
+  test("a frozen target's run ends at rsync's I/O timeout: its lane reports a transient failure and retries, and catches up once the daemon answers", async () => {
+    // rtsync passes --timeout=60 to every run (args.test.ts); this lane's own rsyncArgs make it 2 s.
+    const source = await makeTempDir("rtsync-src-");
+    const stateDir = await makeTempDir("rtsync-state-");
+    const [sa, sb] = [sub(), sub()];
+    await Promise.all([mkdir(a.path("m", sa)), mkdir(b.path("m", sb))]);
+    const keyB = `rsync://127.0.0.1:${b.port}/m/${sb}`;
+    const spec: WatchSpec = {
+      name: "timeout",
+      source,
+      targets: [
+        { key: `rsync://127.0.0.1:${a.port}/m/${sa}`, target: `${a.url("m")}/${sa}`, daemonTarget: true, rsyncArgs: [] },
+        { key: keyB, target: `${b.url("m")}/${sb}`, daemonTarget: true, rsyncArgs: ["--timeout=2"] },
+      ],
+      exclude: [],
+      delayMs: 0,
+      watcher: "inotify",
+      initialSync: true,
+      stateDir,
+      ...(await toolPaths()),
+    };
+    const events: EngineEvent[] = [];
+    const engine = await startWatchEngine(spec, { onEvent: (e) => events.push(e) });
+    onTestFinished(() => engine.stop());
+    await engine.ready;
+    await waitFor(() => engine.idle() || `pending ${engine.pending()}`);
+    b.pause();
+    try {
+      await writeTree(source, { "t/one.txt": "1\n" });
+      const failedB = () => events.find((e) => e.type === "run-done" && e.target === keyB && e.run.outcome !== "ok");
+      await waitFor(() => failedB() !== undefined || "lane b has not failed yet", 20_000);
+      expect(failedB()).toMatchObject({ run: { kind: "incremental", exitCode: 30, outcome: "transient" } });
+      expect(events.some((e) => e.type === "retry-scheduled" && e.target === keyB)).toBe(true);
+      expect(engine.lanes().find((l) => l.key === keyB)?.pending).toBeGreaterThan(0);
+      await waitForSameTree(source, a.path("m", sa));
+    } finally {
+      b.resume();
+    }
+    await waitForSameTree(source, b.path("m", sb), { timeoutMs: 60_000 });
+  });
 });
 
 describe("per-target settings and restarts", () => {

@@ -12,6 +12,7 @@ test("an incremental run reads its list on stdin; user excludes come before the 
     "--ignore-errors",
     "--force",
     "--from0",
+    "--timeout=60",
     "--info=stats1",
     "--timeout=100",
     "--exclude=*.swp",
@@ -25,7 +26,7 @@ test("an incremental run reads its list on stdin; user excludes come before the 
 
 test("daemon targets get TCP_NODELAY, a connect timeout and the password file, never a password", () => {
   const args = buildIncrementalArgs(daemon);
-  expect(args.slice(6, 9)).toEqual(["--sockopts=TCP_NODELAY", "--contimeout=15", "--password-file=/var/lib/rtsync/w/password"]);
+  expect(args.slice(7, 10)).toEqual(["--sockopts=TCP_NODELAY", "--contimeout=15", "--password-file=/var/lib/rtsync/w/password"]);
   expect(args.at(-1)).toBe("rsync://backup@10.0.0.2:873/backup/");
   expect(args.join(" ")).not.toMatch(/RSYNC_PASSWORD|--password=/);
 });
@@ -40,6 +41,7 @@ test("a full sync is rsync -a --delete-delay of the whole tree with the excludes
   expect(buildFullArgs(daemon, { progress: true })).toEqual([
     "-a",
     "--delete-delay",
+    "--timeout=60",
     "--sockopts=TCP_NODELAY",
     "--contimeout=15",
     "--password-file=/var/lib/rtsync/w/password",
@@ -62,6 +64,7 @@ test("maxDelete caps a full sync's deletions; incremental runs delete only what 
 test("the deletion guard lists the target's top level with the job's excludes and transport", () => {
   expect(buildTargetListArgs(daemon)).toEqual([
     "--list-only",
+    "--timeout=60",
     "--sockopts=TCP_NODELAY",
     "--contimeout=15",
     "--password-file=/var/lib/rtsync/w/password",
@@ -69,4 +72,13 @@ test("the deletion guard lists the target's top level with the job's excludes an
     "--exclude=.cache/",
     "rsync://backup@10.0.0.2:873/backup/",
   ]);
+});
+
+test("every run, the guard's listing included, has an I/O timeout of 60 s unless the user's rsyncArgs set one, which come later and win", () => {
+  const runs = (spec: typeof local) => [buildIncrementalArgs(spec), buildFullArgs(spec), buildTargetListArgs(spec)];
+  const lastTimeout = (args: string[]) => args.filter((a) => a.startsWith("--timeout=")).at(-1);
+  for (const spec of [local, daemon]) {
+    for (const args of runs({ ...spec, rsyncArgs: [] })) expect(lastTimeout(args)).toBe("--timeout=60");
+    for (const args of runs({ ...spec, rsyncArgs: ["--timeout=5"] }).slice(0, 2)) expect(lastTimeout(args)).toBe("--timeout=5");
+  }
 });

@@ -11,6 +11,7 @@ test("a renamed directory is synced alone first, with the old copy on the target
       args: [
         "-a",
         "--delete",
+        "--timeout=60",
         "--sockopts=TCP_NODELAY",
         "--contimeout=15",
         "--password-file=/p",
