@@ -63,7 +63,7 @@ export function renderRtsyncManifest(m: RtsyncManifestInput): string {
   return `${JSON.stringify(manifest, null, 2)}\n`;
 }
 
-async function runCli(args: readonly string[]): Promise<{ code: number; output: string }> {
+export async function runCli(args: readonly string[]): Promise<{ code: number; output: string }> {
   const child = spawn(process.execPath, [RTSYNC_BIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   child.stdout.setEncoding("utf8").on("data", (d: string) => (output += d));
@@ -126,7 +126,9 @@ export function createRtsyncPeer(env: PeerEnv, watcher: RtsyncWatcher): Peer {
         lastInventoryRead = Date.now();
         void readInventory().then((inv) => {
           remember(inv);
-          watcherPid ??= inv.watchers?.[WATCH]?.pid;
+          // apply records the intent (pid 0) before it spawns the watcher: wait for the real pid
+          const pid = inv.watchers?.[WATCH]?.pid;
+          if (pid !== undefined && pid > 0) watcherPid ??= pid;
         });
       }
       return watcherPid === undefined ? [] : [watcherPid];
