@@ -198,9 +198,11 @@ export function renderFootprintTable(records: readonly FootprintRecord[]): strin
         const w = footprintMedian(here, "watches", k, m);
         if (one === undefined || t === undefined || w === undefined) continue;
         const g = marginal(one, t, w, k);
-        const fmt = (x: number): string => (unit === "MiB" ? `${x.toFixed(1)} MiB` : `${x.toFixed(3)} s`);
+        const fmt = (x: number): string => (unit === "MiB" ? `${x.toFixed(Math.abs(x) < 1 ? 2 : 1)} MiB` : `${x.toFixed(3)} s`);
+        // two significant digits below 0.1: 0.0042 says more than 0.00
+        const r = !Number.isFinite(g.ratio) ? "–" : Math.abs(g.ratio) < 0.1 ? g.ratio.toPrecision(2) : g.ratio.toFixed(2);
         marginals.push(
-          `| ${size.toLocaleString("en-US")} | ${k} | ${what} | ${fmt(g.perTarget)} | ${fmt(g.perWatch)} | ${Number.isFinite(g.ratio) ? g.ratio.toFixed(2) : "–"} |`,
+          `| ${size.toLocaleString("en-US")} | ${k} | ${what} | ${fmt(g.perTarget)} | ${fmt(g.perWatch)} | ${r} |`,
         );
       }
     }

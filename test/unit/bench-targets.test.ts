@@ -33,7 +33,7 @@ describe("bench targets", () => {
     const table = renderFootprintTable([fp("targets", 1, 50), fp("targets", 2, 51), fp("watches", 2, 100)]);
     expect(table).toContain("| 10 | 1 × 2 | 51.0 |");
     expect(table).toContain("| 10 | 2 × 1 | 100.0 |");
-    expect(table).toContain("| 10 | 2 | RSS | 1.0 MiB | 50.0 MiB | 0.02 |");
+    expect(table).toContain("| 10 | 2 | RSS | 1.0 MiB | 50.0 MiB | 0.020 |");
   });
 
   test("lsyncd: one sync{} per daemon, each with its own port", () => {
