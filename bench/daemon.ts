@@ -48,8 +48,13 @@ export async function writePasswordFile(path: string): Promise<void> {
   await chmod(path, 0o600);
 }
 
-export async function startRsyncDaemon(dir: string, replica: string): Promise<RsyncDaemon> {
-  const port = await findFreePort();
+/**
+ * Starts the daemon in `dir` (its config, secrets and log live there). `port`: listen on this one
+ * instead of a free one, e.g. to bring a stopped daemon back where its clients expect it (the log
+ * file is appended to, so offsets taken before stay valid).
+ */
+export async function startRsyncDaemon(dir: string, replica: string, opts: { readonly port?: number } = {}): Promise<RsyncDaemon> {
+  const port = opts.port ?? (await findFreePort());
   const config = join(dir, "rsyncd.conf");
   const secrets = join(dir, "rsyncd.secrets");
   const logPath = join(dir, "rsyncd.log");

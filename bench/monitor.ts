@@ -4,7 +4,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { readTree, readTreeRssKiB } from "./proc.ts";
 
 // Watches a tool's process tree every few milliseconds: whether an rsync is running in it (the
-// tool is busy), when the last one was seen, and the peak RSS of the whole tree.
+// tool is busy), when the last one was seen, and the peak RSS of the whole tree. `isRun` narrows
+// what counts as a run (e.g. only the rsyncs that talk to one of several targets).
 
 function comm(pid: number): string {
   try {
@@ -21,12 +22,14 @@ export class TreeMonitor {
   peakRssKiB = 0;
   readonly #roots: () => readonly number[];
   readonly #intervalMs: number;
+  readonly #isRun: (pid: number, comm: string) => boolean;
   #timer: NodeJS.Timeout | undefined;
   #ticks = 0;
 
-  constructor(roots: () => readonly number[], intervalMs = 5) {
+  constructor(roots: () => readonly number[], intervalMs = 5, isRun: (pid: number, comm: string) => boolean = (_pid, c) => c === "rsync") {
     this.#roots = roots;
     this.#intervalMs = intervalMs;
+    this.#isRun = isRun;
   }
 
   start(): void {
@@ -42,7 +45,7 @@ export class TreeMonitor {
     const roots = this.#roots();
     if (roots.length === 0) return;
     const tree = readTree(roots);
-    this.rsyncRunning = tree.some((pid) => comm(pid) === "rsync");
+    this.rsyncRunning = tree.some((pid) => this.#isRun(pid, comm(pid)));
     if (this.rsyncRunning) this.lastRsyncAt = performance.now();
     if (this.#ticks++ % 10 === 0) this.peakRssKiB = Math.max(this.peakRssKiB, readTreeRssKiB(roots));
   }

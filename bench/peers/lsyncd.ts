@@ -7,7 +7,8 @@ import { stopTree } from "../proc.ts";
 import type { Peer, PeerEnv } from "./peer.ts";
 
 // lsyncd with its stock `default.rsync` layer pointed at the daemon: `delay` 1 s or 0 (the
-// smallest it accepts), archive mode, the daemon's password file and port.
+// smallest it accepts), archive mode, the daemon's password file and port. Several daemons: one
+// `sync{}` block each in the one process (how lsyncd keeps several replicas).
 
 export function lsyncdVersion(): string | undefined {
   const r = spawnSync("lsyncd", ["--version"], { encoding: "utf8" });
@@ -17,14 +18,11 @@ export function lsyncdVersion(): string | undefined {
 
 const lua = (s: string): string => JSON.stringify(s);
 
-export function renderLsyncdConfig(env: PeerEnv, delay: number): string {
+type DaemonAddress = Pick<PeerEnv["daemon"], "port" | "passwordFile">;
+
+export function renderLsyncdConfig(env: PeerEnv, delay: number, daemons: readonly DaemonAddress[] = [env.daemon]): string {
   const dir = env.workDir;
-  return [
-    "settings {",
-    `  logfile = ${lua(join(dir, "lsyncd.log"))},`,
-    `  statusFile = ${lua(join(dir, "lsyncd.status"))},`,
-    "  nodaemon = true,",
-    "}",
+  const sync = (d: DaemonAddress): string[] => [
     "sync {",
     "  default.rsync,",
     `  source = ${lua(env.source)},`,
@@ -32,15 +30,23 @@ export function renderLsyncdConfig(env: PeerEnv, delay: number): string {
     `  delay = ${delay},`,
     "  rsync = {",
     "    archive = true,",
-    `    password_file = ${lua(env.daemon.passwordFile)},`,
-    `    _extra = { ${lua(`--port=${env.daemon.port}`)} },`,
+    `    password_file = ${lua(d.passwordFile)},`,
+    `    _extra = { ${lua(`--port=${d.port}`)} },`,
     "  },",
     "}",
+  ];
+  return [
+    "settings {",
+    `  logfile = ${lua(join(dir, "lsyncd.log"))},`,
+    `  statusFile = ${lua(join(dir, "lsyncd.status"))},`,
+    "  nodaemon = true,",
+    "}",
+    ...daemons.flatMap(sync),
     "",
   ].join("\n");
 }
 
-export function createLsyncdPeer(env: PeerEnv, delay: 0 | 1): Peer {
+export function createLsyncdPeer(env: PeerEnv, delay: 0 | 1, daemons: readonly DaemonAddress[] = [env.daemon]): Peer {
   let pid: number | undefined;
   let unregister = (): void => {};
   const config = join(env.workDir, "lsyncd.lua");
@@ -48,7 +54,7 @@ export function createLsyncdPeer(env: PeerEnv, delay: 0 | 1): Peer {
     name: delay === 0 ? "lsyncd0" : "lsyncd1",
     daemonLogPath: env.daemon.logPath,
     async prepare() {
-      await writeFile(config, renderLsyncdConfig(env, delay));
+      await writeFile(config, renderLsyncdConfig(env, delay, daemons));
     },
     async start() {
       const child = spawn("lsyncd", [config], { stdio: "ignore", detached: true });

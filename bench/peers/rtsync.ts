@@ -63,7 +63,7 @@ export function renderRtsyncManifest(m: RtsyncManifestInput): string {
   return `${JSON.stringify(manifest, null, 2)}\n`;
 }
 
-async function runCli(args: readonly string[]): Promise<{ code: number; output: string }> {
+export async function runCli(args: readonly string[]): Promise<{ code: number; output: string }> {
   const child = spawn(process.execPath, [RTSYNC_BIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   child.stdout.setEncoding("utf8").on("data", (d: string) => (output += d));
