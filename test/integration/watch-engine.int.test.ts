@@ -233,3 +233,28 @@ describe("inotifywait specifics", () => {
     await waitForSameTree(h.source, h.replica);
   });
 });
+
+describe("early sends", () => {
+  test("a change made while a slow full sync runs reaches the replica before the full sync ends; after it, the replica equals the source", async () => {
+    // 8 MiB at --bwlimit=2000 (KiB/s): the initial sync takes ~4 s; the small file rides beside it.
+    const h = await startHarness({
+      daemon,
+      module: "m",
+      watcher: "inotify",
+      settle: false,
+      spec: { rsyncArgs: ["--bwlimit=2000"] },
+      setup: (source) => writeFile(path.join(source, "big.bin"), randomBytes(8 * 1024 * 1024)),
+    });
+    await waitFor(() => h.runs("full").length > 0 || "no full sync yet");
+    await writeTree(h.source, { "during/x.txt": "written during the initial sync\n" });
+    const fullDone = () => h.events.some((e) => e.type === "run-done" && e.run.kind === "full");
+    await waitFor(async () => (await readFile(path.join(h.replica, "during", "x.txt"), "utf8").catch(() => "")) !== "" || "x.txt not on the replica yet", 10_000, 10);
+    expect(fullDone()).toBe(false);
+    expect(h.events.find((e) => e.type === "early-run-done")).toMatchObject({ run: { kind: "incremental", reason: "early, during a full sync", outcome: "ok" } });
+    await h.settle(60_000);
+    await waitForSameTree(h.source, h.replica);
+    // Sent again after the full sync, whose --delete-delay removed what it had not listed.
+    const after = h.events.findIndex((e) => e.type === "run-done" && e.run.kind === "full");
+    expect(h.events.slice(after).some((e) => e.type === "run-done" && e.run.kind === "incremental" && e.run.paths > 0)).toBe(true);
+  });
+});

@@ -57,7 +57,13 @@ export type LaneEvent =
   | { readonly type: "pending"; readonly at: number; readonly target: string; readonly pending: number }
   /** The lane stopped running rsync for good (until the watcher is restarted). */
   | { readonly type: "halted"; readonly at: number; readonly target: string; readonly reason: HaltReason; readonly message: string }
-  | { readonly type: "full-sync-scheduled"; readonly at: number; readonly target: string; readonly nextAt: number };
+  | { readonly type: "full-sync-scheduled"; readonly at: number; readonly target: string; readonly nextAt: number }
+  /**
+   * An early send ended: changes that arrived while a full sync ran, sent beside it so they show on
+   * the target at once. Only a head start: they are still sent after the full sync (lane.ts), so
+   * it changes nothing in the lane's state, pending count or health.
+   */
+  | { readonly type: "early-run-done"; readonly at: number; readonly target: string; readonly run: RunSummary };
 
 /** Events of the watch as a whole: its event source, its start and its stop. */
 export type WatchEvent =

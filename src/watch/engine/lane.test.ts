@@ -3,7 +3,7 @@ import { DEFAULT_BATCHER_CONFIG } from "../batching/batcher.ts";
 import type { Batch, BatcherConfig, Change } from "../batching/types.ts";
 import type { BatchResult } from "../rsync/batch.ts";
 import type { LaneEvent } from "./events.ts";
-import { startLane, type Lane, type LaneRunner } from "./lane.ts";
+import { EARLY_MAX_PATHS, startLane, type Lane, type LaneRunner } from "./lane.ts";
 
 // The lane as a unit: two of them fed the same change stream, one runner for each standing in
 // for rsync (a target that answers, one that is down, one that is slow). No processes, real (short)
@@ -167,5 +167,85 @@ describe("lanes of one watch", () => {
     const left = await Promise.all([A.finishStop(50), B.finishStop(50)]);
     expect(left).toEqual([0, 1]); // b's run was cancelled after 50 ms; x is still pending there
     expect(b.signals[0]?.aborted).toBe(true);
+  });
+});
+
+describe("early sends during a full sync", () => {
+  // Full syncs wait at a gate (a big tree); incremental runs answer at once.
+  function slowFullTarget() {
+    const batches: { batch: Batch; during: boolean }[] = [];
+    let fullRunning = false;
+    let released = false;
+    let open: (() => void) | undefined;
+    const run: LaneRunner = async (batch, signal, hooks) => {
+      hooks.start();
+      if (batch.kind !== "full") {
+        batches.push({ batch, during: fullRunning });
+        return ok;
+      }
+      batches.push({ batch, during: false });
+      if (released) return ok;
+      fullRunning = true;
+      await Promise.race([new Promise<void>((r) => (open = r)), new Promise((r) => signal.addEventListener("abort", r, { once: true }))]);
+      fullRunning = false;
+      return signal.aborted ? { ...ok, outcome: "cancelled" } : ok;
+    };
+    const incrementals = (during: boolean) =>
+      batches.filter((b) => b.batch.kind === "incremental" && b.during === during).flatMap((b) => (b.batch.kind === "full" ? [] : [...b.batch.entries.keys()]));
+    const release = (): void => {
+      released = true;
+      open?.();
+    };
+    return { run, batches, release, fullStarted: () => batches.some((b) => b.batch.kind === "full"), incrementals };
+  }
+
+  test("changes that arrive while a full sync runs are sent at once beside it, and sent again after it (its --delete-delay may undo them)", async () => {
+    const t = slowFullTarget();
+    const events: LaneEvent[] = [];
+    const L = lane("t", t.run, events);
+    L.requestFull("initial sync");
+    await until(t.fullStarted, "the full sync to start");
+    feed([L], [file("a.txt"), { path: "new-dir", tree: true }, { path: "still-open", tree: false, write: "open" }, { path: "moved", tree: true, renamedFrom: "old" }]);
+    await until(() => events.some((e) => e.type === "early-run-done"), "an early send");
+    expect(t.incrementals(true).sort()).toEqual(["a.txt", "new-dir"]); // not the open file, not the rename
+    expect(events.find((e) => e.type === "early-run-done")).toMatchObject({ target: "t", run: { kind: "incremental", reason: "early, during a full sync", paths: 2, outcome: "ok" } });
+    // Held all the same: the lane is not caught up until they went out after the full sync.
+    expect(L.pending()).toBeGreaterThan(0);
+    expect(L.idle()).toBe(false);
+    feed([L], [file("b.txt")]);
+    await until(() => t.incrementals(true).includes("b.txt"), "the next early send");
+    t.release();
+    await until(() => L.idle(), "the lane to go idle", 10_000);
+    expect(t.incrementals(false)).toEqual(expect.arrayContaining(["a.txt", "new-dir", "b.txt", "moved"]));
+    expect(L.pending()).toBe(0);
+    // No early send without a full sync in flight.
+    const before = t.batches.length;
+    feed([L], [file("c.txt")]);
+    await until(() => L.idle() && t.incrementals(false).includes("c.txt"), "c.txt");
+    expect(t.batches.slice(before).every((b) => !b.during)).toBe(true);
+    expect(events.filter((e) => e.type === "early-run-done")).toHaveLength(2);
+  });
+
+  test("past EARLY_MAX_PATHS a full sync gets no more early sends; a halted lane sends none", async () => {
+    const t = slowFullTarget();
+    const L = lane("t", t.run);
+    L.requestFull("schedule");
+    await until(t.fullStarted, "the full sync to start");
+    feed([L], Array.from({ length: EARLY_MAX_PATHS + 1 }, (_, i) => file(`storm/${i}`)));
+    feed([L], [file("after-storm")]);
+    await sleep(50);
+    expect(t.incrementals(true)).toEqual([]);
+    t.release();
+    await until(() => L.idle(), "the lane to go idle", 10_000);
+
+    const h = slowFullTarget();
+    const H = lane("h", h.run);
+    H.requestFull("schedule");
+    await until(h.fullStarted, "the full sync to start");
+    H.halt("max-delete", "test");
+    feed([H], [file("x")]);
+    await sleep(50);
+    expect(h.incrementals(true)).toEqual([]);
+    await H.finishStop(100);
   });
 });

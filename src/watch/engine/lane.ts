@@ -4,7 +4,7 @@ import type { Schedule } from "../../core/cron.ts";
 import type { HaltReason, Progress } from "../../state/watcher-status.ts";
 import { fullSyncPending, INITIAL_STATE, pendingCount, step, type BatcherInput, type BatcherState, type Step } from "../batching/batcher.ts";
 import type { Batch, BatcherConfig, Change } from "../batching/types.ts";
-import { displayPath } from "../byte-path.ts";
+import { displayPath, type BytePath } from "../byte-path.ts";
 import { maxDeleteHaltMessage } from "../guard/decide.ts";
 import type { BatchResult } from "../rsync/batch.ts";
 import { firstErrorLine, parseFailureReasons, parseSkippedDeletions } from "../rsync/result.ts";
@@ -73,6 +73,24 @@ interface InFlight {
   readonly done: Promise<void>;
 }
 
+/**
+ * Paths an early send may carry before it gives up for the rest of the full sync (a storm during a
+ * full sync goes out after it, as a batch or a full sync of its own, as it always did).
+ */
+export const EARLY_MAX_PATHS = 1000;
+
+/**
+ * What an early send takes from a change stream: closed writes, new and deleted paths; not a file
+ * still open (it is sent once closed), nor a renamed directory (its rename step needs the batch
+ * machinery). `into` is path -> tree. Pure apart from filling `into`.
+ */
+export function addEarlyPaths(into: Map<BytePath, boolean>, changes: readonly Change[]): void {
+  for (const c of changes) {
+    if (c.write === "open" || c.renamedFrom !== undefined || c.path.length === 0) continue;
+    into.set(c.path, c.tree || (into.get(c.path) ?? false));
+  }
+}
+
 const SAMPLE = 20;
 
 function sampleOf(batch: Batch): string[] {
@@ -95,6 +113,15 @@ export function startLane(o: LaneOptions): Lane {
   let repairTimer: NodeJS.Timeout | undefined;
   let scheduleTimer: ScheduleTimer | undefined;
   let lastPending = 0;
+  // Early sends (see LaneEvent "early-run-done"): while a full sync runs, which can take minutes
+  // on a big tree, the changes that arrive are held for after it (that is what keeps them safe:
+  // its --delete-delay may remove a file it did not list, or land an older copy over a newer one)
+  // and, meanwhile, also sent at once by small incremental runs beside it, one at a time, so they
+  // show on the target without waiting for its end. Nothing depends on them.
+  let fullInFlight = false;
+  let early: Map<BytePath, boolean> = new Map();
+  let earlyGaveUp = false;
+  let earlyInFlight: InFlight | undefined;
 
   const pendingNow = (): number => pendingCount(state) + queuedCount(coalescer) + repair.paths;
 
@@ -196,13 +223,62 @@ export function startLane(o: LaneOptions): Lane {
     clearTimeout(batchTimer);
     scheduleTimer?.stop();
     emit({ type: "halted", at: Date.now(), target, reason, message });
+    earlyInFlight?.controller.abort();
+    early = new Map();
     // A run in flight is cancelled; its end takes the batcher to halted (launch, below).
     if (inFlight !== undefined) inFlight.controller.abort();
     else dispatch({ type: "halt", now: performance.now() });
   };
 
+  const launchEarly = (): void => {
+    if (earlyInFlight !== undefined || early.size === 0 || !fullInFlight || stopping || halted !== undefined) return;
+    const batch: Batch = { kind: "incremental", entries: early, renames: new Map() };
+    early = new Map();
+    const controller = new AbortController();
+    const quiet = { start: (): void => undefined, progress: (): void => undefined };
+    const done = o
+      .run(batch, controller.signal, quiet)
+      .catch((error: unknown): BatchResult => ({ outcome: "fatal", exitCode: -1, durationMs: 0, messages: [messageOf(error)] }))
+      .then((result) => {
+        earlyInFlight = undefined;
+        if ("halted" in result) return;
+        emit({
+          type: "early-run-done",
+          at: Date.now(),
+          target,
+          run: {
+            kind: "incremental",
+            reason: "early, during a full sync",
+            paths: batch.entries.size,
+            exitCode: result.exitCode,
+            outcome: result.outcome,
+            durationMs: result.durationMs,
+            messages: result.messages,
+            ...(result.bytesSent === undefined ? {} : { bytesSent: result.bytesSent }),
+          },
+        });
+        launchEarly(); // what arrived meanwhile
+      });
+    earlyInFlight = { controller, done };
+  };
+
+  const sendEarly = (changes: readonly Change[]): void => {
+    if (!fullInFlight || earlyGaveUp || stopping || halted !== undefined) return;
+    addEarlyPaths(early, changes);
+    if (early.size > EARLY_MAX_PATHS) {
+      earlyGaveUp = true;
+      early = new Map();
+      return;
+    }
+    launchEarly();
+  };
+
   const launch = (batch: Batch): void => {
     const controller = new AbortController();
+    if (batch.kind === "full") {
+      fullInFlight = true;
+      earlyGaveUp = false;
+    }
     const kind: RunKind = batch.kind;
     const listed = batch.kind === "full" ? 0 : batch.entries.size;
     const reason = batch.kind === "full" ? fullReason : "changes";
@@ -215,6 +291,10 @@ export function startLane(o: LaneOptions): Lane {
       .catch((error: unknown): BatchResult => ({ outcome: "fatal", exitCode: -1, durationMs: 0, messages: [messageOf(error)] }))
       .then((result) => {
         inFlight = undefined;
+        if (kind === "full") {
+          fullInFlight = false;
+          early = new Map(); // held too: they go out after the full sync, as the next batch
+        }
         coalesce({ type: "flush", now: performance.now() }); // what arrived during the run joins the next batch
         if ("halted" in result) {
           // The deletion guard refused the run: it never started.
@@ -270,10 +350,12 @@ export function startLane(o: LaneOptions): Lane {
 
   // Lets the run in flight end, cancelling it after `ms`.
   const settleInFlight = async (ms: number): Promise<void> => {
-    const current = inFlight;
-    if (current === undefined) return;
-    const timer = setTimeout(() => current.controller.abort(), ms);
-    await current.done;
+    const runs = [inFlight, earlyInFlight].filter((r): r is InFlight => r !== undefined);
+    if (runs.length === 0) return;
+    const timer = setTimeout(() => {
+      for (const r of runs) r.controller.abort();
+    }, ms);
+    await Promise.all(runs.map((r) => r.done));
     clearTimeout(timer);
   };
 
@@ -289,12 +371,13 @@ export function startLane(o: LaneOptions): Lane {
     add: (changes, now) => {
       const busy = state.phase === "running" || state.phase === "backoff";
       coalesce({ type: "add", changes, busy, now });
+      sendEarly(changes);
     },
     requestFull,
     halt,
     pending: pendingNow,
     halted: () => state.phase === "halted",
-    idle: () => state.phase === "idle" && inFlight === undefined && queuedCount(coalescer) === 0,
+    idle: () => state.phase === "idle" && inFlight === undefined && earlyInFlight === undefined && queuedCount(coalescer) === 0,
     beginStop: () => {
       stopping = true;
       clearTimeout(batchTimer);

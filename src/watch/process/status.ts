@@ -112,6 +112,8 @@ function withPending(l: LaneStatus, pending: number, at: string): LaneStatus {
 /** One lane after one of its events. Pure. */
 function stepLane(l: LaneStatus, e: LaneInput, at: string): LaneStatus {
   switch (e.type) {
+    case "early-run-done":
+      return l;
     case "changes":
     case "pending":
       return withPending(l, e.pending, at);
@@ -282,6 +284,8 @@ export function stepStatus(s: WatcherStatusDoc, e: StatusInput): WatcherStatusDo
         counters: { ...s.counters, sourceRestarts: s.counters.sourceRestarts + 1 },
         lastError: halted ? s.lastError : { at, message: e.message },
       });
+    case "early-run-done":
+      return s; // a head start only: the lane's state is what its held changes say (log.jsonl has the run)
     case "stopping":
       return watchHealth({ ...base, state: "stopping" });
     case "stopped": {
@@ -316,6 +320,7 @@ export function stepStatus(s: WatcherStatusDoc, e: StatusInput): WatcherStatusDo
 export function buildLogRecord(e: EngineEvent): LogRecord | undefined {
   const at = iso(e.at);
   switch (e.type) {
+    case "early-run-done":
     case "run-done":
       return {
         at,
