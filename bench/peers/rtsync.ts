@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -73,6 +74,22 @@ export async function runCli(args: readonly string[]): Promise<{ code: number; o
 }
 
 
+// The live process whose command line is `… __watch SPEC`; undefined when there is none yet.
+function findWatcherBySpec(spec: string): number | undefined {
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    let argv: string[];
+    try {
+      argv = readFileSync(`/proc/${name}/cmdline`, "latin1").split("\0");
+    } catch {
+      continue;
+    }
+    const i = argv.indexOf("__watch");
+    if (i >= 0 && argv[i + 1] === spec) return Number(name);
+  }
+  return undefined;
+}
+
 export function createRtsyncPeer(env: PeerEnv, watcher: RtsyncWatcher): Peer {
   const stateDir = join(env.workDir, "state");
   const manifestPath = join(env.workDir, "rtsync.yaml");
@@ -122,6 +139,9 @@ export function createRtsyncPeer(env: PeerEnv, watcher: RtsyncWatcher): Peer {
       await apply();
     },
     roots() {
+      // apply records the watcher's pid once it has seen it start, which is after its watches are
+      // set: until then the watcher is found by its spec path on its command line.
+      if (watcherPid === undefined) watcherPid = findWatcherBySpec(join(stateDir, "watches", WATCH, "spec.json"));
       if (watcherPid === undefined && Date.now() - lastInventoryRead > 20) {
         lastInventoryRead = Date.now();
         void readInventory().then((inv) => {

@@ -258,3 +258,24 @@ describe("early sends", () => {
     expect(h.events.slice(after).some((e) => e.type === "run-done" && e.run.kind === "incremental" && e.run.paths > 0)).toBe(true);
   });
 });
+
+describe("a daemon that comes back", () => {
+  test("is caught up as soon as its port accepts again, not at the next retry of the backoff", async () => {
+    const own = await startRsyncDaemon({ modules: ["m"] });
+    try {
+      // A backoff of 20 s: only the probe can bring the retry within this test.
+      const h = await startHarness({ daemon: own, module: "m", watcher: "inotify", engine: { batcher: { backoffInitialMs: 20_000, backoffMaxMs: 20_000 } } });
+      await own.stop();
+      await writeTree(h.source, { "while-down.txt": "written while the daemon was down\n" });
+      await waitFor(() => h.events.some((e) => e.type === "retry-scheduled") || "no retry scheduled yet");
+      const retry = h.events.find((e) => e.type === "retry-scheduled");
+      if (retry?.type !== "retry-scheduled") throw new Error("no retry");
+      await own.start();
+      await waitForSameTree(h.source, h.replica, { timeoutMs: 15_000 });
+      const sent = h.events.find((e) => e.type === "run-done" && e.run.outcome === "ok" && e.at > retry.at);
+      expect(sent?.at).toBeLessThan(retry.retryAt);
+    } finally {
+      await own.dispose();
+    }
+  });
+});

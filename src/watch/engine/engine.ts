@@ -8,6 +8,7 @@ import { buildChanges } from "../batching/changes.ts";
 import { buildExcludeMatcher, type ExcludeMatcher } from "../batching/exclude-match.ts";
 import type { BatcherConfig } from "../batching/types.ts";
 import { runBatch } from "../rsync/batch.ts";
+import { acceptsConnections, daemonAddressOf } from "../rsync/reachable.ts";
 import { checkFullSync } from "../guard/check.ts";
 import { baselineOf, haltScope, type SourceBaseline } from "../guard/decide.ts";
 import { readSourceRoot } from "../guard/source-root.ts";
@@ -135,6 +136,11 @@ export async function startWatchEngine(spec: WatchSpec, options: EngineOptions =
       hooks.start();
       return runBatch(lane, batch, { signal, onProgress: hooks.progress });
     };
+  // A daemon target that refused connections is probed while its lane backs off (lane.ts).
+  const probeOf = (lane: LaneSpec): { probe: () => Promise<boolean> } | Record<string, never> => {
+    const address = lane.daemonTarget ? daemonAddressOf(lane.key) : undefined;
+    return address === undefined ? {} : { probe: () => acceptsConnections(address.host, address.port) };
+  };
   for (const [i, lane] of laneSpecs.entries()) {
     const schedule = schedules[i];
     lanes.push(
@@ -145,6 +151,7 @@ export async function startWatchEngine(spec: WatchSpec, options: EngineOptions =
         ...(lane.maxDelete === undefined ? {} : { maxDelete: lane.maxDelete }),
         ...(schedule === undefined ? {} : { schedule }),
         run: runnerOf(lane),
+        ...probeOf(lane),
         emit,
       }),
     );

@@ -249,3 +249,59 @@ describe("early sends during a full sync", () => {
     await H.finishStop(100);
   });
 });
+
+describe("a target that comes back", () => {
+  // Backoff of a minute: only the probe can bring the retry within the test.
+  const slowBackoff: BatcherConfig = { ...config, backoffInitialMs: 60_000, backoffMaxMs: 60_000 };
+  const timedOut: BatchResult = { outcome: "transient", exitCode: 30, durationMs: 1, messages: ["[sender] io timeout after 60 seconds -- exiting"] };
+
+  function probedLane(answer: () => BatchResult, probe: () => Promise<boolean>) {
+    const t = fakeTarget(answer);
+    const probes: number[] = [];
+    const L = startLane({
+      key: "t",
+      config: slowBackoff,
+      repair,
+      run: t.run,
+      emit: () => undefined,
+      probeEveryMs: 10,
+      probe: () => {
+        probes.push(performance.now());
+        return probe();
+      },
+    });
+    return { t, L, probes };
+  }
+
+  test("after a refused connection the lane probes the daemon and retries as soon as it accepts, not at the end of its backoff", async () => {
+    let up = false;
+    const { t, L, probes } = probedLane(() => (up ? ok : refused), () => Promise.resolve(up));
+    feed([L], [file("a")]);
+    await until(() => probes.length >= 3, "a few probes while the daemon is down");
+    expect(t.batches).toHaveLength(1);
+    up = true;
+    await until(() => L.idle() && L.pending() === 0, "the retry once the daemon accepts", 2000);
+    expect(t.paths()).toEqual(["a", "a"]);
+  });
+
+  test("a probe that says yes while rsync still cannot connect is believed once, then the backoff decides", async () => {
+    const { t, L, probes } = probedLane(() => refused, () => Promise.resolve(true));
+    feed([L], [file("a")]);
+    await until(() => t.batches.length === 2, "the probe's one retry");
+    await sleep(150);
+    expect(t.batches).toHaveLength(2);
+    expect(probes).toHaveLength(1);
+    await L.finishStop(10);
+  });
+
+  test("a run that connected and then failed (an I/O timeout) is not probed for", async () => {
+    const { t, L, probes } = probedLane(() => timedOut, () => Promise.resolve(true));
+    feed([L], [file("a")]);
+    await until(() => t.batches.length === 1, "the first run");
+    await sleep(100);
+    expect(probes).toHaveLength(0);
+    expect(t.batches).toHaveLength(1);
+    L.beginStop();
+    await L.finishStop(10);
+  });
+});

@@ -7,7 +7,7 @@ import type { Batch, BatcherConfig, Change } from "../batching/types.ts";
 import { displayPath, type BytePath } from "../byte-path.ts";
 import { maxDeleteHaltMessage } from "../guard/decide.ts";
 import type { BatchResult } from "../rsync/batch.ts";
-import { firstErrorLine, parseFailureReasons, parseSkippedDeletions } from "../rsync/result.ts";
+import { failedToConnect, firstErrorLine, parseFailureReasons, parseSkippedDeletions } from "../rsync/result.ts";
 import { EMPTY_COALESCER, queuedCount, stepCoalescer, type CoalescerInput, type CoalescerState } from "./coalescer.ts";
 import type { LaneEvent, RunKind } from "./events.ts";
 import { NO_REPAIR, stepRepair, type RepairState } from "./repair-policy.ts";
@@ -47,6 +47,14 @@ export interface LaneOptions {
   readonly schedule?: Schedule;
   readonly run: LaneRunner;
   readonly emit: (event: LaneEvent) => void;
+  /**
+   * Whether the target accepts a connection now (a daemon's TCP port). After a run that could not
+   * connect, the lane asks every `probeEveryMs` while it backs off, and retries as soon as the
+   * answer is yes, so a target that comes back is caught up within a second, not at the next
+   * retry of a backoff grown to 30 s. Absent: the backoff alone decides.
+   */
+  readonly probe?: () => Promise<boolean>;
+  readonly probeEveryMs?: number;
 }
 
 export interface Lane {
@@ -122,6 +130,11 @@ export function startLane(o: LaneOptions): Lane {
   let early: Map<BytePath, boolean> = new Map();
   let earlyGaveUp = false;
   let earlyInFlight: InFlight | undefined;
+  let probeTimer: NodeJS.Timeout | undefined;
+  // A probe said yes and the retry still could not connect (a proxy, another address): the probe
+  // does not see what rsync sees, so the backoff alone decides until a run succeeds.
+  let probeRetried = false;
+  let probeMisled = false;
 
   const pendingNow = (): number => pendingCount(state) + queuedCount(coalescer) + repair.paths;
 
@@ -225,6 +238,8 @@ export function startLane(o: LaneOptions): Lane {
     emit({ type: "halted", at: Date.now(), target, reason, message });
     earlyInFlight?.controller.abort();
     early = new Map();
+    clearTimeout(probeTimer);
+    probeTimer = undefined;
     // A run in flight is cancelled; its end takes the batcher to halted (launch, below).
     if (inFlight !== undefined) inFlight.controller.abort();
     else dispatch({ type: "halt", now: performance.now() });
@@ -260,6 +275,24 @@ export function startLane(o: LaneOptions): Lane {
         launchEarly(); // what arrived meanwhile
       });
     earlyInFlight = { controller, done };
+  };
+
+  // While the lane backs off from a target that could not be reached: ask whether it answers
+  // again, and retry at once when it does (the batcher's flush ends the backoff).
+  const probeUntilBack = (): void => {
+    const probe = o.probe;
+    if (probe === undefined || probeTimer !== undefined || probeMisled) return;
+    probeTimer = setTimeout(() => {
+      void probe()
+        .catch(() => false)
+        .then((up) => {
+          probeTimer = undefined;
+          if (state.phase !== "backoff" || stopping || halted !== undefined) return;
+          if (!up) return probeUntilBack();
+          probeRetried = true;
+          dispatch({ type: "flush", now: performance.now() });
+        });
+    }, o.probeEveryMs ?? 500);
   };
 
   const sendEarly = (changes: readonly Change[]): void => {
@@ -334,6 +367,11 @@ export function startLane(o: LaneOptions): Lane {
         if (kind === "full" && fullReason === reason && result.outcome !== "transient" && result.outcome !== "auth") fullReason = "too many changes";
         const stepped = dispatch({ type: "run-done", outcome: result.outcome, now: performance.now() });
         if (stepped.gaveUp !== undefined) gaveUp(stepped.gaveUp, result.messages);
+        const unreachable = failedToConnect(result.exitCode, result.messages);
+        if (probeRetried && unreachable) probeMisled = true;
+        if (result.outcome === "ok") probeMisled = false;
+        probeRetried = false;
+        if (stepped.state.phase === "backoff" && unreachable) probeUntilBack();
         if (result.outcome === "max-delete") {
           halt("max-delete", maxDeleteHaltMessage(o.maxDelete, result.deleted, parseSkippedDeletions(result.messages)));
         }
@@ -380,6 +418,8 @@ export function startLane(o: LaneOptions): Lane {
     idle: () => state.phase === "idle" && inFlight === undefined && earlyInFlight === undefined && queuedCount(coalescer) === 0,
     beginStop: () => {
       stopping = true;
+      clearTimeout(probeTimer);
+      probeTimer = undefined;
       clearTimeout(batchTimer);
       clearTimeout(repairTimer);
       scheduleTimer?.stop();

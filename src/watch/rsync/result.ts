@@ -32,6 +32,16 @@ export function classifyRun(code: number, messages: readonly string[]): Exclude<
   return classifyExitCode(code);
 }
 
+/**
+ * The run failed because nothing listened at the daemon's address (refused, no route, connect
+ * timed out): the target is down, not broken. A run that connected and then failed (a frozen
+ * daemon's I/O timeout, a module refused, a full disk) is not this.
+ */
+export function failedToConnect(code: number, messages: readonly string[]): boolean {
+  if (code === 35) return true; // timeout waiting for the daemon connection (--contimeout)
+  return code === 10 && messages.some((m) => /failed to connect to .*\((?:111|113|101|110)\)|Connection refused|No route to host|Network is unreachable/.test(m));
+}
+
 /** What rsync's error lines blame, once each: "Permission denied (13) on the target", "No space left on device (28) on the target". */
 export function parseFailureReasons(messages: readonly string[]): string[] {
   const out: string[] = [];
