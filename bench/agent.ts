@@ -25,6 +25,13 @@ import { percentile } from "./stats.ts";
 
 const REPO = fileURLToPath(new URL("../", import.meta.url));
 const BIN = join(REPO, "dist/cli/bin.js");
+const USAGE = "usage: npm run bench:agent -- [--quick]   (~8 minutes; --quick ~3)";
+const unknown = process.argv.slice(2).filter((a) => a !== "--quick");
+if (unknown.length > 0) {
+  // --help included: this bench takes minutes, so anything it does not know stops it before it starts.
+  process.stderr.write(`${unknown.includes("--help") ? "" : `unknown option ${unknown.join(" ")}\n`}${USAGE}\n`);
+  process.exit(unknown.includes("--help") ? 0 : 2);
+}
 const quick = process.argv.includes("--quick");
 const KILLS = quick ? 5 : 20;
 const EDITS = quick ? 5 : 10;

@@ -43,6 +43,10 @@ function timeOnce(c: Command): number {
 
 function main(): void {
   const argv = process.argv.slice(2);
+  if (argv.includes("--help")) {
+    console.log("usage: npm run bench:cli -- [--runs 21]");
+    return;
+  }
   const at = argv.indexOf("--runs");
   const runs = at >= 0 ? Number(argv[at + 1]) : 21;
   if (!Number.isInteger(runs) || runs < 1) throw new Error("--runs takes a whole number ≥ 1");
