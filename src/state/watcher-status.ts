@@ -75,6 +75,17 @@ const InitialSyncSchema = z.object({
   progress: z.nullable(ProgressSchema),
 });
 
+/** What a lane counts, and the watch as their sum (plus its source's own counters). */
+const RUN_COUNTERS = {
+  runs: z.number(),
+  incrementalRuns: z.number(),
+  fullSyncs: z.number(),
+  failedRuns: z.number(),
+  gaveUp: z.number(),
+  pathsSent: z.number(),
+  bytesSent: z.number(),
+};
+
 /** One lane of the watcher: everything about one of its targets. */
 export const LaneStatusSchema = z.object({
   /** The lane's key (the spec's TargetSpec.key): no user, port always given. */
@@ -95,15 +106,7 @@ export const LaneStatusSchema = z.object({
   lastSuccessAt: z.nullable(z.string()),
   nextFullSync: z.nullable(z.string()),
   initialSync: InitialSyncSchema,
-  counters: z.object({
-    runs: z.number(),
-    incrementalRuns: z.number(),
-    fullSyncs: z.number(),
-    failedRuns: z.number(),
-    gaveUp: z.number(),
-    pathsSent: z.number(),
-    bytesSent: z.number(),
-  }),
+  counters: z.object(RUN_COUNTERS),
   lastError: z.nullable(ErrorSchema),
   halted: z.nullable(HaltedSchema),
   failing: z.nullable(FailingSchema),
@@ -132,16 +135,10 @@ export const WatcherStatusSchema = z.object({
   nextFullSync: z.nullable(z.string()),
   initialSync: InitialSyncSchema,
   counters: z.object({
-    runs: z.number(),
-    incrementalRuns: z.number(),
-    fullSyncs: z.number(),
-    failedRuns: z.number(),
-    gaveUp: z.number(),
+    ...RUN_COUNTERS,
     sourceRestarts: z.number(),
     /** Times the kernel's event queue overflowed (each answered by a full sync). */
     overflows: z.optional(z.number()),
-    pathsSent: z.number(),
-    bytesSent: z.number(),
   }),
   lastError: z.nullable(ErrorSchema),
   // Fields added after the first release are optional: a watcher started by an older rtsync

@@ -31,6 +31,32 @@ afterAll(async () => {
 let counter = 0;
 const sub = () => `t${process.pid}-${++counter}`;
 
+// A watch of `source` to a fresh directory on each of the two daemons (a, then b), by the engine
+// itself; `over` replaces each target's own fields.
+async function twoTargets(
+  source: string,
+  over: ReadonlyArray<Partial<WatchSpec["targets"][number]>> = [],
+  name = "two",
+): Promise<{ spec: WatchSpec; replicas: string[]; sa: string; sb: string }> {
+  const [sa, sb] = [sub(), sub()];
+  await Promise.all([mkdir(a.path("m", sa)), mkdir(b.path("m", sb))]);
+  const spec: WatchSpec = {
+    name,
+    source,
+    targets: [
+      { key: `rsync://127.0.0.1:${a.port}/m/${sa}`, target: `${a.url("m")}/${sa}`, daemonTarget: true, rsyncArgs: [], ...over[0] },
+      { key: `rsync://127.0.0.1:${b.port}/m/${sb}`, target: `${b.url("m")}/${sb}`, daemonTarget: true, rsyncArgs: [], ...over[1] },
+    ],
+    exclude: [],
+    delayMs: 0,
+    watcher: "inotify",
+    initialSync: true,
+    stateDir: await makeTempDir("rtsync-state-"),
+    ...(await toolPaths()),
+  };
+  return { spec, replicas: [a.path("m", sa), b.path("m", sb)], sa, sb };
+}
+
 // Names, types, sizes and contents (not owners or modes: a per-target --chmod changes those).
 async function contentDiff(source: string, replica: string): Promise<string> {
   const r = await execa("rsync", ["-rlnci", "--delete", `${source}/`, `${replica}/`], { reject: false, env: { LC_ALL: "C" }, encoding: "latin1" });
@@ -44,23 +70,8 @@ async function contentDiff(source: string, replica: string): Promise<string> {
 describe("the engine with two daemon targets", () => {
   test("both replicas equal the source after creates, rewrites, deletes, a directory rename and odd names", async () => {
     const source = await makeTempDir("rtsync-src-");
-    const stateDir = await makeTempDir("rtsync-state-");
     await writeTree(source, { "old/keep.txt": "k", "old/deep/x.txt": "x", "gone.txt": "g" });
-    const [sa, sb] = [sub(), sub()];
-    const spec: WatchSpec = {
-      name: "two",
-      source,
-      targets: [
-        { key: `rsync://127.0.0.1:${a.port}/m/${sa}`, target: `${a.url("m")}/${sa}`, daemonTarget: true, rsyncArgs: [] },
-        { key: `rsync://127.0.0.1:${b.port}/m/${sb}`, target: `${b.url("m")}/${sb}`, daemonTarget: true, rsyncArgs: [] },
-      ],
-      exclude: [],
-      delayMs: 0,
-      watcher: "inotify",
-      initialSync: true,
-      stateDir,
-      ...(await toolPaths()),
-    };
+    const { spec, sa, sb } = await twoTargets(source);
     const events: EngineEvent[] = [];
     const engine = await startWatchEngine(spec, { onEvent: (e) => events.push(e) });
     try {
@@ -193,23 +204,7 @@ describe("a watcher with two targets, one of which goes down", () => {
 describe("a watcher with two targets, one of which hangs", () => {
   test("a target whose daemon is frozen (connections accepted, never answered) holds only its own lane", async () => {
     const source = await makeTempDir("rtsync-src-");
-    const stateDir = await makeTempDir("rtsync-state-");
-    const [sa, sb] = [sub(), sub()];
-    await Promise.all([mkdir(a.path("m", sa)), mkdir(b.path("m", sb))]);
-    const spec: WatchSpec = {
-      name: "hang",
-      source,
-      targets: [
-        { key: `rsync://127.0.0.1:${a.port}/m/${sa}`, target: `${a.url("m")}/${sa}`, daemonTarget: true, rsyncArgs: [] },
-        { key: `rsync://127.0.0.1:${b.port}/m/${sb}`, target: `${b.url("m")}/${sb}`, daemonTarget: true, rsyncArgs: [] },
-      ],
-      exclude: [],
-      delayMs: 0,
-      watcher: "inotify",
-      initialSync: true,
-      stateDir,
-      ...(await toolPaths()),
-    };
+    const { spec, sa, sb } = await twoTargets(source, [], "hang");
     const engine = await startWatchEngine(spec, {});
     onTestFinished(() => engine.stop());
     await engine.ready;
@@ -236,24 +231,8 @@ describe("a watcher with two targets, one of which hangs", () => {
   test("a frozen target's run ends at rsync's I/O timeout: its lane reports a transient failure and retries, and catches up once the daemon answers", async () => {
     // rtsync passes --timeout=60 to every run (args.test.ts); this lane's own rsyncArgs make it 2 s.
     const source = await makeTempDir("rtsync-src-");
-    const stateDir = await makeTempDir("rtsync-state-");
-    const [sa, sb] = [sub(), sub()];
-    await Promise.all([mkdir(a.path("m", sa)), mkdir(b.path("m", sb))]);
-    const keyB = `rsync://127.0.0.1:${b.port}/m/${sb}`;
-    const spec: WatchSpec = {
-      name: "timeout",
-      source,
-      targets: [
-        { key: `rsync://127.0.0.1:${a.port}/m/${sa}`, target: `${a.url("m")}/${sa}`, daemonTarget: true, rsyncArgs: [] },
-        { key: keyB, target: `${b.url("m")}/${sb}`, daemonTarget: true, rsyncArgs: ["--timeout=2"] },
-      ],
-      exclude: [],
-      delayMs: 0,
-      watcher: "inotify",
-      initialSync: true,
-      stateDir,
-      ...(await toolPaths()),
-    };
+    const { spec, sa, sb } = await twoTargets(source, [{}, { rsyncArgs: ["--timeout=2"] }], "timeout");
+    const keyB = spec.targets[1]?.key;
     const events: EngineEvent[] = [];
     const engine = await startWatchEngine(spec, { onEvent: (e) => events.push(e) });
     onTestFinished(() => engine.stop());
@@ -340,27 +319,6 @@ describe("per-target settings and restarts", () => {
 
 describe("deletion guards with two targets", () => {
   const fast = { batcher: { backoffInitialMs: 200, backoffMaxMs: 1000 }, sourceRestart: { initialMs: 100, maxMs: 500 } };
-
-  // Two daemon targets in fresh directories; `over` replaces each target's own fields.
-  async function twoTargets(source: string, over: ReadonlyArray<Partial<WatchSpec["targets"][number]>> = []): Promise<{ spec: WatchSpec; replicas: string[] }> {
-    const [sa, sb] = [sub(), sub()];
-    await Promise.all([mkdir(a.path("m", sa)), mkdir(b.path("m", sb))]);
-    const spec: WatchSpec = {
-      name: "two",
-      source,
-      targets: [
-        { key: `rsync://127.0.0.1:${a.port}/m/${sa}`, target: `${a.url("m")}/${sa}`, daemonTarget: true, rsyncArgs: [], ...over[0] },
-        { key: `rsync://127.0.0.1:${b.port}/m/${sb}`, target: `${b.url("m")}/${sb}`, daemonTarget: true, rsyncArgs: [], ...over[1] },
-      ],
-      exclude: [],
-      delayMs: 0,
-      watcher: "inotify",
-      initialSync: true,
-      stateDir: await makeTempDir("rtsync-state-"),
-      ...(await toolPaths()),
-    };
-    return { spec, replicas: [a.path("m", sa), b.path("m", sb)] };
-  }
 
   test("a source that is unmounted halts every lane (the source is the watch's); both replicas keep their files", async () => {
     const source = await makeTempDir("rtsync-mnt-");
