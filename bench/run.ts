@@ -1,10 +1,10 @@
 // `npm run bench`: rtsync against the classic inotifywait|rsync loop, lsyncd and the floor (one
 // rsync of exactly the changed paths), on trees of small files. Prints one table of medians and
 // writes every measurement as JSON. See the README's "Benchmark" section.
-import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { cpus, release, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { USAGE, parseBenchArgs, type BenchOptions } from "./args.ts";
@@ -18,6 +18,7 @@ import { runFloorSession, runToolSession, type SessionInput } from "./session.ts
 import { METRICS, aggregate, renderTable } from "./table.ts";
 import { planTree, writeTree } from "./tree.ts";
 import { TOOL_NAMES, type RunRecord, type ToolName } from "./types.ts";
+import { describeMachine } from "./machine.ts";
 
 const REPO = fileURLToPath(new URL("../", import.meta.url));
 const started = Date.now();
@@ -25,30 +26,7 @@ const log = (line: string): void => {
   process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(0).padStart(5)}s] ${line}\n`);
 };
 
-function version(cmd: string, args: string[], pattern: RegExp): string | undefined {
-  const r = spawnSync(cmd, args, { encoding: "utf8" });
-  if (r.error) return undefined;
-  return pattern.exec(`${r.stdout}${r.stderr}`)?.[1];
-}
-
-function machine(): Record<string, unknown> {
-  let commit: string | undefined;
-  try {
-    commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: REPO, encoding: "utf8" }).trim();
-  } catch {
-    commit = undefined;
-  }
-  return {
-    cores: cpus().length,
-    cpu: cpus()[0]?.model,
-    kernel: release(),
-    node: process.version,
-    rsync: version("rsync", ["--version"], /version\s+(\S+)/),
-    inotifywait: version("inotifywait", ["--help"], /inotifywait\s+(\S+)/),
-    lsyncd: lsyncdVersion(),
-    rtsyncCommit: commit,
-  };
-}
+const machine = (): Record<string, unknown> => describeMachine(REPO);
 
 // Why a tool cannot run here, or undefined when it can.
 function unavailable(tool: ToolName, size: number, o: BenchOptions): string | undefined {

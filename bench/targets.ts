@@ -14,10 +14,10 @@
 //
 // After every session each replica must equal the source (`rsync -anc --delete --itemize-changes`
 // prints nothing), else the table says DATA LOSS.
-import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, writeFile, chmod } from "node:fs/promises";
-import { cpus, loadavg, release, tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
@@ -36,6 +36,7 @@ import { median } from "./stats.ts";
 import { STOP_MODES, renderReport, type FootprintLayout, type FootprintRecord, type StopMode, type StoppedRecord, type StoppedTool, type TargetsDoc, type TargetsRecord, type VerifySummary } from "./targets-report.ts";
 import { planTree, writeTree, type TreeLayout } from "./tree.ts";
 import { runVerify } from "./verify.ts";
+import { describeMachine } from "./machine.ts";
 
 const REPO = fileURLToPath(new URL("../", import.meta.url));
 const PARTS = ["stopped", "footprint"] as const;
@@ -128,28 +129,7 @@ const errorText = (e: unknown): string => (e instanceof Error ? e.message : Stri
 const fileSize = (path: string): number | undefined => statSync(path, { throwIfNoEntry: false })?.size;
 const load = (): number[] => loadavg().map((x) => Math.round(x * 100) / 100);
 
-function version(cmd: string, args: string[], pattern: RegExp): string | undefined {
-  const r = spawnSync(cmd, args, { encoding: "utf8" });
-  return r.error ? undefined : pattern.exec(`${r.stdout}${r.stderr}`)?.[1];
-}
-
-function machine(): Record<string, unknown> {
-  let commit: string | undefined;
-  try {
-    commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: REPO, encoding: "utf8" }).trim();
-  } catch {
-    commit = undefined;
-  }
-  return {
-    cores: cpus().length,
-    cpu: cpus()[0]?.model,
-    kernel: release(),
-    node: process.version,
-    rsync: version("rsync", ["--version"], /version\s+(\S+)/),
-    lsyncd: lsyncdVersion(),
-    rtsyncCommit: commit,
-  };
-}
+const machine = (): Record<string, unknown> => describeMachine(REPO);
 
 /** The daemons of one tree: daemon i serves replica i; B (index 1) is the one that gets stopped. */
 interface Bed {
