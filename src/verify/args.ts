@@ -1,3 +1,5 @@
+import { CONNECT_TIMEOUT_ARG, IO_TIMEOUT_ARG } from "../core/rsync-timeouts.ts";
+
 // The dry run that compares a watch's source with its target. Pure. `-rlni --delete`: recursive,
 // symlinks as symlinks, dry run, itemized, deletions listed: names, types, sizes, modification
 // times and link targets, not owners or permissions (a daemon writing as nobody cannot keep
@@ -21,7 +23,8 @@ export function buildVerifyArgs(t: VerifyTarget, options: { readonly checksum: b
     "-rlni",
     "--delete",
     ...(options.checksum ? ["--checksum"] : []),
-    ...(t.daemonTarget ? ["--no-motd", "--contimeout=15", ...(t.passwordFile === undefined ? [] : [`--password-file=${t.passwordFile}`])] : []),
+    IO_TIMEOUT_ARG,
+    ...(t.daemonTarget ? ["--no-motd", CONNECT_TIMEOUT_ARG, ...(t.passwordFile === undefined ? [] : [`--password-file=${t.passwordFile}`])] : []),
     ...t.exclude.map((p) => `--exclude=${p}`),
     dirArg(t.source),
     dirArg(t.target),

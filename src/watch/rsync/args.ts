@@ -1,3 +1,4 @@
+import { CONNECT_TIMEOUT_ARG, IO_TIMEOUT_ARG } from "../../core/rsync-timeouts.ts";
 import type { LaneSpec } from "../../state/watch-spec.ts";
 
 // Pure argument lists for the three kinds of rsync run. Secrets never appear here: a daemon
@@ -13,20 +14,11 @@ function dirArg(path: string): string {
   return path.endsWith("/") ? path : `${path}/`;
 }
 
-/**
- * rsync's I/O timeout unless the user's rsyncArgs give their own (theirs come later and win). A
- * target that accepts the connection and then never answers (a frozen host, a hung NFS mount
- * behind a daemon) would otherwise hold its lane's run for ever while the lane looks healthy; with
- * it the run ends (exit 30, transient), the lane reports failing and retries. rsync sends
- * keep-alives when it is set, so a long quiet full sync is not cut short.
- */
-export const DEFAULT_IO_TIMEOUT_SECONDS = 60;
-
-// Flags for talking to the target; TCP_NODELAY saves ~40 ms of Nagle + delayed ACK per round trip.
+// Flags for talking to the target (the time limits: core/rsync-timeouts.ts); TCP_NODELAY saves
+// ~40 ms of Nagle + delayed ACK per round trip.
 function transportArgs(spec: ArgsSpec): string[] {
-  const timeout = `--timeout=${DEFAULT_IO_TIMEOUT_SECONDS}`;
-  if (!spec.daemonTarget) return [timeout];
-  const out = [timeout, "--sockopts=TCP_NODELAY", "--contimeout=15"];
+  if (!spec.daemonTarget) return [IO_TIMEOUT_ARG];
+  const out = [IO_TIMEOUT_ARG, "--sockopts=TCP_NODELAY", CONNECT_TIMEOUT_ARG];
   if (spec.passwordFile !== undefined) out.push(`--password-file=${spec.passwordFile}`);
   return out;
 }
