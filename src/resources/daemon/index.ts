@@ -3,8 +3,7 @@ import type { ResolvedDaemon } from "../../manifest/resolve.ts";
 import type { DaemonRecord } from "../../state/inventory.ts";
 import { accountGroupOf } from "../account/index.ts";
 import { resourceId } from "../ids.ts";
-import type { ProcessInfo } from "../process/identity.ts";
-import { decideJob, pruneTargets, readJob, type JobView, type StopTarget } from "../process/job.ts";
+import { decideJob, planJobBookkeeping, planJobRemovals, readJob, stopDetails, type JobChangeFields, type JobView } from "../process/job.ts";
 import { startRecorded, stopTargets } from "../process/lifecycle.ts";
 import { buildChildEnv } from "../process/markers.ts";
 import type { ApplyContext, ChangeBase, ResourceBase, ResourceKind } from "../types.ts";
@@ -41,19 +40,11 @@ export interface DaemonActual extends JobView<DaemonRecord> {
   readonly pidFileProblem?: string;
 }
 
-export interface DaemonChange extends ChangeBase {
+export interface DaemonChange extends ChangeBase, JobChangeFields {
   readonly kind: "daemon";
   readonly name: string;
   /** What to start (absent when the daemon is only stopped). */
   readonly want?: DesiredDaemon;
-  /** start: start it (after stopping `stop`); adopt: record `adopt`; stop: only stop `stop` (and forget it, for a removal). */
-  readonly action: "start" | "adopt" | "stop";
-  /** Processes to stop first. */
-  readonly stop: readonly StopTarget[];
-  /** Its name belongs to another manifest in this stateDir: nothing of it may be touched. */
-  readonly foreign?: boolean;
-  /** A running, unrecorded daemon of this job to record instead of starting one. */
-  readonly adopt?: ProcessInfo;
 }
 
 const GRACE_MS = 8000;
@@ -84,7 +75,6 @@ function buildDaemon(d: ResolvedDaemon, rsync: string): DesiredDaemon {
   };
 }
 
-const stopDetails = (stop: readonly StopTarget[]) => stop.map((t) => `  stop pid ${t.pid}: ${t.why}`);
 
 function record(d: DesiredDaemon, ctx: ApplyContext): Omit<DaemonRecord, "pid" | "uid" | "startTime"> {
   return {
@@ -131,19 +121,9 @@ export const daemonKind: ResourceKind<DesiredDaemon, DaemonActual, DaemonChange>
       case "keep":
         return undefined;
       case "blocked":
-        return { ...base, op: "create", title: `daemon ${d.name}: cannot be managed`, details: [], action: "start", stop: [], foreign: true, blocked: decision.reason };
       case "adopt":
-        return {
-          ...base,
-          op: "update",
-          title: `daemon ${d.name}: adopt pid ${decision.adopt.pid} (running, but missing from the inventory)`,
-          details: stopDetails(decision.stop),
-          action: "adopt",
-          stop: decision.stop,
-          adopt: decision.adopt,
-        };
       case "stop-extra":
-        return { ...base, op: "update", title: `daemon ${d.name}: stop ${decision.stop.length} other process(es) of this daemon`, details: stopDetails(decision.stop), action: "stop", stop: decision.stop };
+        return { ...base, ...planJobBookkeeping(`daemon ${d.name}`, "process(es) of this daemon", decision) };
       case "start": {
         if (decision.restart && have.record) {
           const before = have.record.detail.startupLines;
@@ -164,29 +144,7 @@ export const daemonKind: ResourceKind<DesiredDaemon, DaemonActual, DaemonChange>
     }
   },
 
-  prune: (desired, ctx) => {
-    const wanted = new Set(desired.map((d) => d.name));
-    return [...pruneTargets(ctx.inventory.daemons, ctx.marked, "daemon", wanted, ctx.owner, ctx.node, (r) => r.node)].map(([name, { record: r, unrecorded }]) => {
-      const id = resourceId.daemon(name);
-      const running = r !== undefined && ctx.alive.get(id) === true;
-      const stop: StopTarget[] = [
-        ...(r && running && r.stoppedAt === undefined ? [{ pid: r.pid, uid: r.uid, startTime: r.startTime, match: r.match, why: "no longer in the manifest" }] : []),
-        ...unrecorded.map((p) => ({ pid: p.info.pid, uid: p.info.uid, startTime: p.info.startTime, match: [...p.info.argv], why: "no longer in the manifest (not in the inventory)" })),
-      ];
-      const where = r ? `declared by ${r.manifest}` : "started by rtsync";
-      return {
-        id,
-        kind: "daemon" as const,
-        op: "delete" as const,
-        name,
-        title: `daemon ${name}: stop${stop.length > 0 ? ` pid ${stop.map((t) => t.pid).join(", ")}` : " (not running)"} (${where}; no longer in the manifest for node ${ctx.node})`,
-        details: [],
-        dependsOn: [],
-        action: "stop" as const,
-        stop,
-      };
-    });
-  },
+  prune: (desired, ctx) => planJobRemovals("daemon", ctx.inventory.daemons, new Set(desired.map((d) => d.name)), ctx),
 
   apply: async (c, ctx) => {
     const d = c.want;

@@ -1,4 +1,6 @@
 import type { Host } from "../host.ts";
+import { resourceId } from "../ids.ts";
+import type { ChangeBase, PlanContext } from "../types.ts";
 import { isOurProcess, type ProcessInfo, type RecordedProcess } from "./identity.ts";
 import type { MarkedProcess } from "./markers.ts";
 
@@ -36,6 +38,48 @@ export interface StopTarget {
   readonly match: readonly string[];
   /** Why it goes, for the plan's details. */
   readonly why: string;
+}
+
+/** What a change of a process kind (daemon, watcher) has beyond ChangeBase. */
+export interface JobChangeFields {
+  /** start: start it (after stopping `stop`); adopt: record `adopt`; stop: only stop `stop` (and forget it, for a removal). */
+  readonly action: "start" | "adopt" | "stop";
+  /** Processes to stop first. */
+  readonly stop: readonly StopTarget[];
+  /** Its name belongs to another manifest in this stateDir: nothing of it may be touched. */
+  readonly foreign?: boolean;
+  /** A running, unrecorded process of this job to record instead of starting one. */
+  readonly adopt?: ProcessInfo;
+}
+
+/** The plan's detail lines for the processes a change stops. Pure. */
+export const stopDetails = (stop: readonly StopTarget[]): string[] => stop.map((t) => `  stop pid ${t.pid}: ${t.why}`);
+
+/**
+ * The change for the decisions every process kind plans alike: blocked, adopt, stop-extra.
+ * `label` names the job ("daemon d1"), `others` what else of it runs ("process(es) of this
+ * daemon"). Keep and start each kind plans itself. Pure.
+ */
+export function planJobBookkeeping(
+  label: string,
+  others: string,
+  decision: Extract<JobDecision, { readonly type: "blocked" | "adopt" | "stop-extra" }>,
+): Pick<ChangeBase, "op" | "title" | "details" | "blocked"> & JobChangeFields {
+  switch (decision.type) {
+    case "blocked":
+      return { op: "create", title: `${label}: cannot be managed`, details: [], action: "start", stop: [], foreign: true, blocked: decision.reason };
+    case "adopt":
+      return {
+        op: "update",
+        title: `${label}: adopt pid ${decision.adopt.pid} (running, but missing from the inventory)`,
+        details: stopDetails(decision.stop),
+        action: "adopt",
+        stop: decision.stop,
+        adopt: decision.adopt,
+      };
+    case "stop-extra":
+      return { op: "update", title: `${label}: stop ${decision.stop.length} other ${others}`, details: stopDetails(decision.stop), action: "stop", stop: decision.stop };
+  }
 }
 
 export type JobDecision =
@@ -84,7 +128,7 @@ export function decideJob<R extends JobRecord>(view: JobView<R>, wantHash: strin
 }
 
 /** Processes of this owner for jobs it no longer declares: recorded ones and unrecorded ones. Pure. */
-export function pruneTargets<R extends JobRecord>(
+function pruneTargets<R extends JobRecord>(
   records: Readonly<Record<string, R>>,
   marked: readonly MarkedProcess[],
   prefix: "daemon" | "watcher",
@@ -106,4 +150,36 @@ export function pruneTargets<R extends JobRecord>(
     out.set(name, entry);
   }
   return out;
+}
+
+/**
+ * The removals of this owner's jobs of one kind that the manifest no longer declares for this
+ * node: each stops the recorded process (when it still runs) and every unrecorded one. Pure.
+ */
+export function planJobRemovals<K extends "daemon" | "watcher", R extends JobRecord & { readonly node: string }>(
+  kind: K,
+  records: Readonly<Record<string, R>>,
+  wanted: ReadonlySet<string>,
+  ctx: Pick<PlanContext, "marked" | "owner" | "node" | "alive">,
+): Array<ChangeBase & JobChangeFields & { readonly kind: K; readonly name: string }> {
+  return [...pruneTargets(records, ctx.marked, kind, wanted, ctx.owner, ctx.node, (r) => r.node)].map(([name, { record: r, unrecorded }]) => {
+    const id = resourceId[kind](name);
+    const running = r !== undefined && ctx.alive.get(id) === true;
+    const stop: StopTarget[] = [
+      ...(r && running && r.stoppedAt === undefined ? [{ pid: r.pid, uid: r.uid, startTime: r.startTime, match: r.match, why: "no longer in the manifest" }] : []),
+      ...unrecorded.map((p) => stopUnrecorded(p, "no longer in the manifest (not in the inventory)")),
+    ];
+    const where = r ? `declared by ${r.manifest}` : "started by rtsync";
+    return {
+      id,
+      kind,
+      op: "delete" as const,
+      name,
+      title: `${kind} ${name}: stop${stop.length > 0 ? ` pid ${stop.map((t) => t.pid).join(", ")}` : " (not running)"} (${where}; no longer in the manifest for node ${ctx.node})`,
+      details: [],
+      dependsOn: [],
+      action: "stop" as const,
+      stop,
+    };
+  });
 }

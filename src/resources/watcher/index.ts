@@ -4,8 +4,7 @@ import { watchFiles } from "../../state/layout.ts";
 import { hashWatchSpec, type WatchSpec } from "../../state/watch-spec.ts";
 import { readWatcherStatus, type WatcherStatusDoc } from "../../state/watcher-status.ts";
 import { resourceId } from "../ids.ts";
-import type { ProcessInfo } from "../process/identity.ts";
-import { decideJob, pruneTargets, readJob, type JobView, type StopTarget } from "../process/job.ts";
+import { decideJob, planJobBookkeeping, planJobRemovals, readJob, stopDetails, type JobChangeFields, type JobView } from "../process/job.ts";
 import { startRecorded, stopTargets } from "../process/lifecycle.ts";
 import { buildChildEnv } from "../process/markers.ts";
 import type { ApplyContext, ChangeBase, ResourceBase, ResourceKind } from "../types.ts";
@@ -27,19 +26,11 @@ export type WatcherActual = JobView<WatcherRecord> & {
   readonly halted?: string;
 };
 
-export interface WatcherChange extends ChangeBase {
+export interface WatcherChange extends ChangeBase, JobChangeFields {
   readonly kind: "watcher";
   readonly name: string;
   /** What to start (absent when the watcher is only stopped). */
   readonly want?: DesiredWatcher;
-  /** start: start it (after stopping `stop`); adopt: record `adopt`; stop: only stop `stop` (and forget it, for a removal). */
-  readonly action: "start" | "adopt" | "stop";
-  /** Processes to stop first. */
-  readonly stop: readonly StopTarget[];
-  /** Its name belongs to another manifest in this stateDir: nothing of it may be touched. */
-  readonly foreign?: boolean;
-  /** A running, unrecorded watcher of this job to record instead of starting one. */
-  readonly adopt?: ProcessInfo;
   /** The spec keys that differ from what the running watcher was started with. */
   readonly changedKeys?: readonly string[];
 }
@@ -52,7 +43,6 @@ function changedKeys(before: Readonly<Record<string, unknown>>, after: Readonly<
   return [...keys].filter((k) => JSON.stringify(before[k]) !== JSON.stringify(after[k])).sort();
 }
 
-const stopDetails = (stop: readonly StopTarget[]) => stop.map((t) => `  stop pid ${t.pid}: ${t.why}`);
 
 // `rsync://…/data`, or `rsync://…/data, /srv/copy` for a watch with several targets.
 const targetsText = (spec: WatchSpec): string => spec.targets.map((t) => t.target).join(", ");
@@ -117,19 +107,9 @@ export const watcherKind: ResourceKind<DesiredWatcher, WatcherActual, WatcherCha
         };
       }
       case "blocked":
-        return { ...base, op: "create", title: `watcher ${w.name}: cannot be managed`, details: [], action: "start", stop: [], foreign: true, blocked: decision.reason };
       case "adopt":
-        return {
-          ...base,
-          op: "update",
-          title: `watcher ${w.name}: adopt pid ${decision.adopt.pid} (running, but missing from the inventory)`,
-          details: stopDetails(decision.stop),
-          action: "adopt",
-          stop: decision.stop,
-          adopt: decision.adopt,
-        };
       case "stop-extra":
-        return { ...base, op: "update", title: `watcher ${w.name}: stop ${decision.stop.length} other watcher(s) of this job`, details: stopDetails(decision.stop), action: "stop", stop: decision.stop };
+        return { ...base, ...planJobBookkeeping(`watcher ${w.name}`, "watcher(s) of this job", decision) };
       case "start": {
         if (decision.restart && have.record) {
           const keys = changedKeys(have.record.detail.spec, w.spec);
@@ -149,29 +129,7 @@ export const watcherKind: ResourceKind<DesiredWatcher, WatcherActual, WatcherCha
     }
   },
 
-  prune: (desired, ctx) => {
-    const wanted = new Set(desired.map((w) => w.name));
-    return [...pruneTargets(ctx.inventory.watchers, ctx.marked, "watcher", wanted, ctx.owner, ctx.node, (r) => r.node)].map(([name, { record: r, unrecorded }]) => {
-      const id = resourceId.watcher(name);
-      const running = r !== undefined && ctx.alive.get(id) === true;
-      const stop: StopTarget[] = [
-        ...(r && running && r.stoppedAt === undefined ? [{ pid: r.pid, uid: r.uid, startTime: r.startTime, match: r.match, why: "no longer in the manifest" }] : []),
-        ...unrecorded.map((p) => ({ pid: p.info.pid, uid: p.info.uid, startTime: p.info.startTime, match: [...p.info.argv], why: "no longer in the manifest (not in the inventory)" })),
-      ];
-      const where = r ? `declared by ${r.manifest}` : "started by rtsync";
-      return {
-        id,
-        kind: "watcher" as const,
-        op: "delete" as const,
-        name,
-        title: `watcher ${name}: stop${stop.length > 0 ? ` pid ${stop.map((t) => t.pid).join(", ")}` : " (not running)"} (${where}; no longer in the manifest for node ${ctx.node})`,
-        details: [],
-        dependsOn: [],
-        action: "stop" as const,
-        stop,
-      };
-    });
-  },
+  prune: (desired, ctx) => planJobRemovals("watcher", ctx.inventory.watchers, new Set(desired.map((w) => w.name)), ctx),
 
   apply: async (c, ctx) => {
     const w = c.want;
