@@ -58,6 +58,37 @@ static napi_value number(napi_env env, double value) {
   return out;
 }
 
+// The bytes of a Buffer argument; false after throwing a TypeError that shows `usage`.
+static int buffer_arg(napi_env env, napi_value value, const char* usage, void** bytes, size_t* length) {
+  bool is_buffer = false;
+  if (napi_is_buffer(env, value, &is_buffer) != napi_ok || !is_buffer) {
+    napi_throw_type_error(env, NULL, usage);
+    return 0;
+  }
+  if (napi_get_buffer_info(env, value, bytes, length) != napi_ok) {
+    napi_throw_error(env, NULL, "rtsync inotify: napi_get_buffer_info");
+    return 0;
+  }
+  return 1;
+}
+
+// A NUL-terminated copy of a path given as bytes (free it), or NULL with *err: EINVAL for a NUL
+// inside the path, ENOMEM.
+static char* path_copy(const void* bytes, size_t length, int* err) {
+  if (memchr(bytes, 0, length) != NULL) {
+    *err = EINVAL;
+    return NULL;
+  }
+  char* path = malloc(length + 1);
+  if (path == NULL) {
+    *err = ENOMEM;
+    return NULL;
+  }
+  memcpy(path, bytes, length);
+  path[length] = 0;
+  return path;
+}
+
 static void on_readable(uv_poll_t* poll, int status, int events) {
   (void)events;
   (void)status;  // an error status is reported by the read() that follows
@@ -212,22 +243,14 @@ static napi_value js_add_watch(napi_env env, napi_callback_info info) {
   if (inst == NULL) return NULL;
   void* bytes;
   size_t length;
-  bool is_buffer = false;
-  napi_is_buffer(env, argv[1], &is_buffer);
-  if (!is_buffer) {
-    napi_throw_type_error(env, NULL, "rtsync inotify: the path must be a Buffer");
-    return NULL;
-  }
-  CHECK(napi_get_buffer_info(env, argv[1], &bytes, &length));
+  if (!buffer_arg(env, argv[1], "rtsync inotify: the path must be a Buffer", &bytes, &length)) return NULL;
   uint32_t mask;
   CHECK(napi_get_value_uint32(env, argv[2], &mask));
-  if (memchr(bytes, 0, length) != NULL) return number(env, -EINVAL);
-  char* path = malloc(length + 1);
-  if (path == NULL) return number(env, -ENOMEM);
-  memcpy(path, bytes, length);
-  path[length] = 0;
+  int err;
+  char* path = path_copy(bytes, length, &err);
+  if (path == NULL) return number(env, -err);
   int wd = inotify_add_watch(inst->fd, path, mask);
-  int err = errno;
+  err = errno;
   free(path);
   return number(env, wd < 0 ? -err : wd);
 }
@@ -259,13 +282,7 @@ static napi_value js_read(napi_env env, napi_callback_info info) {
   if (inst == NULL) return NULL;
   void* bytes;
   size_t length;
-  bool is_buffer = false;
-  napi_is_buffer(env, argv[1], &is_buffer);
-  if (!is_buffer) {
-    napi_throw_type_error(env, NULL, "rtsync inotify: read needs a Buffer");
-    return NULL;
-  }
-  CHECK(napi_get_buffer_info(env, argv[1], &bytes, &length));
+  if (!buffer_arg(env, argv[1], "rtsync inotify: read needs a Buffer", &bytes, &length)) return NULL;
   ssize_t n;
   do n = read(inst->fd, bytes, length);
   while (n < 0 && errno == EINTR);
@@ -313,21 +330,18 @@ static napi_value js_read_subdirs(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  bool is_buffer = false;
-  if (argc < 1 || napi_is_buffer(env, argv[0], &is_buffer) != napi_ok || !is_buffer) {
+  void* bytes;
+  size_t length;
+  if (argc < 1) {
     napi_throw_type_error(env, NULL, "rtsync inotify: readSubdirs(path: Buffer)");
     return NULL;
   }
-  void* bytes;
-  size_t length;
-  CHECK(napi_get_buffer_info(env, argv[0], &bytes, &length));
-  if (memchr(bytes, 0, length) != NULL) return number(env, -EINVAL);
-  char* path = malloc(length + 1);
-  if (path == NULL) return number(env, -ENOMEM);
-  memcpy(path, bytes, length);
-  path[length] = 0;
+  if (!buffer_arg(env, argv[0], "rtsync inotify: readSubdirs(path: Buffer)", &bytes, &length)) return NULL;
+  int err;
+  char* path = path_copy(bytes, length, &err);
+  if (path == NULL) return number(env, -err);
   int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-  int err = errno;
+  err = errno;
   free(path);
   if (fd < 0) return number(env, -err);
   DIR* dir = fdopendir(fd);
