@@ -150,7 +150,11 @@ export function startLane(o: LaneOptions): Lane {
     clearTimeout(batchTimer);
     batchTimer = undefined;
     if (wakeAt === undefined || stopping) return;
-    batchTimer = setTimeout(() => dispatch({ type: "tick", now: performance.now() }), Math.max(0, wakeAt - performance.now()));
+    batchTimer = setTimeout(() => {
+      // A retry carries everything that waited behind it, not only what had reached the batcher.
+      if (state.phase === "backoff") coalesce({ type: "flush", now: performance.now() });
+      dispatch({ type: "tick", now: performance.now() });
+    }, Math.max(0, wakeAt - performance.now()));
   };
 
   // One input to the batcher; carries out the run it asks for and arms its next wake-up.
@@ -290,6 +294,7 @@ export function startLane(o: LaneOptions): Lane {
           if (state.phase !== "backoff" || stopping || halted !== undefined) return;
           if (!up) return probeUntilBack();
           probeRetried = true;
+          coalesce({ type: "flush", now: performance.now() });
           dispatch({ type: "flush", now: performance.now() });
         });
     }, o.probeEveryMs ?? 500);
