@@ -92,6 +92,20 @@ describe("lanes of one watch", () => {
     expect(B.pending()).toBe(0);
   });
 
+  test("a retry carries what arrived during the backoff, also what the coalescer still held", async () => {
+    let up = false;
+    const b = fakeTarget(() => (up ? ok : refused));
+    const B = lane("b", b.run);
+    feed([B], [file("first")]);
+    await until(() => b.batches.length === 1 && B.pending() === 1 && !B.idle(), "the first attempt refused");
+    // Busy (backing off for 30 ms), the lane's coalescer holds this for up to 100 ms.
+    feed([B], [file("second")]);
+    up = true;
+    await until(() => B.idle(), "lane b idle");
+    expect(b.paths()).toEqual(["first", "first", "second"]);
+    expect(b.batches).toHaveLength(2);
+  });
+
   test("a lane whose target is down collapses to one full sync past maxPaths; the other lane is not affected", async () => {
     let up = false;
     const a = fakeTarget(() => ok);
