@@ -1,4 +1,4 @@
-import { opendir, readFile, readdir, readlink } from "node:fs/promises";
+import { lstat, opendir, readFile, readdir, readlink } from "node:fs/promises";
 import path from "node:path";
 
 // Observations of the kernel's inotify state, for the status file and for clear limit errors.
@@ -53,4 +53,51 @@ export async function countDirectories(root: string): Promise<number> {
     }
   }
   return count;
+}
+
+/** The inodes a process's inotify instances watch, from /proc/PID/fdinfo; undefined when /proc can't tell. */
+export async function readWatchedInodes(pid: number): Promise<Set<number> | undefined> {
+  try {
+    const inodes = new Set<number>();
+    let found = false;
+    for (const fd of await readdir(`/proc/${pid}/fd`)) {
+      const link = await readlink(`/proc/${pid}/fd/${fd}`).catch(() => "");
+      if (link !== "anon_inode:inotify") continue;
+      found = true;
+      const info = await readFile(`/proc/${pid}/fdinfo/${fd}`, "latin1");
+      for (const m of info.matchAll(/^inotify wd:\S+ ino:([0-9a-f]+)/gm)) inodes.add(Number.parseInt(m[1] ?? "", 16));
+    }
+    return found ? inodes : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The first directory at or under `dirs` (absolute byte paths) whose inode is not in `watched`,
+ * or undefined when each is watched (or vanished). Symlinks are not followed. Past `maxDirs`
+ * directories it stops and answers the last one seen: too many to check is treated as a miss.
+ */
+export async function findUnwatchedDirectory(dirs: readonly Buffer[], watched: ReadonlySet<number>, maxDirs = 10_000): Promise<Buffer | undefined> {
+  const stack = [...dirs];
+  let seen = 0;
+  for (let dir = stack.pop(); dir !== undefined; dir = stack.pop()) {
+    let ino: number;
+    try {
+      const st = await lstat(dir);
+      if (!st.isDirectory()) continue;
+      ino = st.ino;
+    } catch {
+      continue; // vanished: nothing to watch
+    }
+    if (!watched.has(ino) || ++seen > maxDirs) return dir;
+    try {
+      for (const entry of await readdir(dir, { withFileTypes: true, encoding: "buffer" })) {
+        if (entry.isDirectory()) stack.push(Buffer.concat([dir, Buffer.from("/"), entry.name]));
+      }
+    } catch {
+      // Vanished or unreadable meanwhile.
+    }
+  }
+  return undefined;
 }

@@ -1,7 +1,7 @@
 import { lstatSync } from "node:fs";
 import { bytesOf } from "../../byte-path.ts";
 import { spawnChild } from "../../children.ts";
-import { countDirectories, readInotifyWatches, readMaxUserWatches } from "../inotify-proc.ts";
+import { countDirectories, findUnwatchedDirectory, readInotifyWatches, readMaxUserWatches, readWatchedInodes } from "../inotify-proc.ts";
 import { classifyStderrLine, INOTIFY_EVENTS, parseRecord, splitRecords } from "./parse.ts";
 import {
   WatchSourceError,
@@ -13,14 +13,23 @@ import {
 } from "../source.ts";
 
 // The inotifywait adapter: one `inotifywait -mr` child per subscription, one watch per directory.
-// The fallback where rtsync's own inotify addon did not build, with two known limits (README,
-// "When the inotifywait source runs"): after a directory rename inotifywait may report events
-// deep inside it under the old name (inotify-tools issues #59, #130), so every directory rename
-// is answered by a full sync shortly after; and its overflow record is turned into an `overflow`.
+// The fallback where rtsync's own inotify addon did not build. inotifywait's own view of the tree
+// goes wrong in three ways (README, "When the inotifywait source runs"), and each is repaired the
+// same way: a fresh inotifywait, which walks and watches the whole tree again, replaces the old one
+// once it is ready, and then a full sync covers whatever fell into the gap.
+// - After a directory rename it may report events deep inside under the old name (inotify-tools
+//   issues #59, #130): every directory moved away restarts it, 1.5 s later (renames meanwhile join).
+// - Its overflow record: the events are lost, and so are the watches of directories made meanwhile;
+//   the `overflow` is passed on once the new child watches everything.
+// - It misses the watch of a directory made right after its parent: after directories appear, their
+//   subtrees are checked against the inodes it watches (/proc/PID/fdinfo); one missing restarts it.
 
-/** How long after a directory rename the full sync starts (renames meanwhile join it). */
+/** How long after a directory rename the restart starts (renames meanwhile join it). */
 export const RENAME_RESYNC_MS = 1500;
 export const RENAME_RESYNC_REASON = "a directory was renamed (inotifywait may report later events inside it under the old name)";
+/** How long after the last new directory its subtree is checked for watches. */
+export const AUDIT_DELAY_MS = 300;
+export const MISSED_WATCH_REASON = "inotifywait missed the watch of a new directory; it was restarted";
 
 export interface InotifywaitOptions {
   /** The binary to run (tests pass a fixture that imitates its failures). */
@@ -38,7 +47,7 @@ export function buildInotifywaitArgs(source: string): string[] {
 export function makeInotifywaitSource(source: string, options: InotifywaitOptions = {}): EventSource {
   return {
     kind: "inotifywait",
-    subscribe: (handlers) => startInotifywait(source, options.binary ?? "inotifywait", options.setpriv, handlers),
+    subscribe: (handlers) => startRepairing(source, options.binary ?? "inotifywait", options.setpriv, handlers),
   };
 }
 
@@ -69,7 +78,12 @@ function pairMove(event: SourceEvent, cookie: string, moves: Map<string, SourceE
   return from === undefined ? event : { ...event, from };
 }
 
-function startInotifywait(source: string, binary: string, setpriv: string | undefined, handlers: SourceHandlers): Subscription {
+interface Child extends Subscription {
+  readonly pid: number | undefined;
+}
+
+// One inotifywait child: its output parsed into events, its failures into one WatchSourceError.
+function startChild(source: string, binary: string, setpriv: string | undefined, handlers: SourceHandlers): Child {
   const rootPrefix = Buffer.from(source.endsWith("/") ? source : `${source}/`, "latin1");
   // Node's spawn, not execa: the watcher runs for months, and execa with its dependencies was
   // ~200 KB of the watcher's code (about 1 MB of resident memory) for one child process.
@@ -87,14 +101,6 @@ function startInotifywait(source: string, binary: string, setpriv: string | unde
   const problems: string[] = [];
   // Rename halves seen, by cookie, so the MOVED_TO can name where it came from.
   const moves = new Map<string, SourceEvent["path"]>();
-  let renameTimer: NodeJS.Timeout | undefined;
-  const scheduleRenameResync = (): void => {
-    if (renameTimer !== undefined) return;
-    renameTimer = setTimeout(() => {
-      renameTimer = undefined;
-      if (!closed && !failed) handlers.onEvents([{ type: "rescan", path: "", isDir: true, reason: RENAME_RESYNC_REASON }]);
-    }, RENAME_RESYNC_MS);
-  };
   let resolveReady!: (v: { watches: number }) => void;
   let rejectReady!: (e: WatchSourceError) => void;
   const ready = new Promise<{ watches: number }>((res, rej) => {
@@ -106,7 +112,6 @@ function startInotifywait(source: string, binary: string, setpriv: string | unde
   const fail = (error: WatchSourceError): void => {
     if (closed || failed) return;
     failed = true;
-    clearTimeout(renameTimer);
     if (!isReady) rejectReady(error);
     else handlers.onError(error);
     child.kill("SIGTERM");
@@ -126,7 +131,6 @@ function startInotifywait(source: string, binary: string, setpriv: string | unde
       const parsed = parseRecord(record, rootPrefix);
       if (parsed.kind === "event") {
         events.push(pairMove(refineCreate(parsed.event, rootPrefix), parsed.cookie, moves));
-        if (parsed.event.isDir && (parsed.event.type === "move-to" || parsed.event.type === "move-from")) scheduleRenameResync();
       } else if (parsed.kind === "overflow") events.push({ type: "overflow", path: "", isDir: true });
       else if (parsed.kind === "root-gone") {
         if (events.length > 0) handlers.onEvents(events);
@@ -184,14 +188,143 @@ function startInotifywait(source: string, binary: string, setpriv: string | unde
   });
 
   return {
+    pid: child.pid,
     ready,
     close: async () => {
       if (!closed) {
         closed = true;
-        clearTimeout(renameTimer);
         child.kill("SIGTERM");
       }
       await exited;
+    },
+  };
+}
+
+type Repair = { readonly overflow: true } | { readonly overflow: false; readonly reason: string };
+
+// The subscription: one child at a time, replaced by a fresh one (see the top of this file) when
+// its view of the tree may be wrong. Both deliver events while the new one sets up (a duplicate is
+// harmless, a gap is not); the repair's full sync is asked for once the new one watches everything.
+function startRepairing(source: string, binary: string, setpriv: string | undefined, handlers: SourceHandlers): Subscription {
+  const rootPrefix = Buffer.from(source.endsWith("/") ? source : `${source}/`, "latin1");
+  let closed = false;
+  let failed = false;
+  let current: Child;
+  let replacing: Child | undefined;
+  const queued: Repair[] = []; // repairs the next replacement answers
+  let renameTimer: NodeJS.Timeout | undefined;
+  let auditTimer: NodeJS.Timeout | undefined;
+  let newDirs: Buffer[] = [];
+  let lastMissed: string | undefined;
+
+  const fail = (error: WatchSourceError): void => {
+    if (closed || failed) return;
+    failed = true;
+    clearTimeout(renameTimer);
+    clearTimeout(auditTimer);
+    handlers.onError(error);
+  };
+
+  const start = (): Child => {
+    const child: Child = startChild(source, binary, setpriv, {
+      onEvents: (events) => {
+        if (closed || failed) return;
+        const passed: SourceEvent[] = [];
+        for (const e of events) {
+          if (e.type === "overflow") repair({ overflow: true });
+          else passed.push(e);
+          // Names go stale under a directory moved away (within the tree or out of it); one moved
+          // in from outside is walked afresh.
+          if (e.isDir && e.type === "move-from") scheduleRename();
+          if (e.isDir && (e.type === "create-dir" || e.type === "move-to")) scheduleAudit(Buffer.concat([rootPrefix, bytesOf(e.path)]));
+        }
+        if (passed.length > 0) handlers.onEvents(passed);
+      },
+      // A child being replaced, or replaced, is closed first: only a live one's error counts.
+      onError: (error) => (child === current || child === replacing ? fail(error) : undefined),
+    });
+    return child;
+  };
+
+  const repair = (why: Repair): void => {
+    queued.push(why);
+    if (replacing === undefined) replace();
+  };
+
+  const replace = (): void => {
+    if (closed || failed) return;
+    const answering = queued.splice(0);
+    const next = start();
+    replacing = next;
+    void next.ready.then(
+      async () => {
+        if (closed || failed) return;
+        const old = current;
+        current = next;
+        replacing = undefined;
+        await old.close();
+        if (closed || failed) return;
+        if (answering.some((r) => r.overflow)) handlers.onEvents([{ type: "overflow", path: "", isDir: true }]);
+        else {
+          const reasons = [...new Set(answering.map((r) => (r.overflow ? "" : r.reason)))];
+          handlers.onEvents([{ type: "rescan", path: "", isDir: true, reason: reasons.join("; ") }]);
+        }
+        if (queued.length > 0) replace(); // asked for while this one set up: its walk may have missed it
+      },
+      (error: unknown) => fail(error instanceof WatchSourceError ? error : new WatchSourceError("failed", String(error))),
+    );
+  };
+
+  const scheduleRename = (): void => {
+    if (renameTimer !== undefined) return;
+    renameTimer = setTimeout(() => {
+      renameTimer = undefined;
+      repair({ overflow: false, reason: RENAME_RESYNC_REASON });
+    }, RENAME_RESYNC_MS);
+  };
+
+  // The first new directory arms the check; those that follow within AUDIT_DELAY_MS join it.
+  const scheduleAudit = (dir: Buffer): void => {
+    newDirs.push(dir);
+    auditTimer ??= setTimeout(() => {
+      auditTimer = undefined;
+      const dirs = newDirs;
+      newDirs = [];
+      void audit(dirs);
+    }, AUDIT_DELAY_MS);
+  };
+
+  // New directories, with everything under them, must be watched by the live child. One that is
+  // not may only be waiting for inotifywait to read its CREATE (a busy tree): it counts as missed
+  // when it is still unwatched AUDIT_DELAY_MS later.
+  const audit = async (dirs: readonly Buffer[]): Promise<void> => {
+    const unwatched = async (among: readonly Buffer[]): Promise<Buffer | undefined> => {
+      if (closed || failed || replacing !== undefined) return undefined; // a fresh walk is under way
+      const pid = current.pid;
+      const watched = pid === undefined ? undefined : await readWatchedInodes(pid);
+      return watched === undefined ? undefined : findUnwatchedDirectory(among, watched);
+    };
+    const first = await unwatched(dirs);
+    if (first === undefined) return;
+    await new Promise((r) => setTimeout(r, AUDIT_DELAY_MS));
+    const missed = await unwatched([first]);
+    if (missed === undefined || closed || failed) return;
+    // One that a fresh inotifywait did not watch either (a file system without inotify, say) would
+    // restart it after every new directory: it is given up on, as before this check existed.
+    const key = missed.toString("latin1");
+    if (key === lastMissed) return;
+    lastMissed = key;
+    repair({ overflow: false, reason: MISSED_WATCH_REASON });
+  };
+
+  current = start();
+  return {
+    ready: current.ready,
+    close: async () => {
+      closed = true;
+      clearTimeout(renameTimer);
+      clearTimeout(auditTimer);
+      await Promise.all([current.close(), replacing?.close()]);
     },
   };
 }
