@@ -9,7 +9,7 @@ import { maxDeleteHaltMessage } from "../guard/decide.ts";
 import type { BatchResult } from "../rsync/batch.ts";
 import { failedToConnect, firstErrorLine, parseFailureReasons, parseSkippedDeletions } from "../rsync/result.ts";
 import { EMPTY_COALESCER, queuedCount, stepCoalescer, type CoalescerInput, type CoalescerState } from "./coalescer.ts";
-import type { LaneEvent, RunKind } from "./events.ts";
+import type { LaneEvent, RunKind, RunSummary } from "./events.ts";
 import { NO_REPAIR, stepRepair, type RepairState } from "./repair-policy.ts";
 import { startScheduleTimer, type ScheduleTimer } from "./schedule-timer.ts";
 
@@ -99,6 +99,22 @@ export function addEarlyPaths(into: Map<BytePath, boolean>, changes: readonly Ch
   }
 }
 
+/** A finished run as the log and status see it. Pure. */
+function summaryOf(kind: RunKind, reason: string, paths: number, result: BatchResult): RunSummary {
+  return {
+    kind,
+    reason,
+    paths,
+    exitCode: result.exitCode,
+    outcome: result.outcome,
+    durationMs: result.durationMs,
+    messages: result.messages,
+    ...(result.bytesSent === undefined ? {} : { bytesSent: result.bytesSent }),
+    ...(kind === "full" && result.deleted !== undefined ? { deleted: result.deleted } : {}),
+    ...(result.renameSteps === undefined ? {} : { renameSteps: result.renameSteps }),
+  };
+}
+
 const SAMPLE = 20;
 
 function sampleOf(batch: Batch): string[] {
@@ -136,6 +152,10 @@ export function startLane(o: LaneOptions): Lane {
   let probeRetried = false;
   let probeMisled = false;
 
+  // A runner that throws is a fatal run, not a lane that stops.
+  const runSafely = (batch: Batch, signal: AbortSignal, hooks: Parameters<LaneRunner>[2]): ReturnType<LaneRunner> =>
+    o.run(batch, signal, hooks).catch((error: unknown): BatchResult => ({ outcome: "fatal", exitCode: -1, durationMs: 0, messages: [messageOf(error)] }));
+
   const pendingNow = (): number => pendingCount(state) + queuedCount(coalescer) + repair.paths;
 
   // Tells status when the number of changes not on the target changed.
@@ -150,15 +170,14 @@ export function startLane(o: LaneOptions): Lane {
     clearTimeout(batchTimer);
     batchTimer = undefined;
     if (wakeAt === undefined || stopping) return;
-    batchTimer = setTimeout(() => {
-      // A retry carries everything that waited behind it, not only what had reached the batcher.
-      if (state.phase === "backoff") coalesce({ type: "flush", now: performance.now() });
-      dispatch({ type: "tick", now: performance.now() });
-    }, Math.max(0, wakeAt - performance.now()));
+    batchTimer = setTimeout(() => dispatch({ type: "tick", now: performance.now() }), Math.max(0, wakeAt - performance.now()));
   };
 
   // One input to the batcher; carries out the run it asks for and arms its next wake-up.
   const dispatch = (input: BatcherInput): Step => {
+    // A retry (the backoff's tick, or a flush) carries everything that waited behind it, not only
+    // what had reached the batcher: the coalescer holds changes while the lane backs off.
+    if (state.phase === "backoff" && (input.type === "tick" || input.type === "flush")) coalesce({ type: "flush", now: input.now });
     const before = state.phase;
     const result = step(state, input, config);
     const next = result.state;
@@ -255,29 +274,12 @@ export function startLane(o: LaneOptions): Lane {
     early = new Map();
     const controller = new AbortController();
     const quiet = { start: (): void => undefined, progress: (): void => undefined };
-    const done = o
-      .run(batch, controller.signal, quiet)
-      .catch((error: unknown): BatchResult => ({ outcome: "fatal", exitCode: -1, durationMs: 0, messages: [messageOf(error)] }))
-      .then((result) => {
-        earlyInFlight = undefined;
-        if ("halted" in result) return;
-        emit({
-          type: "early-run-done",
-          at: Date.now(),
-          target,
-          run: {
-            kind: "incremental",
-            reason: "early, during a full sync",
-            paths: batch.entries.size,
-            exitCode: result.exitCode,
-            outcome: result.outcome,
-            durationMs: result.durationMs,
-            messages: result.messages,
-            ...(result.bytesSent === undefined ? {} : { bytesSent: result.bytesSent }),
-          },
-        });
-        launchEarly(); // what arrived meanwhile
-      });
+    const done = runSafely(batch, controller.signal, quiet).then((result) => {
+      earlyInFlight = undefined;
+      if ("halted" in result) return;
+      emit({ type: "early-run-done", at: Date.now(), target, run: summaryOf("incremental", "early, during a full sync", batch.entries.size, result) });
+      launchEarly(); // what arrived meanwhile
+    });
     earlyInFlight = { controller, done };
   };
 
@@ -294,7 +296,6 @@ export function startLane(o: LaneOptions): Lane {
           if (state.phase !== "backoff" || stopping || halted !== undefined) return;
           if (!up) return probeUntilBack();
           probeRetried = true;
-          coalesce({ type: "flush", now: performance.now() });
           dispatch({ type: "flush", now: performance.now() });
         });
     }, o.probeEveryMs ?? 500);
@@ -324,10 +325,7 @@ export function startLane(o: LaneOptions): Lane {
       start: (): void => emit({ type: "run-start", at: Date.now(), target, kind, paths: listed, reason }),
       progress: (progress: Progress): void => emit({ type: "run-progress", at: Date.now(), target, progress }),
     };
-    const done = o
-      .run(batch, controller.signal, hooks)
-      .catch((error: unknown): BatchResult => ({ outcome: "fatal", exitCode: -1, durationMs: 0, messages: [messageOf(error)] }))
-      .then((result) => {
+    const done = runSafely(batch, controller.signal, hooks).then((result) => {
         inFlight = undefined;
         if (kind === "full") {
           fullInFlight = false;
@@ -341,24 +339,7 @@ export function startLane(o: LaneOptions): Lane {
           return;
         }
         const paths = kind === "full" ? (result.transferred ?? 0) : listed;
-        emit({
-          type: "run-done",
-          at: Date.now(),
-          target,
-          run: {
-            kind,
-            reason,
-            paths,
-            exitCode: result.exitCode,
-            outcome: result.outcome,
-            durationMs: result.durationMs,
-            messages: result.messages,
-            ...(result.bytesSent === undefined ? {} : { bytesSent: result.bytesSent }),
-            ...(kind === "full" && result.deleted !== undefined ? { deleted: result.deleted } : {}),
-            ...(result.renameSteps === undefined ? {} : { renameSteps: result.renameSteps }),
-          },
-          pending: pendingNow(),
-        });
+        emit({ type: "run-done", at: Date.now(), target, run: summaryOf(kind, reason, paths, result), pending: pendingNow() });
         if (halted !== undefined) {
           // Halted while it ran (another lane's guard found the source gone): it was cancelled.
           dispatch({ type: "halt", now: performance.now() });
