@@ -183,43 +183,14 @@ describe("overflow", () => {
   });
 
   test("inotifywait: its Q_OVERFLOW record triggers the same immediate full sync", async () => {
-    const restore = await lowerQueue(64);
-    let h: Harness;
-    try {
-      h = await startHarness({ daemon, module: "m", watcher: "inotifywait", settle: false });
-    } finally {
-      await restore();
-    }
-    await h.settle();
-    const pid = await inotifywaitChild(h.source);
-    process.kill(pid, "SIGSTOP");
-    try {
-      for (let i = 0; i < 200; i++) await writeFile(path.join(h.source, `f${i}`), `${i}`);
-    } finally {
-      process.kill(pid, "SIGCONT");
-    }
+    const h = await overflowInotifywait();
     await waitForSameTree(h.source, h.replica);
     await waitFor(() => h.runs("full").some((r) => r.reason === OVERFLOW_REASON) || "no overflow full sync yet");
     expect(h.events.filter((e) => e.type === "overflow")).toHaveLength(1);
   });
 
   test("inotifywait: directories made while events were dropped are watched after the overflow (it is restarted)", async () => {
-    const restore = await lowerQueue(64);
-    let h: Harness;
-    try {
-      h = await startHarness({ daemon, module: "m", watcher: "inotifywait", settle: false });
-    } finally {
-      await restore();
-    }
-    await h.settle();
-    const pid = await inotifywaitChild(h.source);
-    process.kill(pid, "SIGSTOP");
-    try {
-      for (let i = 0; i < 200; i++) await writeFile(path.join(h.source, `f${i}`), `${i}`);
-      await writeTree(h.source, { "burst/sub/f": "f" });
-    } finally {
-      process.kill(pid, "SIGCONT");
-    }
+    const h = await overflowInotifywait((source) => writeTree(source, { "burst/sub/f": "f" }));
     await waitForSameTree(h.source, h.replica);
     await waitFor(() => h.runs("full").some((r) => r.reason === OVERFLOW_REASON) || "no overflow full sync yet");
     await h.settle();
@@ -299,6 +270,28 @@ async function makeUnderWatchedParent(source: string, parent: string, file: stri
   const { ino } = await stat(path.join(source, parent));
   await waitFor(async () => (await readWatchedInodes(pid))?.has(ino) === true || `${parent} not watched yet`);
   await writeTree(path.join(source, parent), { [file]: "x" });
+}
+
+// A watch on inotifywait with a 64-event queue whose inotifywait is stopped while 200 files (and
+// whatever `alsoMake` makes) are written: it overflows once it runs again.
+async function overflowInotifywait(alsoMake?: (source: string) => Promise<void>): Promise<Harness> {
+  const restore = await lowerQueue(64);
+  let h: Harness;
+  try {
+    h = await startHarness({ daemon, module: "m", watcher: "inotifywait", settle: false });
+  } finally {
+    await restore();
+  }
+  await h.settle();
+  const pid = await inotifywaitChild(h.source);
+  process.kill(pid, "SIGSTOP");
+  try {
+    for (let i = 0; i < 200; i++) await writeFile(path.join(h.source, `f${i}`), `${i}`);
+    await alsoMake?.(h.source);
+  } finally {
+    process.kill(pid, "SIGCONT");
+  }
+  return h;
 }
 
 // The inotifywait child of this process that watches `source`.

@@ -3,24 +3,31 @@ import path from "node:path";
 
 // Observations of the kernel's inotify state, for the status file and for clear limit errors.
 
-/** Inotify watches a process holds, from /proc/PID/fdinfo; undefined when /proc can't tell. */
-export async function readInotifyWatches(pid: number): Promise<number | undefined> {
+// The fdinfo text of each inotify instance a process holds (one "inotify wd:" line per watch),
+// or undefined when /proc can't tell or it holds none.
+async function readInotifyFdinfos(pid: number): Promise<string[] | undefined> {
   try {
-    const fds = await readdir(`/proc/${pid}/fd`);
-    let watches = 0;
-    let found = false;
-    for (const fd of fds) {
+    const infos: string[] = [];
+    for (const fd of await readdir(`/proc/${pid}/fd`)) {
       const link = await readlink(`/proc/${pid}/fd/${fd}`).catch(() => "");
-      if (link !== "anon_inode:inotify") continue;
-      found = true;
-      // One line per watch: a megabyte at a million files, so counted without splitting it.
-      const info = await readFile(`/proc/${pid}/fdinfo/${fd}`, "latin1");
-      for (let at = info.indexOf("inotify wd:"); at >= 0; at = info.indexOf("inotify wd:", at + 11)) watches++;
+      if (link === "anon_inode:inotify") infos.push(await readFile(`/proc/${pid}/fdinfo/${fd}`, "latin1"));
     }
-    return found ? watches : undefined;
+    return infos.length > 0 ? infos : undefined;
   } catch {
     return undefined;
   }
+}
+
+/** Inotify watches a process holds, from /proc/PID/fdinfo; undefined when /proc can't tell. */
+export async function readInotifyWatches(pid: number): Promise<number | undefined> {
+  const infos = await readInotifyFdinfos(pid);
+  if (infos === undefined) return undefined;
+  // One line per watch: a megabyte at a million files, so counted without splitting it.
+  let watches = 0;
+  for (const info of infos) {
+    for (let at = info.indexOf("inotify wd:"); at >= 0; at = info.indexOf("inotify wd:", at + 11)) watches++;
+  }
+  return watches;
 }
 
 /**
@@ -57,20 +64,13 @@ export async function countDirectories(root: string): Promise<number> {
 
 /** The inodes a process's inotify instances watch, from /proc/PID/fdinfo; undefined when /proc can't tell. */
 export async function readWatchedInodes(pid: number): Promise<Set<number> | undefined> {
-  try {
-    const inodes = new Set<number>();
-    let found = false;
-    for (const fd of await readdir(`/proc/${pid}/fd`)) {
-      const link = await readlink(`/proc/${pid}/fd/${fd}`).catch(() => "");
-      if (link !== "anon_inode:inotify") continue;
-      found = true;
-      const info = await readFile(`/proc/${pid}/fdinfo/${fd}`, "latin1");
-      for (const m of info.matchAll(/^inotify wd:\S+ ino:([0-9a-f]+)/gm)) inodes.add(Number.parseInt(m[1] ?? "", 16));
-    }
-    return found ? inodes : undefined;
-  } catch {
-    return undefined;
+  const infos = await readInotifyFdinfos(pid);
+  if (infos === undefined) return undefined;
+  const inodes = new Set<number>();
+  for (const info of infos) {
+    for (const m of info.matchAll(/^inotify wd:\S+ ino:([0-9a-f]+)/gm)) inodes.add(Number.parseInt(m[1] ?? "", 16));
   }
+  return inodes;
 }
 
 /**

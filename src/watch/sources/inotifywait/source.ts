@@ -200,8 +200,6 @@ function startChild(source: string, binary: string, setpriv: string | undefined,
   };
 }
 
-type Repair = { readonly overflow: true } | { readonly overflow: false; readonly reason: string };
-
 // The subscription: one child at a time, replaced by a fresh one (see the top of this file) when
 // its view of the tree may be wrong. Both deliver events while the new one sets up (a duplicate is
 // harmless, a gap is not); the repair's full sync is asked for once the new one watches everything.
@@ -211,7 +209,9 @@ function startRepairing(source: string, binary: string, setpriv: string | undefi
   let failed = false;
   let current: Child;
   let replacing: Child | undefined;
-  const queued: Repair[] = []; // repairs the next replacement answers
+  // What the next replacement answers: an overflow (its own full sync), or rescans with reasons.
+  let overflowWanted = false;
+  const reasonsWanted = new Set<string>();
   let renameTimer: NodeJS.Timeout | undefined;
   let auditTimer: NodeJS.Timeout | undefined;
   let newDirs: Buffer[] = [];
@@ -231,7 +231,7 @@ function startRepairing(source: string, binary: string, setpriv: string | undefi
         if (closed || failed) return;
         const passed: SourceEvent[] = [];
         for (const e of events) {
-          if (e.type === "overflow") repair({ overflow: true });
+          if (e.type === "overflow") repair(undefined);
           else passed.push(e);
           // Names go stale under a directory moved away (within the tree or out of it); one moved
           // in from outside is walked afresh.
@@ -246,14 +246,19 @@ function startRepairing(source: string, binary: string, setpriv: string | undefi
     return child;
   };
 
-  const repair = (why: Repair): void => {
-    queued.push(why);
+  /** A replacement, answered by the overflow's full sync (`reason` undefined) or a rescan for `reason`. */
+  const repair = (reason: string | undefined): void => {
+    if (reason === undefined) overflowWanted = true;
+    else reasonsWanted.add(reason);
     if (replacing === undefined) replace();
   };
 
   const replace = (): void => {
     if (closed || failed) return;
-    const answering = queued.splice(0);
+    const overflow = overflowWanted;
+    const reasons = [...reasonsWanted];
+    overflowWanted = false;
+    reasonsWanted.clear();
     const next = start();
     replacing = next;
     void next.ready.then(
@@ -264,12 +269,8 @@ function startRepairing(source: string, binary: string, setpriv: string | undefi
         replacing = undefined;
         await old.close();
         if (closed || failed) return;
-        if (answering.some((r) => r.overflow)) handlers.onEvents([{ type: "overflow", path: "", isDir: true }]);
-        else {
-          const reasons = [...new Set(answering.map((r) => (r.overflow ? "" : r.reason)))];
-          handlers.onEvents([{ type: "rescan", path: "", isDir: true, reason: reasons.join("; ") }]);
-        }
-        if (queued.length > 0) replace(); // asked for while this one set up: its walk may have missed it
+        handlers.onEvents([overflow ? { type: "overflow", path: "", isDir: true } : { type: "rescan", path: "", isDir: true, reason: reasons.join("; ") }]);
+        if (overflowWanted || reasonsWanted.size > 0) replace(); // asked for while this one set up: its walk may have missed it
       },
       (error: unknown) => fail(error instanceof WatchSourceError ? error : new WatchSourceError("failed", String(error))),
     );
@@ -279,7 +280,7 @@ function startRepairing(source: string, binary: string, setpriv: string | undefi
     if (renameTimer !== undefined) return;
     renameTimer = setTimeout(() => {
       renameTimer = undefined;
-      repair({ overflow: false, reason: RENAME_RESYNC_REASON });
+      repair(RENAME_RESYNC_REASON);
     }, RENAME_RESYNC_MS);
   };
 
@@ -314,7 +315,7 @@ function startRepairing(source: string, binary: string, setpriv: string | undefi
     const key = missed.toString("latin1");
     if (key === lastMissed) return;
     lastMissed = key;
-    repair({ overflow: false, reason: MISSED_WATCH_REASON });
+    repair(MISSED_WATCH_REASON);
   };
 
   current = start();
