@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import { messageOf, RtsyncError } from "../core/errors.ts";
+import { startRetryingWriter } from "../core/retrying-writer.ts";
 import { formatIssue } from "../manifest/issues.ts";
 import { gatherStatus } from "../reconcile/status.ts";
 import { assessHealth, type Drift, type NodeHealth } from "../resources/health.ts";
@@ -16,6 +17,7 @@ import { startHttpServer, type HttpServer } from "./http.ts";
 import type { AgentLog } from "./logger.ts";
 import { createAgentMetrics, type MetricsSnapshot } from "./metrics.ts";
 import { startProcessPoll } from "./process-poll.ts";
+import { startStateDirMark } from "./state-dir-mark.ts";
 import { runReconcile, type ReconcileOutcome } from "./reconcile.ts";
 import { DEFAULT_RESTART_POLICY } from "./restarts.ts";
 import { readRevision, type Revision } from "./revision.ts";
@@ -110,6 +112,16 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     resolveDone = resolve;
   });
   const followers = new Map<string, LogFollower>();
+  // The agent's documents: a write that fails is retried until one succeeds (`rtsync status` reads them).
+  const documentWriter = <T>(what: string, write: (stateDir: string, doc: T) => Promise<void>) =>
+    startRetryingWriter((d: { readonly stateDir: string; readonly doc: T }) => write(d.stateDir, d.doc), {
+      delayMs: 0,
+      onError: (e, attempt, retryInMs) => log.error({ err: messageOf(e), attempt }, `cannot write ${what}: ${messageOf(e)}; trying again in ${Math.round(retryInMs / 1000)} s`),
+      onRecovered: (failures) => log.info({ failures }, `wrote ${what} again after ${failures} failed ${failures === 1 ? "attempt" : "attempts"}`),
+    });
+  const stateDirMark = startStateDirMark();
+  const statusWriter = documentWriter("the agent's status", writeAgentStatus);
+  const revisionWriter = documentWriter("the applied revision", writeAppliedRevision);
 
   // Health, as /healthz and metrics see it now.
   const readHealth = async (): Promise<{ status: NodeStatus; health: NodeHealth } | undefined> => {
@@ -145,6 +157,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
 
   const writeStatus = async (): Promise<void> => {
     if (lastGood === undefined) return;
+    stateDirMark.hold(lastGood.resolved.stateDir);
     const now = Date.now();
     const doc: AgentStatusDoc = {
       version: 1,
@@ -172,7 +185,8 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     const projection = JSON.stringify({ ...rest, lastReconcile: lastReconcile && { ...lastReconcile, at: "", durationMs: 0 } });
     if (projection === lastWritten) return;
     lastWritten = projection;
-    await writeAgentStatus(lastGood.resolved.stateDir, doc).catch((e: unknown) => log.error({ err: messageOf(e) }, `cannot write the agent's status: ${messageOf(e)}`));
+    statusWriter.update({ stateDir: lastGood.resolved.stateDir, doc });
+    await statusWriter.flush();
   };
 
   const logResult = (r: ApplyResult): void => {
@@ -239,7 +253,8 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
       changed: outcome.changed,
       failed: outcome.outOfSync.length,
     };
-    await writeAppliedRevision(rev.resolved.stateDir, applied).catch((e: unknown) => log.error({ err: messageOf(e) }, `cannot record the applied revision: ${messageOf(e)}`));
+    revisionWriter.update({ stateDir: rev.resolved.stateDir, doc: applied });
+    await revisionWriter.flush();
   };
 
   const reconcile = async (a: Extract<AgentAction, { type: "reconcile" }>): Promise<AgentInput> => {
@@ -303,6 +318,9 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
       case "exit":
         exited = true;
         clearTimeout(wakeTimer);
+        statusWriter.close();
+        revisionWriter.close();
+        stateDirMark.close();
         poll.stop();
         fileWatch.close();
         void (server?.close() ?? Promise.resolve()).then(() => {

@@ -5,6 +5,7 @@ import { assessHealth, planDrift, type AgentView, type Drift, type NodeHealthRep
 import type { Host } from "../resources/host.ts";
 import type { NodeStatus } from "../resources/node-status.ts";
 import { isOurProcess } from "../resources/process/identity.ts";
+import { readAgentPids } from "../resources/process/markers.ts";
 import { readAppliedRevision } from "../state/agent-revision.ts";
 import { readAgentStatus, type AgentStatusDoc } from "../state/agent-status.ts";
 import { gatherPlan } from "./converge.ts";
@@ -38,9 +39,10 @@ export async function gatherNodeHealth(m: ResolvedManifest, status: NodeStatus, 
   ]);
   const running = doc !== undefined && (await isOurProcess(host, { pid: doc.pid, match: ["agent"] }));
   const agent = agentView(doc, running, m.node);
+  const otherPids = doc !== undefined && !running ? readAgentPids(host, m.stateDir) : [];
   return {
     health: assessHealth({ status, drift, nodeMatch, ...(agent ? { agent } : {}) }),
     ...(revision && revision.node === m.node ? { revision } : {}),
-    ...(doc ? { agent: { pid: doc.pid, running, startedAt: doc.startedAt, lastReconcile: doc.lastReconcile } } : {}),
+    ...(doc ? { agent: { pid: doc.pid, running, ...(otherPids.length > 0 ? { otherPids } : {}), startedAt: doc.startedAt, lastReconcile: doc.lastReconcile } } : {}),
   };
 }

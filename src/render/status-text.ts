@@ -1,5 +1,5 @@
 import pc from "picocolors";
-import type { NodeHealthReport, ResourceHealth } from "../resources/health.ts";
+import type { AgentSummary, NodeHealthReport, ResourceHealth } from "../resources/health.ts";
 import type { NodeStatus, WatcherStatus } from "../resources/node-status.ts";
 import type { LaneStatus, RunRecord, WatcherStatusDoc } from "../state/watcher-status.ts";
 import { progressFigures } from "./progress-text.ts";
@@ -129,6 +129,16 @@ function watcherLines(w: WatcherStatus, now: Date, color: boolean, h?: ResourceH
   return [paint(head), ...lines.map((l) => `  ${l}`)];
 }
 
+// The agent recorded in the stateDir, or the agents that run when that one is gone (one that cannot
+// write its status yet is running all the same).
+function agentLine(a: AgentSummary): string {
+  if (a.running) return `agent: running, pid ${a.pid}`;
+  const others = a.otherPids ?? [];
+  if (others.length === 0) return `agent: not running (pid ${a.pid} is gone)`;
+  const pids = others.join(", ");
+  return `agent: pid ${a.pid} recorded in the stateDir is gone; \`rtsync agent\` runs as pid ${pids} but has not written its status here yet (it retries; its log says why)`;
+}
+
 // The node's sync status and health, the agent and the revision it applied, node-level problems.
 function nodeLines(r: NodeHealthReport, now: Date): string[] {
   const { health } = r;
@@ -137,7 +147,7 @@ function nodeLines(r: NodeHealthReport, now: Date): string[] {
     const from = r.revision.source.kind === "git" ? `git ${r.revision.source.ref}` : "manifest sha256";
     lines.push(`revision: ${r.revision.revision.slice(0, 12)} (${from}), applied ${ago(r.revision.appliedAt, now) ?? "?"}, ${r.revision.result}`);
   }
-  if (r.agent) lines.push(r.agent.running ? `agent: running, pid ${r.agent.pid}` : `agent: not running (pid ${r.agent.pid} is gone)`);
+  if (r.agent) lines.push(agentLine(r.agent));
   for (const p of health.problems) if (p.resource === undefined) lines.push(`problem: ${p.message}`);
   return lines;
 }

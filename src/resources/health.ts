@@ -59,6 +59,11 @@ export interface NodeHealth {
 export interface AgentSummary {
   readonly pid: number;
   readonly running: boolean;
+  /**
+   * Other `rtsync agent` processes on this machine, when the recorded one is gone: an agent that
+   * runs but could not write its status document yet (it retries) is not "not running".
+   */
+  readonly otherPids?: readonly number[];
   readonly startedAt: string;
   readonly lastReconcile: AgentStatusDoc["lastReconcile"];
 }

@@ -1,5 +1,5 @@
 import { expect, test } from "vitest";
-import { buildChildEnv, parseMarker } from "./markers.ts";
+import { buildChildEnv, isAgentCommand, parseMarker } from "./markers.ts";
 
 const marker = { stateDir: "/var/lib/rtsync", owner: "backup", job: "watcher:push", hash: "abc123" };
 
@@ -21,4 +21,12 @@ test("the marker reads back from /proc/PID/environ; a process without one is not
   expect(parseMarker(environ)).toEqual(marker);
   expect(parseMarker("PATH=/usr/bin\0RTSYNC_JOB=watcher:push\0")).toBeUndefined();
   expect(parseMarker("RTSYNC_STATE_DIR=/a=b\0RTSYNC_OWNER=\0RTSYNC_JOB=daemon:d\0RTSYNC_HASH=h\0")).toEqual({ stateDir: "/a=b", owner: "", job: "daemon:d", hash: "h" });
+});
+
+test("an rtsync agent is recognised by its command line, installed or built, and nothing else is", () => {
+  expect(isAgentCommand(["node", "/usr/local/bin/rtsync", "agent", "/etc/rtsync.yaml"])).toBe(true);
+  expect(isAgentCommand(["/usr/bin/node", "--max-semi-space-size=1", "/work/rtsync/dist/cli/bin.js", "agent", "--git", "x"])).toBe(true);
+  expect(isAgentCommand(["node", "/usr/local/bin/rtsync", "status", "agent"])).toBe(false);
+  expect(isAgentCommand(["node", "/srv/other/agent.js", "agent"])).toBe(false);
+  expect(isAgentCommand(["rsync", "--daemon"])).toBe(false);
 });

@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, readlinkSync, realpathSync } from "node:fs";
 import { join } from "node:path";
 import type { Host } from "../host.ts";
 import { readProcessInfo, type ProcessInfo } from "./identity.ts";
@@ -103,4 +103,50 @@ export async function readMarkedProcesses(host: Host, stateDir: string): Promise
   // work, not a second daemon of the job.
   const byPid = new Map(live.map((p) => [p.info.pid, p]));
   return live.filter((p) => byPid.get(p.info.ppid)?.marker.job !== p.marker.job);
+}
+
+/** Whether a command line is `[node …] …/rtsync agent …` (installed, or the built CLI's bin.js). Pure. */
+export function isAgentCommand(argv: readonly string[]): boolean {
+  const bin = argv.findIndex((a) => a.endsWith("/rtsync") || a === "rtsync" || a.endsWith("/cli/bin.js"));
+  return bin >= 0 && argv[bin + 1] === "agent";
+}
+
+// Whether process `pid` holds `dir` open (the agent's mark on its stateDir: agent/state-dir-mark.ts).
+function holdsOpen(host: Host, pid: string, dir: string): boolean {
+  const fds = join(host.procRoot, pid, "fd");
+  try {
+    return readdirSync(fds).some((fd) => {
+      try {
+        return readlinkSync(join(fds, fd)) === dir;
+      } catch {
+        return false;
+      }
+    });
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The live `rtsync agent` processes serving `stateDir` (holding it open), this process aside: what
+ * `rtsync status` names when the agent recorded in the stateDir is gone, since a running agent
+ * that cannot write its status document yet is running all the same. Only observes /proc.
+ */
+export function readAgentPids(host: Host, stateDir: string): number[] {
+  let names: string[];
+  try {
+    names = readdirSync(host.procRoot);
+  } catch {
+    return [];
+  }
+  let dir = stateDir;
+  try {
+    dir = realpathSync(stateDir); // what /proc/PID/fd links to
+  } catch {
+    // gone: compared as written
+  }
+  return names
+    .filter((name) => /^\d+$/.test(name) && Number(name) !== process.pid)
+    .filter((name) => isAgentCommand(readProcText(join(host.procRoot, name, "cmdline")).split("\0")) && holdsOpen(host, name, dir))
+    .map(Number);
 }

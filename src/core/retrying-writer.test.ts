@@ -1,0 +1,68 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { expect, test } from "vitest";
+import { startRetryingWriter } from "./retrying-writer.ts";
+
+// A write that fails while `broken` holds, like a stateDir made immutable and fixed later.
+function disk() {
+  const state = { broken: true, written: [] as string[], attempts: 0 };
+  const write = async (doc: string): Promise<void> => {
+    state.attempts++;
+    await Promise.resolve();
+    if (state.broken) throw new Error("EPERM: operation not permitted");
+    state.written.push(doc);
+  };
+  return { state, write };
+}
+
+async function until(check: () => boolean, ms = 2000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error("condition not met");
+    await sleep(2);
+  }
+}
+
+test("a failed write is tried again with backoff until the disk takes it, and the latest content wins", async () => {
+  const { state, write } = disk();
+  const errors: number[] = [];
+  let recovered = 0;
+  const w = startRetryingWriter(write, { delayMs: 0, retry: { initialMs: 5, maxMs: 20 }, onError: (_e, attempt) => errors.push(attempt), onRecovered: (n) => (recovered = n) });
+  w.update("one");
+  expect(await w.flush()).toBe(false);
+  await until(() => errors.length >= 3);
+  w.update("two");
+  state.broken = false;
+  await until(() => state.written.length > 0);
+  expect(state.written).toEqual(["two"]);
+  expect(recovered).toBeGreaterThanOrEqual(3);
+  // Written: no more attempts until something new comes.
+  const attempts = state.attempts;
+  await sleep(50);
+  expect(state.attempts).toBe(attempts);
+  w.close();
+});
+
+test("updates within delayMs become one write; flush writes at once", async () => {
+  const { state, write } = disk();
+  state.broken = false;
+  const w = startRetryingWriter(write, { delayMs: 30 });
+  w.update("a");
+  w.update("b");
+  await until(() => state.written.length > 0);
+  expect(state.written).toEqual(["b"]);
+  w.update("c");
+  expect(await w.flush()).toBe(true);
+  expect(state.written).toEqual(["b", "c"]);
+  w.close();
+});
+
+test("close stops the retries", async () => {
+  const { state, write } = disk();
+  const w = startRetryingWriter(write, { delayMs: 0, retry: { initialMs: 5, maxMs: 5 } });
+  w.update("x");
+  await w.flush();
+  w.close();
+  const attempts = state.attempts;
+  await sleep(40);
+  expect(state.attempts).toBe(attempts);
+});
