@@ -39,10 +39,14 @@ export async function gatherNodeHealth(m: ResolvedManifest, status: NodeStatus, 
   ]);
   const running = doc !== undefined && (await isOurProcess(host, { pid: doc.pid, match: ["agent"] }));
   const agent = agentView(doc, running, m.node);
-  const otherPids = doc !== undefined && !running ? readAgentPids(host, m.stateDir) : [];
+  const otherPids = running ? [] : readAgentPids(host, m.stateDir);
   return {
     health: assessHealth({ status, drift, nodeMatch, ...(agent ? { agent } : {}) }),
     ...(revision && revision.node === m.node ? { revision } : {}),
-    ...(doc ? { agent: { pid: doc.pid, running, ...(otherPids.length > 0 ? { otherPids } : {}), startedAt: doc.startedAt, lastReconcile: doc.lastReconcile } } : {}),
+    ...(doc
+      ? { agent: { pid: doc.pid, running, ...(otherPids.length > 0 ? { otherPids } : {}), startedAt: doc.startedAt, lastReconcile: doc.lastReconcile } }
+      : otherPids.length > 0
+        ? { agent: { running: false, otherPids } } // runs, has written nothing here yet
+        : {}),
   };
 }

@@ -129,3 +129,16 @@ test("given-up paths, an authentication failure and a halted job are shown as wh
     "UNHEALTHY",
   ]);
 });
+
+test("the agent line names a running agent that has not written its status, never 'not running'", () => {
+  const now = new Date("2026-11-24T12:00:10Z");
+  const status: NodeStatus = { manifest: "/etc/rtsync.yaml", node: "web1", healthy: true, warnings: [], daemons: [], watchers: [] };
+  const health = { sync: "Synced", health: "Healthy", healthy: true, converged: true, problems: [], daemons: [], watchers: [] } as const;
+  const agentOf = (agent: NonNullable<Parameters<typeof renderStatus>[3]>["agent"]) => renderStatus(status, now, false, { health, ...(agent ? { agent } : {}) })[2];
+  expect(agentOf({ pid: 7, running: true })).toBe("agent: running, pid 7");
+  expect(agentOf({ pid: 7, running: false })).toBe("agent: not running (pid 7 is gone)");
+  expect(agentOf({ pid: 7, running: false, otherPids: [9] })).toBe(
+    "agent: pid 7 recorded in the stateDir is gone; `rtsync agent` runs as pid 9 but has not written its status here yet (it retries; its log says why)",
+  );
+  expect(agentOf({ running: false, otherPids: [9] })).toBe("agent: `rtsync agent` runs as pid 9 but has not written its status here yet (it retries; its log says why)");
+});

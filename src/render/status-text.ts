@@ -134,9 +134,9 @@ function watcherLines(w: WatcherStatus, now: Date, color: boolean, h?: ResourceH
 function agentLine(a: AgentSummary): string {
   if (a.running) return `agent: running, pid ${a.pid}`;
   const others = a.otherPids ?? [];
-  if (others.length === 0) return `agent: not running (pid ${a.pid} is gone)`;
-  const pids = others.join(", ");
-  return `agent: pid ${a.pid} recorded in the stateDir is gone; \`rtsync agent\` runs as pid ${pids} but has not written its status here yet (it retries; its log says why)`;
+  if (others.length === 0) return `agent: not running (pid ${a.pid ?? "?"} is gone)`;
+  const runs = `\`rtsync agent\` runs as pid ${others.join(", ")} but has not written its status here yet (it retries; its log says why)`;
+  return a.pid === undefined ? `agent: ${runs}` : `agent: pid ${a.pid} recorded in the stateDir is gone; ${runs}`;
 }
 
 // The node's sync status and health, the agent and the revision it applied, node-level problems.

@@ -57,15 +57,16 @@ export interface NodeHealth {
 
 /** What `rtsync status` shows of the agent that runs (or ran) on this stateDir. */
 export interface AgentSummary {
-  readonly pid: number;
+  /** The agent recorded in the stateDir; absent when no agent has written its status there yet. */
+  readonly pid?: number;
   readonly running: boolean;
   /**
    * Other `rtsync agent` processes on this machine, when the recorded one is gone: an agent that
    * runs but could not write its status document yet (it retries) is not "not running".
    */
   readonly otherPids?: readonly number[];
-  readonly startedAt: string;
-  readonly lastReconcile: AgentStatusDoc["lastReconcile"];
+  readonly startedAt?: string;
+  readonly lastReconcile?: AgentStatusDoc["lastReconcile"];
 }
 
 /** The node's health with the revision the agent applied and the agent itself, for `rtsync status`. */

@@ -18,6 +18,10 @@ describe("status documents", () => {
     const file = await f.writeManifest(loopbackManifest(f, { port: await freePort() }));
     const first = await startAgentProcess([file], { DEMO_PW: PW });
     await waitForHealth(first, 200);
+    // Healthy does not wait for the agent's own status document: stop the first agent only once
+    // it is written, so the stateDir names a gone agent (under load it may not be there yet).
+    const agentStatus = `${f.stateDir}/agent/status.json`;
+    expect(await waitFor(async () => (await readFile(agentStatus, "utf8").catch(() => "")).includes(`"pid": ${first.pid}`) || (await readFile(agentStatus, "utf8").catch(() => "")).includes(`"pid":${first.pid}`), 30_000)).toBe(true);
     expect(await first.stop()).toBe(0);
     await f.adopt(file);
 
