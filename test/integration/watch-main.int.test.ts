@@ -99,6 +99,43 @@ test("runWatcher replicates, keeps status.json and log.jsonl, and exits 0 on SIG
   expect(everything).not.toContain("top secret");
 });
 
+test("a stateDir that cannot be written does not stop the watcher: it replicates and writes status.json once it can", async () => {
+  const source = await makeTempDir("rtsync-src-");
+  const stateDir = await makeTempDir("rtsync-state-");
+  await writeTree(source, { "existing.txt": "e" });
+  const passwordFile = await daemon.writePasswordFile("top secret");
+  const specPath = path.join(stateDir, "spec.json");
+  const target = `${daemon.url("m", "rsync_backup")}/immutable`;
+  await writeFile(
+    specPath,
+    JSON.stringify({
+      name: "immutable-push",
+      source,
+      targets: [{ key: `rsync://127.0.0.1:${daemon.port}/m/immutable`, target, daemonTarget: true, passwordFile, rsyncArgs: ["--timeout=30"], fullSyncSchedule: "0 3 * * *" }],
+      exclude: [],
+      delayMs: 0,
+      watcher: "auto",
+      initialSync: true,
+      stateDir,
+      ...(await toolPaths()),
+    }),
+  );
+  await execa("chattr", ["+i", stateDir]); // no file can be made there: status.json's first write fails
+  const child = execa(process.execPath, [BIN, "__watch", specPath], { cwd: REPO, reject: false, stdin: "ignore" });
+  try {
+    await writeTree(source, { "later.txt": "l" });
+    await waitForSameTree(source, daemon.path("m", "immutable"));
+    expect(child.exitCode).toBeNull(); // still running
+    expect(await readStatus(stateDir)).toBeUndefined();
+    await execa("chattr", ["-i", stateDir]);
+    await waitFor(async () => (await readStatus(stateDir))?.pid === child.pid || "status.json not written yet", 20_000);
+  } finally {
+    await execa("chattr", ["-i", stateDir]);
+    child.kill("SIGTERM");
+  }
+  expect((await child).exitCode).toBe(0);
+});
+
 test("an invalid spec file is one clear sentence and exit code 1", async () => {
   const dir = await makeTempDir();
   const specPath = path.join(dir, "spec.json");

@@ -2,7 +2,6 @@ import { mkdir } from "node:fs/promises";
 import { messageOf } from "../../core/errors.ts";
 import { appendLogRecord, type LogRecord } from "../../state/watch-log.ts";
 import { hashWatchSpec, readWatchSpec } from "../../state/watch-spec.ts";
-import { writeWatcherStatus } from "../../state/watcher-status.ts";
 import { startWatchEngine, type EngineOptions } from "../engine/engine.ts";
 import type { EngineEvent } from "../engine/events.ts";
 import { killLiveChildren } from "../children.ts";
@@ -38,8 +37,10 @@ export async function runWatcher(specPath: string, options: RunWatcherOptions = 
     initialSync: spec.initialSync,
     targets: spec.targets.map((t) => ({ key: t.key, url: t.target })),
   });
-  await writeWatcherStatus(spec.stateDir, status);
+  // The first write too is retried until it lands (a full disk must not crash-loop the watcher).
   const writer = startStatusWriter(spec.stateDir);
+  writer.update(status);
+  await writer.flush();
   let logChain: Promise<void> = Promise.resolve();
   const log = (record: LogRecord): void => {
     logChain = logChain.then(() => appendLogRecord(spec.stateDir, record)).catch(() => undefined);
@@ -84,7 +85,7 @@ export async function runWatcher(specPath: string, options: RunWatcherOptions = 
       engine = await startWatchEngine(spec, { ...options.engine, onEvent });
     } catch (error) {
       status = { ...status, state: "stopped", lastError: { at: new Date().toISOString(), message: messageOf(error) } };
-      await writeWatcherStatus(spec.stateDir, status);
+      writer.update(status); // written by the flush below
       throw error;
     }
     await stopRequested;
