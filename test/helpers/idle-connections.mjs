@@ -1,3 +1,4 @@
+/* global process, console, setTimeout, setInterval */
 // Opens N TCP connections to 127.0.0.1:PORT that never send a byte, keeps them, and prints one JSON
 // line {"opened":…,"closed":…} per second (the agent's HTTP server must close them, not run out of
 // file descriptors). Run as its own process: a process has at most ~20,000 descriptors here.
