@@ -52,20 +52,14 @@ export async function validateCommand(file: string, opts: CommonOptions, io: Out
   const issues = [...(result.ok ? [] : result.errors), ...warnings].sort((a, b) => a.line - b.line || a.col - b.col);
   const sources = result.ok ? await readSourceLines(result.manifest, node) : [];
   if (opts.json) {
-    io.out(
-      JSON.stringify(
-        {
-          file,
-          valid: result.ok,
-          ...(result.ok ? { summary: summarise(result.manifest) } : {}),
-          ...(result.ok && node !== undefined ? { node, runs: nodeSummary(result.manifest, node) } : {}),
-          ...(sources.length > 0 ? { eventSources: sources } : {}),
-          issues: issues.map(renderIssueJson),
-        },
-        null,
-        2,
-      ),
-    );
+    io.json({
+      file,
+      valid: result.ok,
+      ...(result.ok ? { summary: summarise(result.manifest) } : {}),
+      ...(result.ok && node !== undefined ? { node, runs: nodeSummary(result.manifest, node) } : {}),
+      ...(sources.length > 0 ? { eventSources: sources } : {}),
+      issues: issues.map(renderIssueJson),
+    });
     return result.ok ? 0 : 1;
   }
   for (const issue of issues) io.err(formatIssue(issue));
