@@ -88,7 +88,7 @@ describe("runs beside a long run in flight", () => {
     for (const r of t.runs) for (const p of r.paths) expect(r.beside).not.toContain(p);
   });
 
-  test("a run beside that fails gives its paths back to the next normal run", async () => {
+  test("a run beside that fails gives its paths back to the next normal run, and none starts beside again meanwhile", async () => {
     const events: LaneEvent[] = [];
     const t = gatedTarget((paths) => paths.includes("big") || paths.includes("s1"));
     const l = lane(t.run, events);
@@ -99,8 +99,12 @@ describe("runs beside a long run in flight", () => {
     t.find("s1")?.release({ outcome: "transient", exitCode: 10, durationMs: 1, messages: ["connection reset"] });
     await until(() => t.find("s1")?.ended === true, "s1's end");
     expect(l.pending()).toBe(2);
+    l.add([file("s2")], performance.now());
+    await sleep(100);
+    expect(t.runs.map((r) => r.paths)).toEqual([["big"], ["s1"]]); // not retried beside, nothing new beside
     t.find("big")?.release();
     await until(() => t.find("s1", 1) !== undefined, "s1 again, in the next normal run");
+    expect(t.find("s1", 1)?.paths).toEqual(["s1", "s2"]);
     expect(t.find("s1", 1)?.beside).toEqual([]);
     t.find("s1", 1)?.release();
     await until(() => l.idle(), "idle");

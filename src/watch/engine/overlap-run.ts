@@ -13,7 +13,9 @@ import type { BatchResult } from "../rsync/batch.ts";
 //                  ^ 500 ms
 //
 // A run beside that does not complete (failed, cancelled) gives its paths back to the lane's
-// pending set, so the next normal run carries them with its retries and give-ups as before.
+// pending set, so the next normal run carries them with its retries, backoff and give-ups as
+// before; no other run starts beside the same normal run (a target that refuses a second
+// connection would otherwise be asked again every few milliseconds).
 
 type Incremental = Extract<Batch, { kind: "incremental" }>;
 
@@ -53,6 +55,8 @@ export function startBesideRuns(o: BesideOptions): BesideRuns {
   let beside: { readonly batch: Incremental; readonly controller: AbortController; readonly done: Promise<void> } | undefined;
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
+  // A run beside the current normal run did not complete: none again until the next normal run.
+  let failed = false;
 
   const arm = (wakeAt: number | undefined): void => {
     clearTimeout(timer);
@@ -63,7 +67,7 @@ export function startBesideRuns(o: BesideOptions): BesideRuns {
 
   const consider = (): void => {
     const { pending, blocked } = o.read();
-    if (stopped || blocked || pending === undefined) return arm(undefined);
+    if (stopped || blocked || failed || pending === undefined) return arm(undefined);
     const decision = decideOverlap({ inFlight: main, besideInFlight: beside !== undefined, pending, now: performance.now() }, o.config, o.afterMs);
     if (decision.kind === "later") return arm(decision.wakeAt);
     arm(undefined);
@@ -73,7 +77,10 @@ export function startBesideRuns(o: BesideOptions): BesideRuns {
     const controller = new AbortController();
     const done = o.run(batch, controller.signal).then((result) => {
       beside = undefined;
-      if ("halted" in result || result.outcome !== "ok") o.giveBack(changesOfBatch(batch));
+      if ("halted" in result || result.outcome !== "ok") {
+        failed = true;
+        o.giveBack(changesOfBatch(batch));
+      }
       if (!("halted" in result)) o.done(batch, result);
       consider(); // what arrived meanwhile, while the normal run is still in flight
     });
@@ -83,6 +90,7 @@ export function startBesideRuns(o: BesideOptions): BesideRuns {
   return {
     started: (batch, now) => {
       main = { batch, startedAt: now };
+      failed = false;
       consider();
     },
     ended: async () => {
