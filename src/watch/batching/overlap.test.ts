@@ -69,6 +69,9 @@ describe("a run beside the one in flight", () => {
     // The old name meets the run in flight: the new one stays too.
     const fromMeets = decide(inFlight([file("a/big")]), pendingOf([tree("a"), tree("b", "a"), file("z")]));
     expect(beside(fromMeets)).toMatchObject({ paths: ["z"], rest: ["a", "b"] });
+    // Only the new name is pending (the old one went out in the run in flight, or is over it): it stays.
+    expect(decide(inFlight([tree("a")]), pendingOf([tree("b", "a")]))).toEqual({ kind: "no" });
+    expect(decide(inFlight([file("a/big")]), pendingOf([tree("b", "a")]))).toEqual({ kind: "no" });
     // A chain a -> b -> c moves as one.
     const chain = decide(inFlight([file("c/big")]), pendingOf([tree("a"), tree("b", "a"), tree("c2", "b"), file("z")]));
     expect(beside(chain).paths).toEqual(["a", "b", "c2", "z"]);
