@@ -1,6 +1,6 @@
 // `npm run bench:hol`: issue 18's head-of-line figure. One watch engine (in this process, real
 // inotify, real rsync) pushes to a real `rsync --daemon` on 127.0.0.1 with `--bwlimit`; a big file
-// (400 MB, random) is written, and while it goes out small files are written every ~200 ms to
+// (400 MB, random) is moved in, and while it goes out small files are written every ~200 ms to
 // other paths. For each small file: close -> the file on the replica (stat polled every 2 ms).
 // Two sessions: "before" (overlap disabled: engine option overlapAfterMs = Infinity, main's
 // behaviour) and "after" (the default: a run beside the big one after 500 ms). Not a test:
@@ -9,7 +9,7 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdirSync, statSync, writeFileSync } from "node:fs";
-import { mkdir, mkdtemp, open, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, open, rename, rm, writeFile } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -144,8 +144,12 @@ async function runSession(mode: Mode, o: Options, rsync: string): Promise<Sessio
   while (!engine.idle()) await sleep(20);
 
   log(`${mode}: writing ${o.bigMb} MB, then a small file every ${o.everyMs} ms until it is on the replica`);
+  // Written outside and moved in: it appears whole (a file written in place for longer than the
+  // batcher's 1 s hold of open files would go out partly first, then whole).
+  await writeRandom(join(base, "big.bin"), o.bigMb);
   const bigStart = performance.now();
-  await writeRandom(join(source, "big.bin"), o.bigMb);
+  await rename(join(base, "big.bin"), join(source, "big.bin"));
+  const bigSize = o.bigMb * 1024 * 1024;
   const written = new Map<string, number>(); // replica path -> close time
   const arrived = new Map<string, number>();
   let bigDone: number | undefined;
@@ -162,7 +166,7 @@ async function runSession(mode: Mode, o: Options, rsync: string): Promise<Sessio
       nextWrite += o.everyMs;
     }
     for (const [file, at] of written) if (!arrived.has(file) && exists(file)) arrived.set(file, performance.now() - at);
-    if (bigDone === undefined && exists(join(replica, "big.bin"))) bigDone = performance.now();
+    if (bigDone === undefined && statSync(join(replica, "big.bin"), { throwIfNoEntry: false })?.size === bigSize) bigDone = performance.now();
     if (performance.now() - bigStart > 30 * 60_000) throw new Error(`${mode}: the big file did not arrive in 30 minutes`);
     await sleep(2);
   }
