@@ -29,8 +29,11 @@ import { startScheduleTimer, type ScheduleTimer } from "./schedule-timer.ts";
 //   the watch's                            +--> timers: batch tick, retry, repair, schedule
 //   change stream                               halt: no rsync any more (restart the watcher)
 //
+// An incremental run in flight for long (a big file, a --bwlimit) lets one run beside it carry
+// the pending paths it cannot meet (overlap-run.ts); the batcher's next run waits for both.
+//
 // The decisions are the pure parts' (batching/batcher.ts, engine/coalescer.ts,
-// engine/repair-policy.ts); this file carries them out: timers, the runner, events.
+// engine/repair-policy.ts, batching/overlap.ts); this file carries them out: timers, the runner, events.
 
 /** How a lane's batch runs: rsync for real (the engine's), or whatever a test gives. */
 export type LaneRunner = (
