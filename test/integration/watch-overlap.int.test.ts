@@ -80,4 +80,26 @@ describe("a large transfer in flight", () => {
     // Only other.txt went beside; big.bin waited for the run in flight over it.
     expect(besideRuns(h.events).reduce((n, r) => n + r.paths, 0)).toBe(1);
   });
+
+  test("a run beside that the target refuses leaves its paths to the next run, and is not retried beside the same run", async () => {
+    const single = await startRsyncDaemon({ modules: ["m"], maxConnections: 1 });
+    try {
+      const h = await startHarness({ daemon: single, module: "m", watcher: "inotify", spec: { rsyncArgs: [BWLIMIT] } });
+      await writeFile(path.join(h.source, "big.bin"), randomBytes(BIG));
+      await waitForTransferOf(h, "big.bin");
+      await writeFile(path.join(h.source, "small.txt"), "small");
+      await waitFor(() => besideRuns(h.events).length > 0 || "no run beside yet", 30_000, 10);
+      const [refused] = besideRuns(h.events);
+      expect(refused?.outcome).not.toBe("ok"); // max connections (1) reached
+      await writeFile(path.join(h.source, "small2.txt"), "small 2");
+
+      await waitForSameTree(h.source, h.replica, { timeoutMs: 60_000 });
+      await h.settle(60_000);
+      await h.engine.stop(); // its runs end before the daemon does
+      // One attempt beside the big run, refused; its path (and small2.txt) went with the next run.
+      expect(besideRuns(h.events)).toHaveLength(1);
+    } finally {
+      await single.dispose();
+    }
+  });
 });
