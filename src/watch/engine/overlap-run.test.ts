@@ -111,6 +111,23 @@ describe("runs beside a long run in flight", () => {
     expect(l.pending()).toBe(0);
   });
 
+  test("a halt cancels the run beside too; its paths stay counted as pending and nothing runs again", async () => {
+    const events: LaneEvent[] = [];
+    const t = gatedTarget(() => true);
+    const l = lane(t.run, events);
+    l.add([file("big")], performance.now());
+    await until(() => t.find("big") !== undefined, "the big run");
+    l.add([file("s1")], performance.now());
+    await until(() => t.find("s1") !== undefined, "s1 beside");
+    l.halt("source-missing", "the source is gone");
+    await until(() => l.halted() && t.runs.every((r) => r.ended), "halted, every run ended");
+    expect(l.pending()).toBe(2);
+    l.add([file("s2")], performance.now());
+    await sleep(100);
+    expect(t.runs).toHaveLength(2);
+    expect(l.pending()).toBe(3);
+  });
+
   test("with overlap disabled, changes wait for the run in flight as before", async () => {
     const events: LaneEvent[] = [];
     const t = gatedTarget((paths) => paths.includes("big"));
