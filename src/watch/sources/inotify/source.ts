@@ -5,7 +5,7 @@ import type { InotifyBinding, InotifyHandle } from "./binding.ts";
 import { ERRNO, makeWatchKernel } from "./kernel.ts";
 import { parseEventRecords } from "./records.ts";
 import { InotifyTracker } from "./tracker.ts";
-import { AddWatchError } from "./walker.ts";
+import { AddWatchError, joinPath } from "./walker.ts";
 
 // rtsync's own inotify source: one inotify instance per subscription, one watch per directory,
 // no child process. The addon polls the fd in Node's event loop and calls `onReadable`; each
@@ -17,6 +17,9 @@ export interface InotifySource extends EventSource {
   pauseReading(): void;
   resumeReading(): void;
 }
+
+/** How often unwatched directories are tried again, and synced whole while they stay unwatched. */
+export const UNWATCHED_RETRY_MS = 10_000;
 
 const READ_BUFFER = 256 * 1024; // ~8,000 events of short names per read(2)
 const READS_PER_WAKE = 64;
@@ -78,8 +81,10 @@ function startInotify(source: string, binding: InotifyBinding, handlers: SourceH
   const buffer = Buffer.allocUnsafe(READ_BUFFER);
   let handle: InotifyHandle | undefined;
   let tracker: InotifyTracker | undefined;
+  let retryTimer: NodeJS.Timeout | undefined;
 
   const shutDown = (): void => {
+    clearInterval(retryTimer);
     if (handle !== undefined) binding.close(handle);
     handle = undefined;
     resolveClosed();
@@ -132,6 +137,34 @@ function startInotify(source: string, binding: InotifyBinding, handlers: SourceH
       return;
     }
     if (events.length > 0) handlers.onEvents(events);
+    reportUnwatched();
+  };
+
+  // Tells the engine which directories are not watched, whenever that changed.
+  const reportUnwatched = (): void => {
+    const t = tracker;
+    if (t === undefined || !t.unwatched.changed || closed || failed) return;
+    t.unwatched.changed = false;
+    const dirs = t.unwatched.list().flatMap((u) => {
+      const base = t.tree.pathOf(u.parent);
+      return base === undefined ? [] : [{ path: joinPath(base, u.name), reason: u.reason, since: u.since }];
+    });
+    handlers.onUnwatched?.(dirs);
+  };
+
+  // Every few seconds: unwatched directories are tried again and sent whole (their changes are unseen).
+  const retryUnwatched = (): void => {
+    if (closed || failed || tracker === undefined || tracker.unwatched.size === 0) return;
+    const events: SourceEvent[] = [];
+    try {
+      tracker.retryUnwatched(events);
+    } catch (error) {
+      if (events.length > 0) handlers.onEvents(events);
+      failWith(error);
+      return;
+    }
+    if (events.length > 0) handlers.onEvents(events);
+    reportUnwatched();
   };
 
   const opened = binding.open(onReadable);
@@ -152,6 +185,9 @@ function startInotify(source: string, binding: InotifyBinding, handlers: SourceH
         const watches = t.start();
         isReady = true;
         resolveReady({ watches });
+        reportUnwatched();
+        retryTimer = setInterval(retryUnwatched, UNWATCHED_RETRY_MS);
+        retryTimer.unref();
       } catch (error) {
         failWith(error);
       }
