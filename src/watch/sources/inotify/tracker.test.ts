@@ -3,7 +3,6 @@ import { FakeInotifyKernel } from "../../../../test/fixtures/fake-inotify-kernel
 import { WatchSourceError, type SourceEvent } from "../source.ts";
 import { ERRNO } from "./kernel.ts";
 import { InotifyTracker } from "./tracker.ts";
-import { AddWatchError } from "./walker.ts";
 
 // The tracker against an in-memory kernel that queues events as Linux does (see the fixture).
 
