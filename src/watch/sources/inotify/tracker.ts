@@ -73,8 +73,11 @@ export class InotifyTracker {
       const result = this.walk(u.parent, u.name);
       this.forget(result.replaced);
       for (const moved of result.moved) this.foundMoved(moved.wd, moved.from, out);
-      if (result.missed || this.tree.childOf(u.parent, u.name) !== undefined) this.unwatched.drop(u.parent, u.name);
-      if (!result.missed) out.push({ type: "rescan", path: joinPath(base, u.name), isDir: true, reason: "an unwatched directory" });
+      const watched = this.tree.childOf(u.parent, u.name) !== undefined;
+      if (result.missed || watched) this.unwatched.drop(u.parent, u.name);
+      // A path past PATH_MAX is not sent while unwatched: rsync cannot send it either ("filename
+      // overflows max-path len", exit 23, found while it reads the parent), a rescan would only fail.
+      if (!result.missed && (watched || u.reason !== "name-too-long")) out.push({ type: "rescan", path: joinPath(base, u.name), isDir: true, reason: "an unwatched directory" });
     }
   }
 
