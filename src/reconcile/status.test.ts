@@ -18,7 +18,7 @@ test("unwatched directories are the watcher's problem, with the limit to raise",
   const s = stepStatus(watching, { type: "unwatched", at: T0 + 1, dirs: [{ path: "many/d7", reason: "watch-limit", since: T0 }], maxUserWatches: 30 });
   expect(watcherProblem(true, s)).toBe(
     "1 directory is not watched (many/d7): the inotify watch limit (fs.inotify.max_user_watches = 30) is reached; raise it in the manifest's sysctl section. " +
-      "The rest replicates as changes happen; these are synced whole every 10 s and watched again once the kernel allows it",
+      "The rest replicates as changes happen; these are synced whole every 10 s (longer past 1,000 of them) and watched again once the kernel allows it",
   );
 });
 

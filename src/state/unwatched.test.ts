@@ -12,7 +12,7 @@ describe("unwatchedProblem", () => {
   test("the watch limit: names the directories, the sysctl with its value, and what still happens", () => {
     expect(unwatchedProblem({ unwatched: [dir("many/d1"), dir("many/d2")], unwatchedCount: 2, maxUserWatches: 8192 })).toBe(
       "2 directories are not watched (many/d1, many/d2): the inotify watch limit (fs.inotify.max_user_watches = 8192) is reached; " +
-        "raise it in the manifest's sysctl section. The rest replicates as changes happen; these are synced whole every 10 s and watched again once the kernel allows it",
+        "raise it in the manifest's sysctl section. The rest replicates as changes happen; these are synced whole every 10 s (longer past 1,000 of them) and watched again once the kernel allows it",
     );
   });
 

@@ -56,7 +56,7 @@ export function unwatchedProblem(s: UnwatchedView): string | undefined {
   const reasons = UNWATCHED_REASONS.filter((r) => listed.some((d) => d.reason === r)).map((r) => reasonText(r, s.maxUserWatches));
   return (
     `${plural(count, "directory is", "directories are")} not watched (${names.join(", ")}${more}): ${reasons.join("; ")}. ` +
-    "The rest replicates as changes happen; these are synced whole every 10 s and watched again once the kernel allows it"
+    "The rest replicates as changes happen; these are synced whole every 10 s (longer past 1,000 of them) and watched again once the kernel allows it"
   );
 }
 

@@ -5,6 +5,7 @@ import type { InotifyBinding, InotifyHandle } from "./binding.ts";
 import { ERRNO, makeWatchKernel } from "./kernel.ts";
 import { parseEventRecords } from "./records.ts";
 import { InotifyTracker } from "./tracker.ts";
+import { unwatchedRetryMs } from "./unwatched.ts";
 import { AddWatchError, joinPath } from "./walker.ts";
 
 // rtsync's own inotify source: one inotify instance per subscription, one watch per directory,
@@ -17,9 +18,6 @@ export interface InotifySource extends EventSource {
   pauseReading(): void;
   resumeReading(): void;
 }
-
-/** How often unwatched directories are tried again, and synced whole while they stay unwatched. */
-export const UNWATCHED_RETRY_MS = 10_000;
 
 const READ_BUFFER = 256 * 1024; // ~8,000 events of short names per read(2)
 const READS_PER_WAKE = 64;
@@ -84,7 +82,7 @@ function startInotify(source: string, binding: InotifyBinding, handlers: SourceH
   let retryTimer: NodeJS.Timeout | undefined;
 
   const shutDown = (): void => {
-    clearInterval(retryTimer);
+    clearTimeout(retryTimer);
     if (handle !== undefined) binding.close(handle);
     handle = undefined;
     resolveClosed();
@@ -140,21 +138,33 @@ function startInotify(source: string, binding: InotifyBinding, handlers: SourceH
     reportUnwatched();
   };
 
-  // Tells the engine which directories are not watched, whenever that changed.
+  // Tells the engine which directories are not watched, whenever that changed; retries them while any are.
   const reportUnwatched = (): void => {
     const t = tracker;
-    if (t === undefined || !t.unwatched.changed || closed || failed) return;
-    t.unwatched.changed = false;
-    const dirs = t.unwatched.list().flatMap((u) => {
-      const base = t.tree.pathOf(u.parent);
-      return base === undefined ? [] : [{ path: joinPath(base, u.name), reason: u.reason, since: u.since }];
-    });
-    handlers.onUnwatched?.(dirs);
+    if (t === undefined || closed || failed) return;
+    if (t.unwatched.changed) {
+      t.unwatched.changed = false;
+      const dirs = t.unwatched.list().flatMap((u) => {
+        const base = t.tree.pathOf(u.parent);
+        return base === undefined ? [] : [{ path: joinPath(base, u.name), reason: u.reason, since: u.since }];
+      });
+      handlers.onUnwatched?.(dirs);
+    }
+    armRetry();
   };
 
-  // Every few seconds: unwatched directories are tried again and sent whole (their changes are unseen).
+  // While some are unwatched: every few seconds (unwatched.ts), try them again and send them whole (their changes are unseen).
+  const armRetry = (): void => {
+    if (retryTimer !== undefined || closed || failed || tracker === undefined || tracker.unwatched.size === 0) return;
+    retryTimer = setTimeout(() => {
+      retryTimer = undefined;
+      retryUnwatched();
+    }, unwatchedRetryMs(tracker.unwatched.size));
+    retryTimer.unref();
+  };
+
   const retryUnwatched = (): void => {
-    if (closed || failed || tracker === undefined || tracker.unwatched.size === 0) return;
+    if (closed || failed || tracker === undefined) return;
     const events: SourceEvent[] = [];
     try {
       tracker.retryUnwatched(events);
@@ -186,8 +196,6 @@ function startInotify(source: string, binding: InotifyBinding, handlers: SourceH
         isReady = true;
         resolveReady({ watches });
         reportUnwatched();
-        retryTimer = setInterval(retryUnwatched, UNWATCHED_RETRY_MS);
-        retryTimer.unref();
       } catch (error) {
         failWith(error);
       }

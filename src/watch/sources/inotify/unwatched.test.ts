@@ -1,6 +1,6 @@
 import { expect, test } from "vitest";
 import { ERRNO } from "./kernel.ts";
-import { UnwatchedSet, unwatchedReasonOf } from "./unwatched.ts";
+import { UnwatchedSet, unwatchedReasonOf, unwatchedRetryMs } from "./unwatched.ts";
 
 test("the reason of each errno", () => {
   expect(unwatchedReasonOf(ERRNO.ENOSPC)).toBe("watch-limit");
@@ -21,4 +21,12 @@ test("a directory refused again keeps its since; changes are flagged until repor
   set.drop(1, "a");
   expect(set.changed).toBe(true);
   expect(set.size).toBe(0);
+});
+
+test("retry schedule: every 10 s, 10 s more per further 1,000 directories, at most 10 min", () => {
+  expect(unwatchedRetryMs(1)).toBe(10_000);
+  expect(unwatchedRetryMs(1000)).toBe(10_000);
+  expect(unwatchedRetryMs(1001)).toBe(20_000);
+  expect(unwatchedRetryMs(20_000)).toBe(200_000);
+  expect(unwatchedRetryMs(1_000_000)).toBe(600_000);
 });

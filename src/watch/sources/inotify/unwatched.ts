@@ -21,6 +21,19 @@ export function unwatchedReasonOf(errno: number): UnwatchedReason {
   return "permission";
 }
 
+/** How often unwatched directories are tried again and synced whole: every 10 s... */
+export const UNWATCHED_RETRY_MS = 10_000;
+const RETRY_STEP = 1000;
+const RETRY_MAX_MS = 10 * 60_000;
+
+/**
+ * ...and 10 s more per further 1,000 of them (at most 10 min): each round tries every one again
+ * and sends each whole, and past the batcher's maxPaths (10,000) that is a full sync. Pure.
+ */
+export function unwatchedRetryMs(count: number): number {
+  return Math.min(RETRY_MAX_MS, UNWATCHED_RETRY_MS * Math.max(1, Math.ceil(count / RETRY_STEP)));
+}
+
 const keyOf = (parent: number, name: BytePath): string => `${parent}/${name}`;
 
 export class UnwatchedSet {
