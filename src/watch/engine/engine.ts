@@ -12,11 +12,11 @@ import { acceptsConnections, daemonAddressOf } from "../rsync/reachable.ts";
 import { checkFullSync } from "../guard/check.ts";
 import { baselineOf, haltScope, type SourceBaseline } from "../guard/decide.ts";
 import { readSourceRoot } from "../guard/source-root.ts";
-import { readMaxUserWatches } from "../sources/inotify-proc.ts";
 import { loadEventSource } from "../sources/select.ts";
-import { WatchSourceError, fullSyncRequest, type EventSource, type SourceEvent, type Subscription, type UnwatchedDir } from "../sources/source.ts";
+import { WatchSourceError, fullSyncRequest, type EventSource, type SourceEvent, type Subscription } from "../sources/source.ts";
 import type { EngineEvent } from "./events.ts";
 import { startLane, type Lane, type LaneRunner } from "./lane.ts";
+import { makeUnwatchedReporter } from "./unwatched-report.ts";
 import { DEFAULT_SOURCE_RESTART, FRESH_SOURCE, planSourceRestart, type RestartState } from "./restart-policy.ts";
 import { DEFAULT_REPAIR } from "./repair-policy.ts";
 
@@ -162,20 +162,11 @@ export async function startWatchEngine(spec: WatchSpec, options: EngineOptions =
     for (const lane of lanes) lane.requestFull(reason);
   };
 
-  // The directories the source could not watch, as the status shows them (with the limit they hit).
-  let unwatchedShown = 0;
-  let unwatchedSeq = 0;
-  const noteUnwatched = (dirs: readonly UnwatchedDir[]): void => {
-    unwatchedShown = dirs.length;
-    const seq = ++unwatchedSeq;
-    if (!dirs.some((d) => d.reason === "watch-limit")) return emit({ type: "unwatched", at: Date.now(), dirs });
-    void readMaxUserWatches().then((limit) => {
-      if (seq === unwatchedSeq) emit({ type: "unwatched", at: Date.now(), dirs, ...(limit === undefined ? {} : { maxUserWatches: limit }) });
-    });
-  };
+  // The directories the source could not watch, as the status shows them (issue 18).
+  const unwatched = makeUnwatchedReporter(excluded, emit);
 
   const failSource = (error: unknown): void => {
-    if (unwatchedShown > 0) noteUnwatched([]); // the next subscription reports its own
+    unwatched.clear(); // the next subscription reports its own
     const old = sub;
     sub = undefined;
     void old?.close();
@@ -217,7 +208,7 @@ export async function startWatchEngine(spec: WatchSpec, options: EngineOptions =
         if (sub === current) failSource(error);
       },
       onUnwatched: (dirs) => {
-        if (sub === current && !stopping) noteUnwatched(dirs);
+        if (sub === current && !stopping) unwatched.note(dirs);
       },
     });
     sub = current;
