@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, expect, test } from "vitest";
@@ -62,9 +62,12 @@ test("the watch limit reached while 200 directories appear: only those directori
   await waitFor(async () => (await readOr(path.join(replica, "w0", "after.txt"))) === "watched\n" || "w0/after.txt not on the target");
   // A change inside an unwatched directory no event reports: the subtree sync (every 10 s) sends it.
   const last = s?.unwatched?.at(-1)?.path ?? "many/d199";
+  const first = s?.unwatched?.[0]?.path ?? "many/d198";
   await writeFile(path.join(source, last, "late.txt"), "unwatched\n");
+  await rm(path.join(source, first, "first.txt")); // deleted inside one: the subtree sync deletes it too (--delete inside it)
   await waitFor(async () => (await readOr(path.join(replica, last, "late.txt"))) === "unwatched\n" || `${last}/late.txt not on the target`, 30_000);
   await waitForSameTree(source, replica, { timeoutMs: 30_000 });
+  expect(await readOr(path.join(replica, first, "first.txt"))).toBeUndefined();
 
   // The limit raised: every directory is watched again within a retry, and the watch is healthy.
   await setLimit(w.pid, 10_000);
