@@ -149,6 +149,9 @@ export function createAgentMetrics(readSnapshot: () => Promise<MetricsSnapshot>)
   gauge("rtsync_watch_inotify_watches", "inotify watches the watcher holds (one per directory)", ["watch"], (g, s) =>
     s.watches.forEach((w) => w.report?.watches != null && g.set({ watch: w.name }, w.report.watches)),
   );
+  gauge("rtsync_watch_unwatched_dirs", "Directories inotify would not watch (watch limit, path too long, no permission); each is synced whole every 10 s", ["watch"], (g, s) =>
+    s.watches.forEach((w) => w.report && g.set({ watch: w.name }, w.report.unwatchedCount ?? 0)),
+  );
   gauge("rtsync_watch_crash_looping", "1 when the watcher keeps dying soon after each start and is restarted with backoff", ["watch"], (g, s) =>
     s.watches.forEach((w) => g.set({ watch: w.name }, w.crashLooping ? 1 : 0)),
   );

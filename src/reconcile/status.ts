@@ -5,6 +5,7 @@ import type { DaemonStatus, NodeStatus, WatcherStatus } from "../resources/node-
 import { readJob, type JobRecord, type JobView } from "../resources/process/job.ts";
 import { readMarkedProcesses } from "../resources/process/markers.ts";
 import { readInventoryForRepair } from "../state/inventory.ts";
+import { unwatchedProblem } from "../state/unwatched.ts";
 import { readWatcherStatus, type WatcherStatusDoc } from "../state/watcher-status.ts";
 
 // What `rtsync status` reports: this node's daemons and watchers, from the inventory, the
@@ -39,6 +40,15 @@ export function watcherProblem(running: boolean, report: WatcherStatusDoc | unde
     return `dead: pid ${report.pid} ended without stopping (last report ${report.updatedAt}, state ${report.state}); run \`rtsync apply\``;
   }
   if (!report || report.healthy || report.state === "starting") return undefined;
+  // Directories inotify would not watch: Degraded, naming them, while the rest replicates.
+  const unwatched = report.state === "watching" ? unwatchedProblem(report) : undefined;
+  if (unwatched !== undefined && (report.targets ?? []).every((l) => l.healthy)) return unwatched;
+  const other = laneProblem(report);
+  return unwatched === undefined ? other : `${other}; ${unwatched}`;
+}
+
+// The problem of a watcher whose lanes are not all healthy, or that is not watching. Pure.
+function laneProblem(report: WatcherStatusDoc): string {
   // Several targets: each lane that is not healthy, by name (the others replicate meanwhile).
   const lanes = report.targets ?? [];
   const sick = report.state === "watching" && lanes.length > 1 ? lanes.filter((l) => !l.healthy) : [];

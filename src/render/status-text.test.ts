@@ -142,3 +142,42 @@ test("the agent line names a running agent that has not written its status, neve
   );
   expect(agentOf({ running: false, otherPids: [9] })).toBe("agent: `rtsync agent` runs as pid 9 but has not written its status here yet (it retries; its log says why)");
 });
+
+test("unwatched directories: pending is a count plus the unknown, and the directories are named (issue 18)", () => {
+  const now = new Date("2026-11-24T12:00:10Z");
+  const problem = "2 directories are not watched (many/d1, many/d2): the inotify watch limit (fs.inotify.max_user_watches = 30) is reached; raise it in the manifest's sysctl section";
+  const status: NodeStatus = {
+    manifest: "/etc/rtsync.yaml",
+    node: "web1",
+    healthy: false,
+    warnings: [],
+    daemons: [],
+    watchers: [
+      {
+        name: "push",
+        running: true,
+        pid: 42,
+        source: "/srv/www",
+        target: "rsync://u@10.0.0.2/www",
+        targets: ["rsync://u@10.0.0.2/www"],
+        healthy: false,
+        problem,
+        report: report({
+          healthy: false,
+          watcher: "inotify",
+          pending: 3,
+          unwatched: [
+            { path: "many/d1", reason: "watch-limit", since: "2026-11-24T12:00:00Z" },
+            { path: "many/d2", reason: "watch-limit", since: "2026-11-24T12:00:00Z" },
+          ],
+          unwatchedCount: 2,
+          maxUserWatches: 30,
+        }),
+      },
+    ],
+  };
+  const lines = renderStatus(status, now, false);
+  expect(lines).toContain("  pending changes: 3 + unknown in 2 unwatched directories");
+  expect(lines).toContain("  unwatched: 2 directories, synced whole every 10 s: many/d1 (watch-limit, since 10s ago), many/d2 (watch-limit, since 10s ago)");
+  expect(lines).toContain(`  problem: ${problem}`);
+});

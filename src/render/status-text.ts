@@ -2,7 +2,9 @@ import pc from "picocolors";
 import type { AgentSummary, NodeHealthReport, ResourceHealth } from "../resources/health.ts";
 import type { NodeStatus, WatcherStatus } from "../resources/node-status.ts";
 import type { LaneStatus, RunRecord, WatcherStatusDoc } from "../state/watcher-status.ts";
+import { pendingText } from "../state/unwatched.ts";
 import { progressFigures } from "./progress-text.ts";
+import { unwatchedLines } from "./unwatched-text.ts";
 
 // `rtsync status` as text. Pure: `now` comes in, so ages are testable.
 
@@ -93,6 +95,7 @@ function lanesLines(rep: WatcherStatusDoc, lanes: readonly LaneStatus[], now: Da
     behind.length === 0
       ? `targets: ${lanes.length}, all up to date`
       : `behind: ${worst.map((l) => (l.halted !== null ? `${l.url} (halted)` : `${l.url} by ${count(l.pending)} change(s)${l.behindSince === null ? "" : ` for ${(ago(l.behindSince, now) ?? "?").replace(/ ago$/, "")}`}`)).join("; ")}`,
+    ...unwatchedLines(rep, (t) => ago(t, now)),
     ...lanes.flatMap((l) => laneLines(l, now, true)),
   ];
 }
@@ -115,7 +118,8 @@ function watcherLines(w: WatcherStatus, now: Date, color: boolean, h?: ResourceH
           ? [
               rep.watcher === null ? undefined : `event source: ${rep.watcher}${rep.watcherReason ? ` (${rep.watcherReason})` : ""}${rep.watches === null ? "" : `, ${rep.watches} watches`}`,
               runLine("last sync", rep.lastIncremental ?? rep.lastRun, now),
-              `pending changes: ${rep.pending}`,
+              `pending changes: ${pendingText(rep.pending, rep)}`,
+              ...unwatchedLines(rep, (t) => ago(t, now)),
               rep.retryAt === null ? undefined : `retry: ${ago(rep.retryAt, now) ?? "?"}`,
               ...failingLines(rep.failing, now),
               runLine("last full sync", rep.lastFullSync, now),

@@ -64,6 +64,8 @@ export const LogRecordSchema = z.discriminatedUnion("type", [
   /** `targets`: what each lane still had pending (absent before issue 14). */
   z.object({ at: z.string(), type: z.literal("stopped"), pending: z.number(), targets: z.optional(z.array(z.object({ target: z.string(), pending: z.number() }))) }),
   z.object({ at: z.string(), type: z.literal("overflow"), watcher: z.enum(SOURCE_KINDS), message: z.string() }),
+  /** The directories inotify would not watch changed (a warning; count 0: all are watched again). */
+  z.object({ at: z.string(), type: z.literal("unwatched"), count: z.number(), sample: z.array(z.string()), message: z.string() }),
 ]);
 export type LogRecord = z.infer<typeof LogRecordSchema>;
 

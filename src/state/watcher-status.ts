@@ -1,4 +1,5 @@
 import * as z from "zod/mini";
+import { UnwatchedDirSchema } from "./unwatched.ts";
 import { readDocument, writeDocument, type DocumentKind } from "./document.ts";
 import { watchFiles } from "./layout.ts";
 import { SOURCE_KINDS } from "./watch-spec.ts";
@@ -155,6 +156,15 @@ export const WatcherStatusSchema = z.object({
    * next full sync, counters summed, healthy only when every lane is.
    */
   targets: z.optional(z.array(LaneStatusSchema)),
+  /**
+   * Directories inotify would not watch (issue 18), at most UNWATCHED_LISTED of them; each is
+   * synced whole every 10 s and its pending changes are unknown. Absent or empty: none.
+   */
+  unwatched: z.optional(z.array(UnwatchedDirSchema)),
+  /** How many directories are not watched (the list above is capped). */
+  unwatchedCount: z.optional(z.number()),
+  /** fs.inotify.max_user_watches when a directory hit the watch limit. */
+  maxUserWatches: z.optional(z.nullable(z.number())),
 });
 /** The watcher's status document, as the watcher writes it. */
 export type WatcherStatusDoc = z.infer<typeof WatcherStatusSchema>;

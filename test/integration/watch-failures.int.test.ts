@@ -183,7 +183,8 @@ describe("inotifywait supervision", () => {
     expect((failure as WatchSourceError).message).toBe(
       `cannot watch ${src}: the tree needs 4 inotify watches (one per directory) but fs.inotify.max_user_watches is ${limit}; ` +
         "raise the sysctl fs.inotify.max_user_watches to at least 4 plus what other programs use " +
-        "(manifest key sysctl: fs.inotify.max_user_watches, or sysctl -w fs.inotify.max_user_watches=N)",
+        "(manifest key sysctl: fs.inotify.max_user_watches, or sysctl -w fs.inotify.max_user_watches=N); " +
+        "inotifywait stops watching the whole tree at the limit (watcher: inotify, the default where its addon builds, leaves only the directories past it unwatched)",
     );
   });
 

@@ -317,27 +317,32 @@ async function probeWithLimit(limit: number, source: string, mkdirAfter?: string
 }
 
 describe("the watch limit", () => {
-  test("at start: one clear error with the watches needed and the sysctl to raise", async () => {
+  test("at start: the directories past the limit are left unwatched, named with the reason; the rest is watched", async () => {
     const src = await makeTempDir();
     await writeTree(src, { "a/b/c/f": "f", "d/e/g": "g" }); // 6 directories with the root
-    expect(await probeWithLimit(4, src)).toEqual({
+    const r = await probeWithLimit(4, src);
+    expect(r).toMatchObject({ phase: "ready", watches: 4, unwatched: [{ reason: "watch-limit" }] });
+    expect(r.unwatched).toHaveLength(1); // the first directory refused; what lies below it is not listed
+  });
+
+  test("at start, the source itself past the limit: one clear error with the watches needed and the sysctl to raise", async () => {
+    const src = await makeTempDir();
+    await writeTree(src, { "a/b/c/f": "f", "d/e/g": "g" }); // 6 directories with the root
+    expect(await probeWithLimit(0, src)).toEqual({
       phase: "start",
       reason: "watch-limit",
       message:
-        `cannot watch ${src}: the tree needs 6 inotify watches (one per directory) but fs.inotify.max_user_watches is 4; ` +
+        `cannot watch ${src}: the tree needs 6 inotify watches (one per directory) but fs.inotify.max_user_watches is 0; ` +
         "raise the sysctl fs.inotify.max_user_watches to at least 6 plus what other programs use " +
         "(manifest key sysctl: fs.inotify.max_user_watches, or sysctl -w fs.inotify.max_user_watches=N)",
     });
   });
 
-  test("while watching: a new directory past the limit fails the source, it is never left unwatched", async () => {
+  test("while watching: a new directory past the limit is left unwatched, the source keeps running (issue 18)", async () => {
     const src = await makeTempDir();
     await writeTree(src, { "a/f": "f" }); // 2 watches
-    expect(await probeWithLimit(4, src)).toEqual({ phase: "ready", watches: 2 });
-    expect(await probeWithLimit(4, src, "n1/n2/n3/n4")).toMatchObject({
-      phase: "running",
-      reason: "watch-limit",
-      message: expect.stringMatching(/^cannot watch .*: the tree needs 6 inotify watches .* fs\.inotify\.max_user_watches is 4;/),
-    });
+    expect(await probeWithLimit(4, src)).toEqual({ phase: "ready", watches: 2, unwatched: [] });
+    expect(await probeWithLimit(4, src, "n1/n2/n3/n4")).toEqual({ phase: "running", unwatched: [{ path: "n1/n2/n3", reason: "watch-limit" }] });
   });
 });
+

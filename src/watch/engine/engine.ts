@@ -16,6 +16,7 @@ import { loadEventSource } from "../sources/select.ts";
 import { WatchSourceError, fullSyncRequest, type EventSource, type SourceEvent, type Subscription } from "../sources/source.ts";
 import type { EngineEvent } from "./events.ts";
 import { startLane, type Lane, type LaneRunner } from "./lane.ts";
+import { makeUnwatchedReporter } from "./unwatched-report.ts";
 import { DEFAULT_SOURCE_RESTART, FRESH_SOURCE, planSourceRestart, type RestartState } from "./restart-policy.ts";
 import { DEFAULT_REPAIR } from "./repair-policy.ts";
 
@@ -164,7 +165,11 @@ export async function startWatchEngine(spec: WatchSpec, options: EngineOptions =
     for (const lane of lanes) lane.requestFull(reason);
   };
 
+  // The directories the source could not watch, as the status shows them (issue 18).
+  const unwatched = makeUnwatchedReporter(excluded, emit);
+
   const failSource = (error: unknown): void => {
+    unwatched.clear(); // the next subscription reports its own
     const old = sub;
     sub = undefined;
     void old?.close();
@@ -204,6 +209,9 @@ export async function startWatchEngine(spec: WatchSpec, options: EngineOptions =
       },
       onError: (error) => {
         if (sub === current) failSource(error);
+      },
+      onUnwatched: (dirs) => {
+        if (sub === current && !stopping) unwatched.note(dirs);
       },
     });
     sub = current;

@@ -1,7 +1,7 @@
 import type { SourceKind } from "../../state/watch-spec.ts";
 import type { HaltReason, Progress, RunOutcome } from "../../state/watcher-status.ts";
 import type { RenameStepResult } from "../rsync/batch.ts";
-import type { WatchSourceErrorReason } from "../sources/source.ts";
+import type { UnwatchedDir, WatchSourceErrorReason } from "../sources/source.ts";
 
 // What the engine reports. The library never prints: the watcher process (main.ts) turns these
 // into status.json and log.jsonl, and tests observe them. Times are epoch ms. Events of a lane
@@ -72,6 +72,11 @@ export type WatchEvent =
   | { readonly type: "source-ready"; readonly at: number; readonly watcher: SourceKind; readonly watches: number; readonly why?: string }
   /** The kernel's event queue overflowed: events were dropped, a full sync of every lane follows at once. */
   | { readonly type: "overflow"; readonly at: number; readonly watcher: SourceKind }
+  /**
+   * The directories the source could not watch changed (all of them; empty: every directory is
+   * watched again). `maxUserWatches` is fs.inotify.max_user_watches when one hit the watch limit.
+   */
+  | { readonly type: "unwatched"; readonly at: number; readonly dirs: readonly UnwatchedDir[]; readonly maxUserWatches?: number }
   | { readonly type: "source-error"; readonly at: number; readonly reason: WatchSourceErrorReason; readonly message: string; readonly retryInMs: number }
   | { readonly type: "stopping"; readonly at: number }
   /** `targets`: what each lane still had pending (the next start's full sync sends it). */

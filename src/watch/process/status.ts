@@ -1,6 +1,7 @@
 import type { LogRecord } from "../../state/watch-log.ts";
 import type { LaneStatus, RunRecord, WatcherStatusDoc } from "../../state/watcher-status.ts";
 import type { EngineEvent, RunSummary, WatchEvent } from "../engine/events.ts";
+import { allWatched, unwatchedLogRecord, withUnwatched } from "./unwatched-status.ts";
 
 // The watcher's status document (state/watcher-status.ts) and its log records (state/watch-log.ts),
 // built from engine events by pure reducers. The watcher process is their only writer. Events of a
@@ -235,7 +236,7 @@ function aggregate(s: WatcherStatusDoc, lanes: readonly LaneStatus[]): WatcherSt
   return {
     ...s,
     state,
-    healthy: state === "watching" && lanes.every((l) => l.healthy),
+    healthy: state === "watching" && lanes.every((l) => l.healthy) && allWatched(s),
     pending: Math.max(0, ...lanes.map((l) => l.pending)),
     retryAt: earliest(lanes.map((l) => l.retryAt)),
     lastRun: lanes.reduce<RunRecord | null>((r, l) => later(r, l.lastRun), null),
@@ -262,7 +263,7 @@ function aggregate(s: WatcherStatusDoc, lanes: readonly LaneStatus[]): WatcherSt
 // The watch's state with its lanes' health: a watching watcher is healthy only when every lane is.
 function watchHealth(s: WatcherStatusDoc): WatcherStatusDoc {
   const lanes = s.targets ?? [];
-  return { ...s, healthy: s.state === "watching" && lanes.every((l) => l.healthy) };
+  return { ...s, healthy: s.state === "watching" && lanes.every((l) => l.healthy) && allWatched(s) };
 }
 
 /** The status after one engine event (or the watcher's own count of watches). Pure. */
@@ -275,6 +276,8 @@ export function stepStatus(s: WatcherStatusDoc, e: StatusInput): WatcherStatusDo
       return watchHealth({ ...base, state: halted ? "halted" : "watching", watcher: e.watcher, watcherReason: e.why ?? s.watcherReason ?? null, watches: e.watches });
     case "watches-counted":
       return { ...base, watches: e.watches };
+    case "unwatched":
+      return watchHealth(withUnwatched(base, e));
     case "overflow":
       return { ...base, counters: { ...s.counters, overflows: (s.counters.overflows ?? 0) + 1 } };
     case "source-error":
@@ -361,6 +364,8 @@ export function buildLogRecord(e: EngineEvent): LogRecord | undefined {
       return { at, type: "watching", watcher: e.watcher, watches: e.watches, ...(e.why === undefined ? {} : { why: e.why }) };
     case "overflow":
       return { at, type: "overflow", watcher: e.watcher, message: "the kernel's inotify queue overflowed: events were dropped; a full sync follows" };
+    case "unwatched":
+      return unwatchedLogRecord(e);
     case "stopped":
       return { at, type: "stopped", pending: e.pending, targets: e.targets.map((t) => ({ ...t })) };
     case "changes":

@@ -1,4 +1,5 @@
 import { RtsyncError } from "../../core/errors.ts";
+import type { UnwatchedReason } from "../../state/unwatched.ts";
 import type { SourceKind, WatcherKind } from "../../state/watch-spec.ts";
 import type { BytePath } from "../byte-path.ts";
 
@@ -60,9 +61,23 @@ export class WatchSourceError extends RtsyncError {
   }
 }
 
+/** A directory the source could not watch (its subtree is not watched either). */
+export interface UnwatchedDir {
+  /** Relative to the source. */
+  readonly path: BytePath;
+  readonly reason: UnwatchedReason;
+  /** Epoch ms. */
+  readonly since: number;
+}
+
 export interface SourceHandlers {
   /** Events in the order the source saw them; one call per chunk of output. */
   readonly onEvents: (events: readonly SourceEvent[]) => void;
+  /**
+   * The directories not watched now, all of them, each time that set changes. The source retries
+   * them and sends a `rescan` of each every few seconds meanwhile (only rtsync's inotify source).
+   */
+  readonly onUnwatched?: (dirs: readonly UnwatchedDir[]) => void;
   /** Called at most once; the subscription delivers nothing afterwards and should be closed. */
   readonly onError: (error: WatchSourceError) => void;
 }

@@ -5,7 +5,8 @@ import type { InotifyBinding, InotifyHandle } from "./binding.ts";
 import { ERRNO, makeWatchKernel } from "./kernel.ts";
 import { parseEventRecords } from "./records.ts";
 import { InotifyTracker } from "./tracker.ts";
-import { AddWatchError } from "./walker.ts";
+import { unwatchedRetryMs } from "./unwatched.ts";
+import { AddWatchError, joinPath } from "./walker.ts";
 
 // rtsync's own inotify source: one inotify instance per subscription, one watch per directory,
 // no child process. The addon polls the fd in Node's event loop and calls `onReadable`; each
@@ -78,8 +79,10 @@ function startInotify(source: string, binding: InotifyBinding, handlers: SourceH
   const buffer = Buffer.allocUnsafe(READ_BUFFER);
   let handle: InotifyHandle | undefined;
   let tracker: InotifyTracker | undefined;
+  let retryTimer: NodeJS.Timeout | undefined;
 
   const shutDown = (): void => {
+    clearTimeout(retryTimer);
     if (handle !== undefined) binding.close(handle);
     handle = undefined;
     resolveClosed();
@@ -132,6 +135,46 @@ function startInotify(source: string, binding: InotifyBinding, handlers: SourceH
       return;
     }
     if (events.length > 0) handlers.onEvents(events);
+    reportUnwatched();
+  };
+
+  // Tells the engine which directories are not watched, whenever that changed; retries them while any are.
+  const reportUnwatched = (): void => {
+    const t = tracker;
+    if (t === undefined || closed || failed) return;
+    if (t.unwatched.changed) {
+      t.unwatched.changed = false;
+      const dirs = t.unwatched.list().flatMap((u) => {
+        const base = t.tree.pathOf(u.parent);
+        return base === undefined ? [] : [{ path: joinPath(base, u.name), reason: u.reason, since: u.since }];
+      });
+      handlers.onUnwatched?.(dirs);
+    }
+    armRetry();
+  };
+
+  // While some are unwatched: every few seconds (unwatched.ts), try them again and send them whole (their changes are unseen).
+  const armRetry = (): void => {
+    if (retryTimer !== undefined || closed || failed || tracker === undefined || tracker.unwatched.size === 0) return;
+    retryTimer = setTimeout(() => {
+      retryTimer = undefined;
+      retryUnwatched();
+    }, unwatchedRetryMs(tracker.unwatched.size));
+    retryTimer.unref();
+  };
+
+  const retryUnwatched = (): void => {
+    if (closed || failed || tracker === undefined) return;
+    const events: SourceEvent[] = [];
+    try {
+      tracker.retryUnwatched(events);
+    } catch (error) {
+      if (events.length > 0) handlers.onEvents(events);
+      failWith(error);
+      return;
+    }
+    if (events.length > 0) handlers.onEvents(events);
+    reportUnwatched();
   };
 
   const opened = binding.open(onReadable);
@@ -152,6 +195,7 @@ function startInotify(source: string, binding: InotifyBinding, handlers: SourceH
         const watches = t.start();
         isReady = true;
         resolveReady({ watches });
+        reportUnwatched();
       } catch (error) {
         failWith(error);
       }

@@ -3,7 +3,6 @@ import { FakeInotifyKernel } from "../../../../test/fixtures/fake-inotify-kernel
 import { WatchSourceError, type SourceEvent } from "../source.ts";
 import { ERRNO } from "./kernel.ts";
 import { InotifyTracker } from "./tracker.ts";
-import { AddWatchError } from "./walker.ts";
 
 // The tracker against an in-memory kernel that queues events as Linux does (see the fixture).
 
@@ -202,23 +201,12 @@ describe("overflow", () => {
 });
 
 describe("failures", () => {
-  test("the watch limit at start is an AddWatchError(ENOSPC), not a silently unwatched directory", () => {
+  test("the watch limit at the source itself is an AddWatchError(ENOSPC): nothing can be watched", () => {
     const k = new FakeInotifyKernel();
     k.mkdirp("src/a/b/c");
-    k.maxWatches = 3;
-    const t = new InotifyTracker(k, "/data");
-    expect(() => t.start()).toThrow(AddWatchError);
+    k.maxWatches = 0;
     expect(() => new InotifyTracker(k, "/data").start()).toThrow(expect.objectContaining({ errno: ERRNO.ENOSPC }));
   });
-
-  test("the watch limit reached by a new directory fails the same way", () => {
-    const { k, t } = setup((k) => k.mkdir("src/a"));
-    k.maxWatches = 2;
-    k.mkdirp("src/b/c");
-    t.handle(k.read(), []);
-    expect(() => t.flush([])).toThrow(expect.objectContaining({ errno: ERRNO.ENOSPC, path: "b" }));
-  });
-
   test("the root moved away or deleted: root-gone", () => {
     const moved = setup((k) => k.mkdir("src/a"));
     moved.k.rename("src", "out/src");
@@ -306,4 +294,120 @@ test.each([42, 7, 2025])("random renames, moves in and out, deletions and overfl
     k.rm(`${dir}/probe`);
     pump();
   }
+});
+
+// Issue 18: a directory the kernel will not watch degrades only itself.
+describe("unwatched directories", () => {
+  const listed = (t: InotifyTracker) => t.unwatched.list().map((u) => `${t.tree.pathOf(u.parent) ?? "?"}|${u.name} ${u.reason}`).sort();
+
+  test("the watch limit at start leaves the directories past it unwatched, the rest watched", () => {
+    const k = new FakeInotifyKernel();
+    k.mkdirp("src/a/b/c");
+    k.mkdir("src/d");
+    k.maxWatches = 3;
+    const t = new InotifyTracker(k, "/data", () => 1000);
+    expect(t.start()).toBe(3); // src, a, a/b
+    expect(listed(t)).toEqual(["a/b|c watch-limit", "|d watch-limit"]);
+    expect(t.unwatched.list()[0]).toMatchObject({ reason: "watch-limit", since: 1000 });
+    expect(t.unwatched.changed).toBe(true);
+  });
+
+  test("a new directory past the limit is unwatched and still announced; events elsewhere keep flowing", () => {
+    const { k, t, pump } = setup((k) => k.mkdir("src/a"));
+    k.maxWatches = 2;
+    k.mkdirp("src/b/c");
+    k.write("src/a/f");
+    expect(brief(pump())).toEqual(["create a/f", "change a/f", "create-dir b"]);
+    expect(listed(t)).toEqual(["|b watch-limit"]);
+    k.write("src/a/g");
+    expect(brief(pump())).toEqual(["create a/g", "change a/g"]);
+  });
+
+  test("retry: still refused is rescanned and keeps its since; once the limit allows it, it is watched, rescanned and dropped", () => {
+    let now = 1000;
+    const k = new FakeInotifyKernel();
+    k.mkdir("src/a");
+    const t = new InotifyTracker(k, "/data", () => now);
+    t.start();
+    k.maxWatches = 2;
+    k.mkdirp("src/b/c");
+    const out: SourceEvent[] = [];
+    t.handle(k.read(), out);
+    t.drained(out);
+    now = 2000;
+    const again: SourceEvent[] = [];
+    t.retryUnwatched(again);
+    expect(brief(again)).toEqual(["rescan b"]);
+    expect(t.unwatched.list()[0]?.since).toBe(1000);
+    k.maxWatches = Infinity;
+    const watched: SourceEvent[] = [];
+    t.retryUnwatched(watched);
+    expect(brief(watched)).toEqual(["rescan b"]);
+    expect(t.unwatched.size).toBe(0);
+    expectInSync(k, t);
+    k.write("src/b/c/f");
+    const later: SourceEvent[] = [];
+    t.handle(k.read(), later);
+    expect(brief(later)).toEqual(["create b/c/f", "change b/c/f"]);
+  });
+
+  test("an unwatched directory deleted or moved is dropped; its new name is tried afresh", () => {
+    const { k, t, pump } = setup((k) => k.mkdir("src/a"));
+    k.maxWatches = 2;
+    k.mkdir("src/b");
+    k.mkdir("src/x");
+    pump();
+    expect(listed(t)).toEqual(["|b watch-limit", "|x watch-limit"]);
+    k.rm("src/x");
+    k.rename("src/b", "src/a/b2");
+    pump();
+    expect(listed(t)).toEqual(["a|b2 watch-limit"]);
+  });
+
+  test("a rename of its parent keeps its path right", () => {
+    const { k, t, pump } = setup((k) => k.mkdir("src/a"));
+    k.maxWatches = 2;
+    k.mkdir("src/a/b");
+    pump();
+    k.rename("src/a", "src/z");
+    pump();
+    const out: SourceEvent[] = [];
+    t.retryUnwatched(out);
+    expect(brief(out)).toEqual(["rescan z/b"]);
+  });
+
+  test("a path too long (ENAMETOOLONG) is unwatched, its siblings and the root are watched", () => {
+    const long = "x".repeat(40);
+    const { k, t, pump } = setup((k) => {
+      k.maxPathLength = 60;
+      k.mkdirp(`src/${long}/${long}/deeper`);
+      k.mkdir("src/ok");
+    });
+    expect(listed(t)).toEqual([`${long}|${long} name-too-long`]);
+    k.write("src/top");
+    k.write("src/ok/f");
+    expect(brief(pump())).toEqual(["create top", "change top", "create ok/f", "change ok/f"]);
+    // Not rescanned: rsync cannot send a name past PATH_MAX either (it would fail every 10 s).
+    const retried: SourceEvent[] = [];
+    t.retryUnwatched(retried);
+    expect(retried).toEqual([]);
+    expect(t.unwatched.size).toBe(1);
+  });
+
+  test("an overflow's recrawl keeps them, and retries drop the ones watched meanwhile", () => {
+    const { k, t, pump } = setup((k) => k.mkdir("src/a"));
+    k.maxWatches = 2;
+    k.mkdir("src/b");
+    pump();
+    k.maxQueued = 1;
+    k.maxWatches = Infinity;
+    k.write("src/a/1");
+    k.write("src/a/2");
+    pump();
+    expect(t.unwatched.size).toBe(1); // the recrawl watched b, the set learns it at the next retry
+    const out: SourceEvent[] = [];
+    t.retryUnwatched(out);
+    expect(t.unwatched.size).toBe(0);
+    expectInSync(k, t);
+  });
 });

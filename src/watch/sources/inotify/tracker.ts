@@ -3,7 +3,8 @@ import { WatchSourceError, type SourceEvent } from "../source.ts";
 import { ERRNO, type WatchKernel } from "./kernel.ts";
 import { MovePairing, type PendingMove } from "./pairing.ts";
 import { IN, describeMask, type RawEvent } from "./records.ts";
-import { AddWatchError, joinPath, walkDirectory } from "./walker.ts";
+import { UnwatchedSet } from "./unwatched.ts";
+import { AddWatchError, joinPath, walkDirectory, type WalkResult } from "./walker.ts";
 import { WatchTree } from "./wd-tree.ts";
 
 // From raw inotify events to SourceEvents, keeping the watch tree right. Everything the kernel
@@ -33,13 +34,51 @@ export class InotifyTracker {
    * rename; tried again at each flush until watched, or until an event says they are gone).
    */
   private readonly intents = new Map<string, Intent>();
+  /**
+   * Directories the kernel would not watch (watch limit, path too long, no permission): the rest
+   * of the tree is watched as usual; `retryUnwatched` tries them again and asks for a rescan of
+   * each that is still not watched.
+   */
+  readonly unwatched = new UnwatchedSet();
   private readonly kernel: WatchKernel;
   private readonly source: string;
+  private readonly now: () => number;
 
-  /** `source` names the watched directory in error messages. */
-  constructor(kernel: WatchKernel, source: string) {
+  /** `source` names the watched directory in error messages; `now` stamps unwatched directories. */
+  constructor(kernel: WatchKernel, source: string, now: () => number = Date.now) {
     this.kernel = kernel;
     this.source = source;
+    this.now = now;
+  }
+
+  // Walks (parent, name) and records what the kernel would not watch.
+  private walk(parent: number, name: BytePath, visited?: Set<number>): WalkResult {
+    const result = walkDirectory(this.kernel, this.tree, parent, name, visited);
+    for (const u of result.unwatched) this.unwatched.add(u, this.now());
+    return result;
+  }
+
+  /**
+   * Tries every unwatched directory again; one that is watched now, or still is not, is sent
+   * whole (a `rescan` of it): its changes were not seen. One gone or moved is forgotten (its
+   * parent's events told, or will tell, what happened to it).
+   */
+  retryUnwatched(out: SourceEvent[]): void {
+    for (const u of this.unwatched.list()) {
+      const base = this.tree.pathOf(u.parent);
+      if (base === undefined || this.tree.childOf(u.parent, u.name) !== undefined) {
+        this.unwatched.drop(u.parent, u.name); // its parent is gone, or it is watched already
+        continue;
+      }
+      const result = this.walk(u.parent, u.name);
+      this.forget(result.replaced);
+      for (const moved of result.moved) this.foundMoved(moved.wd, moved.from, out);
+      const watched = this.tree.childOf(u.parent, u.name) !== undefined;
+      if (result.missed || watched) this.unwatched.drop(u.parent, u.name);
+      // A path past PATH_MAX is not sent while unwatched: rsync cannot send it either ("filename
+      // overflows max-path len", exit 23, found while it reads the parent), a rescan would only fail.
+      if (!result.missed && (watched || u.reason !== "name-too-long")) out.push({ type: "rescan", path: joinPath(base, u.name), isDir: true, reason: "an unwatched directory" });
+    }
   }
 
   /** Watches the source and every directory under it; returns the number of watches. */
@@ -50,7 +89,7 @@ export class InotifyTracker {
       throw new AddWatchError(-wd, "");
     }
     this.tree.setRoot(wd);
-    for (const name of this.kernel.listSubdirs("") ?? []) walkDirectory(this.kernel, this.tree, wd, name);
+    for (const name of this.kernel.listSubdirs("") ?? []) this.walk(wd, name);
     return this.tree.size;
   }
 
@@ -76,7 +115,7 @@ export class InotifyTracker {
           this.intents.delete(key); // its parent is gone: so is it
           continue;
         }
-        const result = walkDirectory(this.kernel, this.tree, intent.parent, intent.name);
+        const result = this.walk(intent.parent, intent.name);
         this.forget(result.replaced);
         for (const moved of result.moved) this.foundMoved(moved.wd, moved.from, out);
         if (result.missed) continue; // kept: an event in the queue will say where it went
@@ -126,7 +165,10 @@ export class InotifyTracker {
     const isDir = (e.mask & IN.ISDIR) !== 0;
     const base = this.tree.pathOf(e.wd);
     const path = base === undefined ? undefined : joinPath(base, e.name);
-    if ((e.mask & (IN.DELETE | IN.MOVED_FROM)) !== 0) this.intents.delete(`${e.wd}/${e.name}`); // gone from there
+    if ((e.mask & (IN.DELETE | IN.MOVED_FROM)) !== 0) {
+      this.intents.delete(`${e.wd}/${e.name}`); // gone from there
+      if (isDir) this.unwatched.drop(e.wd, e.name);
+    }
     if ((e.mask & IN.MOVED_FROM) !== 0) {
       const wd = isDir ? this.tree.childOf(e.wd, e.name) : undefined;
       if (wd !== undefined) this.tree.unhook(wd);
@@ -195,7 +237,7 @@ export class InotifyTracker {
     const wd = this.kernel.addWatch("");
     if (wd !== root) throw new WatchSourceError("root-gone", `the watched directory ${this.source} was replaced while events were dropped`);
     const visited = new Set([root]);
-    for (const name of this.kernel.listSubdirs("") ?? []) this.forget(walkDirectory(this.kernel, this.tree, root, name, visited).replaced);
+    for (const name of this.kernel.listSubdirs("") ?? []) this.forget(this.walk(root, name, visited).replaced);
     // Anything not seen is gone, or hangs under a name the recrawl did not reach.
     const stale = [...this.tree.wds()].filter((w) => !visited.has(w));
     for (const w of stale) this.forget(this.tree.detach(w));

@@ -36,6 +36,15 @@ export interface WalkResult {
    * again once the queue is drained.
    */
   readonly missed: boolean;
+  /** Directories the kernel would not watch (ENOSPC, ENAMETOOLONG, EACCES): not listed, left to the caller. */
+  readonly unwatched: readonly Unwatchable[];
+}
+
+/** A directory inotify_add_watch refused for a reason that concerns it alone. */
+export interface Unwatchable {
+  readonly parent: number;
+  readonly name: BytePath;
+  readonly errno: number;
 }
 
 /** The relative path of `name` inside the directory at `parent`. */
@@ -45,21 +54,25 @@ export function joinPath(parent: BytePath, name: BytePath): BytePath {
 
 // Gone or not a directory any more (or a symlink): its parent's events say what happened to it.
 const VANISHED = new Set([ERRNO.ENOENT, ERRNO.ENOTDIR, ERRNO.ELOOP]);
-// Refused for good: a directory rtsync may not read (rsync reports it too). Not retried.
-const UNREADABLE = new Set([ERRNO.EACCES, ERRNO.EPERM]);
+// Refused for this directory alone: the watch limit is reached, its path is too long, or rtsync
+// may not read it. The rest of the tree is watched; the caller covers it otherwise (unwatched.ts).
+export const UNWATCHABLE = new Set([ERRNO.ENOSPC, ERRNO.ENAMETOOLONG, ERRNO.EACCES, ERRNO.EPERM]);
 
 /**
  * Watches (parent, name) and its subdirectories. A directory already watched at that place is
  * not listed again unless `visited` is given (a recrawl), which also collects every watch seen.
- * Throws AddWatchError for ENOSPC (watch limit) and unexpected errors.
+ * A directory the kernel refuses to watch (UNWATCHABLE) is returned in `unwatched`, its subtree
+ * not listed. Throws AddWatchError for unexpected errors.
  */
 export function walkDirectory(kernel: WatchKernel, tree: WatchTree, parent: number, name: BytePath, visited?: Set<number>): WalkResult {
   const moved: Moved[] = [];
   const replaced: number[] = [];
+  const unwatched: Unwatchable[] = [];
   const stack: [number, BytePath][] = [];
-  const missed = watchOne(kernel, tree, parent, name, visited, { moved, replaced, stack }) === "missed";
-  for (let next = stack.pop(); next !== undefined; next = stack.pop()) watchOne(kernel, tree, next[0], next[1], visited, { moved, replaced, stack });
-  return { moved, replaced, missed };
+  const acc = { moved, replaced, unwatched, stack };
+  const missed = watchOne(kernel, tree, parent, name, visited, acc) === "missed";
+  for (let next = stack.pop(); next !== undefined; next = stack.pop()) watchOne(kernel, tree, next[0], next[1], visited, acc);
+  return { moved, replaced, missed, unwatched };
 }
 
 type Moved = WalkResult["moved"][number];
@@ -71,7 +84,7 @@ function watchOne(
   at: number,
   name: BytePath,
   visited: Set<number> | undefined,
-  acc: { moved: Moved[]; replaced: number[]; stack: [number, BytePath][] },
+  acc: { moved: Moved[]; replaced: number[]; unwatched: Unwatchable[]; stack: [number, BytePath][] },
 ): "watched" | "missed" | "skipped" {
   const base = tree.pathOf(at);
   if (base === undefined) return "missed"; // its parent's move is not complete yet
@@ -79,7 +92,10 @@ function watchOne(
   const wd = kernel.addWatch(path);
   if (wd < 0) {
     if (VANISHED.has(-wd)) return "missed";
-    if (UNREADABLE.has(-wd)) return "skipped";
+    if (UNWATCHABLE.has(-wd)) {
+      acc.unwatched.push({ parent: at, name, errno: -wd });
+      return "skipped";
+    }
     throw new AddWatchError(-wd, path);
   }
   if (tree.childOf(at, name) === wd) {

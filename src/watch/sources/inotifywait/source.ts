@@ -12,6 +12,9 @@ import {
   type Subscription,
 } from "../source.ts";
 
+/** What inotifywait does at the watch limit, and what does better. */
+const INOTIFYWAIT_LIMIT_NOTE = "inotifywait stops watching the whole tree at the limit (watcher: inotify, the default where its addon builds, leaves only the directories past it unwatched)";
+
 // The inotifywait adapter: one `inotifywait -mr` child per subscription, one watch per directory.
 // The fallback where rtsync's own inotify addon did not build. inotifywait's own view of the tree
 // goes wrong in three ways (README, "When the inotifywait source runs"), and each is repaired the
@@ -119,7 +122,8 @@ function startChild(source: string, binary: string, setpriv: string | undefined,
 
   const failOnLimit = async (): Promise<void> => {
     const [needed, limit] = await Promise.all([countDirectories(source), readMaxUserWatches()]);
-    fail(new WatchSourceError("watch-limit", watchLimitMessage(source, needed, limit)));
+    // inotifywait gives up the whole tree at the limit; rtsync's own source keeps the rest (issue 18).
+    fail(new WatchSourceError("watch-limit", `${watchLimitMessage(source, needed, limit)}; ${INOTIFYWAIT_LIMIT_NOTE}`));
   };
 
   child.stdout?.on("data", (chunk: Buffer) => {
