@@ -235,7 +235,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     // The same bytes (and commit) as last time: the same verdict, without parsing again.
     const key = `${before}:${checkedOut ?? ""}`;
     if (key === lastReadKey) return lastGood;
-    const rev = await readRevision(file, o.node, o.env, o.source.kind === "git" ? checkedOut : undefined);
+    const rev = o.source.kind === "git" ? await readRevision(file, o.node, o.env, checkedOut, o.source.git.dir) : await readRevision(file, o.node, o.env);
     fingerprint = before;
     lastReadKey = key;
     if (!rev.ok) {
@@ -244,7 +244,9 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
         log.error({ revision: rev.revision, issues: rev.issues.map(formatIssue), reasons }, `refused manifest revision ${rev.revision.slice(0, 12)}: ${rev.message}; still running ${lastGood ? `revision ${lastGood.revision.slice(0, 12)}` : "nothing (no valid revision yet)"}`);
         for (const issue of rev.issues) log.error({ revision: rev.revision }, formatIssue(issue));
       }
-      refused = { revision: rev.revision, at: iso(Date.now()), issues: rev.issues.map((i) => ({ file: i.file, line: i.line, col: i.col, message: i.message })) };
+      // A revision that could not be read has no positions: its one sentence is the issue.
+      const issues = rev.issues.length > 0 ? rev.issues.map((i) => ({ file: i.file, line: i.line, col: i.col, message: i.message })) : [{ file, line: 0, col: 0, message: rev.message }];
+      refused = { revision: rev.revision, at: iso(Date.now()), issues };
       return lastGood;
     }
     if (refused !== null && unsigned === null) log.info({ revision: rev.revision }, `manifest revision ${rev.revision.slice(0, 12)} is valid again`);
