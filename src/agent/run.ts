@@ -75,7 +75,7 @@ function manifestFile(source: AgentSource): string {
 }
 
 function revisionSource(source: AgentSource): RevisionSource {
-  return source.kind === "file" ? { kind: "file" } : { kind: "git", url: source.git.url, ref: source.git.ref, path: source.git.path };
+  return source.kind === "file" ? { kind: "file" } : { kind: "git", url: redactUrl(source.git.url), ref: source.git.ref, path: source.git.path };
 }
 
 // The first fetch: without it (and without an earlier checkout) the agent has nothing to run.

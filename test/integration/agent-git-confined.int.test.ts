@@ -112,6 +112,26 @@ describe("rtsync agent --git reads only regular files inside the checkout", () =
     expect(await everything()).not.toContain(MARKER);
   });
 
+  test("a password written into a target URL is refused and echoed nowhere: /healthz, the log, validate", async () => {
+    const watch = `watches:\n  push:\n    source: ${f.path("source")}\n    target: rsync://demo:Hunter2-URL-PW@127.0.0.1:${port}/data\n`;
+    await writeFile(`${work}/rtsync.yaml`, `${manifest()}${watch}`);
+    const bad = await push("a password in a target URL");
+    expect(await refusedWith(bad, "holds a password")).toBe(true);
+    expect(await everything()).toContain("rsync://demo:***@127.0.0.1");
+    expect(await everything()).not.toContain("Hunter2-URL-PW");
+    const v = await rtsync(["validate", `${work}/rtsync.yaml`]);
+    expect(v.exitCode).not.toBe(0);
+    expect(`${v.stdout}${v.stderr}`).toContain("rsync://demo:***@");
+    expect(`${v.stdout}${v.stderr}`).not.toContain("Hunter2-URL-PW");
+  });
+
+  test("a --git URL's password is not echoed when the fetch fails", async () => {
+    const r = await rtsync(["agent", "--git", `https://u1:Hunter2-GIT-PW@127.0.0.1:${await freePort()}/r.git`, "--checkout", f.path("nofetch")]);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain("https://u1:***@127.0.0.1");
+    expect(`${r.stdout}${r.stderr}`).not.toContain("Hunter2-GIT-PW");
+  });
+
   test("a regular manifest again converges", async () => {
     await writeFile(`${work}/rtsync.yaml`, manifest());
     const fix = await push("regular files again");
