@@ -2,6 +2,7 @@ import { chmod, chown, mkdir, readFile, stat, writeFile } from "node:fs/promises
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { startAgentProcess, waitForHealth, type AgentProcess } from "../helpers/agent.ts";
+import { rtsync } from "../helpers/cli.ts";
 import { createFixture, freePort, loopbackManifest, type ManifestFixture } from "../helpers/manifest-fixture.ts";
 
 // The agent's git is a trusted program in a built environment. The agent is started with a PATH
@@ -82,5 +83,11 @@ describe("rtsync agent --git runs git as a trusted program", () => {
     expect(env).toMatch(/^LC_ALL=C$/m);
     await expect(stat(f.path("home-hook-ran"))).rejects.toMatchObject({ code: "ENOENT" });
     await expect(stat(f.path("elsewhere.git"))).rejects.toMatchObject({ code: "ENOENT" });
+  });
+
+  test("git may use only the file, https and ssh transports (git:// is refused before it connects)", async () => {
+    const r = await rtsync(["agent", "--git", `git://127.0.0.1:${await freePort()}/r.git`, "--checkout", f.path("git-protocol")]);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain("transport 'git' not allowed");
   });
 });
