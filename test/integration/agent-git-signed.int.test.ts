@@ -108,4 +108,23 @@ describe("rtsync agent --git --allowed-signers", () => {
     expect(await readFile(`${f.stateDir}/daemons/d1/rsyncd.conf`, "utf8")).toContain("[more]");
     expect((await (agent as AgentProcess).metrics()).get(sampleKey("rtsync_revision_unsigned"))).toBe(0);
   });
+
+  test("an agent started while the head is unsigned runs the checkout's verified commit and says why it is not the head", async () => {
+    const running = (await health()).revision?.revision;
+    expect(await agent?.stop()).toBe(0);
+    agent = undefined;
+    const unsigned = await commit(manifest(`      late: { path: ${f.path("late")}, readOnly: false, authUsers: [demo] }\n`), "unsigned, while no agent runs");
+    agent = await startAgentProcess(args(), { DEMO_PW: PW });
+    const body = await waitForHealth(agent, 503, 30_000);
+    expect(JSON.stringify(body["problems"])).toContain(`commit ${unsigned.slice(0, 12)} is not signed by an allowed signer of ${signers}: it has no signature`);
+    expect((body["revision"] as { revision: string }).revision).toBe(running);
+    expect(await readFile(checkoutFile, "utf8")).toBe(lastGood);
+    expect(await readFile(`${f.stateDir}/daemons/d1/rsyncd.conf`, "utf8")).not.toContain("[late]");
+    const s = await rtsync(["status", checkoutFile], { env: { ...process.env, DEMO_PW: PW } });
+    expect(s.stdout).toContain(`commit ${unsigned.slice(0, 12)} is not signed by an allowed signer`);
+    expect(s.stdout).not.toContain(":0:0:");
+    const fix = await commit(manifest(`      late: { path: ${f.path("late")}, readOnly: false, authUsers: [demo] }\n`).replace("useChroot: true", "useChroot: true\n    timeout: 600"), "signed", f.path("ops"));
+    expect(await waitFor(async () => (await health()).revision?.revision === fix && (await agent?.get("/healthz"))?.status === 200, 30_000)).toBe(true);
+    lastGood = await readFile(checkoutFile, "utf8");
+  });
 });
