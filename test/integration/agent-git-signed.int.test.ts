@@ -115,6 +115,8 @@ describe("rtsync agent --git --allowed-signers", () => {
     agent = undefined;
     const unsigned = await commit(manifest(`      late: { path: ${f.path("late")}, readOnly: false, authUsers: [demo] }\n`), "unsigned, while no agent runs");
     agent = await startAgentProcess(args(), { DEMO_PW: PW });
+    // The refusal comes first; the checkout's revision once it has been read.
+    expect(await waitFor(async () => (await health()).revision?.revision === running, 30_000)).toBe(true);
     const body = await waitForHealth(agent, 503, 30_000);
     expect(JSON.stringify(body["problems"])).toContain(`commit ${unsigned.slice(0, 12)} is not signed by an allowed signer of ${signers}: it has no signature`);
     expect((body["revision"] as { revision: string }).revision).toBe(running);
