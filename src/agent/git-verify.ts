@@ -30,8 +30,8 @@ export function describeVerifyFailure(lines: readonly string[], timedOut = false
   if (timedOut) return "the verification timed out";
   if (lines.length === 0) return "it has no signature";
   const text = lines.join(" / ");
-  if (/No principal matched/i.test(text)) return "its key is not in the allowed signers file";
   if (/Unable to open allowed keys file/i.test(text)) return "the allowed signers file cannot be read";
+  if (/No principal matched/i.test(text)) return "its key is not in the allowed signers file";
   if (/Signature verification failed|incorrect signature|BAD signature/i.test(text)) return "the signature does not match the commit";
   if (/gpg failed|cannot run gpg|no signature found|not an SSH signature/i.test(text)) return "it is not signed with an SSH key (only SSH signatures are verified)";
   return text.slice(0, 300);

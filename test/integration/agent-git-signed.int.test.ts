@@ -67,6 +67,12 @@ describe("rtsync agent --git --allowed-signers", () => {
     expect(r.stderr).toMatch(/^rtsync: cannot read the allowed signers file .*no-such-signers: no such file or directory/m);
   });
 
+  test("--allowed-signers without --git: exit 1, one sentence", async () => {
+    const r = await rtsync(["agent", f.path("rtsync.yaml"), "--allowed-signers", signers]);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/^rtsync: --ref, --path, --checkout and --allowed-signers go with --git URL/m);
+  });
+
   test("a commit signed by an allowed signer is converged", async () => {
     const first = await commit(manifest(), "a daemon", f.path("ops"));
     agent = await startAgentProcess(args(), { DEMO_PW: PW });
