@@ -1,4 +1,4 @@
-import { watch, type FSWatcher } from "node:fs";
+import { constants, watch, type FSWatcher } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { createHash } from "node:crypto";
@@ -20,7 +20,8 @@ export async function readFingerprint(files: readonly string[]): Promise<string>
   const hash = createHash("sha256");
   for (const f of [...files].sort()) {
     hash.update(`${f}\0`);
-    hash.update(await readFile(f).catch((e: NodeJS.ErrnoException) => `\0missing:${e.code ?? "?"}`));
+    // O_NONBLOCK: a name swapped for a FIFO (a symlink committed to a checkout) must not hang the agent.
+    hash.update(await readFile(f, { flag: constants.O_RDONLY | constants.O_NONBLOCK }).catch((e: NodeJS.ErrnoException) => `\0missing:${e.code ?? "?"}`));
     hash.update("\0");
   }
   return hash.digest("hex");

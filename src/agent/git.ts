@@ -1,9 +1,15 @@
 import { mkdir, stat } from "node:fs/promises";
 import { execa } from "execa";
 import { RtsyncError } from "../core/errors.ts";
+import { findTool, toolEnv } from "../core/tool-env.ts";
+import { redactUrl } from "../core/redact-url.ts";
 
 // GitOps pull with the system `git`: one working copy (a shallow fetch of one ref), updated in
 // place, so the manifest is always read from the same path (and so owns what it started).
+//
+// git runs as root on a URL from the command line: it is found by the trusted lookup, started
+// with a built environment (no GIT_* variable, password variable or $HOME of the caller), may use
+// only the file, https and ssh transports, and runs ssh and ssh-keygen found the same way.
 
 export interface GitSource {
   readonly url: string;
@@ -16,16 +22,36 @@ export interface GitSource {
 
 const TIMEOUT_MS = 120_000;
 
-async function git(dir: string, args: readonly string[]): Promise<string> {
-  const r = await execa("git", ["-C", dir, ...args], {
+/** Transports git may use: local repositories, https and ssh (not git://, ext::, fd::, http). */
+const PROTOCOLS = ["protocol.allow=never", "protocol.file.allow=always", "protocol.https.allow=always", "protocol.ssh.allow=always"];
+
+export interface GitRun {
+  readonly exitCode: number;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly timedOut: boolean;
+}
+
+// `git -c … -C dir ARGS` as a trusted program in a built environment; never throws for an exit code.
+export async function runGitRaw(dir: string, args: readonly string[], config: readonly string[] = []): Promise<GitRun> {
+  const [git, ssh, sshKeygen] = await Promise.all([findTool("git"), findTool("ssh"), findTool("ssh-keygen")]);
+  if (git === undefined) throw new RtsyncError("E_AGENT", "system", "git is not installed (or only where another user could have put it); install it (apt-get install git) and run again");
+  const settings = [...PROTOCOLS, ...(ssh ? [`core.sshCommand=${ssh}`] : []), ...(sshKeygen ? [`gpg.ssh.program=${sshKeygen}`] : []), ...config];
+  const r = await execa(git, [...settings.flatMap((c) => ["-c", c]), "-C", dir, ...args], {
     reject: false,
     timeout: TIMEOUT_MS,
     stdin: "ignore",
+    extendEnv: false,
     // Never wait for a password on a terminal: the agent has none.
-    env: { GIT_TERMINAL_PROMPT: "0", GIT_ASKPASS: "true", LC_ALL: "C" },
+    env: toolEnv(process.env, { GIT_TERMINAL_PROMPT: "0", GIT_ASKPASS: "true" }),
   });
-  if (r.exitCode === 0) return String(r.stdout).trim();
-  const why = String(r.stderr).trim().split("\n").filter(Boolean).slice(-2).join(" / ") || (r.timedOut ? `timed out after ${TIMEOUT_MS / 1000}s` : `exit code ${r.exitCode}`);
+  return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr), timedOut: r.timedOut };
+}
+
+async function git(dir: string, args: readonly string[]): Promise<string> {
+  const r = await runGitRaw(dir, args);
+  if (r.exitCode === 0) return r.stdout.trim();
+  const why = redactUrl(r.stderr.trim().split("\n").filter(Boolean).slice(-2).join(" / ")) || (r.timedOut ? `timed out after ${TIMEOUT_MS / 1000}s` : `exit code ${r.exitCode}`);
   throw new RtsyncError("E_AGENT", "system", `git ${args[0]} in ${dir} failed: ${why}`);
 }
 

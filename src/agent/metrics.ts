@@ -36,6 +36,8 @@ export interface MetricsSnapshot {
   readonly daemons: readonly DaemonSnapshot[];
   readonly revision: AppliedRevision | undefined;
   readonly refused: boolean;
+  /** --allowed-signers: the newest fetched commit is refused because its signature does not verify. */
+  readonly unsigned?: boolean;
   /** Changes the last reconcile found before applying. */
   readonly drifted: number;
   /** Resources still differing after it. */
@@ -176,6 +178,7 @@ export function createAgentMetrics(readSnapshot: () => Promise<MetricsSnapshot>)
     if (s.revision) g.set(Date.parse(s.revision.appliedAt) / 1000);
   });
   gauge("rtsync_revision_refused", "1 while the newest manifest revision is refused (invalid); the last applied one keeps running", [], (g, s) => g.set(s.refused ? 1 : 0));
+  gauge("rtsync_revision_unsigned", "1 while the newest fetched commit is refused because its signature does not verify against the allowed signers (--allowed-signers)", [], (g, s) => g.set(s.unsigned ? 1 : 0));
   gauge("rtsync_node_info", "The node's sync status (Synced, OutOfSync, Unknown) and health (Healthy, Progressing, Missing, Degraded)", ["node", "sync_status", "health_status"], (g, s) =>
     g.set({ node: s.node, sync_status: s.health.sync, health_status: s.health.health }, 1),
   );

@@ -1,8 +1,10 @@
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
-import { isAbsolute, join } from "node:path";
+import { isAbsolute, join, relative } from "node:path";
 import { describeErrno } from "../core/errors.ts";
+import { BeneathError, readBeneath } from "../core/open-beneath.ts";
+import { MAX_MANIFEST_BYTES } from "../manifest/limits.ts";
 import { error as issueAt, type ManifestIssue, type RawIssue } from "../manifest/issues.ts";
 import { checkNodeMatch, matchNode, type NodeMatch } from "../manifest/node-match.ts";
 import { parseManifest } from "../manifest/parse.ts";
@@ -49,16 +51,30 @@ export function passwordFilesOf(m: ResolvedManifest): string[] {
   });
 }
 
+// The manifest's text. In a checkout (`checkout` given) it is opened beneath it with no symlink
+// followed: a committed `rtsync.yaml -> /etc/shadow` is refused unread, so none of its text can
+// reach a log or /healthz.
+async function readManifestText(file: string, checkout: string | undefined): Promise<string> {
+  if (checkout === undefined) return readFile(file, "utf8");
+  try {
+    return await readBeneath(checkout, relative(checkout, file), MAX_MANIFEST_BYTES);
+  } catch (e) {
+    if (e instanceof BeneathError && e.code === "symlink") throw new BeneathError("symlink", e.at, `${e.at} is a symlink; rtsync reads a manifest only as a regular file in the checkout`);
+    throw e;
+  }
+}
+
 /**
  * Reads `file` and checks it as a revision for `node`. `commit` names the revision under --git;
- * without it, the revision is the sha256 of the text. Only observes.
+ * without it, the revision is the sha256 of the text. `checkout` (--git) confines what is read
+ * on the manifest's behalf to the working copy. Only observes.
  */
-export async function readRevision(file: string, node: string, env: Readonly<Record<string, string | undefined>>, commit?: string): Promise<Revision | RefusedRevision> {
+export async function readRevision(file: string, node: string, env: Readonly<Record<string, string | undefined>>, commit?: string, checkout?: string): Promise<Revision | RefusedRevision> {
   let text: string;
   try {
-    text = await readFile(file, "utf8");
+    text = await readManifestText(file, checkout);
   } catch (e) {
-    return { ok: false, revision: commit ?? "unreadable", issues: [], message: `cannot read manifest ${file}: ${describeErrno(e)}` };
+    return { ok: false, revision: commit ?? "unreadable", issues: [], message: e instanceof BeneathError ? e.message : `cannot read manifest ${file}: ${describeErrno(e)}` };
   }
   const revision = commit ?? sha256(text);
   const parsed = parseManifest(text, file);
@@ -67,8 +83,9 @@ export async function readRevision(file: string, node: string, env: Readonly<Rec
     const n = parsed.errors.length;
     return { ok: false, revision, issues, message: `${file} is invalid (${n} error${n === 1 ? "" : "s"})` };
   }
-  const resolved = resolveManifest(parsed.manifest, { manifestFile: file, node, uid: process.getuid?.() ?? 0, env, homeDir: homedir() });
-  const passwords = await readPasswords(resolved.users, neededUsers(resolved), manifestDir(file), env);
+  const plain = resolveManifest(parsed.manifest, { manifestFile: file, node, uid: process.getuid?.() ?? 0, env, homeDir: homedir() });
+  const resolved: ResolvedManifest = checkout === undefined ? plain : { ...plain, confinedTo: checkout };
+  const passwords = await readPasswords(resolved.users, neededUsers(resolved), manifestDir(file), env, checkout);
   const unresolved: RawIssue[] = [...passwords].flatMap(([user, r]) => (r.ok ? [] : [issueAt(["users", user, "password"], r.message)]));
   if (unresolved.length > 0) {
     const n = unresolved.length;

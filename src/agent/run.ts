@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import { messageOf, RtsyncError } from "../core/errors.ts";
+import { redactUrl } from "../core/redact-url.ts";
 import { startRetryingWriter } from "../core/retrying-writer.ts";
 import { formatIssue } from "../manifest/issues.ts";
 import { gatherStatus } from "../reconcile/status.ts";
@@ -12,6 +13,7 @@ import { writeAgentStatus, type AgentStatusDoc } from "../state/agent-status.ts"
 import { crashLooping, initialAgentState, stepAgent, type AgentAction, type AgentInput, type AgentPolicy, type AgentState } from "./decide.ts";
 import { readFingerprint, startFileWatch } from "./file-watch.ts";
 import { readGitHead, runGitCheckout, runGitFetch, runGitInit, type GitSource } from "./git.ts";
+import { createSignatureGate } from "./signature-gate.ts";
 import type { Listen } from "./flags.ts";
 import { startHttpServer, type HttpServer } from "./http.ts";
 import type { AgentLog } from "./logger.ts";
@@ -41,6 +43,8 @@ export interface AgentOptions {
   /** How to run rtsync itself, for watcher processes (as apply does). */
   readonly selfCommand: readonly string[];
   readonly log: AgentLog;
+  /** --git: apply only commits signed by a key of this allowed-signers file (checked readable before). */
+  readonly allowedSigners?: string;
 }
 
 export interface RunningAgent {
@@ -63,25 +67,30 @@ interface LastReconcile {
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
+// A refusal's issue as text: FILE:LINE:COL: message, or the message alone when it has no place (line 0: a commit's signature).
+const issueText = (i: { readonly file: string; readonly line: number; readonly col: number; readonly message: string }): string => (i.line === 0 ? i.message : `${i.file}:${i.line}:${i.col}: ${i.message}`);
+
 function manifestFile(source: AgentSource): string {
   return source.kind === "file" ? source.file : join(source.git.dir, source.git.path);
 }
 
 function revisionSource(source: AgentSource): RevisionSource {
-  return source.kind === "file" ? { kind: "file" } : { kind: "git", url: source.git.url, ref: source.git.ref, path: source.git.path };
+  return source.kind === "file" ? { kind: "file" } : { kind: "git", url: redactUrl(source.git.url), ref: source.git.ref, path: source.git.path };
 }
 
 // The first fetch: without it (and without an earlier checkout) the agent has nothing to run.
-async function prepareGit(git: GitSource, log: AgentLog): Promise<string> {
+// With allowed signers the fetched commit is checked out only once its signature verifies
+// (takeRevision), so an unsigned head never reaches the working copy.
+async function prepareGit(git: GitSource, log: AgentLog, verified: boolean): Promise<string> {
   try {
     await runGitInit(git);
     const commit = await runGitFetch(git);
-    await runGitCheckout(git, commit);
+    if (!verified) await runGitCheckout(git, commit);
     return commit;
   } catch (e) {
     const head = await readGitHead(git);
-    if (head === undefined) throw new RtsyncError("E_AGENT", "system", `cannot fetch ${git.ref} of ${git.url}: ${messageOf(e)}`, { cause: e });
-    log.warn({ err: messageOf(e) }, `git: cannot fetch ${git.ref} of ${git.url}; starting from the checkout's commit ${head}`);
+    if (head === undefined) throw new RtsyncError("E_AGENT", "system", `cannot fetch ${git.ref} of ${redactUrl(git.url)}: ${messageOf(e)}`, { cause: e });
+    log.warn({ err: messageOf(e) }, `git: cannot fetch ${git.ref} of ${redactUrl(git.url)}; starting from the checkout's commit ${head}`);
     return head;
   }
 }
@@ -92,13 +101,16 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   const file = manifestFile(o.source);
   const policy: AgentPolicy = { intervalMs: o.intervalMs, git: o.source.kind === "git", restart: DEFAULT_RESTART_POLICY, retry: { initialMs: 1000, maxMs: 300_000 } };
   const startedAt = Date.now();
-  const firstCommit = o.source.kind === "git" ? await prepareGit(o.source.git, log) : undefined;
-  let checkedOut = firstCommit;
+  const gate = o.source.kind === "git" && o.allowedSigners !== undefined ? createSignatureGate(o.source.git.dir, o.allowedSigners) : undefined;
+  const firstCommit = o.source.kind === "git" ? await prepareGit(o.source.git, log, gate !== undefined) : undefined;
+  let checkedOut = gate && o.source.kind === "git" ? await readGitHead(o.source.git) : firstCommit;
 
   let state: AgentState = initialAgentState(Date.now(), policy);
   let reconciling = false;
   let lastGood: Revision | undefined;
   let refused: AgentStatusDoc["refused"] = null;
+  // --allowed-signers: the newest fetched commit's signature does not verify.
+  let unsignedHead = false;
   let last: LastReconcile | undefined;
   let applied: AppliedRevision | undefined;
   let fingerprint = "";
@@ -131,7 +143,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     const now = Date.now();
     const agent = {
       crashLooping: crashLooping(state, now, policy).map((c) => ({ id: c.id, deaths: c.deaths, nextRestartAt: c.nextRestartAt === undefined ? null : iso(c.nextRestartAt) })),
-      refused: refused ? { revision: refused.revision, issues: refused.issues.map((i) => `${i.file}:${i.line}:${i.col}: ${i.message}`) } : null,
+      refused: refused ? { revision: refused.revision, issues: refused.issues.map(issueText) } : null,
     };
     return { status, health: assessHealth({ status, drift, nodeMatch: lastGood.nodeMatch, agent }) };
   };
@@ -152,7 +164,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     );
     const daemons = (seen?.status.daemons ?? []).map((d) => ({ name: d.name, up: d.running, restarts: restarts(`daemon:${d.name}`), crashLooping: loops.has(`daemon:${d.name}`) }));
     const health: NodeHealth = seen?.health ?? { sync: "Unknown", health: "Degraded", healthy: false, converged: false, problems: [], daemons: [], watchers: [] };
-    return { node: o.node, now, health, watches, daemons, revision: applied, refused: refused !== null, drifted: last?.outcome?.drifted ?? 0, outOfSync: last?.outcome?.outOfSync.length ?? 0 };
+    return { node: o.node, now, health, watches, daemons, revision: applied, refused: refused !== null, unsigned: unsignedHead, drifted: last?.outcome?.drifted ?? 0, outOfSync: last?.outcome?.outOfSync.length ?? 0 };
   });
 
   const writeStatus = async (): Promise<void> => {
@@ -197,16 +209,33 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
 
   // Takes in the manifest revision (or refuses it); returns what to converge to, if anything.
   const takeRevision = async (commit: string | undefined, reasons: readonly string[]): Promise<Revision | undefined> => {
+    // A commit whose signature does not verify is refused before it is checked out; the agent
+    // keeps the revision it runs (at start: the working copy's earlier, verified commit).
+    let unsigned: AgentStatusDoc["refused"] = null;
     if (o.source.kind === "git" && commit !== undefined && commit !== checkedOut) {
-      await runGitCheckout(o.source.git, commit);
-      checkedOut = commit;
+      const verdict = gate ? await gate.check(commit) : { ok: true as const };
+      if (verdict.ok) {
+        await runGitCheckout(o.source.git, commit);
+        checkedOut = commit;
+      } else {
+        if (refused?.revision !== commit) {
+          metrics.observeReconcile("refused", 0);
+          log.error({ revision: commit, reasons }, `refused commit ${commit.slice(0, 12)}: ${verdict.reason}; still running ${lastGood ? `revision ${lastGood.revision.slice(0, 12)}` : checkedOut ? `the checkout's commit ${checkedOut.slice(0, 12)}` : "nothing (no verified revision yet)"}`);
+        }
+        unsigned = { revision: commit, at: iso(Date.now()), issues: [{ file, line: 0, col: 0, message: verdict.reason }] };
+        refused = unsigned;
+      }
     }
+    // The head went back to a verified commit (a revert pushed by force): its refusal is over.
+    if (unsigned === null && unsignedHead) refused = null;
+    unsignedHead = unsigned !== null;
+    if (unsigned !== null && (lastGood !== undefined || checkedOut === undefined)) return lastGood;
     const files = [...watched];
     const before = await readFingerprint(files);
     // The same bytes (and commit) as last time: the same verdict, without parsing again.
     const key = `${before}:${checkedOut ?? ""}`;
     if (key === lastReadKey) return lastGood;
-    const rev = await readRevision(file, o.node, o.env, o.source.kind === "git" ? checkedOut : undefined);
+    const rev = o.source.kind === "git" ? await readRevision(file, o.node, o.env, checkedOut, o.source.git.dir) : await readRevision(file, o.node, o.env);
     fingerprint = before;
     lastReadKey = key;
     if (!rev.ok) {
@@ -215,11 +244,13 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
         log.error({ revision: rev.revision, issues: rev.issues.map(formatIssue), reasons }, `refused manifest revision ${rev.revision.slice(0, 12)}: ${rev.message}; still running ${lastGood ? `revision ${lastGood.revision.slice(0, 12)}` : "nothing (no valid revision yet)"}`);
         for (const issue of rev.issues) log.error({ revision: rev.revision }, formatIssue(issue));
       }
-      refused = { revision: rev.revision, at: iso(Date.now()), issues: rev.issues.map((i) => ({ file: i.file, line: i.line, col: i.col, message: i.message })) };
+      // A revision that could not be read has no positions: its one sentence is the issue.
+      const issues = rev.issues.length > 0 ? rev.issues.map((i) => ({ file: i.file, line: i.line, col: i.col, message: i.message })) : [{ file, line: 0, col: 0, message: rev.message }];
+      refused = { revision: rev.revision, at: iso(Date.now()), issues };
       return lastGood;
     }
-    if (refused !== null) log.info({ revision: rev.revision }, `manifest revision ${rev.revision.slice(0, 12)} is valid again`);
-    refused = null;
+    if (refused !== null && unsigned === null) log.info({ revision: rev.revision }, `manifest revision ${rev.revision.slice(0, 12)} is valid again`);
+    refused = unsigned;
     if (rev.revision !== lastGood?.revision) {
       log.info({ revision: rev.revision, manifest: file, reasons }, `applying manifest revision ${rev.revision.slice(0, 12)} for node ${o.node}`);
       for (const w of rev.warnings) log.warn({ revision: rev.revision }, formatIssue(w));
@@ -366,7 +397,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
           const seen = await readHealth();
           const revision = applied ? { revision: applied.revision, appliedAt: applied.appliedAt, result: applied.result } : null;
           if (seen === undefined) {
-            const problems = [{ message: refused ? `manifest revision ${refused.revision} was refused: ${refused.issues.map((i) => `${i.file}:${i.line}:${i.col}: ${i.message}`).join("; ") || "it cannot be read"}` : "no manifest revision applied yet" }];
+            const problems = [{ message: refused ? `manifest revision ${refused.revision} was refused: ${refused.issues.map(issueText).join("; ") || "it cannot be read"}` : "no manifest revision applied yet" }];
             return { ok: false, body: { node: o.node, converged: false, sync: "Unknown", health: "Missing", revision, problems } };
           }
           const { health } = seen;

@@ -133,11 +133,13 @@ function buildProgram(io: Output, state: { code: number; json: boolean }): Comma
     .addOption(new Option("--ref <ref>", "with --git: the branch or tag to follow (default main)"))
     .addOption(new Option("--path <file>", "with --git: the manifest's path in the repository (default rtsync.yaml)"))
     .addOption(new Option("--checkout <dir>", "with --git: where the working copy goes (default: STATEDIR/git of the default stateDir)"))
+    .addOption(new Option("--allowed-signers <file>", "with --git: apply only commits whose SSH signature verifies against this allowed-signers file (git verify-commit); others are refused like an invalid manifest"))
     .addHelpText(
       "after",
       examplesText([
         "rtsync agent /etc/rtsync/rtsync.yaml --listen 127.0.0.1:9873",
         "rtsync agent --git https://git.example.com/ops/replication.git --ref canary --path rtsync.yaml --interval 30s",
+        "rtsync agent --git ssh://git@git.example.com/ops/replication.git --allowed-signers /etc/rtsync/allowed_signers",
         "systemctl reload rtsync-agent   # SIGHUP: reconcile now",
       ]),
     )

@@ -665,3 +665,12 @@ describe("secrets and names (issue 13)", () => {
     expect(errorLines(`version: 1\ndaemons:\n  d:\n    ${keys}\n`)).toEqual([]);
   });
 });
+
+describe("a file that is not a manifest is not quoted back", () => {
+  test("an unknown key that is not a key name is shown by its length only (a symlink to /etc/shadow)", () => {
+    const out = lines("version: 1\nroot:$6$SECRETHASH:19000:0:99999:7:::\nbackup: x\n");
+    expect(out.join("\n")).not.toContain("SECRETHASH");
+    expect(out.find((l) => l.startsWith("m.yaml:2:1: "))).toMatch(/^m\.yaml:2:1: unknown key \(\d+ characters, not shown: not a key name\) at the top level; expected one of: version, /);
+    expect(out).toContain('m.yaml:3:1: unknown key "backup" at the top level; expected one of: version, name, stateDir, sysctl, sysctlFile, users, daemons, watches');
+  });
+});

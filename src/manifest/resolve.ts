@@ -77,6 +77,11 @@ export interface ResolvedManifest {
   /** Daemons and watches of this node only. */
   readonly daemons: readonly ResolvedDaemon[];
   readonly watches: readonly ResolvedWatch[];
+  /**
+   * --git: the checkout the manifest came from. A file the manifest names relatively (a password
+   * file) is read beneath it without following a symlink (core/open-beneath.ts), never outside it.
+   */
+  readonly confinedTo?: string;
 }
 
 export const DEFAULT_FULL_SYNC = "0 * * * *";

@@ -72,14 +72,24 @@ const EXPECTED: Record<string, string> = {
   array: "a list",
 };
 
+// A key as a message may quote it: one that looks like a key name (rsyncd parameters have spaces).
+// Anything else is shown by its length only: a file that is not a manifest (a symlink to
+// /etc/shadow, a key file) must not be quoted back into a log or /healthz.
+const QUOTABLE_KEY = /^[A-Za-z0-9_][A-Za-z0-9_. -]{0,63}$/;
+
+/** `"key"`, or a description of it when it does not look like a key name. Pure. */
+export function quoteKey(key: string): string {
+  return QUOTABLE_KEY.test(key) ? `"${key}"` : `(${key.length} characters, not shown: not a key name)`;
+}
+
 function unknownKeyMessage(root: AnySchema, parent: readonly PathSegment[], key: string): string {
   const known = knownKeys(root, parent);
   if (parent.length === 1 && parent[0] === "sysctl") {
-    return `sysctl key "${key}" is not allowed: rtsync only raises ${known.join(", ")}`;
+    return `sysctl key ${quoteKey(key)} is not allowed: rtsync only raises ${known.join(", ")}`;
   }
-  const guess = closest(key, known);
+  const guess = QUOTABLE_KEY.test(key) ? closest(key, known) : undefined;
   const where = parent.length === 0 ? "at the top level" : `in ${parent.join(".")}`;
-  return `unknown key "${key}" ${where}${guess ? ` (did you mean "${guess}"?)` : known.length ? `; expected one of: ${known.join(", ")}` : ""}`;
+  return `unknown key ${quoteKey(key)} ${where}${guess ? ` (did you mean "${guess}"?)` : known.length ? `; expected one of: ${known.join(", ")}` : ""}`;
 }
 
 // zod's default wording, made into the end of a sentence that starts with the key's name.

@@ -24,3 +24,18 @@ describe("parseTarget", () => {
     expect(parseTarget(text).ok).toBe(false);
   });
 });
+
+describe("a password written into a target", () => {
+  test("is refused, and the message shows it as ***", () => {
+    for (const text of ["rsync://u1:Hunter2@127.0.0.1:873/m", "u1:Hunter2@127.0.0.1::m", "rsync://u1:Hunter2@bad host/m"]) {
+      const r = parseTarget(text);
+      expect(r.ok).toBe(false);
+      expect(r.ok ? "" : r.message).not.toContain("Hunter2");
+      expect(r.ok ? "" : r.message).toContain("u1:***@");
+    }
+  });
+  test("a user name alone and a port are fine", () => {
+    expect(parseTarget("rsync://u1@127.0.0.1:873/m").ok).toBe(true);
+    expect(parseTarget("u1@127.0.0.1::m/sub").ok).toBe(true);
+  });
+});

@@ -1,3 +1,4 @@
+import { redactUrl } from "../core/redact-url.ts";
 import type { PathSegment } from "./positions.ts";
 import { NAME_PATTERN, type Watch } from "./schema.ts";
 import { normalisePath } from "./system-paths.ts";
@@ -33,9 +34,18 @@ function checkSubPath(sub: string | undefined): string | undefined {
   return trimmed;
 }
 
+// A target as a message may quote it: with any password in it replaced by *** (rsync://u:***@h/m,
+// u:***@h::m), so /healthz and the log never echo one.
+function shown(text: string): string {
+  return JSON.stringify(redactUrl(text).replace(/^([^:@/]+):[^@/]*@/, "$1:***@"));
+}
+
 /** Parses a watch target; the message of a failure is one sentence fit for FILE:LINE:COL. */
 export function parseTarget(text: string): TargetResult {
   if (/[\r\n\0]/.test(text)) return { ok: false, message: "target must not contain a line break or NUL" };
+  if (/^(?:rsync:\/\/)?[^/@:]+:[^/@]*@/.test(text)) {
+    return { ok: false, message: `target ${shown(text)} holds a password; name only the user in the target and give the password under users: (users.NAME.password: { env: VAR } or { file: PATH })` };
+  }
   if (text.startsWith("/")) {
     if (text.split("/").some((s) => s === "..")) return { ok: false, message: "target path must not contain '..'" };
     const path = text.length > 1 ? text.replace(/\/+$/, "") : text;
@@ -44,20 +54,20 @@ export function parseTarget(text: string): TargetResult {
   const url = URL_FORM.exec(text);
   const colons = url ? undefined : COLONS_FORM.exec(text);
   if (!url && !colons) {
-    if (text.startsWith("rsync://")) return { ok: false, message: `target ${JSON.stringify(text)} is not a valid rsync:// URL; expected ${FORMS}` };
+    if (text.startsWith("rsync://")) return { ok: false, message: `target ${shown(text)} is not a valid rsync:// URL; expected ${FORMS}` };
     if (/^[^/]*:[^:]/.test(text)) {
-      return { ok: false, message: `target ${JSON.stringify(text)} is a remote-shell (ssh) target, which rtsync does not support; expected ${FORMS}` };
+      return { ok: false, message: `target ${shown(text)} is a remote-shell (ssh) target, which rtsync does not support; expected ${FORMS}` };
     }
-    return { ok: false, message: `target ${JSON.stringify(text)} must be ${FORMS}` };
+    return { ok: false, message: `target ${shown(text)} must be ${FORMS}` };
   }
   const [user, host, portText, module, sub] = url
     ? [url[1], url[2], url[3], url[4], url[5]]
     : [colons?.[1], colons?.[2], undefined, colons?.[3], colons?.[4]];
   if (!module || !NAME_PATTERN.test(module)) {
-    return { ok: false, message: `target ${JSON.stringify(text)} names no valid module after the host` };
+    return { ok: false, message: `target ${shown(text)} names no valid module after the host` };
   }
   const path = checkSubPath(sub);
-  if (path === undefined) return { ok: false, message: `target ${JSON.stringify(text)} has an empty, '.' or '..' path segment` };
+  if (path === undefined) return { ok: false, message: `target ${shown(text)} has an empty, '.' or '..' path segment` };
   let port: number | undefined;
   if (portText !== undefined) {
     port = Number(portText);

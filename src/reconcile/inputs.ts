@@ -32,7 +32,7 @@ export async function readBuildInputs(m: ResolvedManifest, host: Host, env: Read
     m.watches.length > 0 ? findExecutable("inotifywait", pathVar) : Promise.resolve(undefined),
     // util-linux's setpriv: a watcher's children then die with it (--pdeathsig).
     m.watches.length > 0 ? findExecutable("setpriv", pathVar) : Promise.resolve(undefined),
-    readPasswords(m.users, neededUsers(m), manifestDir(m.file), env),
+    readPasswords(m.users, neededUsers(m), manifestDir(m.file), env, m.confinedTo),
     readAccounts(host),
   ]);
   return {

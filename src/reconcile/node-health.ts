@@ -27,7 +27,7 @@ function agentView(doc: AgentStatusDoc | undefined, running: boolean, node: stri
   if (doc === undefined || !running || doc.node !== node) return undefined;
   return {
     crashLooping: doc.crashLooping,
-    refused: doc.refused ? { revision: doc.refused.revision, issues: doc.refused.issues.map((i) => `${i.file}:${i.line}:${i.col}: ${i.message}`) } : null,
+    refused: doc.refused ? { revision: doc.refused.revision, issues: doc.refused.issues.map((i) => (i.line === 0 ? i.message : `${i.file}:${i.line}:${i.col}: ${i.message}`)) } : null,
   };
 }
 

@@ -17,7 +17,11 @@ export const AgentStatusSchema = z.object({
   node: z.string(),
   startedAt: z.string(),
   updatedAt: z.string(),
-  /** The last manifest revision refused (invalid, or a password that cannot be read), while it is the newest. */
+  /**
+   * The last manifest revision refused (invalid, a password that cannot be read, or under
+   * --allowed-signers a commit whose signature does not verify), while it is the newest. An issue
+   * at line 0 has no place in the text (an unreadable manifest, a signature): its message is all.
+   */
   refused: z.nullable(z.object({ revision: z.string(), at: z.string(), issues: z.array(IssueSchema) })),
   /** Daemons and watchers restarted with backoff because they died soon after each start. */
   crashLooping: z.array(

@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { toolEnv } from "../core/tool-env.ts";
 import { startTally, type Tally } from "./itemize.ts";
 
 // Runs the comparing dry run and reads its itemized output as it comes: at a million differences
@@ -16,7 +17,9 @@ const STDERR_HEAD = 16_384;
 
 export async function runComparison(binary: string, args: readonly string[]): Promise<ComparisonRun> {
   const started = performance.now();
-  const child = spawn(binary, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, LC_ALL: "C" } });
+  // A built environment: the caller's may hold a manifest's password variables (verify passes the
+  // watch's own --password-file) or RSYNC_* variables that change what rsync does.
+  const child = spawn(binary, args, { stdio: ["ignore", "pipe", "pipe"], env: toolEnv(process.env) });
   const tally = startTally();
   let partial = "";
   child.stdout.setEncoding("latin1").on("data", (chunk: string) => {

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
+import { chown, mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { execa } from "execa";
 import { expect, onTestFinished, test } from "vitest";
 import { freePort, useFixture } from "../helpers/manifest-fixture.ts";
@@ -78,4 +78,41 @@ daemons:
   // The account exists now: nothing left to do.
   const again = await f.run(["apply", file]);
   expect(again.stdout).toContain("0 changed, 6 unchanged, 0 failed");
+});
+
+test("useradd and groupadd in another user's PATH entry are passed over: the trusted ones create the account", async () => {
+  const name = `rtsynctest_${randomBytes(3).toString("hex")}`;
+  onTestFinished(async () => {
+    await execa("userdel", [name], { reject: false });
+    await execa("groupdel", [name], { reject: false });
+  });
+  const f = await useFixture({ env: { DEMO_PW: PW } });
+  const port = await freePort();
+  // uid 65534's directory, first on the caller's PATH, with tools that leave a mark.
+  await mkdir(f.path("fakebin"), { mode: 0o755 });
+  for (const tool of ["useradd", "groupadd"]) {
+    await writeFile(f.path("fakebin", tool), `#!/bin/sh\necho ${tool} >> ${f.path("fake-ran")}\nexit 0\n`, { mode: 0o755 });
+    await chown(f.path("fakebin", tool), 65534, 65534);
+  }
+  await chown(f.path("fakebin"), 65534, 65534);
+  const file = await f.writeManifest(`version: 1
+stateDir: ${f.stateDir}
+users:
+  demo: { password: { env: DEMO_PW } }
+daemons:
+  d1:
+    address: 127.0.0.1
+    port: ${port}
+    uid: ${name}
+    gid: ${name}
+    createAccount: true
+    hostsAllow: [127.0.0.1]
+    modules:
+      data: { path: ${f.path("replica")}, readOnly: false, authUsers: [demo] }
+`);
+  const a = await f.run(["apply", file], { env: { ...process.env, DEMO_PW: PW, PATH: `${f.path("fakebin")}:${process.env["PATH"] ?? "/usr/sbin:/usr/bin:/sbin:/bin"}` } });
+  expect(a.exitCode, a.all).toBe(0);
+  expect(existsSync(f.path("fake-ran"))).toBe(false);
+  expect(await entry("group", name)).toBeDefined();
+  expect(await entry("passwd", name)).toBeDefined();
 });

@@ -108,4 +108,12 @@ describe("rtsync verify", () => {
     expect(j.exitCode).toBe(1);
     expect(JSON.parse(j.stdout)).toMatchObject({ error: { code: "E_USAGE" } });
   });
+
+  test("verify's rsync runs in a built environment: the caller's RSYNC_CONNECT_PROG is not run", async () => {
+    // rsync runs RSYNC_CONNECT_PROG (through a shell) instead of connecting to a daemon itself.
+    const v = await f.run(["verify", file, "--watch", "push"], { env: { RSYNC_CONNECT_PROG: `touch ${f.path("connect-prog-ran")}; nc 127.0.0.1 ${port}` } });
+    // Compared (equal, or different after the hand changes above), not failed.
+    expect([0, 2], v.all).toContain(v.exitCode);
+    await expect(stat(f.path("connect-prog-ran"))).rejects.toMatchObject({ code: "ENOENT" });
+  });
 });

@@ -2,6 +2,7 @@ import { homedir } from "node:os";
 import { isAbsolute, join, normalize, resolve } from "node:path";
 import { RtsyncError } from "../../core/errors.ts";
 import { parseInterval, parseListen } from "../../agent/flags.ts";
+import { checkAllowedSigners } from "../../agent/git-verify.ts";
 import { createAgentLog } from "../../agent/logger.ts";
 import { startAgent, type AgentSource } from "../../agent/run.ts";
 import { defaultStateDir } from "../../manifest/resolve.ts";
@@ -21,6 +22,7 @@ export interface AgentFlags {
   readonly ref?: string;
   readonly path?: string;
   readonly checkout?: string;
+  readonly allowedSigners?: string;
 }
 
 const usage = (message: string) => new RtsyncError("E_AGENT", "user", message);
@@ -28,7 +30,7 @@ const usage = (message: string) => new RtsyncError("E_AGENT", "user", message);
 
 function sourceOf(file: string | undefined, flags: AgentFlags): AgentSource {
   if (flags.git === undefined) {
-    if (flags.ref !== undefined || flags.path !== undefined || flags.checkout !== undefined) throw usage("--ref, --path and --checkout go with --git URL");
+    if (flags.ref !== undefined || flags.path !== undefined || flags.checkout !== undefined || flags.allowedSigners !== undefined) throw usage("--ref, --path, --checkout and --allowed-signers go with --git URL");
     return { kind: "file", file: resolve(process.cwd(), file ?? DEFAULT_MANIFEST) };
   }
   if (file !== undefined) throw usage(`give either a MANIFEST (${file}) or --git URL, not both (the manifest comes from the repository: --path)`);
@@ -46,6 +48,8 @@ export async function agentCommand(file: string | undefined, flags: AgentFlags, 
   const listen = flags.listen === undefined ? undefined : parseListen(flags.listen);
   if (flags.listen !== undefined && listen === undefined) throw usage(`--listen ${flags.listen} is not ADDRESS:PORT or PORT (e.g. 127.0.0.1:9873)`);
   const source = sourceOf(file, flags);
+  const allowedSigners = flags.allowedSigners === undefined ? undefined : resolve(process.cwd(), flags.allowedSigners);
+  if (allowedSigners !== undefined) await checkAllowedSigners(allowedSigners);
   const node = nodeName(flags);
   const log = createAgentLog(node);
   const agent = await startAgent({
@@ -57,6 +61,7 @@ export async function agentCommand(file: string | undefined, flags: AgentFlags, 
     host: systemHost(),
     selfCommand: watcherCommand(),
     log,
+    ...(allowedSigners === undefined ? {} : { allowedSigners }),
   });
   let stopping = false;
   const onStop = (signal: NodeJS.Signals): void => {

@@ -1,5 +1,6 @@
 import { execa } from "execa";
 import { ApplyError } from "../../core/errors.ts";
+import { findTool, toolEnv } from "../../core/tool-env.ts";
 import type { ResolvedDaemon } from "../../manifest/resolve.ts";
 import { resourceId } from "../ids.ts";
 import type { ChangeBase, ResourceBase, ResourceKind } from "../types.ts";
@@ -36,12 +37,15 @@ export function accountGroupOf(d: ResolvedDaemon): string | undefined {
   return typeof d.gid === "string" ? d.gid : typeof d.uid === "string" ? d.uid : undefined;
 }
 
-// Runs useradd/groupadd; their stderr becomes the error message.
+// Runs useradd/groupadd, found by the trusted lookup, in a built environment (never the caller's:
+// it may hold password variables); their stderr becomes the error message.
 async function runTool(cmd: string, args: string[]): Promise<void> {
-  const r = await execa(cmd, args, { reject: false, stdin: "ignore" });
+  const file = await findTool(cmd);
+  if (file === undefined) throw new ApplyError(`${cmd} is not installed (it comes with the passwd package), or only where another user could have put it`);
+  const r = await execa(file, args, { reject: false, stdin: "ignore", extendEnv: false, env: toolEnv(process.env) });
   if (r.exitCode !== 0) {
     const why = (r.stderr || r.stdout || `exit code ${r.exitCode}`).trim().split("\n")[0];
-    throw new ApplyError(r.failed && r.exitCode === undefined ? `${cmd} is not installed (it comes with the passwd package)` : `${cmd} ${args.join(" ")}: ${why}`);
+    throw new ApplyError(r.failed && r.exitCode === undefined ? `${cmd} could not be started: ${why}` : `${cmd} ${args.join(" ")}: ${why}`);
   }
 }
 
