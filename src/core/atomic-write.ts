@@ -3,6 +3,7 @@ import { constants } from "node:fs";
 import { lstat, open, rename, rm } from "node:fs/promises";
 import path from "node:path";
 import { openDirectoryWalk } from "./dir-walk.ts";
+import { pathAt } from "./openat.ts";
 
 // Writes a file so that a reader sees the old content or the new one, never a mix, and so that
 // it cannot be turned against the machine when rtsync runs as root:
@@ -28,7 +29,7 @@ const CREATE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | const
 export async function writeFileAtomic(file: string, data: string | Uint8Array, options: AtomicWriteOptions): Promise<void> {
   const dir = await openDirectoryWalk(path.dirname(path.resolve(file)), { uid: process.getuid?.() ?? 0 });
   try {
-    const inDir = (name: string): string => `/proc/self/fd/${dir.fd}/${name}`;
+    const inDir = (name: string): string => pathAt(dir, name);
     const name = path.basename(file);
     const existing = await lstat(inDir(name)).catch(() => undefined);
     if (existing?.isSymbolicLink()) {

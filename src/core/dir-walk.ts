@@ -1,11 +1,11 @@
 import { constants } from "node:fs";
 import { lstat, mkdir, open, readlink, type FileHandle } from "node:fs/promises";
 import path from "node:path";
+import { pathAt } from "./openat.ts";
 
 // Opens a directory as root without being led elsewhere: the path is walked from "/" one name at
-// a time, each opened with O_NOFOLLOW|O_DIRECTORY below the descriptor of its parent (Node has no
-// openat: /proc/self/fd/N/NAME is resolved by the kernel from the open directory N, whatever has
-// been renamed since, and O_NOFOLLOW applies to NAME). So a parent renamed or exchanged
+// a time, each opened with O_NOFOLLOW|O_DIRECTORY below the descriptor of its parent (openat.ts).
+// So a parent renamed or exchanged
 // (renameat2 RENAME_EXCHANGE) for a symlink between a check and the use cannot redirect a mkdir,
 // a write or a chown: the caller chowns and writes through the descriptor it gets.
 //
@@ -26,7 +26,7 @@ export interface WalkOptions {
   readonly uid: number;
 }
 
-const at = (dir: FileHandle, name: string): string => `/proc/self/fd/${dir.fd}/${name}`;
+const at = pathAt;
 
 async function checkParent(dir: FileHandle, shown: string, uid: number): Promise<void> {
   const s = await dir.stat();

@@ -1,12 +1,11 @@
 import { constants } from "node:fs";
 import { lstat, open, type FileHandle } from "node:fs/promises";
 import path from "node:path";
+import { pathAt } from "./openat.ts";
 
 // Reading a file on a manifest's behalf inside a directory another party fills (a git checkout):
-// the file is opened, never resolved. Node has no openat(2), so each directory is opened with
-// O_NOFOLLOW|O_DIRECTORY *through the descriptor of its parent*, /proc/self/fd/N/NAME: the kernel
-// resolves that name in the directory the descriptor holds, whatever was renamed or swapped at
-// its old path since. Comparing an lstat with an fstat afterwards would leave a window between
+// the file is opened, never resolved: each directory is opened with O_NOFOLLOW|O_DIRECTORY
+// *through the descriptor of its parent* (openat.ts). Comparing an lstat with an fstat afterwards would leave a window between
 // the two; the descriptor chain leaves none. A symlink at any step is ELOOP, and `..` or an
 // absolute path never gets as far as a lookup.
 
@@ -65,14 +64,14 @@ export async function openBeneath(root: string, rel: string): Promise<FileHandle
 // One openat(dirfd, name, O_NOFOLLOW…) step.
 async function openStep(dir: FileHandle, name: string, at: string, last: boolean): Promise<FileHandle> {
   try {
-    return await open(`/proc/self/fd/${dir.fd}/${name}`, last ? FILE_FLAGS : DIR_FLAGS);
+    return await open(pathAt(dir, name), last ? FILE_FLAGS : DIR_FLAGS);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     // ELOOP: O_NOFOLLOW met a symlink (as the last component, or under O_DIRECTORY).
     if (code === "ELOOP") throw new BeneathError("symlink", at, `${at} is a symlink`);
     // ENOTDIR under O_DIRECTORY|O_NOFOLLOW: a symlink or a file; lstat says which, for the message only.
     if (code === "ENOTDIR" && !last) {
-      const link = await lstat(`/proc/self/fd/${dir.fd}/${name}`).then((s) => s.isSymbolicLink(), () => false);
+      const link = await lstat(pathAt(dir, name)).then((s) => s.isSymbolicLink(), () => false);
       throw link ? new BeneathError("symlink", at, `${at} is a symlink`) : new BeneathError("not-a-file", at, `${at} is not a directory`);
     }
     throw e;
