@@ -142,6 +142,9 @@ export function createAgentMetrics(readSnapshot: () => Promise<MetricsSnapshot>)
   counter("rtsync_watch_sent_bytes_total", "Bytes rsync sent to the target, from the watcher's log", ["watch", "target"], (c, s) =>
     s.watches.forEach((w) => tallyRows(w).forEach((t, target) => c.inc({ watch: w.name, target }, t.bytes))),
   );
+  counter("rtsync_watch_repaired_paths_total", "Paths full syncs had to create, update or delete on the target that the events never reported (something was missed), from the watcher's status", ["watch", "target"], (c, s) =>
+    s.watches.forEach((w) => w.report?.targets?.forEach((l) => c.inc({ watch: w.name, target: l.target }, l.counters.repairedPaths ?? 0))),
+  );
   counter("rtsync_watch_restarts_total", "Times this agent started the watcher again after it died", ["watch"], (c, s) => s.watches.forEach((w) => c.inc({ watch: w.name }, w.restarts)));
   counter("rtsync_watch_source_restarts_total", "Restarts of the event source inside the running watcher (inotify failed, root vanished)", ["watch"], (c, s) =>
     s.watches.forEach((w) => w.report && c.inc({ watch: w.name }, w.report.counters.sourceRestarts)),

@@ -49,6 +49,8 @@ export const RunRecordSchema = z.object({
   deleted: z.optional(z.nullable(z.number())),
   /** Why it ran: "changes", or for a full sync "initial sync", "schedule", "repair", ... */
   reason: z.optional(z.string()),
+  /** Full syncs but the initial one: paths it created, updated or deleted that the events never reported. */
+  repaired: z.optional(z.number()),
 });
 export type RunRecord = z.infer<typeof RunRecordSchema>;
 
@@ -84,6 +86,8 @@ const RUN_COUNTERS = {
   gaveUp: z.number(),
   pathsSent: z.number(),
   bytesSent: z.number(),
+  /** Paths full syncs repaired that the events never reported (absent from watchers before issue 18). */
+  repairedPaths: z.optional(z.number()),
 };
 
 /** One lane of the watcher: everything about one of its targets. */

@@ -15,7 +15,7 @@ import { readSourceRoot } from "../guard/source-root.ts";
 import { loadEventSource } from "../sources/select.ts";
 import { WatchSourceError, fullSyncRequest, type EventSource, type SourceEvent, type Subscription } from "../sources/source.ts";
 import type { EngineEvent } from "./events.ts";
-import { startLane, type Lane, type LaneRunner } from "./lane.ts";
+import { INITIAL_SYNC, startLane, type Lane, type LaneRunner } from "./lane.ts";
 import { DEFAULT_SOURCE_RESTART, FRESH_SOURCE, planSourceRestart, type RestartState } from "./restart-policy.ts";
 import { DEFAULT_REPAIR } from "./repair-policy.ts";
 
@@ -134,7 +134,7 @@ export async function startWatchEngine(spec: WatchSpec, options: EngineOptions =
         }
       }
       hooks.start();
-      return runBatch(lane, batch, { signal, onProgress: hooks.progress });
+      return runBatch(lane, batch, { signal, onProgress: hooks.progress, onChanged: hooks.changed });
     };
   // A daemon target that refused connections is probed while its lane backs off (lane.ts).
   const probeOf = (lane: LaneSpec): { probe: () => Promise<boolean> } | Record<string, never> => {
@@ -211,7 +211,7 @@ export async function startWatchEngine(spec: WatchSpec, options: EngineOptions =
         emit({ type: "source-ready", at: Date.now(), watcher: source.kind, watches, ...(source.why === undefined ? {} : { why: source.why }) });
         resolveReady({ watches });
         if (afterError) requestFull("watcher restarted");
-        else if (spec.initialSync) requestFull("initial sync");
+        else if (spec.initialSync) requestFull(INITIAL_SYNC);
       },
       (error: unknown) => {
         if (sub === current) failSource(error);

@@ -12,6 +12,9 @@ import { EMPTY_COALESCER, queuedCount, stepCoalescer, type CoalescerInput, type 
 import type { LaneEvent, RunKind, RunSummary } from "./events.ts";
 import { NO_REPAIR, stepRepair, type RepairState } from "./repair-policy.ts";
 import { startScheduleTimer, type ScheduleTimer } from "./schedule-timer.ts";
+import type { ItemizedChange } from "../rsync/itemized.ts";
+import { startRepairCount } from "./repair-count.ts";
+import { startKnownPaths } from "./known-paths.ts";
 
 // One lane: everything a watch does for one of its targets. The engine (engine.ts) owns the event
 // source and hands every change to each lane; a lane owns its own pending set and batcher state,
@@ -34,7 +37,12 @@ import { startScheduleTimer, type ScheduleTimer } from "./schedule-timer.ts";
 export type LaneRunner = (
   batch: Batch,
   signal: AbortSignal,
-  hooks: { readonly start: () => void; readonly progress: (progress: Progress) => void },
+  hooks: {
+    readonly start: () => void;
+    readonly progress: (progress: Progress) => void;
+    /** A full sync changed this path on the target (rsync/itemized.ts). */
+    readonly changed: (change: ItemizedChange) => void;
+  },
 ) => Promise<BatchResult | { readonly halted: { readonly reason: HaltReason; readonly message: string } }>;
 
 export interface LaneOptions {
@@ -100,7 +108,7 @@ export function addEarlyPaths(into: Map<BytePath, boolean>, changes: readonly Ch
 }
 
 /** A finished run as the log and status see it. Pure. */
-function summaryOf(kind: RunKind, reason: string, paths: number, result: BatchResult): RunSummary {
+function summaryOf(kind: RunKind, reason: string, paths: number, result: BatchResult, repaired?: number): RunSummary {
   return {
     kind,
     reason,
@@ -112,10 +120,14 @@ function summaryOf(kind: RunKind, reason: string, paths: number, result: BatchRe
     ...(result.bytesSent === undefined ? {} : { bytesSent: result.bytesSent }),
     ...(kind === "full" && result.deleted !== undefined ? { deleted: result.deleted } : {}),
     ...(result.renameSteps === undefined ? {} : { renameSteps: result.renameSteps }),
+    ...(repaired === undefined ? {} : { repaired }),
   };
 }
 
 const SAMPLE = 20;
+
+/** The reason of the full sync a watcher starts with (engine.ts). */
+export const INITIAL_SYNC = "initial sync";
 
 function sampleOf(batch: Batch): string[] {
   if (batch.kind === "full") return [];
@@ -151,6 +163,8 @@ export function startLane(o: LaneOptions): Lane {
   // does not see what rsync sees, so the backoff alone decides until a run succeeds.
   let probeRetried = false;
   let probeMisled = false;
+  // What the event path has pending: a full sync's changes outside it are counted as repaired.
+  const known = startKnownPaths();
 
   // A runner that throws is a fatal run, not a lane that stops.
   const runSafely = (batch: Batch, signal: AbortSignal, hooks: Parameters<LaneRunner>[2]): ReturnType<LaneRunner> =>
@@ -273,7 +287,7 @@ export function startLane(o: LaneOptions): Lane {
     const batch: Batch = { kind: "incremental", entries: early, renames: new Map() };
     early = new Map();
     const controller = new AbortController();
-    const quiet = { start: (): void => undefined, progress: (): void => undefined };
+    const quiet = { start: (): void => undefined, progress: (): void => undefined, changed: (): void => undefined };
     const done = runSafely(batch, controller.signal, quiet).then((result) => {
       earlyInFlight = undefined;
       if ("halted" in result) return;
@@ -321,9 +335,13 @@ export function startLane(o: LaneOptions): Lane {
     const kind: RunKind = batch.kind;
     const listed = batch.kind === "full" ? 0 : batch.entries.size;
     const reason = batch.kind === "full" ? fullReason : "changes";
+    const mark = known.mark();
+    // The initial sync (a new or restarted watcher) fills a replica the events never covered: not a repair.
+    const repairs = kind === "full" && reason !== INITIAL_SYNC ? startRepairCount(known) : undefined;
     const hooks = {
       start: (): void => emit({ type: "run-start", at: Date.now(), target, kind, paths: listed, reason }),
       progress: (progress: Progress): void => emit({ type: "run-progress", at: Date.now(), target, progress }),
+      changed: (change: ItemizedChange): void => repairs?.add(change.path),
     };
     const done = runSafely(batch, controller.signal, hooks).then((result) => {
         inFlight = undefined;
@@ -339,7 +357,13 @@ export function startLane(o: LaneOptions): Lane {
           return;
         }
         const paths = kind === "full" ? (result.transferred ?? 0) : listed;
-        emit({ type: "run-done", at: Date.now(), target, run: summaryOf(kind, reason, paths, result), pending: pendingNow() });
+        const repaired = repairs?.result(); // after the flush above: changes seen during the run are the events'
+        emit({ type: "run-done", at: Date.now(), target, run: summaryOf(kind, reason, paths, result, repaired?.count), pending: pendingNow() });
+        if (repaired !== undefined && repaired.count > 0) emit({ type: "repaired", at: Date.now(), target, reason, count: repaired.count, sample: repaired.sample });
+        if (result.outcome === "ok") {
+          if (batch.kind === "full") known.synced(mark);
+          else known.sent(batch.entries.keys(), mark);
+        }
         if (halted !== undefined) {
           // Halted while it ran (another lane's guard found the source gone): it was cancelled.
           dispatch({ type: "halt", now: performance.now() });
@@ -393,6 +417,7 @@ export function startLane(o: LaneOptions): Lane {
   return {
     key: target,
     add: (changes, now) => {
+      known.add(changes);
       const busy = state.phase === "running" || state.phase === "backoff";
       coalesce({ type: "add", changes, busy, now });
       sendEarly(changes);

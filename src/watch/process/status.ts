@@ -32,7 +32,7 @@ function buildInitialLane(t: StatusIdentity["targets"][number], initialSync: boo
     lastSuccessAt: null,
     nextFullSync: null,
     initialSync: { state: initialSync ? "pending" : "skipped", progress: null },
-    counters: { runs: 0, incrementalRuns: 0, fullSyncs: 0, failedRuns: 0, gaveUp: 0, pathsSent: 0, bytesSent: 0 },
+    counters: { runs: 0, incrementalRuns: 0, fullSyncs: 0, failedRuns: 0, gaveUp: 0, pathsSent: 0, bytesSent: 0, repairedPaths: 0 },
     lastError: null,
     halted: null,
     failing: null,
@@ -59,7 +59,7 @@ export function buildInitialStatus(id: StatusIdentity): WatcherStatusDoc {
     lastFullSync: null,
     nextFullSync: null,
     initialSync: { state: id.initialSync ? "pending" : "skipped", progress: null },
-    counters: { runs: 0, incrementalRuns: 0, fullSyncs: 0, failedRuns: 0, gaveUp: 0, sourceRestarts: 0, overflows: 0, pathsSent: 0, bytesSent: 0 },
+    counters: { runs: 0, incrementalRuns: 0, fullSyncs: 0, failedRuns: 0, gaveUp: 0, sourceRestarts: 0, overflows: 0, pathsSent: 0, bytesSent: 0, repairedPaths: 0 },
     lastError: null,
     halted: null,
     failing: null,
@@ -113,6 +113,7 @@ function withPending(l: LaneStatus, pending: number, at: string): LaneStatus {
 function stepLane(l: LaneStatus, e: LaneInput, at: string): LaneStatus {
   switch (e.type) {
     case "early-run-done":
+    case "repaired": // counted from its run-done
       return l;
     case "changes":
     case "pending":
@@ -138,6 +139,7 @@ function stepLane(l: LaneStatus, e: LaneInput, at: string): LaneStatus {
         bytesSent: run.bytesSent ?? null,
         ...(run.kind === "full" ? { deleted: run.deleted ?? null } : {}),
         reason: run.reason,
+        ...(run.repaired === undefined ? {} : { repaired: run.repaired }),
       };
       const c = l.counters;
       const initial =
@@ -159,6 +161,7 @@ function stepLane(l: LaneStatus, e: LaneInput, at: string): LaneStatus {
           gaveUp: c.gaveUp,
           pathsSent: c.pathsSent + (ok ? run.paths : 0),
           bytesSent: c.bytesSent + (run.bytesSent ?? 0),
+          repairedPaths: (c.repairedPaths ?? 0) + (run.repaired ?? 0),
         },
         lastError: ok || run.outcome === "cancelled" ? l.lastError : { at, message: runError(run) },
       });
@@ -252,6 +255,7 @@ function aggregate(s: WatcherStatusDoc, lanes: readonly LaneStatus[]): WatcherSt
       gaveUp: sum((c) => c.gaveUp),
       pathsSent: sum((c) => c.pathsSent),
       bytesSent: sum((c) => c.bytesSent),
+      repairedPaths: sum((c) => c.repairedPaths ?? 0),
     },
     halted: allHalted ? lanes.reduce<LaneStatus["halted"]>((h, l) => later(h, l.halted), null) : null,
     failing: mergeFailing(lanes.flatMap((l) => (l.failing === null ? [] : [l.failing]))),
@@ -301,6 +305,7 @@ export function stepStatus(s: WatcherStatusDoc, e: StatusInput): WatcherStatusDo
     case "gave-up":
     case "repair-scheduled":
     case "halted":
+    case "repaired":
     case "full-sync-scheduled": {
       const lanes = s.targets ?? [];
       const i = lanes.findIndex((l) => l.target === e.target);
@@ -314,6 +319,12 @@ export function stepStatus(s: WatcherStatusDoc, e: StatusInput): WatcherStatusDo
       return { ...next, lastError: lanes.length > 1 ? { at: after.lastError.at, message: `target ${after.url}: ${after.lastError.message}` } : after.lastError };
     }
   }
+}
+
+/** The warning of a full sync that repaired what the events never reported. Pure. */
+export function repairedMessage(count: number, sample: readonly string[]): string {
+  const which = sample.length === 0 ? "" : `: ${sample.join(", ")}${count > sample.length ? ", …" : ""}`;
+  return `full sync repaired ${count} path${count === 1 ? "" : "s"} the events never reported${which} — something changed the replica or was missed`;
 }
 
 /** One log.jsonl record for the events worth a line (runs, give-ups, source failures, start, stop). */
@@ -330,6 +341,7 @@ export function buildLogRecord(e: EngineEvent): LogRecord | undefined {
         reason: e.run.reason,
         paths: e.run.paths,
         ...(e.run.deleted === undefined ? {} : { deleted: e.run.deleted }),
+        ...(e.run.repaired === undefined ? {} : { repaired: e.run.repaired }),
         bytes: e.run.bytesSent ?? null,
         durationMs: e.run.durationMs,
         exitCode: e.run.exitCode,
@@ -349,6 +361,8 @@ export function buildLogRecord(e: EngineEvent): LogRecord | undefined {
               })),
             }),
       };
+    case "repaired":
+      return { at, type: "repaired", level: "warning", target: e.target, reason: e.reason, paths: e.count, sample: [...e.sample], message: repairedMessage(e.count, e.sample) };
     case "gave-up":
       return { at, type: "gave-up", target: e.target, runKind: e.kind, paths: e.paths, sample: [...e.sample], outcome: e.outcome, reasons: [...e.reasons], detail: e.detail ?? null };
     case "repair-scheduled":
