@@ -114,6 +114,8 @@ export const LaneStatusSchema = z.object({
   lastError: z.nullable(ErrorSchema),
   halted: z.nullable(HaltedSchema),
   failing: z.nullable(FailingSchema),
+  /** A full sync asked for from outside (the agent recreated the target's module): not healthy until one succeeded. */
+  requested: z.optional(z.nullable(z.object({ at: z.string(), reason: z.string() }))),
 });
 export type LaneStatus = z.infer<typeof LaneStatusSchema>;
 

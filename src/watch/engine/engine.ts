@@ -70,6 +70,8 @@ export interface WatchEngine {
   idle(): boolean;
   /** Each lane by its key: what it has pending, whether it halted or is idle. */
   lanes(): ReadonlyArray<{ readonly key: string; readonly pending: number; readonly halted: boolean; readonly idle: boolean }>;
+  /** A full sync now on the lanes of `targets` (every lane when absent), for `reason` (SIGUSR2: process/main.ts). */
+  requestFull(reason: string, targets?: readonly string[]): void;
   /** Stops watching and flushes; see the header of this file. */
   stop(): Promise<void>;
 }
@@ -245,6 +247,13 @@ export async function startWatchEngine(spec: WatchSpec, options: EngineOptions =
     halted: () => lanes.every((l) => l.halted()),
     idle: () => lanes.every((l) => l.idle()),
     lanes: () => lanes.map((l) => ({ key: l.key, pending: l.pending(), halted: l.halted(), idle: l.idle() })),
+    requestFull: (reason, targets) => {
+      for (const lane of lanes) {
+        if (targets !== undefined && !targets.includes(lane.key)) continue;
+        emit({ type: "full-sync-requested", at: Date.now(), target: lane.key, reason });
+        lane.requestFull(reason);
+      }
+    },
     stop,
   };
 }

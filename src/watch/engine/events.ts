@@ -63,6 +63,8 @@ export type LaneEvent =
   /** The lane stopped running rsync for good (until the watcher is restarted). */
   | { readonly type: "halted"; readonly at: number; readonly target: string; readonly reason: HaltReason; readonly message: string }
   | { readonly type: "full-sync-scheduled"; readonly at: number; readonly target: string; readonly nextAt: number }
+  /** A full sync was asked for from outside (the agent recreated the target's module): the lane is Degraded until one succeeds. */
+  | { readonly type: "full-sync-requested"; readonly at: number; readonly target: string; readonly reason: string }
   /** A full sync repaired `count` paths the events never reported (a warning: something was missed); `sample` names a few. */
   | { readonly type: "repaired"; readonly at: number; readonly target: string; readonly reason: string; readonly count: number; readonly sample: readonly string[] }
   /**

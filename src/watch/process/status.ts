@@ -101,7 +101,7 @@ function mergeUnique(a: readonly string[], b: readonly string[], max: number): s
 }
 
 function laneHealth(l: LaneStatus): LaneStatus {
-  return { ...l, healthy: l.halted === null && l.failing === null && (l.lastRun === null || l.lastRun.ok) };
+  return { ...l, healthy: l.halted === null && l.failing === null && (l.requested ?? null) === null && (l.lastRun === null || l.lastRun.ok) };
 }
 
 // Pending changed: a lane with something pending has been behind since the first of them.
@@ -152,6 +152,8 @@ function stepLane(l: LaneStatus, e: LaneInput, at: string): LaneStatus {
         ...(ok ? { lastSuccessAt: at } : {}),
         // A full sync that succeeded put everything given up on the target.
         ...(run.kind === "full" && ok ? { failing: null } : {}),
+        // The full sync asked for from outside is done.
+        ...(run.kind === "full" && ok && l.requested?.reason === run.reason ? { requested: null } : {}),
         initialSync: initial,
         counters: {
           runs: c.runs + 1,
@@ -196,6 +198,8 @@ function stepLane(l: LaneStatus, e: LaneInput, at: string): LaneStatus {
       });
     case "full-sync-scheduled":
       return { ...l, nextFullSync: iso(e.nextAt) };
+    case "full-sync-requested":
+      return laneHealth({ ...l, requested: { at, reason: e.reason }, lastError: { at, message: `${e.reason}; full sync pending` } });
   }
 }
 
@@ -306,6 +310,7 @@ export function stepStatus(s: WatcherStatusDoc, e: StatusInput): WatcherStatusDo
     case "repair-scheduled":
     case "halted":
     case "repaired":
+    case "full-sync-requested":
     case "full-sync-scheduled": {
       const lanes = s.targets ?? [];
       const i = lanes.findIndex((l) => l.target === e.target);
@@ -383,6 +388,7 @@ export function buildLogRecord(e: EngineEvent): LogRecord | undefined {
     case "run-progress":
     case "retry-scheduled":
     case "full-sync-scheduled":
+    case "full-sync-requested":
     case "stopping":
       return undefined;
   }
