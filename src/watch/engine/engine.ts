@@ -152,6 +152,7 @@ export async function startWatchEngine(spec: WatchSpec, options: EngineOptions =
         repair: repairPolicy,
         ...(lane.maxDelete === undefined ? {} : { maxDelete: lane.maxDelete }),
         ...(schedule === undefined ? {} : { schedule }),
+        ...(lane.adaptiveFullSync === true ? { adaptive: true } : {}),
         run: runnerOf(lane),
         ...probeOf(lane),
         emit,

@@ -369,3 +369,23 @@ describe("full syncs count what the events never reported", () => {
     await L.finishStop(100);
   });
 });
+
+describe("the adaptive default schedule", () => {
+  test("the longest interval until a full sync was measured, then its CPU time over 2 % (at least 5 minutes)", async () => {
+    const events: LaneEvent[] = [];
+    const run: LaneRunner = async (_b, _s, hooks) => {
+      hooks.start();
+      return { ...ok, cpuSeconds: 8 };
+    };
+    const L = startLane({ key: "t", config, repair, run, adaptive: true, emit: (e) => events.push(e) });
+    const scheduled = () => events.filter((e): e is Extract<LaneEvent, { type: "full-sync-scheduled" }> => e.type === "full-sync-scheduled");
+    expect(scheduled()).toHaveLength(1);
+    expect((scheduled()[0]?.nextAt ?? 0) - Date.now()).toBeGreaterThan(14 * 60_000);
+    L.requestFull("initial sync");
+    await until(() => scheduled().length === 2, "the schedule after the full sync");
+    const next = (scheduled()[1]?.nextAt ?? 0) - (scheduled()[1]?.at ?? 0);
+    expect(next).toBe(400_000); // 8 s of CPU: every 400 s is 2 % of one core
+    L.beginStop();
+    await L.finishStop(100);
+  });
+});

@@ -11,7 +11,7 @@ import { failedToConnect, firstErrorLine, parseFailureReasons, parseSkippedDelet
 import { EMPTY_COALESCER, queuedCount, stepCoalescer, type CoalescerInput, type CoalescerState } from "./coalescer.ts";
 import type { LaneEvent, RunKind, RunSummary } from "./events.ts";
 import { NO_REPAIR, stepRepair, type RepairState } from "./repair-policy.ts";
-import { startScheduleTimer, type ScheduleTimer } from "./schedule-timer.ts";
+import { startAdaptiveTimer, startScheduleTimer, type ScheduleTimer } from "./schedule-timer.ts";
 import type { ItemizedChange } from "../rsync/itemized.ts";
 import { startRepairCount } from "./repair-count.ts";
 import { startKnownPaths } from "./known-paths.ts";
@@ -52,7 +52,9 @@ export interface LaneOptions {
   readonly repair: Backoff;
   /** The target's maxDelete, for the message when a full sync hits it. */
   readonly maxDelete?: number;
+  /** A cron schedule of full syncs; absent with `adaptive`: the default schedule (adaptive-schedule.ts); neither: none. */
   readonly schedule?: Schedule;
+  readonly adaptive?: boolean;
   readonly run: LaneRunner;
   readonly emit: (event: LaneEvent) => void;
   /**
@@ -369,6 +371,7 @@ export function startLane(o: LaneOptions): Lane {
           dispatch({ type: "halt", now: performance.now() });
           return;
         }
+        if (kind === "full" && result.outcome !== "cancelled") scheduleTimer?.fullSyncDone(result.cpuSeconds);
         if (kind === "full" && result.outcome === "ok") {
           repair = stepRepair(repair, { type: "full-ok", now: performance.now() }, o.repair);
           armRepairTimer();
@@ -407,12 +410,12 @@ export function startLane(o: LaneOptions): Lane {
     clearTimeout(timer);
   };
 
-  if (o.schedule !== undefined) {
-    scheduleTimer = startScheduleTimer(o.schedule, {
-      onArmed: (nextAt) => emit({ type: "full-sync-scheduled", at: Date.now(), target, nextAt }),
-      onFire: () => requestFull("schedule"),
-    });
-  }
+  const scheduleHandlers = {
+    onArmed: (nextAt: number) => emit({ type: "full-sync-scheduled", at: Date.now(), target, nextAt }),
+    onFire: () => requestFull("schedule"),
+  };
+  if (o.schedule !== undefined) scheduleTimer = startScheduleTimer(o.schedule, scheduleHandlers);
+  else if (o.adaptive === true) scheduleTimer = startAdaptiveTimer(scheduleHandlers);
 
   return {
     key: target,

@@ -6,6 +6,7 @@ import { displayPath, type BytePath } from "../byte-path.ts";
 import type { Progress } from "../../state/watcher-status.ts";
 import { runRsync, type RsyncResult } from "./run.ts";
 import { parseItemizedChange, type ItemizedChange } from "./itemized.ts";
+import { readChildrenCpu } from "./child-cpu.ts";
 import type { LaneSpec } from "../../state/watch-spec.ts";
 
 // Runs one batch: a full sync, or an incremental run preceded by a rename step per renamed
@@ -50,7 +51,12 @@ export async function runBatch(spec: LaneSpec, batch: Batch, options: BatchRunOp
             },
           };
     const args = buildFullArgs(spec, { progress: true, itemize: onChanged !== undefined });
-    return runRsync({ ...common, ...dies, args, ...itemized, ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
+    const cpuBefore = await readChildrenCpu();
+    const result = await runRsync({ ...common, ...dies, args, ...itemized, ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
+    const cpuAfter = await readChildrenCpu();
+    if (cpuBefore === undefined || cpuAfter === undefined) return result;
+    // Ours is measured; a daemon's receiver (its own process tree) is taken to cost as much (bench/fullsync-cost.ts).
+    return { ...result, cpuSeconds: (cpuAfter - cpuBefore) * (spec.daemonTarget ? 2 : 1) };
   }
   const started = performance.now();
   const done: BytePath[] = [];

@@ -38,6 +38,8 @@ export interface RsyncResult {
   readonly deleted?: number;
   /** The first lines of rsync's stderr (errors, warnings). */
   readonly messages: readonly string[];
+  /** Full syncs: the CPU seconds both ends cost (child-cpu.ts; the receiver estimated for a remote one). */
+  readonly cpuSeconds?: number;
   /** The last 8 KiB of stdout, when asked for with `keepOutput`. */
   readonly output?: string;
 }
