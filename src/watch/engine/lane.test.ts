@@ -358,6 +358,19 @@ describe("full syncs count what the events never reported", () => {
     await L.finishStop(100);
   });
 
+  test("a full sync that succeeded forgets the pending paths it covered: the next full sync counts them", async () => {
+    const events: LaneEvent[] = [];
+    const L = startLane({ key: "t", config: { ...config, delayMs: 60_000 }, repair, run: reporting(() => ["pending.txt"]), emit: (e) => events.push(e) });
+    feed([L], [file("pending.txt")]);
+    L.requestFull("schedule");
+    await until(() => events.filter((e) => e.type === "run-done").length === 1, "the first full sync");
+    L.requestFull("schedule");
+    await until(() => events.filter((e) => e.type === "run-done").length === 2, "the second full sync");
+    const repaired = events.flatMap((e) => (e.type === "run-done" ? [e.run.repaired] : []));
+    expect(repaired).toEqual([0, 1]);
+    await L.finishStop(100);
+  });
+
   test("the initial sync counts nothing", async () => {
     const events: LaneEvent[] = [];
     const L = startLane({ key: "t", config, repair, run: reporting(() => ["a", "b"]), emit: (e) => events.push(e) });
