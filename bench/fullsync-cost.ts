@@ -6,14 +6,14 @@
 // --out-format) to an rsync daemon on 127.0.0.1. Per run: wall time, the sender's CPU (this
 // process's waited-for children: /proc/self/stat cutime+cstime) and the receiver's (the daemon's
 // per-connection child, reaped by the daemon: its cutime+cstime). The interval is what the watcher
-// would choose from its own estimate (2 x sender, batch.ts), and the share is the real cost of
+// would choose from its own estimate (DAEMON_CPU_FACTOR x sender, batch.ts), and the share is the real cost of
 // both ends over one period (interval + wall time).
 import { spawn } from "node:child_process";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { cpus, release } from "node:os";
 import { join } from "node:path";
 import { buildFullArgs } from "../src/watch/rsync/args.ts";
-import { planAdaptiveInterval } from "../src/watch/engine/adaptive-schedule.ts";
+import { DAEMON_CPU_FACTOR, planAdaptiveInterval } from "../src/watch/engine/adaptive-schedule.ts";
 import { BENCH_USER, MODULE, startRsyncDaemon } from "./daemon.ts";
 import { readStat, ticksPerSecond } from "./proc.ts";
 import { planTree, writeTree } from "./tree.ts";
@@ -92,7 +92,7 @@ async function measureSize(o: Options, files: number) {
     const wall = median(samples.map((s) => s.wall));
     const sender = median(samples.map((s) => s.sender));
     const receiver = median(samples.map((s) => s.receiver));
-    const intervalMs = planAdaptiveInterval(2 * sender);
+    const intervalMs = planAdaptiveInterval(DAEMON_CPU_FACTOR * sender);
     const share = (sender + receiver) / (intervalMs / 1000 + wall);
     const result = {
       files,
@@ -121,7 +121,7 @@ const doc = {
   date: new Date().toISOString(),
   machine: { cpus: cpus().length, model: cpus()[0]?.model ?? "?", kernel: release(), dir: o.dir },
   method:
-    "no-change full sync with the watcher's arguments to rsync --daemon on 127.0.0.1 (tmpfs trees of 100-200 byte files, 100 per directory); medians of the runs; sender CPU = this process's reaped children, receiver CPU = the daemon's reaped children; interval = clamp(2 x sender CPU / 0.02, 300 s, 900 s); share = (sender + receiver CPU) / (interval + wall)",
+    `no-change full sync with the watcher's arguments to rsync --daemon on 127.0.0.1 (tmpfs trees of 100-200 byte files, 100 per directory); medians of the runs; sender CPU = this process's reaped children, receiver CPU = the daemon's reaped children; interval = clamp(${DAEMON_CPU_FACTOR} x sender CPU / 0.02, 300 s, 900 s); share = (sender + receiver CPU) / (interval + wall)`,
   results,
 };
 if (o.json !== undefined) await writeFile(o.json, `${JSON.stringify(doc, null, 2)}\n`);

@@ -7,6 +7,7 @@ import type { Progress } from "../../state/watcher-status.ts";
 import { runRsync, type RsyncResult } from "./run.ts";
 import { parseItemizedChange, type ItemizedChange } from "./itemized.ts";
 import { readChildrenCpu } from "./child-cpu.ts";
+import { DAEMON_CPU_FACTOR } from "../engine/adaptive-schedule.ts";
 import type { LaneSpec } from "../../state/watch-spec.ts";
 
 // Runs one batch: a full sync, or an incremental run preceded by a rename step per renamed
@@ -55,8 +56,8 @@ export async function runBatch(spec: LaneSpec, batch: Batch, options: BatchRunOp
     const result = await runRsync({ ...common, ...dies, args, ...itemized, ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
     const cpuAfter = await readChildrenCpu();
     if (cpuBefore === undefined || cpuAfter === undefined) return result;
-    // Ours is measured; a daemon's receiver (its own process tree) is taken to cost as much (bench/fullsync-cost.ts).
-    return { ...result, cpuSeconds: (cpuAfter - cpuBefore) * (spec.daemonTarget ? 2 : 1) };
+    // Ours is measured (a local receiver is our child's child: included); a daemon's is estimated.
+    return { ...result, cpuSeconds: (cpuAfter - cpuBefore) * (spec.daemonTarget ? DAEMON_CPU_FACTOR : 1) };
   }
   const started = performance.now();
   const done: BytePath[] = [];
