@@ -5,7 +5,7 @@ import { findRecreatedModules } from "./module-recreated.ts";
 
 // Only the fields findRecreatedModules reads.
 const m = {
-  daemons: [{ name: "d1", address: "127.0.0.1", port: 8730, modules: [{ name: "data", path: "/srv/replica" }, { name: "other", path: "/srv/other" }] }],
+  daemons: [{ name: "d1", address: "127.0.0.1", port: 8730, config: "/etc/rsyncd.conf", modules: [{ name: "data", path: "/srv/replica" }, { name: "other", path: "/srv/other" }] }],
   watches: [
     { name: "push", dir: "/state/watches/push", targets: [{ key: "rsync://127.0.0.1:8730/data", target: { kind: "daemon", host: "127.0.0.1", port: 8730, module: "data" } }] },
     { name: "away", dir: "/state/watches/away", targets: [{ key: "rsync://10.0.0.9:8730/data", target: { kind: "daemon", host: "10.0.0.9", port: 8730, module: "data" } }] },
@@ -25,6 +25,8 @@ describe("findRecreatedModules", () => {
     expect(findRecreatedModules(m, [result("directory", "directory:/srv/replica", "create"), result("daemon", "daemon:d1", "create")])).toEqual([]);
     expect(findRecreatedModules(m, [result("directory", "directory:/srv/replica", "create", "failed")])).toEqual([]);
     expect(findRecreatedModules(m, [result("directory", "directory:/srv/replica", "update")])).toEqual([]);
+    // A module just added to the manifest: rsyncd.conf changed with it.
+    expect(findRecreatedModules(m, [result("directory", "directory:/srv/replica", "create"), result("file", "file:/etc/rsyncd.conf", "update")])).toEqual([]);
   });
 
   test("a module no local watch replicates into: said and counted, nothing to ask", () => {

@@ -23,14 +23,16 @@ const LOOPBACK = /^(?:127\.\d+\.\d+\.\d+|localhost|::1|\[::1\])$/i;
 
 /**
  * The module directories this reconcile created while their daemon was not started by it (a first
- * apply creates both: nothing was lost then), and the local watches that target them. Pure.
+ * apply creates both: nothing was lost then) and its rsyncd.conf did not change (a module just
+ * added to the manifest is new, not recreated), and the local watches that target them. Pure.
  */
 export function findRecreatedModules(m: ResolvedManifest, results: readonly ApplyResult[]): RecreatedModule[] {
   const created = new Set(results.filter((r) => r.change.kind === "directory" && r.change.op === "create" && r.status === "changed").map((r) => r.change.id));
   const startedDaemons = new Set(results.filter((r) => r.change.kind === "daemon" && r.status === "changed").map((r) => r.change.id));
+  const changedFiles = new Set(results.filter((r) => r.change.kind === "file" && r.status === "changed").map((r) => r.change.id));
   const out: RecreatedModule[] = [];
   for (const d of m.daemons) {
-    if (startedDaemons.has(resourceId.daemon(d.name))) continue;
+    if (startedDaemons.has(resourceId.daemon(d.name)) || changedFiles.has(resourceId.file(d.config))) continue;
     for (const mod of d.modules) {
       if (!created.has(resourceId.directory(mod.path))) continue;
       const watches = m.watches.flatMap((w) => {
