@@ -40,8 +40,8 @@ export type LaneRunner = (
   hooks: {
     readonly start: () => void;
     readonly progress: (progress: Progress) => void;
-    /** A full sync changed this path on the target (rsync/itemized.ts). */
-    readonly changed: (change: ItemizedChange) => void;
+    /** A full sync changed this path on the target (rsync/itemized.ts); absent: not counted (the initial sync's rsync itemizes nothing). */
+    readonly changed?: (change: ItemizedChange) => void;
   },
 ) => Promise<BatchResult | { readonly halted: { readonly reason: HaltReason; readonly message: string } }>;
 
@@ -289,7 +289,7 @@ export function startLane(o: LaneOptions): Lane {
     const batch: Batch = { kind: "incremental", entries: early, renames: new Map() };
     early = new Map();
     const controller = new AbortController();
-    const quiet = { start: (): void => undefined, progress: (): void => undefined, changed: (): void => undefined };
+    const quiet = { start: (): void => undefined, progress: (): void => undefined };
     const done = runSafely(batch, controller.signal, quiet).then((result) => {
       earlyInFlight = undefined;
       if ("halted" in result) return;
@@ -343,7 +343,7 @@ export function startLane(o: LaneOptions): Lane {
     const hooks = {
       start: (): void => emit({ type: "run-start", at: Date.now(), target, kind, paths: listed, reason }),
       progress: (progress: Progress): void => emit({ type: "run-progress", at: Date.now(), target, progress }),
-      changed: (change: ItemizedChange): void => repairs?.add(change.path),
+      ...(repairs === undefined ? {} : { changed: (change: ItemizedChange): void => repairs.add(change.path) }),
     };
     const done = runSafely(batch, controller.signal, hooks).then((result) => {
         inFlight = undefined;
