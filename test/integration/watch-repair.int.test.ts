@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { mkdir, readdir, rm, writeFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { readLogRecords, type LogRecord } from "../../src/state/watch-log.ts";
@@ -16,9 +17,12 @@ import { waitForSameTree } from "../helpers/temp-tree.ts";
 const PW = "pw-REPAIR-SECRET-18";
 const DIRS = 4;
 const FILES_PER_DIR = 50;
+/** Every path of the source: the files, their directories, big.bin. */
+const PATHS = DIRS * FILES_PER_DIR + DIRS + 1;
 
 function manifest(f: ManifestFixture, port: number): string {
-  // delay: 1m keeps a change pending (not sent) long enough for a full sync to find it first.
+  // delay: 1m keeps a change pending (not sent) long enough for a full sync to find it first;
+  // --bwlimit makes the refill of the 4 MiB file last ~4 s, a window wide enough to see the lane Degraded.
   return loopbackManifest(f, {
     port,
     daemonExtra: "    uid: root\n    gid: root\n",
@@ -27,6 +31,7 @@ function manifest(f: ManifestFixture, port: number): string {
     source: ${f.path("source")}
     target: rsync://demo@127.0.0.1:${port}/data
     delay: 1m
+    rsyncArgs: ["--bwlimit=1m"]
     fullSync: { schedule: "0 0 1 1 *" }
 `,
   });
@@ -53,6 +58,7 @@ describe("divergence the events never saw", () => {
       await mkdir(f.path("source", `d${d}`), { recursive: true });
       for (let i = 0; i < FILES_PER_DIR; i++) await writeFile(f.path("source", `d${d}`, `f${i}.txt`), `file ${d}/${i}\n`);
     }
+    await writeFile(f.path("source", "big.bin"), randomBytes(4 * 1024 * 1024));
     const file = await f.writeManifest(manifest(f, port));
     agent = await startAgentProcess([file, "--interval", "1s"], { DEMO_PW: PW });
     await waitForHealth(agent, 200);
@@ -78,22 +84,27 @@ describe("divergence the events never saw", () => {
     await rm(replica(), { recursive: true, force: true });
     const line = await agent.waitForLine((l) => l.level === "warn" && l.msg.startsWith("module data of daemon d1 was recreated empty at "), 20_000, from);
     expect(line.msg).toContain("full sync requested from watch push");
+    // Degraded, saying why, while that full sync fills the module again.
+    const reason = `module data of daemon d1 was recreated empty at ${replica()}`;
+    const degraded = await waitForHealth(agent, 503, 10_000);
+    expect(JSON.stringify(degraded)).toContain(`${reason}; full sync pending`);
     // Filled by the full sync the agent asked for, not by a schedule (once a year) nor by events.
     await waitForSameTree(src(), replica(), { timeoutMs: 30_000 });
-    const reason = `module data of daemon d1 was recreated empty at ${replica()}`;
     expect(await waitFor(async () => (await runs()).some((r) => r.kind === "full" && r.reason === reason), 10_000)).toBe(true);
     const run = (await runs()).find((r) => r.kind === "full" && r.reason === reason);
     // Every file and directory of the source was created again (the root itself is not a path).
-    expect(run).toMatchObject({ outcome: "ok", repaired: DIRS * FILES_PER_DIR + DIRS });
+    expect(run).toMatchObject({ outcome: "ok", repaired: PATHS });
+    // The warning is appended just after the run's record.
+    expect(await waitFor(async () => (await warnings()).some((w) => w.reason === reason), 10_000)).toBe(true);
     const warning = (await warnings()).find((w) => w.reason === reason);
-    expect(warning).toMatchObject({ level: "warning", paths: DIRS * FILES_PER_DIR + DIRS });
+    expect(warning).toMatchObject({ level: "warning", paths: PATHS });
     expect(warning?.sample).toHaveLength(5);
-    expect(warning?.message).toMatch(new RegExp(`^full sync repaired ${DIRS * FILES_PER_DIR + DIRS} paths the events never reported: d\\d.*, … — something changed the replica or was missed$`));
+    expect(warning?.message).toMatch(new RegExp(`^full sync repaired ${PATHS} paths the events never reported: big.bin, d0, d0/f0.txt, .*, … — something changed the replica or was missed$`));
     // Healthy again once that full sync succeeded, and counted.
     expect(await waitFor(async () => (await readWatcherStatus(watchDir()))?.targets?.[0]?.requested === null, 10_000)).toBe(true);
     await waitForHealth(agent, 200);
     const m = await agent.metrics();
-    expect(m.get(sampleKey("rtsync_watch_repaired_paths_total", lane()))).toBe(DIRS * FILES_PER_DIR + DIRS);
+    expect(m.get(sampleKey("rtsync_watch_repaired_paths_total", lane()))).toBe(PATHS);
     expect(m.get(sampleKey("rtsync_module_recreated_total", { daemon: "d1", module: "data" }))).toBe(1);
   });
 
@@ -110,10 +121,12 @@ describe("divergence the events never saw", () => {
     expect(await waitFor(async () => (await runs()).slice(before).some((r) => r.kind === "full"), 20_000)).toBe(true);
     const run = (await runs()).slice(before).find((r) => r.kind === "full");
     expect(run).toMatchObject({ reason: "full sync requested (SIGUSR2)", outcome: "ok", repaired: 1 });
-    expect((await warnings()).at(-1)).toMatchObject({ paths: 1, sample: ["d1/f7.txt"], message: "full sync repaired 1 path the events never reported: d1/f7.txt — something changed the replica or was missed" });
+    const requested = "full sync requested (SIGUSR2)";
+    expect(await waitFor(async () => (await warnings()).some((w) => w.reason === requested), 10_000)).toBe(true);
+    expect((await warnings()).find((w) => w.reason === requested)).toMatchObject({ paths: 1, sample: ["d1/f7.txt"], message: "full sync repaired 1 path the events never reported: d1/f7.txt — something changed the replica or was missed" });
     await waitForSameTree(src(), replica());
     // The metric reads the watcher's status document, rewritten within a second.
     const repairedTotal = async () => (await agent.metrics()).get(sampleKey("rtsync_watch_repaired_paths_total", lane()));
-    expect(await waitFor(async () => (await repairedTotal()) === DIRS * FILES_PER_DIR + DIRS + 1, 10_000)).toBe(true);
+    expect(await waitFor(async () => (await repairedTotal()) === PATHS + 1, 10_000)).toBe(true);
   });
 });
