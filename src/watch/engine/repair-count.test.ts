@@ -8,6 +8,7 @@ describe("startRepairCount", () => {
     const count = startRepairCount(known);
     count.add("late.txt");
     count.add("edited.txt");
+    count.add("edited.txt"); // printed twice (a user's -i in rsyncArgs)
     known.add([{ path: "late.txt", tree: false }]); // its event, a moment after rsync sent it
     expect(count.result()).toEqual({ count: 1, sample: ["edited.txt"] });
   });

@@ -15,14 +15,15 @@ export interface RepairCount {
 }
 
 export function startRepairCount(known: KnownPaths): RepairCount {
-  const suspects: BytePath[] = [];
+  // A set: a user's -v or -i in rsyncArgs prints a path twice.
+  const suspects = new Set<BytePath>();
   return {
     add: (path) => {
-      if (!known.covers(path)) suspects.push(path);
+      if (!known.covers(path)) suspects.add(path);
     },
     result: () => {
       if (known.overflowed()) return undefined;
-      const repaired = suspects.filter((p) => !known.covers(p));
+      const repaired = [...suspects].filter((p) => !known.covers(p));
       return { count: repaired.length, sample: repaired.slice(0, REPAIRED_SAMPLE).map(displayPath) };
     },
   };
