@@ -49,6 +49,8 @@ export type ReconcileResult = "converged" | "failed" | "error" | "refused";
 export interface AgentMetrics {
   /** Counts one reconcile (or refused revision) and how long it took. */
   observeReconcile(result: ReconcileResult, seconds: number): void;
+  /** Counts a module directory the agent had to create again (module-recreated.ts). */
+  observeModuleRecreated(daemon: string, module: string): void;
   /** The exposition: reads a fresh snapshot first. */
   render(): Promise<string>;
   readonly contentType: string;
@@ -144,6 +146,9 @@ export function createAgentMetrics(readSnapshot: () => Promise<MetricsSnapshot>)
   counter("rtsync_watch_sent_bytes_total", "Bytes rsync sent to the target, from the watcher's log", ["watch", "target"], (c, s) =>
     s.watches.forEach((w) => tallyRows(w).forEach((t, target) => c.inc({ watch: w.name, target }, t.bytes))),
   );
+  counter("rtsync_watch_repaired_paths_total", "Paths full syncs had to create, update or delete on the target that the events never reported (something was missed), from the watcher's status", ["watch", "target"], (c, s) =>
+    s.watches.forEach((w) => w.report?.targets?.forEach((l) => c.inc({ watch: w.name, target: l.target }, l.counters.repairedPaths ?? 0))),
+  );
   counter("rtsync_watch_restarts_total", "Times this agent started the watcher again after it died", ["watch"], (c, s) => s.watches.forEach((w) => c.inc({ watch: w.name }, w.restarts)));
   counter("rtsync_watch_source_restarts_total", "Restarts of the event source inside the running watcher (inotify failed, root vanished)", ["watch"], (c, s) =>
     s.watches.forEach((w) => w.report && c.inc({ watch: w.name }, w.report.counters.sourceRestarts)),
@@ -168,6 +173,7 @@ export function createAgentMetrics(readSnapshot: () => Promise<MetricsSnapshot>)
   // Per node.
   const reconciles = new Counter({ name: "rtsync_reconciles_total", help: "Reconciles by result: converged, failed (something still differs: a change failed, or a process is held back), error (could not run), refused (invalid revision)", labelNames: ["result"], registers });
   for (const result of ["converged", "failed", "error", "refused"]) reconciles.inc({ result }, 0);
+  const recreated = new Counter({ name: "rtsync_module_recreated_total", help: "Module directories the agent created again while their daemon ran (someone removed them: the replica was lost)", labelNames: ["daemon", "module"], registers });
   const duration = new Histogram({ name: "rtsync_reconcile_duration_seconds", help: "How long each reconcile took", buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 15, 60], registers });
   gauge("rtsync_resources_drifted", "Resources the last reconcile found different from the manifest (before applying)", [], (g, s) => g.set(s.drifted));
   gauge("rtsync_resources_out_of_sync", "Resources still different from the manifest after the last reconcile (failed, blocked, held back)", [], (g, s) => g.set(s.outOfSync));
@@ -188,6 +194,9 @@ export function createAgentMetrics(readSnapshot: () => Promise<MetricsSnapshot>)
     observeReconcile(result, seconds) {
       reconciles.inc({ result });
       if (result !== "refused") duration.observe(seconds);
+    },
+    observeModuleRecreated(daemon, module) {
+      recreated.inc({ daemon, module });
     },
     render() {
       // One scrape at a time: the collect callbacks share the snapshot.

@@ -24,6 +24,8 @@ import { runReconcile, type ReconcileOutcome } from "./reconcile.ts";
 import { DEFAULT_RESTART_POLICY } from "./restarts.ts";
 import { readRevision, type Revision } from "./revision.ts";
 import { LogFollower } from "./run-tally.ts";
+import { findRecreatedModules, recreatedReason, requestRefills } from "./module-recreated.ts";
+import type { ResolvedManifest } from "../manifest/resolve.ts";
 
 // `rtsync agent`: the wiring around the pure decision core (decide.ts). Inputs come from signals,
 // a timer, the manifest's directory, the process poll and git; the core answers with reconciles,
@@ -207,6 +209,18 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     else log.error(fields, `${r.change.title}: ${r.status}${r.message ? `: ${r.message}` : ""}`);
   };
 
+  // A module directory created again under a running daemon: warn, count, and have the local
+  // watches that replicate into it fill it now (module-recreated.ts).
+  const reportRecreatedModules = async (resolved: ResolvedManifest, results: readonly ApplyResult[]): Promise<void> => {
+    const recreated = findRecreatedModules(resolved, results);
+    for (const r of recreated) {
+      metrics.observeModuleRecreated(r.daemon, r.module);
+      const refill = r.watches.length === 0 ? "the senders' next full sync fills it" : `full sync requested from watch ${r.watches.map((w) => w.name).join(", ")}`;
+      log.warn({ daemon: r.daemon, module: r.module, path: r.path }, `${recreatedReason(r)} (it was removed while the daemon ran): ${refill}`);
+    }
+    if (recreated.length > 0) await requestRefills(resolved, o.host, recreated).catch((e: unknown) => log.error({ error: messageOf(e) }, `cannot request the full sync that refills a recreated module: ${messageOf(e)}`));
+  };
+
   // Takes in the manifest revision (or refuses it); returns what to converge to, if anything.
   const takeRevision = async (commit: string | undefined, reasons: readonly string[]): Promise<Revision | undefined> => {
     // A commit whose signature does not verify is refused before it is checked out; the agent
@@ -312,6 +326,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
           `reconcile ${result}: ${outcome.changed} changed, ${outcome.outOfSync.length} out of sync${heldText} (${a.reasons.join(", ")})`,
         );
       }
+      await reportRecreatedModules(rev.resolved, outcome.results);
       await recordApplied(rev, outcome);
       return { type: "reconciled", started: outcome.started, failedStarts: outcome.failedStarts, failed: outcome.failed, now: Date.now() };
     } catch (e) {

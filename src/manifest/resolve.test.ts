@@ -35,7 +35,7 @@ describe("resolveManifest", () => {
     expect(m.watches[0]).toMatchObject({
       name: "push",
       delayMs: 2000,
-      targets: [{ key: "rsync://10.0.0.1:873/m", url: "rsync://u@10.0.0.1/m", passwordFile: "/var/lib/rtsync/watches/push/password", rsyncArgs: [], fullSyncSchedule: "0 * * * *" }],
+      targets: [{ key: "rsync://10.0.0.1:873/m", url: "rsync://u@10.0.0.1/m", passwordFile: "/var/lib/rtsync/watches/push/password", rsyncArgs: [] }],
     });
     expect(resolved("version: 1\ndaemons:\n  slave:\n    nodes: [inotify-slave]\n", { node: "inotify-slave" }).daemons).toHaveLength(1);
   });

@@ -46,8 +46,8 @@ export interface ResolvedTarget {
   /** The client password file, for a daemon target with a user. */
   readonly passwordFile?: string;
   readonly rsyncArgs: readonly string[];
-  /** The cron schedule of its full resync. */
-  readonly fullSyncSchedule: string;
+  /** The cron schedule of its full resync; absent: the adaptive default (watch/engine/adaptive-schedule.ts). */
+  readonly fullSyncSchedule?: string;
   readonly maxDelete?: number;
 }
 
@@ -83,8 +83,6 @@ export interface ResolvedManifest {
    */
   readonly confinedTo?: string;
 }
-
-export const DEFAULT_FULL_SYNC = "0 * * * *";
 
 /** Milliseconds of a manifest duration (number of ms, or "200ms" / "2s" / "1m"). */
 export function durationMs(value: number | string): number {
@@ -142,13 +140,14 @@ function resolveWatch(name: string, w: Watch, stateDir: string): ResolvedWatch {
   const targets = parsed.map(({ entry, target }): ResolvedTarget => {
     const user = target.kind === "daemon" ? target.user : undefined;
     const max = entry.maxDelete ?? maxDelete;
+    const schedule = entry.fullSync?.schedule ?? fullSync?.schedule;
     return {
       key: targetKey(target),
       target,
       url: renderTarget(target),
       ...(user ? { passwordFile: passwordFileOf(dir, user, users) } : {}),
       rsyncArgs: entry.rsyncArgs ?? rsyncArgs,
-      fullSyncSchedule: entry.fullSync?.schedule ?? fullSync?.schedule ?? DEFAULT_FULL_SYNC,
+      ...(schedule === undefined ? {} : { fullSyncSchedule: schedule }),
       ...(max === undefined ? {} : { maxDelete: max }),
     };
   });

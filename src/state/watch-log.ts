@@ -42,7 +42,11 @@ export const LogRecordSchema = z.discriminatedUnion("type", [
     messages: z.optional(z.array(z.string())),
     /** A batch with renamed directories runs one rsync per rename first (the daemon logs each). */
     renames: z.optional(z.array(RenameStepSchema)),
+    /** Full syncs but the initial one: paths it created, updated or deleted that the events never reported. */
+    repaired: z.optional(z.number()),
   }),
+  /** A warning: a full sync repaired paths the events never reported (a deleted module, an edited replica, a missed event). */
+  z.object({ at: z.string(), type: z.literal("repaired"), level: z.literal("warning"), target: z.optional(z.string()), reason: z.string(), paths: z.number(), sample: z.array(z.string()), message: z.string() }),
   z.object({
     at: z.string(),
     type: z.literal("gave-up"),

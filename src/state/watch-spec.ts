@@ -35,6 +35,8 @@ export const TargetSpecSchema = z.strictObject({
   rsyncArgs: z.array(z.string()),
   /** Cron expression of this target's scheduled full sync. */
   fullSyncSchedule: z.optional(z.string().check(z.minLength(1))),
+  /** No schedule in the manifest: full syncs spaced by their CPU cost, 5 to 15 minutes apart (watch/engine/adaptive-schedule.ts). */
+  adaptiveFullSync: z.optional(z.boolean()),
   /** Full syncs delete at most this many files on the target (rsync --max-delete); its lane halts past it. */
   maxDelete: z.optional(z.int().check(z.positive())),
 });

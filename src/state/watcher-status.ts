@@ -50,6 +50,8 @@ export const RunRecordSchema = z.object({
   deleted: z.optional(z.nullable(z.number())),
   /** Why it ran: "changes", or for a full sync "initial sync", "schedule", "repair", ... */
   reason: z.optional(z.string()),
+  /** Full syncs but the initial one: paths it created, updated or deleted that the events never reported. */
+  repaired: z.optional(z.number()),
 });
 export type RunRecord = z.infer<typeof RunRecordSchema>;
 
@@ -85,6 +87,8 @@ const RUN_COUNTERS = {
   gaveUp: z.number(),
   pathsSent: z.number(),
   bytesSent: z.number(),
+  /** Paths full syncs repaired that the events never reported (absent from watchers before issue 18). */
+  repairedPaths: z.optional(z.number()),
 };
 
 /** One lane of the watcher: everything about one of its targets. */
@@ -111,6 +115,8 @@ export const LaneStatusSchema = z.object({
   lastError: z.nullable(ErrorSchema),
   halted: z.nullable(HaltedSchema),
   failing: z.nullable(FailingSchema),
+  /** A full sync asked for from outside (the agent recreated the target's module): not healthy until one succeeded. */
+  requested: z.optional(z.nullable(z.object({ at: z.string(), reason: z.string() }))),
 });
 export type LaneStatus = z.infer<typeof LaneStatusSchema>;
 

@@ -8,6 +8,9 @@ import type { FollowedWatcher } from "../follow-sync.ts";
 import { watcherCommand } from "../watcher-command.ts";
 import { loadForNode, printWarnings, warningsJson, type CommonOptions } from "../manifest-arg.ts";
 import type { Output } from "../output.ts";
+import { findRecreatedModules, recreatedReason, requestRefills } from "../../agent/module-recreated.ts";
+import { messageOf } from "../../core/errors.ts";
+import type { ResolvedManifest } from "../../manifest/resolve.ts";
 
 // Watchers this apply started (create or restart) and that do an initial sync.
 function startedWatchers(results: readonly ApplyResult[]): FollowedWatcher[] {
@@ -16,6 +19,22 @@ function startedWatchers(results: readonly ApplyResult[]): FollowedWatcher[] {
     const w = r.change.want;
     return w && w.spec.initialSync ? [{ name: w.name, pid: r.pid, watchDir: w.spec.stateDir }] : [];
   });
+}
+
+// A module directory created again under its running daemon: say so, and have the local watches
+// that replicate into it fill it now (agent/module-recreated.ts, as the agent does).
+async function refillRecreatedModules(resolved: ResolvedManifest, results: readonly ApplyResult[], io: Output | undefined): Promise<void> {
+  const recreated = findRecreatedModules(resolved, results);
+  if (recreated.length === 0) return;
+  const asked = await requestRefills(resolved, systemHost(), recreated).catch((e: unknown): string[] => {
+    io?.err(`rtsync apply: cannot request the full sync that refills a recreated module: ${messageOf(e)}`);
+    return [];
+  });
+  for (const r of recreated) {
+    const mine = r.watches.map((w) => w.name).filter((name) => asked.includes(name));
+    const refill = mine.length > 0 ? `full sync requested from watch ${mine.join(", ")}` : "the senders' next full sync fills it";
+    io?.err(`rtsync apply: warning: ${recreatedReason(r)} (it was removed while the daemon ran): ${refill}`);
+  }
 }
 
 // `rtsync apply`: each change printed as it is made, then `N changed, N unchanged, N failed`.
@@ -38,6 +57,7 @@ export async function applyCommand(file: string, opts: CommonOptions, io: Output
   );
   if (opts.json) io.json(renderApplyJson(done.plan, done.results, done.summary, warningsJson(warnings, stateWarnings)));
   else io.out(renderSummary(done.summary));
+  await refillRecreatedModules(resolved, done.results, text ? io : undefined);
   const started = startedWatchers(done.results);
   // On a terminal, show the initial sync of the watchers just started (after the lock is released).
   if (io.interactive && text && started.length > 0) {

@@ -10,7 +10,7 @@ function buildTargetSpec(t: ResolvedTarget): TargetSpec {
     daemonTarget: t.target.kind === "daemon",
     ...(t.passwordFile === undefined ? {} : { passwordFile: t.passwordFile }),
     rsyncArgs: [...t.rsyncArgs],
-    fullSyncSchedule: t.fullSyncSchedule,
+    ...(t.fullSyncSchedule === undefined ? { adaptiveFullSync: true } : { fullSyncSchedule: t.fullSyncSchedule }),
     ...(t.maxDelete === undefined ? {} : { maxDelete: t.maxDelete }),
   };
 }

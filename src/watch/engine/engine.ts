@@ -15,7 +15,7 @@ import { readSourceRoot } from "../guard/source-root.ts";
 import { loadEventSource } from "../sources/select.ts";
 import { WatchSourceError, fullSyncRequest, type EventSource, type SourceEvent, type Subscription } from "../sources/source.ts";
 import type { EngineEvent } from "./events.ts";
-import { startLane, type Lane, type LaneRunner } from "./lane.ts";
+import { INITIAL_SYNC, startLane, type Lane, type LaneRunner } from "./lane.ts";
 import { makeUnwatchedReporter } from "./unwatched-report.ts";
 import { DEFAULT_SOURCE_RESTART, FRESH_SOURCE, planSourceRestart, type RestartState } from "./restart-policy.ts";
 import { DEFAULT_REPAIR } from "./repair-policy.ts";
@@ -73,6 +73,8 @@ export interface WatchEngine {
   idle(): boolean;
   /** Each lane by its key: what it has pending, whether it halted or is idle. */
   lanes(): ReadonlyArray<{ readonly key: string; readonly pending: number; readonly halted: boolean; readonly idle: boolean }>;
+  /** A full sync now on the lanes of `targets` (every lane when absent), for `reason` (SIGUSR2: process/main.ts). */
+  requestFull(reason: string, targets?: readonly string[]): void;
   /** Stops watching and flushes; see the header of this file. */
   stop(): Promise<void>;
 }
@@ -137,7 +139,7 @@ export async function startWatchEngine(spec: WatchSpec, options: EngineOptions =
         }
       }
       hooks.start();
-      return runBatch(lane, batch, { signal, onProgress: hooks.progress });
+      return runBatch(lane, batch, { signal, onProgress: hooks.progress, ...(hooks.changed === undefined ? {} : { onChanged: hooks.changed }) });
     };
   // A daemon target that refused connections is probed while its lane backs off (lane.ts).
   const probeOf = (lane: LaneSpec): { probe: () => Promise<boolean> } | Record<string, never> => {
@@ -154,6 +156,7 @@ export async function startWatchEngine(spec: WatchSpec, options: EngineOptions =
         ...(lane.maxDelete === undefined ? {} : { maxDelete: lane.maxDelete }),
         ...(schedule === undefined ? {} : { schedule }),
         ...(options.overlapAfterMs === undefined ? {} : { overlapAfterMs: options.overlapAfterMs }),
+        ...(lane.adaptiveFullSync === true ? { adaptive: true } : {}),
         run: runnerOf(lane),
         ...probeOf(lane),
         emit,
@@ -222,7 +225,7 @@ export async function startWatchEngine(spec: WatchSpec, options: EngineOptions =
         emit({ type: "source-ready", at: Date.now(), watcher: source.kind, watches, ...(source.why === undefined ? {} : { why: source.why }) });
         resolveReady({ watches });
         if (afterError) requestFull("watcher restarted");
-        else if (spec.initialSync) requestFull("initial sync");
+        else if (spec.initialSync) requestFull(INITIAL_SYNC);
       },
       (error: unknown) => {
         if (sub === current) failSource(error);
@@ -256,6 +259,13 @@ export async function startWatchEngine(spec: WatchSpec, options: EngineOptions =
     halted: () => lanes.every((l) => l.halted()),
     idle: () => lanes.every((l) => l.idle()),
     lanes: () => lanes.map((l) => ({ key: l.key, pending: l.pending(), halted: l.halted(), idle: l.idle() })),
+    requestFull: (reason, targets) => {
+      for (const lane of lanes) {
+        if (targets !== undefined && !targets.includes(lane.key)) continue;
+        emit({ type: "full-sync-requested", at: Date.now(), target: lane.key, reason });
+        lane.requestFull(reason);
+      }
+    },
     stop,
   };
 }

@@ -28,6 +28,11 @@ export interface RunSummary {
   readonly messages: readonly string[];
   /** The rsync runs that preceded the incremental run, one per renamed directory. */
   readonly renameSteps?: readonly RenameStepResult[];
+  /**
+   * Full syncs (not the initial one): paths it created, updated or deleted on the target that the
+   * events did not have pending, i.e. a divergence the events never saw (engine/repair-count.ts).
+   */
+  readonly repaired?: number;
 }
 
 /** Events of one lane: `target` is its key (TargetSpec.key). */
@@ -58,6 +63,10 @@ export type LaneEvent =
   /** The lane stopped running rsync for good (until the watcher is restarted). */
   | { readonly type: "halted"; readonly at: number; readonly target: string; readonly reason: HaltReason; readonly message: string }
   | { readonly type: "full-sync-scheduled"; readonly at: number; readonly target: string; readonly nextAt: number }
+  /** A full sync was asked for from outside (the agent recreated the target's module): the lane is Degraded until one succeeds. */
+  | { readonly type: "full-sync-requested"; readonly at: number; readonly target: string; readonly reason: string }
+  /** A full sync repaired `count` paths the events never reported (a warning: something was missed); `sample` names a few. */
+  | { readonly type: "repaired"; readonly at: number; readonly target: string; readonly reason: string; readonly count: number; readonly sample: readonly string[] }
   /**
    * An early send ended: changes that arrived while a full sync ran, sent beside it so they show on
    * the target at once. Only a head start: they are still sent after the full sync (lane.ts), so

@@ -319,3 +319,86 @@ describe("a target that comes back", () => {
     await L.finishStop(10);
   });
 });
+
+describe("full syncs count what the events never reported", () => {
+  // A full sync's runner reporting `changed` paths, as rsync's itemized output does.
+  function reporting(changed: () => readonly string[]): LaneRunner {
+    return async (_batch, _signal, hooks) => {
+      hooks.start();
+      for (const path of changed()) hooks.changed?.({ op: "updated", path });
+      return ok;
+    };
+  }
+
+  test("paths the events had pending are not repairs; the others are counted, sampled and warned about", async () => {
+    const events: LaneEvent[] = [];
+    let changed: readonly string[] = [];
+    // A long delay keeps "pending.txt" waiting when the full sync runs.
+    const L = startLane({ key: "t", config: { ...config, delayMs: 60_000 }, repair, run: reporting(() => changed), emit: (e) => events.push(e) });
+    feed([L], [file("pending.txt"), { path: "newdir", tree: true }]);
+    changed = ["pending.txt", "newdir/inside.txt", "edited-on-replica.txt", "gone/a", "gone/b"];
+    L.requestFull("schedule");
+    await until(() => events.some((e) => e.type === "run-done"), "the full sync");
+    const done = events.find((e) => e.type === "run-done");
+    expect(done).toMatchObject({ run: { kind: "full", reason: "schedule", repaired: 3 } });
+    expect(events.find((e) => e.type === "repaired")).toMatchObject({ target: "t", reason: "schedule", count: 3, sample: ["edited-on-replica.txt", "gone/a", "gone/b"] });
+    await L.finishStop(100);
+  });
+
+  test("after a successful full sync, the paths it covered are forgotten: the next one counts them", async () => {
+    const events: LaneEvent[] = [];
+    let changed: readonly string[] = [];
+    const L = startLane({ key: "t", config, repair, run: reporting(() => changed), emit: (e) => events.push(e) });
+    feed([L], [file("a.txt")]);
+    await until(() => L.idle(), "a.txt sent");
+    changed = ["a.txt"];
+    L.requestFull("schedule");
+    await until(() => events.filter((e) => e.type === "run-done").length === 2, "the full sync");
+    expect(events.filter((e) => e.type === "run-done").at(-1)).toMatchObject({ run: { kind: "full", repaired: 1 } });
+    await L.finishStop(100);
+  });
+
+  test("a full sync that succeeded forgets the pending paths it covered: the next full sync counts them", async () => {
+    const events: LaneEvent[] = [];
+    const L = startLane({ key: "t", config: { ...config, delayMs: 60_000 }, repair, run: reporting(() => ["pending.txt"]), emit: (e) => events.push(e) });
+    feed([L], [file("pending.txt")]);
+    L.requestFull("schedule");
+    await until(() => events.filter((e) => e.type === "run-done").length === 1, "the first full sync");
+    L.requestFull("schedule");
+    await until(() => events.filter((e) => e.type === "run-done").length === 2, "the second full sync");
+    const repaired = events.flatMap((e) => (e.type === "run-done" ? [e.run.repaired] : []));
+    expect(repaired).toEqual([0, 1]);
+    await L.finishStop(100);
+  });
+
+  test("the initial sync counts nothing", async () => {
+    const events: LaneEvent[] = [];
+    const L = startLane({ key: "t", config, repair, run: reporting(() => ["a", "b"]), emit: (e) => events.push(e) });
+    L.requestFull("initial sync");
+    await until(() => events.some((e) => e.type === "run-done"), "the initial sync");
+    const done = events.find((e) => e.type === "run-done");
+    expect(done?.type === "run-done" && done.run.repaired).toBeUndefined();
+    expect(events.some((e) => e.type === "repaired")).toBe(false);
+    await L.finishStop(100);
+  });
+});
+
+describe("the adaptive default schedule", () => {
+  test("the longest interval until a full sync was measured, then its CPU time over 2 % (at least 5 minutes)", async () => {
+    const events: LaneEvent[] = [];
+    const run: LaneRunner = async (_b, _s, hooks) => {
+      hooks.start();
+      return { ...ok, cpuSeconds: 8 };
+    };
+    const L = startLane({ key: "t", config, repair, run, adaptive: true, emit: (e) => events.push(e) });
+    const scheduled = () => events.filter((e): e is Extract<LaneEvent, { type: "full-sync-scheduled" }> => e.type === "full-sync-scheduled");
+    expect(scheduled()).toHaveLength(1);
+    expect((scheduled()[0]?.nextAt ?? 0) - Date.now()).toBeGreaterThan(14 * 60_000);
+    L.requestFull("initial sync");
+    await until(() => scheduled().length === 2, "the schedule after the full sync");
+    const next = (scheduled()[1]?.nextAt ?? 0) - (scheduled()[1]?.at ?? 0);
+    expect(next).toBe(400_000); // 8 s of CPU: every 400 s is 2 % of one core
+    L.beginStop();
+    await L.finishStop(100);
+  });
+});

@@ -13,7 +13,10 @@ import { EMPTY_COALESCER, queuedCount, stepCoalescer, type CoalescerInput, type 
 import type { LaneEvent, RunKind, RunSummary } from "./events.ts";
 import { startBesideRuns } from "./overlap-run.ts";
 import { NO_REPAIR, stepRepair, type RepairState } from "./repair-policy.ts";
-import { startScheduleTimer, type ScheduleTimer } from "./schedule-timer.ts";
+import { startAdaptiveTimer, startScheduleTimer, type ScheduleTimer } from "./schedule-timer.ts";
+import type { ItemizedChange } from "../rsync/itemized.ts";
+import { startRepairCount } from "./repair-count.ts";
+import { startKnownPaths } from "./known-paths.ts";
 
 // One lane: everything a watch does for one of its targets. The engine (engine.ts) owns the event
 // source and hands every change to each lane; a lane owns its own pending set and batcher state,
@@ -39,7 +42,12 @@ import { startScheduleTimer, type ScheduleTimer } from "./schedule-timer.ts";
 export type LaneRunner = (
   batch: Batch,
   signal: AbortSignal,
-  hooks: { readonly start: () => void; readonly progress: (progress: Progress) => void },
+  hooks: {
+    readonly start: () => void;
+    readonly progress: (progress: Progress) => void;
+    /** A full sync changed this path on the target (rsync/itemized.ts); absent: not counted (the initial sync's rsync itemizes nothing). */
+    readonly changed?: (change: ItemizedChange) => void;
+  },
 ) => Promise<BatchResult | { readonly halted: { readonly reason: HaltReason; readonly message: string } }>;
 
 export interface LaneOptions {
@@ -49,7 +57,9 @@ export interface LaneOptions {
   readonly repair: Backoff;
   /** The target's maxDelete, for the message when a full sync hits it. */
   readonly maxDelete?: number;
+  /** A cron schedule of full syncs; absent with `adaptive`: the default schedule (adaptive-schedule.ts); neither: none. */
   readonly schedule?: Schedule;
+  readonly adaptive?: boolean;
   readonly run: LaneRunner;
   readonly emit: (event: LaneEvent) => void;
   /**
@@ -107,7 +117,7 @@ export function addEarlyPaths(into: Map<BytePath, boolean>, changes: readonly Ch
 }
 
 /** A finished run as the log and status see it. Pure. */
-function summaryOf(kind: RunKind, reason: string, paths: number, result: BatchResult): RunSummary {
+function summaryOf(kind: RunKind, reason: string, paths: number, result: BatchResult, repaired?: number): RunSummary {
   return {
     kind,
     reason,
@@ -119,10 +129,14 @@ function summaryOf(kind: RunKind, reason: string, paths: number, result: BatchRe
     ...(result.bytesSent === undefined ? {} : { bytesSent: result.bytesSent }),
     ...(kind === "full" && result.deleted !== undefined ? { deleted: result.deleted } : {}),
     ...(result.renameSteps === undefined ? {} : { renameSteps: result.renameSteps }),
+    ...(repaired === undefined ? {} : { repaired }),
   };
 }
 
 const SAMPLE = 20;
+
+/** The reason of the full sync a watcher starts with (engine.ts). */
+export const INITIAL_SYNC = "initial sync";
 
 function sampleOf(batch: Batch): string[] {
   if (batch.kind === "full") return [];
@@ -158,6 +172,8 @@ export function startLane(o: LaneOptions): Lane {
   // does not see what rsync sees, so the backoff alone decides until a run succeeds.
   let probeRetried = false;
   let probeMisled = false;
+  // What the event path has pending: a full sync's changes outside it are counted as repaired.
+  const known = startKnownPaths();
 
   // A runner that throws is a fatal run, not a lane that stops.
   const runSafely = (batch: Batch, signal: AbortSignal, hooks: Parameters<LaneRunner>[2]): ReturnType<LaneRunner> =>
@@ -346,9 +362,13 @@ export function startLane(o: LaneOptions): Lane {
     const kind: RunKind = batch.kind;
     const listed = batch.kind === "full" ? 0 : batch.entries.size;
     const reason = batch.kind === "full" ? fullReason : "changes";
+    const mark = known.mark();
+    // The initial sync (a new or restarted watcher) fills a replica the events never covered: not a repair.
+    const repairs = kind === "full" && reason !== INITIAL_SYNC ? startRepairCount(known) : undefined;
     const hooks = {
       start: (): void => emit({ type: "run-start", at: Date.now(), target, kind, paths: listed, reason }),
       progress: (progress: Progress): void => emit({ type: "run-progress", at: Date.now(), target, progress }),
+      ...(repairs === undefined ? {} : { changed: (change: ItemizedChange): void => repairs.add(change.path) }),
     };
     beside.started(batch, performance.now());
     // The next normal run waits for the run beside too (never two runs over the same path).
@@ -367,12 +387,19 @@ export function startLane(o: LaneOptions): Lane {
           return;
         }
         const paths = kind === "full" ? (result.transferred ?? 0) : listed;
-        emit({ type: "run-done", at: Date.now(), target, run: summaryOf(kind, reason, paths, result), pending: pendingNow() });
+        const repaired = repairs?.result(); // after the flush above: changes seen during the run are the events'
+        emit({ type: "run-done", at: Date.now(), target, run: summaryOf(kind, reason, paths, result, repaired?.count), pending: pendingNow() });
+        if (repaired !== undefined && repaired.count > 0) emit({ type: "repaired", at: Date.now(), target, reason, count: repaired.count, sample: repaired.sample });
+        if (result.outcome === "ok") {
+          if (batch.kind === "full") known.synced(mark);
+          else known.sent(batch.entries.keys(), mark);
+        }
         if (halted !== undefined) {
           // Halted while it ran (another lane's guard found the source gone): it was cancelled.
           dispatch({ type: "halt", now: performance.now() });
           return;
         }
+        if (kind === "full" && result.outcome !== "cancelled") scheduleTimer?.fullSyncDone(result.cpuSeconds);
         if (kind === "full" && result.outcome === "ok") {
           repair = stepRepair(repair, { type: "full-ok", now: performance.now() }, o.repair);
           armRepairTimer();
@@ -412,16 +439,17 @@ export function startLane(o: LaneOptions): Lane {
     clearTimeout(timer);
   };
 
-  if (o.schedule !== undefined) {
-    scheduleTimer = startScheduleTimer(o.schedule, {
-      onArmed: (nextAt) => emit({ type: "full-sync-scheduled", at: Date.now(), target, nextAt }),
-      onFire: () => requestFull("schedule"),
-    });
-  }
+  const scheduleHandlers = {
+    onArmed: (nextAt: number) => emit({ type: "full-sync-scheduled", at: Date.now(), target, nextAt }),
+    onFire: () => requestFull("schedule"),
+  };
+  if (o.schedule !== undefined) scheduleTimer = startScheduleTimer(o.schedule, scheduleHandlers);
+  else if (o.adaptive === true) scheduleTimer = startAdaptiveTimer(scheduleHandlers);
 
   return {
     key: target,
     add: (changes, now) => {
+      known.add(changes);
       const busy = state.phase === "running" || state.phase === "backoff";
       coalesce({ type: "add", changes, busy, now });
       sendEarly(changes);

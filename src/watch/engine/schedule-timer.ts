@@ -1,4 +1,5 @@
 import type { Schedule } from "../../core/cron.ts";
+import { planAdaptiveInterval } from "./adaptive-schedule.ts";
 
 // Fires a cron schedule: a timer for the next fire time, armed again after each. Timers longer
 // than 2^31 ms overflow, so a far fire time is reached in steps of at most a day.
@@ -7,6 +8,32 @@ const MAX_TIMER_MS = 86_400_000;
 
 export interface ScheduleTimer {
   stop(): void;
+  /** A full sync (for any reason) ended, having cost `cpuSeconds`: the adaptive schedule counts from here. */
+  fullSyncDone(cpuSeconds: number | undefined): void;
+}
+
+/**
+ * The default schedule (adaptive-schedule.ts): the next full sync an interval after the last one
+ * ended, the interval from that one's CPU time; the longest interval until one was measured.
+ */
+export function startAdaptiveTimer(handlers: { readonly onArmed: (nextAt: number) => void; readonly onFire: () => void }): ScheduleTimer {
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const arm = (cpuSeconds: number | undefined): void => {
+    clearTimeout(timer);
+    if (stopped) return;
+    const ms = planAdaptiveInterval(cpuSeconds);
+    handlers.onArmed(Date.now() + ms);
+    timer = setTimeout(handlers.onFire, ms);
+  };
+  arm(undefined);
+  return {
+    stop: () => {
+      stopped = true;
+      clearTimeout(timer);
+    },
+    fullSyncDone: arm,
+  };
 }
 
 export function startScheduleTimer(
@@ -38,5 +65,6 @@ export function startScheduleTimer(
       stopped = true;
       clearTimeout(timer);
     },
+    fullSyncDone: () => undefined, // a cron schedule fires at its times, whatever ran meanwhile
   };
 }

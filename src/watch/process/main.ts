@@ -2,6 +2,7 @@ import { mkdir } from "node:fs/promises";
 import { messageOf } from "../../core/errors.ts";
 import { appendLogRecord, type LogRecord } from "../../state/watch-log.ts";
 import { hashWatchSpec, readWatchSpec } from "../../state/watch-spec.ts";
+import { takeFullSyncRequest } from "../../state/full-sync-request.ts";
 import { startWatchEngine, type EngineOptions } from "../engine/engine.ts";
 import type { EngineEvent } from "../engine/events.ts";
 import { killLiveChildren } from "../children.ts";
@@ -78,6 +79,9 @@ export async function runWatcher(specPath: string, options: RunWatcherOptions = 
   });
   const signals: NodeJS.Signals[] = ["SIGTERM", "SIGINT", "SIGHUP"];
   for (const s of signals) process.on(s, requestStop);
+  let onFullSyncRequest = (): void => undefined; // until the engine runs: its start runs one anyway
+  const fullSyncSignal = (): void => onFullSyncRequest();
+  process.on("SIGUSR2", fullSyncSignal);
   options.signal?.addEventListener("abort", requestStop, { once: true });
   try {
     let engine;
@@ -88,12 +92,19 @@ export async function runWatcher(specPath: string, options: RunWatcherOptions = 
       writer.update(status); // written by the flush below
       throw error;
     }
+    // SIGUSR2: a full sync now, for the reason and targets in full-sync-request.json (the agent's).
+    const started = engine;
+    onFullSyncRequest = () =>
+      void takeFullSyncRequest(spec.stateDir)
+        .catch(() => undefined)
+        .then((request) => started.requestFull(request?.reason ?? "full sync requested (SIGUSR2)", request?.targets));
     await stopRequested;
     await engine.stop();
   } finally {
     clearInterval(countWatches);
     process.off("exit", killLiveChildren);
     for (const s of signals) process.off(s, requestStop);
+    process.off("SIGUSR2", fullSyncSignal);
     await logChain;
     await writer.flush();
   }

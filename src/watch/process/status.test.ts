@@ -331,3 +331,31 @@ describe("two targets: one lane each, the top level their aggregate", () => {
     expect(s).toMatchObject({ state: "watching", healthy: true });
   });
 });
+
+describe("a full sync asked for from outside, and what full syncs repaired", () => {
+  const reason = "module backup of daemon d was recreated empty at /backup";
+  const ready: StatusInput = { type: "source-ready", at: T0 + 100, watcher: "inotify", watches: 3 };
+
+  test("the lane is not healthy, saying why, until a full sync for that reason succeeded", () => {
+    const asked = fold([ready, fullOk, { type: "full-sync-requested", target: K, at: T0 + 4000, reason }]);
+    expect(asked).toMatchObject({ healthy: false, lastError: { message: `${reason}; full sync pending` } });
+    const other = stepStatus(asked, { ...fullOk, at: T0 + 4500, run: { ...fullOk.run, reason: "schedule" } } as EngineEvent);
+    expect(other.healthy).toBe(false);
+    const done = stepStatus(other, { ...fullOk, at: T0 + 5000, run: { ...fullOk.run, reason, repaired: 7 } } as EngineEvent);
+    expect(done).toMatchObject({ healthy: true, lastFullSync: { reason, repaired: 7 }, counters: { repairedPaths: 7 } });
+    expect(done.targets?.[0]).toMatchObject({ requested: null, counters: { repairedPaths: 7 } });
+  });
+
+  test("the repaired warning is a log record naming a few paths", () => {
+    expect(buildLogRecord({ type: "repaired", target: K, at: T0, reason: "schedule", count: 3, sample: ["a", "b"] })).toEqual({
+      at: "2025-01-01T00:00:00.000Z",
+      type: "repaired",
+      level: "warning",
+      target: K,
+      reason: "schedule",
+      paths: 3,
+      sample: ["a", "b"],
+      message: "full sync repaired 3 paths the events never reported: a, b, … — something changed the replica or was missed",
+    });
+  });
+});

@@ -33,7 +33,7 @@ function buildInitialLane(t: StatusIdentity["targets"][number], initialSync: boo
     lastSuccessAt: null,
     nextFullSync: null,
     initialSync: { state: initialSync ? "pending" : "skipped", progress: null },
-    counters: { runs: 0, incrementalRuns: 0, fullSyncs: 0, failedRuns: 0, gaveUp: 0, pathsSent: 0, bytesSent: 0 },
+    counters: { runs: 0, incrementalRuns: 0, fullSyncs: 0, failedRuns: 0, gaveUp: 0, pathsSent: 0, bytesSent: 0, repairedPaths: 0 },
     lastError: null,
     halted: null,
     failing: null,
@@ -60,7 +60,7 @@ export function buildInitialStatus(id: StatusIdentity): WatcherStatusDoc {
     lastFullSync: null,
     nextFullSync: null,
     initialSync: { state: id.initialSync ? "pending" : "skipped", progress: null },
-    counters: { runs: 0, incrementalRuns: 0, fullSyncs: 0, failedRuns: 0, gaveUp: 0, sourceRestarts: 0, overflows: 0, pathsSent: 0, bytesSent: 0 },
+    counters: { runs: 0, incrementalRuns: 0, fullSyncs: 0, failedRuns: 0, gaveUp: 0, sourceRestarts: 0, overflows: 0, pathsSent: 0, bytesSent: 0, repairedPaths: 0 },
     lastError: null,
     halted: null,
     failing: null,
@@ -102,7 +102,7 @@ function mergeUnique(a: readonly string[], b: readonly string[], max: number): s
 }
 
 function laneHealth(l: LaneStatus): LaneStatus {
-  return { ...l, healthy: l.halted === null && l.failing === null && (l.lastRun === null || l.lastRun.ok) };
+  return { ...l, healthy: l.halted === null && l.failing === null && (l.requested ?? null) === null && (l.lastRun === null || l.lastRun.ok) };
 }
 
 // Pending changed: a lane with something pending has been behind since the first of them.
@@ -114,6 +114,7 @@ function withPending(l: LaneStatus, pending: number, at: string): LaneStatus {
 function stepLane(l: LaneStatus, e: LaneInput, at: string): LaneStatus {
   switch (e.type) {
     case "early-run-done":
+    case "repaired": // counted from its run-done
       return l;
     case "changes":
     case "pending":
@@ -139,6 +140,7 @@ function stepLane(l: LaneStatus, e: LaneInput, at: string): LaneStatus {
         bytesSent: run.bytesSent ?? null,
         ...(run.kind === "full" ? { deleted: run.deleted ?? null } : {}),
         reason: run.reason,
+        ...(run.repaired === undefined ? {} : { repaired: run.repaired }),
       };
       const c = l.counters;
       const initial =
@@ -151,6 +153,8 @@ function stepLane(l: LaneStatus, e: LaneInput, at: string): LaneStatus {
         ...(ok ? { lastSuccessAt: at } : {}),
         // A full sync that succeeded put everything given up on the target.
         ...(run.kind === "full" && ok ? { failing: null } : {}),
+        // The full sync asked for from outside is done.
+        ...(run.kind === "full" && ok && l.requested?.reason === run.reason ? { requested: null } : {}),
         initialSync: initial,
         counters: {
           runs: c.runs + 1,
@@ -160,6 +164,7 @@ function stepLane(l: LaneStatus, e: LaneInput, at: string): LaneStatus {
           gaveUp: c.gaveUp,
           pathsSent: c.pathsSent + (ok ? run.paths : 0),
           bytesSent: c.bytesSent + (run.bytesSent ?? 0),
+          repairedPaths: (c.repairedPaths ?? 0) + (run.repaired ?? 0),
         },
         lastError: ok || run.outcome === "cancelled" ? l.lastError : { at, message: runError(run) },
       });
@@ -194,6 +199,8 @@ function stepLane(l: LaneStatus, e: LaneInput, at: string): LaneStatus {
       });
     case "full-sync-scheduled":
       return { ...l, nextFullSync: iso(e.nextAt) };
+    case "full-sync-requested":
+      return laneHealth({ ...l, requested: { at, reason: e.reason }, lastError: { at, message: `${e.reason}; full sync pending` } });
   }
 }
 
@@ -253,6 +260,7 @@ function aggregate(s: WatcherStatusDoc, lanes: readonly LaneStatus[]): WatcherSt
       gaveUp: sum((c) => c.gaveUp),
       pathsSent: sum((c) => c.pathsSent),
       bytesSent: sum((c) => c.bytesSent),
+      repairedPaths: sum((c) => c.repairedPaths ?? 0),
     },
     halted: allHalted ? lanes.reduce<LaneStatus["halted"]>((h, l) => later(h, l.halted), null) : null,
     failing: mergeFailing(lanes.flatMap((l) => (l.failing === null ? [] : [l.failing]))),
@@ -304,6 +312,8 @@ export function stepStatus(s: WatcherStatusDoc, e: StatusInput): WatcherStatusDo
     case "gave-up":
     case "repair-scheduled":
     case "halted":
+    case "repaired":
+    case "full-sync-requested":
     case "full-sync-scheduled": {
       const lanes = s.targets ?? [];
       const i = lanes.findIndex((l) => l.target === e.target);
@@ -317,6 +327,12 @@ export function stepStatus(s: WatcherStatusDoc, e: StatusInput): WatcherStatusDo
       return { ...next, lastError: lanes.length > 1 ? { at: after.lastError.at, message: `target ${after.url}: ${after.lastError.message}` } : after.lastError };
     }
   }
+}
+
+/** The warning of a full sync that repaired what the events never reported. Pure. */
+export function repairedMessage(count: number, sample: readonly string[]): string {
+  const which = sample.length === 0 ? "" : `: ${sample.join(", ")}${count > sample.length ? ", …" : ""}`;
+  return `full sync repaired ${count} path${count === 1 ? "" : "s"} the events never reported${which} — something changed the replica or was missed`;
 }
 
 /** One log.jsonl record for the events worth a line (runs, give-ups, source failures, start, stop). */
@@ -333,6 +349,7 @@ export function buildLogRecord(e: EngineEvent): LogRecord | undefined {
         reason: e.run.reason,
         paths: e.run.paths,
         ...(e.run.deleted === undefined ? {} : { deleted: e.run.deleted }),
+        ...(e.run.repaired === undefined ? {} : { repaired: e.run.repaired }),
         bytes: e.run.bytesSent ?? null,
         durationMs: e.run.durationMs,
         exitCode: e.run.exitCode,
@@ -352,6 +369,8 @@ export function buildLogRecord(e: EngineEvent): LogRecord | undefined {
               })),
             }),
       };
+    case "repaired":
+      return { at, type: "repaired", level: "warning", target: e.target, reason: e.reason, paths: e.count, sample: [...e.sample], message: repairedMessage(e.count, e.sample) };
     case "gave-up":
       return { at, type: "gave-up", target: e.target, runKind: e.kind, paths: e.paths, sample: [...e.sample], outcome: e.outcome, reasons: [...e.reasons], detail: e.detail ?? null };
     case "repair-scheduled":
@@ -374,6 +393,7 @@ export function buildLogRecord(e: EngineEvent): LogRecord | undefined {
     case "run-progress":
     case "retry-scheduled":
     case "full-sync-scheduled":
+    case "full-sync-requested":
     case "stopping":
       return undefined;
   }

@@ -10,6 +10,9 @@ type ArgsSpec = Pick<LaneSpec, "source" | "target" | "daemonTarget" | "passwordF
 // excluded there, and --delete-excluded would delete it all on the target.
 const UNSAFE_INCREMENTAL = new Set(["--delete-excluded"]);
 
+/** One line per changed path, `%i %n` ("<f.st...... a.txt", "*deleting   old/"). */
+export const ITEMIZE_ARG = "--out-format=%i %n";
+
 function dirArg(path: string): string {
   return path.endsWith("/") ? path : `${path}/`;
 }
@@ -59,15 +62,18 @@ export function buildIncrementalArgs(spec: ArgsSpec): string[] {
  * them at the end (much faster than --delete on big trees). No --ignore-errors: an I/O error on
  * the source must stop deletions on the target. --info=stats2 reports the files transferred and
  * deleted; `maxDelete` caps the deletions (rsync exits 25 past it). Incremental runs get no
- * --max-delete: they delete only the paths that were deleted.
+ * --max-delete: they delete only the paths that were deleted. `itemize` adds one stdout line per
+ * path it creates, updates or deletes (rsync/itemized.ts): what the events did not report is
+ * counted as repaired.
  */
-export function buildFullArgs(spec: ArgsSpec, options: { readonly progress?: boolean } = {}): string[] {
+export function buildFullArgs(spec: ArgsSpec, options: { readonly progress?: boolean; readonly itemize?: boolean } = {}): string[] {
   return [
     "-a",
     "--delete-delay",
     ...(spec.maxDelete === undefined ? [] : [`--max-delete=${spec.maxDelete}`]),
     ...transportArgs(spec),
     options.progress === true ? "--info=stats2,progress2" : "--info=stats2",
+    ...(options.itemize === true ? [ITEMIZE_ARG] : []),
     ...spec.rsyncArgs,
     ...excludeArgs(spec),
     dirArg(spec.source),

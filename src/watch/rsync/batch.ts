@@ -5,6 +5,9 @@ import { buildFullArgs, buildIncrementalArgs } from "./args.ts";
 import { displayPath, type BytePath } from "../byte-path.ts";
 import type { Progress } from "../../state/watcher-status.ts";
 import { runRsync, type RsyncResult } from "./run.ts";
+import { parseItemizedChange, type ItemizedChange } from "./itemized.ts";
+import { readChildrenCpu } from "./child-cpu.ts";
+import { DAEMON_CPU_FACTOR } from "../engine/adaptive-schedule.ts";
 import type { LaneSpec } from "../../state/watch-spec.ts";
 
 // Runs one batch: a full sync, or an incremental run preceded by a rename step per renamed
@@ -14,6 +17,8 @@ import type { LaneSpec } from "../../state/watch-spec.ts";
 export interface BatchRunOptions {
   readonly signal: AbortSignal;
   readonly onProgress?: (progress: Progress) => void;
+  /** A full sync calls it for each path it created, updated or deleted on the target. */
+  readonly onChanged?: (change: ItemizedChange) => void;
 }
 
 /** One rename step as it went: its own rsync run, reported beside the batch's. */
@@ -36,7 +41,23 @@ export async function runBatch(spec: LaneSpec, batch: Batch, options: BatchRunOp
   // one that outlives a killed watcher finishes the batch it was given and exits.
   const dies = spec.setpriv === undefined ? {} : { setpriv: spec.setpriv };
   if (batch.kind === "full") {
-    return runRsync({ ...common, ...dies, args: buildFullArgs(spec, { progress: true }), ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
+    const onChanged = options.onChanged;
+    const itemized =
+      onChanged === undefined
+        ? {}
+        : {
+            onLine: (line: string): void => {
+              const change = parseItemizedChange(line);
+              if (change !== undefined) onChanged(change);
+            },
+          };
+    const args = buildFullArgs(spec, { progress: true, itemize: onChanged !== undefined });
+    const cpuBefore = await readChildrenCpu();
+    const result = await runRsync({ ...common, ...dies, args, ...itemized, ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
+    const cpuAfter = await readChildrenCpu();
+    if (cpuBefore === undefined || cpuAfter === undefined) return result;
+    // Ours is measured (a local receiver is our child's child: included); a daemon's is estimated.
+    return { ...result, cpuSeconds: (cpuAfter - cpuBefore) * (spec.daemonTarget ? DAEMON_CPU_FACTOR : 1) };
   }
   const started = performance.now();
   const done: BytePath[] = [];

@@ -20,6 +20,8 @@ export interface RsyncRequest {
   readonly setpriv?: string;
   /** Called with each --info=progress2 update. */
   readonly onProgress?: (progress: Progress) => void;
+  /** Called with each line of stdout (latin1: one char per byte), e.g. the --out-format lines of a full sync. */
+  readonly onLine?: (line: string) => void;
   /** Return the tail of rsync's stdout in `output` (a --list-only listing). */
   readonly keepOutput?: boolean;
 }
@@ -36,6 +38,8 @@ export interface RsyncResult {
   readonly deleted?: number;
   /** The first lines of rsync's stderr (errors, warnings). */
   readonly messages: readonly string[];
+  /** Full syncs: the CPU seconds both ends cost (child-cpu.ts; the receiver estimated for a remote one). */
+  readonly cpuSeconds?: number;
   /** The last 8 KiB of stdout, when asked for with `keepOutput`. */
   readonly output?: string;
 }
@@ -92,8 +96,16 @@ export async function runRsync(request: RsyncRequest): Promise<RsyncResult> {
       return;
     }
   };
+  const onLine = request.onLine;
+  let partial = "";
   stdout.on("data", (chunk: Buffer) => {
-    tail = (tail + chunk.toString("latin1")).slice(-STDOUT_TAIL);
+    const text = chunk.toString("latin1");
+    if (onLine !== undefined) {
+      const lines = (partial + text).split(/[\r\n]/);
+      partial = lines.pop() ?? "";
+      for (const line of lines) if (line !== "") onLine(line);
+    }
+    tail = (tail + text).slice(-STDOUT_TAIL);
     if (performance.now() - lastProgressAt >= PROGRESS_EVERY_MS) reportProgress();
   });
   let stderr = "";
@@ -101,6 +113,7 @@ export async function runRsync(request: RsyncRequest): Promise<RsyncResult> {
     if (stderr.length < STDERR_HEAD) stderr += chunk.toString("utf8");
   });
   const exit = await exited;
+  if (onLine !== undefined && partial !== "") onLine(partial);
   clearTimeout(killTimer);
   request.signal?.removeEventListener("abort", cancel);
   reportProgress(); // the final figures, which the throttle may have held back
