@@ -55,6 +55,8 @@ export interface LaneOptions {
    */
   readonly probe?: () => Promise<boolean>;
   readonly probeEveryMs?: number;
+  /** Paths the watch holds before they reach the lane (files written, not closed, not settled yet): counted as pending. */
+  readonly held?: () => number;
 }
 
 export interface Lane {
@@ -67,6 +69,8 @@ export interface Lane {
   halt(reason: HaltReason, message: string): void;
   /** Changes not on the target yet: waiting, in flight, waiting for a retry or for a repair. */
   pending(): number;
+  /** `held` changed: tells status if the pending count did. */
+  notePending(): void;
   halted(): boolean;
   /** Nothing pending and no run in flight. */
   idle(): boolean;
@@ -156,7 +160,7 @@ export function startLane(o: LaneOptions): Lane {
   const runSafely = (batch: Batch, signal: AbortSignal, hooks: Parameters<LaneRunner>[2]): ReturnType<LaneRunner> =>
     o.run(batch, signal, hooks).catch((error: unknown): BatchResult => ({ outcome: "fatal", exitCode: -1, durationMs: 0, messages: [messageOf(error)] }));
 
-  const pendingNow = (): number => pendingCount(state) + queuedCount(coalescer) + repair.paths;
+  const pendingNow = (): number => pendingCount(state) + queuedCount(coalescer) + repair.paths + (o.held?.() ?? 0);
 
   // Tells status when the number of changes not on the target changed.
   const notePending = (): void => {
@@ -400,6 +404,7 @@ export function startLane(o: LaneOptions): Lane {
     requestFull,
     halt,
     pending: pendingNow,
+    notePending,
     halted: () => state.phase === "halted",
     idle: () => state.phase === "idle" && inFlight === undefined && earlyInFlight === undefined && queuedCount(coalescer) === 0,
     beginStop: () => {

@@ -1,6 +1,6 @@
 import { messageOf } from "../../../core/errors.ts";
 import { countDirectories, readMaxUserWatches } from "../inotify-proc.ts";
-import { WatchSourceError, watchLimitMessage, type EventSource, type SourceEvent, type SourceHandlers, type Subscription } from "../source.ts";
+import { dropRepeatedModifies, WatchSourceError, watchLimitMessage, type EventSource, type SourceEvent, type SourceHandlers, type Subscription } from "../source.ts";
 import type { InotifyBinding, InotifyHandle } from "./binding.ts";
 import { ERRNO, makeWatchKernel } from "./kernel.ts";
 import { parseEventRecords } from "./records.ts";
@@ -127,11 +127,11 @@ function startInotify(source: string, binding: InotifyBinding, handlers: SourceH
       if (drained) tracker.drained(events);
       else tracker.flush(events);
     } catch (error) {
-      if (events.length > 0) handlers.onEvents(events);
+      if (events.length > 0) handlers.onEvents(dropRepeatedModifies(events));
       failWith(error);
       return;
     }
-    if (events.length > 0) handlers.onEvents(events);
+    if (events.length > 0) handlers.onEvents(dropRepeatedModifies(events));
   };
 
   const opened = binding.open(onReadable);

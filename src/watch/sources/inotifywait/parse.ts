@@ -6,11 +6,11 @@ import type { SourceEvent } from "../source.ts";
 // cookie (%c) pairs the two ends of a rename.
 
 /**
- * The events we ask the kernel for. MODIFY is left out on purpose: a close reports the write.
- * q_overflow makes inotifywait print the kernel's overflow as a record (`Q_OVERFLOW 0 ` with an
+ * The events we ask the kernel for. MODIFY too: a file written but still open is sent after the
+ * watch's settle time (batching/settle.ts); its close sends it at once. q_overflow makes inotifywait print the kernel's overflow as a record (`Q_OVERFLOW 0 ` with an
  * empty path) instead of dropping it.
  */
-export const INOTIFY_EVENTS = ["create", "close_write", "delete", "moved_from", "moved_to", "attrib", "delete_self", "move_self", "unmount", "q_overflow"] as const;
+export const INOTIFY_EVENTS = ["create", "modify", "close_write", "delete", "moved_from", "moved_to", "attrib", "delete_self", "move_self", "unmount", "q_overflow"] as const;
 
 export interface SplitResult {
   readonly records: Buffer[];
@@ -68,6 +68,7 @@ export function parseRecord(record: Buffer, rootPrefix: Buffer): ParsedRecord {
 function eventType(flags: readonly string[], isDir: boolean): SourceEvent["type"] | undefined {
   if (flags.includes("CREATE")) return isDir ? "create-dir" : "create";
   if (flags.includes("CLOSE_WRITE")) return "change";
+  if (flags.includes("MODIFY")) return "modify";
   if (flags.includes("MOVED_FROM")) return "move-from";
   if (flags.includes("MOVED_TO")) return "move-to";
   if (flags.includes("DELETE")) return "delete";

@@ -4,6 +4,7 @@ import { spawnChild } from "../../children.ts";
 import { countDirectories, findUnwatchedDirectory, readInotifyWatches, readMaxUserWatches, readWatchedInodes } from "../inotify-proc.ts";
 import { classifyStderrLine, INOTIFY_EVENTS, parseRecord, splitRecords } from "./parse.ts";
 import {
+  dropRepeatedModifies,
   WatchSourceError,
   watchLimitMessage,
   type EventSource,
@@ -133,12 +134,12 @@ function startChild(source: string, binary: string, setpriv: string | undefined,
         events.push(pairMove(refineCreate(parsed.event, rootPrefix), parsed.cookie, moves));
       } else if (parsed.kind === "overflow") events.push({ type: "overflow", path: "", isDir: true });
       else if (parsed.kind === "root-gone") {
-        if (events.length > 0) handlers.onEvents(events);
+        if (events.length > 0) handlers.onEvents(dropRepeatedModifies(events));
         fail(new WatchSourceError("root-gone", `the watched directory ${source} was deleted, moved or unmounted (${parsed.flags})`));
         return;
       }
     }
-    if (events.length > 0) handlers.onEvents(events);
+    if (events.length > 0) handlers.onEvents(dropRepeatedModifies(events));
   });
 
   child.stderr?.on("data", (chunk: Buffer) => {
