@@ -21,6 +21,7 @@ describe("parseRecord", () => {
     ["CREATE,ISDIR 0 /w/src/d", { type: "create-dir", path: "d", isDir: true }],
     ["DELETE,ISDIR 0 /w/src/d", { type: "delete", path: "d", isDir: true }],
     ["ATTRIB,ISDIR 0 /w/src/d", { type: "attrib", path: "d", isDir: true }],
+    ["MODIFY 0 /w/src/log", { type: "modify", path: "log", isDir: false }],
   ])("%s", (line, event) => {
     expect(parseRecord(rec(line), root)).toEqual({ kind: "event", event, cookie: "0" });
   });
