@@ -64,6 +64,9 @@ function refineCreate(event: SourceEvent, rootPrefix: Buffer): SourceEvent {
   }
 }
 
+const MODIFY_FLAGS = Buffer.from("MODIFY ");
+const isModifyRecord = (record: Buffer): boolean => record.subarray(0, MODIFY_FLAGS.length).equals(MODIFY_FLAGS);
+
 // Remembers a MOVED_FROM by its cookie and gives the matching MOVED_TO its origin. A rename out
 // of the tree leaves an unmatched cookie behind, so only the latest few are kept.
 function pairMove(event: SourceEvent, cookie: string, moves: Map<string, SourceEvent["path"]>): SourceEvent {
@@ -97,6 +100,7 @@ function startChild(source: string, binary: string, setpriv: string | undefined,
   let failed = false;
   let isReady = false;
   let rest: Buffer = Buffer.alloc(0);
+  let lastModify: Buffer | undefined;
   let stderrText = "";
   let limitHit = false;
   const problems: string[] = [];
@@ -129,6 +133,10 @@ function startChild(source: string, binary: string, setpriv: string | undefined,
     rest = split.rest;
     const events: SourceEvent[] = [];
     for (const record of split.records) {
+      // A write repeated with nothing in between (a file written in small pieces: one record per
+      // write) says nothing new: compared as bytes, not parsed.
+      if (lastModify !== undefined && record.equals(lastModify)) continue;
+      lastModify = isModifyRecord(record) ? record : undefined;
       const parsed = parseRecord(record, rootPrefix);
       if (parsed.kind === "event") {
         events.push(pairMove(refineCreate(parsed.event, rootPrefix), parsed.cookie, moves));
