@@ -45,7 +45,7 @@ export function noteSettleEvents(state: SettleState, events: readonly SourceEven
 export function takeSettled(state: SettleState, now: number, force = false): { readonly state: SettleState; readonly changes: readonly Change[] } {
   const changes: Change[] = [];
   for (const [path, at] of state.due) {
-    if (!force && at > now) break; // earliest first: the rest are later
+    if (!force && at > now) continue; // earliest first: the rest are later
     changes.push({ path, tree: false, write: "closed" });
   }
   if (changes.length === 0) return { state, changes };

@@ -100,7 +100,6 @@ function startChild(source: string, binary: string, setpriv: string | undefined,
   let failed = false;
   let isReady = false;
   let rest: Buffer = Buffer.alloc(0);
-  let lastModify: Buffer | undefined;
   let stderrText = "";
   let limitHit = false;
   const problems: string[] = [];
@@ -132,9 +131,11 @@ function startChild(source: string, binary: string, setpriv: string | undefined,
     const split = splitRecords(rest, chunk);
     rest = split.rest;
     const events: SourceEvent[] = [];
+    // A write repeated within a chunk with nothing in between (a file written in small pieces: one
+    // record per write) says nothing new: compared as bytes, not parsed. Only within the chunk: a
+    // write in the next one may come after the path was sent (dropRepeatedModifies, the same rule).
+    let lastModify: Buffer | undefined;
     for (const record of split.records) {
-      // A write repeated with nothing in between (a file written in small pieces: one record per
-      // write) says nothing new: compared as bytes, not parsed.
       if (lastModify !== undefined && record.equals(lastModify)) continue;
       lastModify = isModifyRecord(record) ? record : undefined;
       const parsed = parseRecord(record, rootPrefix);
