@@ -1,6 +1,6 @@
 import { messageOf } from "../../../core/errors.ts";
 import { countDirectories, readMaxUserWatches } from "../inotify-proc.ts";
-import { dropRepeatedModifies, WatchSourceError, watchLimitMessage, type EventSource, type SourceEvent, type SourceHandlers, type Subscription } from "../source.ts";
+import { dropRepeatedModifies, MODIFY_PAUSE_MS, onlyModifies, WatchSourceError, watchLimitMessage, type EventSource, type SourceEvent, type SourceHandlers, type Subscription } from "../source.ts";
 import type { InotifyBinding, InotifyHandle } from "./binding.ts";
 import { ERRNO, makeWatchKernel } from "./kernel.ts";
 import { parseEventRecords } from "./records.ts";
@@ -20,13 +20,6 @@ export interface InotifySource extends EventSource {
 
 const READ_BUFFER = 256 * 1024; // ~8,000 events of short names per read(2)
 const READS_PER_WAKE = 64;
-/**
- * After a wake that brought only writes (IN_MODIFY), the queue is left alone this long: the kernel
- * merges a write into an identical event at the tail of its queue, so a file written 4 KiB at a
- * time costs one event per pause instead of one wake per write (a 1 GiB dd: 1 s of the watcher's
- * CPU read at once, ~30 ms paused). Whatever else arrives meanwhile waits at most as long.
- */
-export const MODIFY_PAUSE_MS = 10;
 
 export function makeInotifySource(source: string, binding: InotifyBinding): InotifySource {
   const live = new Set<{ pause(): void; resume(): void }>();
@@ -90,7 +83,7 @@ function startInotify(source: string, binding: InotifyBinding, handlers: SourceH
 
   // Only writes came: let the kernel merge the next ones for a moment (MODIFY_PAUSE_MS).
   const pauseAfterWrites = (events: readonly SourceEvent[]): void => {
-    if (handle === undefined || modifyPause !== undefined || events.length === 0 || !events.every((e) => e.type === "modify")) return;
+    if (handle === undefined || modifyPause !== undefined || !onlyModifies(events)) return;
     binding.pause(handle);
     modifyPause = setTimeout(() => {
       modifyPause = undefined;

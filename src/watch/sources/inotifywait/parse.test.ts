@@ -14,6 +14,21 @@ describe("splitRecords", () => {
   });
 });
 
+test("splitRecords drops a MODIFY record that repeats the one before it, and nothing else", () => {
+  const chunk = Buffer.from(
+    ["MODIFY 0 /w/src/log", "MODIFY 0 /w/src/log", "MODIFY 0 /w/src/other", "MODIFY 0 /w/src/log", "MODIFY 0 /w/src/log", "CLOSE_WRITE,CLOSE 0 /w/src/log", "CLOSE_WRITE,CLOSE 0 /w/src/log", "MODIFY 0 /w/src/log", "MODIFY 0 /w/src/lo"].join("\0") + "\0",
+  );
+  expect(splitRecords(Buffer.alloc(0), chunk).records.map(String)).toEqual([
+    "MODIFY 0 /w/src/log",
+    "MODIFY 0 /w/src/other",
+    "MODIFY 0 /w/src/log",
+    "CLOSE_WRITE,CLOSE 0 /w/src/log",
+    "CLOSE_WRITE,CLOSE 0 /w/src/log",
+    "MODIFY 0 /w/src/log",
+    "MODIFY 0 /w/src/lo",
+  ]);
+});
+
 describe("parseRecord", () => {
   test.each([
     ["CREATE 0 /w/src/f", { type: "create", path: "f", isDir: false }],

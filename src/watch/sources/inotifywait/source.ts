@@ -5,6 +5,8 @@ import { countDirectories, findUnwatchedDirectory, readInotifyWatches, readMaxUs
 import { classifyStderrLine, INOTIFY_EVENTS, parseRecord, splitRecords } from "./parse.ts";
 import {
   dropRepeatedModifies,
+  MODIFY_PAUSE_MS,
+  onlyModifies,
   WatchSourceError,
   watchLimitMessage,
   type EventSource,
@@ -64,9 +66,6 @@ function refineCreate(event: SourceEvent, rootPrefix: Buffer): SourceEvent {
   }
 }
 
-const MODIFY_FLAGS = Buffer.from("MODIFY ");
-const isModifyRecord = (record: Buffer): boolean => record.subarray(0, MODIFY_FLAGS.length).equals(MODIFY_FLAGS);
-
 // Remembers a MOVED_FROM by its cookie and gives the matching MOVED_TO its origin. A rename out
 // of the tree leaves an unmatched cookie behind, so only the latest few are kept.
 function pairMove(event: SourceEvent, cookie: string, moves: Map<string, SourceEvent["path"]>): SourceEvent {
@@ -100,6 +99,7 @@ function startChild(source: string, binary: string, setpriv: string | undefined,
   let failed = false;
   let isReady = false;
   let rest: Buffer = Buffer.alloc(0);
+  let modifyPause: NodeJS.Timeout | undefined;
   let stderrText = "";
   let limitHit = false;
   const problems: string[] = [];
@@ -131,13 +131,7 @@ function startChild(source: string, binary: string, setpriv: string | undefined,
     const split = splitRecords(rest, chunk);
     rest = split.rest;
     const events: SourceEvent[] = [];
-    // A write repeated within a chunk with nothing in between (a file written in small pieces: one
-    // record per write) says nothing new: compared as bytes, not parsed. Only within the chunk: a
-    // write in the next one may come after the path was sent (dropRepeatedModifies, the same rule).
-    let lastModify: Buffer | undefined;
     for (const record of split.records) {
-      if (lastModify !== undefined && record.equals(lastModify)) continue;
-      lastModify = isModifyRecord(record) ? record : undefined;
       const parsed = parseRecord(record, rootPrefix);
       if (parsed.kind === "event") {
         events.push(pairMove(refineCreate(parsed.event, rootPrefix), parsed.cookie, moves));
@@ -149,6 +143,15 @@ function startChild(source: string, binary: string, setpriv: string | undefined,
       }
     }
     if (events.length > 0) handlers.onEvents(dropRepeatedModifies(events));
+    // Only writes: inotifywait writes one record per event, so its pipe is left alone a moment;
+    // it fills, inotifywait waits, and the kernel merges the writes meanwhile (MODIFY_PAUSE_MS).
+    if (onlyModifies(events) && modifyPause === undefined) {
+      child.stdout?.pause();
+      modifyPause = setTimeout(() => {
+        modifyPause = undefined;
+        child.stdout?.resume();
+      }, MODIFY_PAUSE_MS);
+    }
   });
 
   child.stderr?.on("data", (chunk: Buffer) => {
@@ -203,6 +206,8 @@ function startChild(source: string, binary: string, setpriv: string | undefined,
     close: async () => {
       if (!closed) {
         closed = true;
+        clearTimeout(modifyPause);
+        child.stdout?.resume(); // a paused pipe would hold the child's close back
         child.kill("SIGTERM");
       }
       await exited;
