@@ -40,6 +40,13 @@ describe("resolveManifest", () => {
     expect(resolved("version: 1\ndaemons:\n  slave:\n    nodes: [inotify-slave]\n", { node: "inotify-slave" }).daemons).toHaveLength(1);
   });
 
+  test("settle: how long a file written but not closed waits before it is sent; 2 s unless given", () => {
+    const yaml = (extra: string) => `version: 1\nwatches:\n  w:\n    source: /s\n    target: /d\n${extra}`;
+    expect(resolved(yaml("")).watches[0]?.settleMs).toBe(2000);
+    expect(resolved(yaml("    settle: 500ms\n")).watches[0]?.settleMs).toBe(500);
+    expect(() => resolved(yaml("    settle: soon\n"))).toThrow(/settle/);
+  });
+
   test("sysctls apply where a watch runs (or everywhere when no watch is declared)", () => {
     const yaml = "version: 1\nsysctl:\n  fs.inotify.max_user_watches: 100000\nsysctlFile: /etc/sysctl.d/90-rtsync.conf\nwatches:\n  w: { nodes: [master], source: /s, target: /d }\n";
     expect(resolved(yaml, { node: "master" })).toMatchObject({ sysctl: [{ key: "fs.inotify.max_user_watches", value: 100000 }], sysctlFile: "/etc/sysctl.d/90-rtsync.conf" });

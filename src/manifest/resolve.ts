@@ -51,11 +51,12 @@ export interface ResolvedTarget {
   readonly maxDelete?: number;
 }
 
-export interface ResolvedWatch extends Omit<Watch, "target" | "targets" | "delay" | "fullSync" | "rsyncArgs" | "maxDelete"> {
+export interface ResolvedWatch extends Omit<Watch, "target" | "targets" | "delay" | "settle" | "fullSync" | "rsyncArgs" | "maxDelete"> {
   readonly name: string;
   /** One or more, in manifest order (`target:` is a list of one). */
   readonly targets: readonly ResolvedTarget[];
   readonly delayMs: number;
+  readonly settleMs: number;
   /** Where this watcher keeps its status, log and password files. */
   readonly dir: string;
 }
@@ -129,7 +130,7 @@ function passwordFileOf(dir: string, user: string, users: ReadonlySet<string>): 
 }
 
 function resolveWatch(name: string, w: Watch, stateDir: string): ResolvedWatch {
-  const { target: _t, targets: _ts, delay, fullSync, rsyncArgs, maxDelete, ...rest } = w;
+  const { target: _t, targets: _ts, delay, settle, fullSync, rsyncArgs, maxDelete, ...rest } = w;
   const dir = stateLayout.watchDir(stateDir, name);
   const parsed = watchTargets(w).map((entry) => {
     const result = parseTarget(entry.text);
@@ -151,7 +152,7 @@ function resolveWatch(name: string, w: Watch, stateDir: string): ResolvedWatch {
       ...(max === undefined ? {} : { maxDelete: max }),
     };
   });
-  return { ...rest, name, targets, delayMs: durationMs(delay), dir };
+  return { ...rest, name, targets, delayMs: durationMs(delay), settleMs: durationMs(settle), dir };
 }
 
 /** Fills in defaults and keeps what runs on `ctx.node`. The manifest must have passed validation. */

@@ -131,6 +131,9 @@ export const WatchSchema = z.strictObject({
     .meta({ description: "Instead of `target`: several replicas of the source, each with its own queue, retries and schedule (a lane); a target that is down never delays another." }),
   exclude: z.array(z.string().min(1)).default([]).meta({ description: "rsync exclude patterns; apply to events and to every run." }),
   delay: duration.default(0).meta({ description: "Extra wait to gather a batch (0: send after a quiet spell at once)." }),
+  settle: duration
+    .default("2s")
+    .meta({ description: "A file written but not closed yet (a log, a database) is sent after this long, and again every as long while it keeps changing; a close sends at once." }),
   watcher: z.enum(["auto", "inotify", "inotifywait", "chokidar", "poll"]).default("auto"),
   maxDelete: maxDelete.optional(),
   rsyncArgs: rsyncArgs.default([]),

@@ -54,6 +54,8 @@ export const WatchSpecSchema = z.strictObject({
   exclude: z.array(z.string()),
   /** Extra quiet time to gather a batch, in ms (0 = send at once after a quiet spell). */
   delayMs: z.int().check(z.nonnegative()),
+  /** How long a file written but not closed waits before it is sent, again every as long while it changes (absent: 2 s). */
+  settleMs: z.optional(z.int().check(z.nonnegative())),
   watcher: z.enum(WATCHER_KINDS),
   /** Run a full sync at start. */
   initialSync: z.boolean(),

@@ -23,6 +23,7 @@ export function buildWatchSpec(w: ResolvedWatch, tools: BuildInputs["tools"]): W
     targets: w.targets.map(buildTargetSpec),
     exclude: w.exclude,
     delayMs: w.delayMs,
+    settleMs: w.settleMs,
     watcher: w.watcher,
     initialSync: w.initialSync,
     stateDir: w.dir,

@@ -11,6 +11,7 @@ export function buildChange(event: SourceEvent): Change {
     case "create":
       return { path: event.path, tree: false, write: "open" };
     case "change":
+    case "modify": // only once settled (settle.ts): then it goes out as if closed
       return { path: event.path, tree: false, write: "closed" };
     case "attrib":
       return { path: event.path, tree: false };
@@ -34,10 +35,11 @@ export function buildChange(event: SourceEvent): Change {
   }
 }
 
-/** The changes of a batch of events, minus excluded paths. */
+/** The changes of a batch of events, minus excluded paths and writes not closed yet (settle.ts sends those). */
 export function buildChanges(events: readonly SourceEvent[], excluded: ExcludeMatcher): Change[] {
   const out: Change[] = [];
   for (const event of events) {
+    if (event.type === "modify") continue;
     if (event.type !== "rescan" && excluded(event.path, event.isDir)) continue;
     out.push(buildChange(event));
   }

@@ -19,6 +19,7 @@ import { INITIAL_SYNC, startLane, type Lane, type LaneRunner } from "./lane.ts";
 import { makeUnwatchedReporter } from "./unwatched-report.ts";
 import { DEFAULT_SOURCE_RESTART, FRESH_SOURCE, planSourceRestart, type RestartState } from "./restart-policy.ts";
 import { DEFAULT_REPAIR } from "./repair-policy.ts";
+import { startSettleTimer } from "./settle-timer.ts";
 
 // The wiring of one watch job: one event source and one change stream, and one lane per target
 // (lane.ts: its own batcher, coalescer, runs, retries, repair and full-sync schedules, halt), so a
@@ -39,10 +40,16 @@ import { DEFAULT_REPAIR } from "./repair-policy.ts";
 // - stop: stop watching, let each lane's run in flight finish (or cancel it after
 //   `stopTimeoutMs`), flush what each lane has pending once if its target answers in time, and
 //   return. Lanes stop side by side: a target that does not answer costs its own timeout only.
+// - a file written but not closed (MODIFY without CLOSE_WRITE: a log, a database) is held for the
+//   watch's settle time and then handed to every lane as if closed, again each settle time while
+//   writes continue (settle-timer.ts); each lane counts it as pending meanwhile.
 // - every full sync first passes the deletion guard (guard/decide.ts). A source root that is
 //   missing, unmounted or on another device halts every lane (the source is the watch's); a
 //   source emptied while a target holds files, or a full sync that hit maxDelete, halts that
 //   target's lane. Halted, a lane runs no rsync at all until the watcher is started again.
+
+/** How long a file written but not closed waits before it is sent, unless the spec says (manifest `settle:`). */
+export const DEFAULT_SETTLE_MS = 2000;
 
 export interface EngineOptions {
   /** Receives every engine event; the library itself never prints. */
@@ -119,6 +126,17 @@ export async function startWatchEngine(spec: WatchSpec, options: EngineOptions =
   });
 
   const lanes: Lane[] = [];
+  // Files written and kept open: sent every settle time while they change (batching/settle.ts).
+  const settle = startSettleTimer({
+    settleMs: spec.settleMs ?? DEFAULT_SETTLE_MS,
+    excluded,
+    onSettled: (changes, now) => {
+      for (const lane of lanes) lane.add(changes, now);
+    },
+    onCount: () => {
+      for (const lane of lanes) lane.notePending();
+    },
+  });
   // A lane's runs: a full sync passes the deletion guard first (source checks of the watch, the
   // listing of this lane's target); anything else runs at once.
   const runnerOf =
@@ -159,6 +177,7 @@ export async function startWatchEngine(spec: WatchSpec, options: EngineOptions =
         ...(lane.adaptiveFullSync === true ? { adaptive: true } : {}),
         run: runnerOf(lane),
         ...probeOf(lane),
+        held: settle.count,
         emit,
       }),
     );
@@ -186,6 +205,7 @@ export async function startWatchEngine(spec: WatchSpec, options: EngineOptions =
 
   // The watch's one change stream: excludes applied once, the same changes handed to every lane.
   const deliver = (events: readonly SourceEvent[]): void => {
+    settle.note(events);
     const changes = buildChanges(events, excluded);
     if (changes.length === 0) return;
     const now = performance.now();
@@ -239,6 +259,7 @@ export async function startWatchEngine(spec: WatchSpec, options: EngineOptions =
       stopping = true;
       emit({ type: "stopping", at: Date.now() });
       clearTimeout(restartTimer);
+      settle.flushAndStop(); // written, not closed: in the final flush like the rest
       for (const lane of lanes) lane.beginStop();
       const old = sub;
       sub = undefined;
@@ -257,8 +278,8 @@ export async function startWatchEngine(spec: WatchSpec, options: EngineOptions =
     ready,
     pending: () => Math.max(0, ...lanes.map((l) => l.pending())),
     halted: () => lanes.every((l) => l.halted()),
-    idle: () => lanes.every((l) => l.idle()),
-    lanes: () => lanes.map((l) => ({ key: l.key, pending: l.pending(), halted: l.halted(), idle: l.idle() })),
+    idle: () => settle.count() === 0 && lanes.every((l) => l.idle()),
+    lanes: () => lanes.map((l) => ({ key: l.key, pending: l.pending(), halted: l.halted(), idle: l.idle() && settle.count() === 0 })),
     requestFull: (reason, targets) => {
       for (const lane of lanes) {
         if (targets !== undefined && !targets.includes(lane.key)) continue;

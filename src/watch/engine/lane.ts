@@ -72,6 +72,8 @@ export interface LaneOptions {
   readonly probeEveryMs?: number;
   /** A run in flight longer than this lets a run beside it carry other paths (overlap-run.ts); Infinity: never. */
   readonly overlapAfterMs?: number;
+  /** Paths the watch holds before they reach the lane (files written, not closed, not settled yet): counted as pending. */
+  readonly held?: () => number;
 }
 
 export interface Lane {
@@ -84,6 +86,8 @@ export interface Lane {
   halt(reason: HaltReason, message: string): void;
   /** Changes not on the target yet: waiting, in flight, waiting for a retry or for a repair. */
   pending(): number;
+  /** `held` changed: tells status if the pending count did. */
+  notePending(): void;
   halted(): boolean;
   /** Nothing pending and no run in flight. */
   idle(): boolean;
@@ -195,7 +199,7 @@ export function startLane(o: LaneOptions): Lane {
     },
   });
 
-  const pendingNow = (): number => pendingCount(state) + queuedCount(coalescer) + repair.paths + beside.paths();
+  const pendingNow = (): number => pendingCount(state) + queuedCount(coalescer) + repair.paths + beside.paths() + (o.held?.() ?? 0);
 
   // Tells status when the number of changes not on the target changed.
   const notePending = (): void => {
@@ -457,6 +461,7 @@ export function startLane(o: LaneOptions): Lane {
     requestFull,
     halt,
     pending: pendingNow,
+    notePending,
     halted: () => state.phase === "halted",
     idle: () => state.phase === "idle" && inFlight === undefined && earlyInFlight === undefined && !beside.inFlight() && queuedCount(coalescer) === 0,
     beginStop: () => {

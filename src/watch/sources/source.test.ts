@@ -1,5 +1,5 @@
 import { expect, test } from "vitest";
-import { planWatcher, watchLimitMessage, type WatcherAvailability } from "./source.ts";
+import { dropRepeatedModifies, planWatcher, watchLimitMessage, type SourceEvent, type WatcherAvailability } from "./source.ts";
 
 test("auto picks rtsync's inotify on Linux, inotifywait where the addon did not build, chokidar otherwise; explicit choices stand", () => {
   const built: WatcherAvailability = { platform: "linux", addon: { ok: true }, inotifywaitInstalled: true };
@@ -24,4 +24,22 @@ test("the watch-limit message names the sysctl even when the numbers are unknown
     "cannot watch /data: the tree needs one inotify watch per directory; raise the sysctl fs.inotify.max_user_watches " +
       "(manifest key sysctl: fs.inotify.max_user_watches, or sysctl -w fs.inotify.max_user_watches=N)",
   );
+});
+
+test("a path's repeated modify is dropped until another event names it; the first of each run stays", () => {
+  const ev = (type: SourceEvent["type"], path: string, from?: string): SourceEvent => ({ type, path, isDir: false, ...(from === undefined ? {} : { from }) });
+  const events = [
+    ev("modify", "a"),
+    ev("modify", "b"),
+    ev("modify", "a"),
+    ev("modify", "a"),
+    ev("change", "a"), // closed: a write after it is news again
+    ev("modify", "a"),
+    ev("move-to", "c", "b"),
+    ev("modify", "b"),
+    ev("modify", "b"),
+  ];
+  expect(dropRepeatedModifies(events).map((e) => `${e.type} ${e.path}`)).toEqual(["modify a", "modify b", "change a", "modify a", "move-to c", "modify b"]);
+  const none = [ev("modify", "a"), ev("change", "a"), ev("modify", "a")];
+  expect(dropRepeatedModifies(none)).toBe(none); // nothing repeats: not even copied
 });

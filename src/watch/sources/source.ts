@@ -12,6 +12,9 @@ import type { BytePath } from "../byte-path.ts";
  *   close) normally follows. Only sources that see closes (inotifywait) emit it.
  * - `create-dir`: a directory appeared, possibly with content already inside.
  * - `change`: a file was written and closed, or appeared complete (symlink, hard link, chokidar add).
+ * - `modify`: a file was written and is still open (IN_MODIFY); the engine sends it after the
+ *   watch's settle time unless its close comes first (batching/settle.ts). The inotify sources
+ *   emit it; chokidar reports every write as a `change`.
  * - `attrib`: mode, owner or times changed.
  * - `delete`, `move-from`, `move-to`: the two ends of a rename are reported separately.
  * - `rescan`: something under this directory changed that the source cannot name exactly (a
@@ -19,7 +22,7 @@ import type { BytePath } from "../byte-path.ts";
  * - `overflow`: the kernel's event queue overflowed and events were dropped (path ""): the
  *   engine runs a full sync at once and counts it. The source has re-established its watches.
  */
-export type SourceEventType = "create" | "create-dir" | "change" | "attrib" | "delete" | "move-from" | "move-to" | "rescan" | "overflow";
+export type SourceEventType = "create" | "create-dir" | "change" | "modify" | "attrib" | "delete" | "move-from" | "move-to" | "rescan" | "overflow";
 
 export interface SourceEvent {
   readonly type: SourceEventType;
@@ -40,6 +43,44 @@ export function fullSyncRequest(e: SourceEvent): { readonly reason: string; read
   if (e.type === "overflow") return { reason: OVERFLOW_REASON, overflow: true };
   if (e.type === "rescan" && e.path === "") return { reason: e.reason ?? "rescan of the whole tree", overflow: false };
   return undefined;
+}
+
+/**
+ * `events` without the repeats of a `modify`: a path's `modify` after one for the same path with
+ * no other event of that path in between says nothing new. The kernel merges identical events
+ * only at the tail of its queue, so writers taking turns, or one writing faster than the queue is
+ * read, give one per write (a 1 GB file written 4 KiB at a time: up to 262,144). Pure; returns
+ * `events` itself when nothing repeats.
+ */
+export function dropRepeatedModifies(events: readonly SourceEvent[]): readonly SourceEvent[] {
+  let modified: Set<string> | undefined;
+  let kept: SourceEvent[] | undefined;
+  for (const [i, e] of events.entries()) {
+    if (e.type !== "modify") {
+      modified?.delete(e.path);
+      if (e.from !== undefined) modified?.delete(e.from);
+      kept?.push(e);
+    } else if (modified?.has(e.path) === true) kept ??= events.slice(0, i);
+    else {
+      (modified ??= new Set()).add(e.path);
+      kept?.push(e);
+    }
+  }
+  return kept ?? events;
+}
+
+/**
+ * After a read that brought only writes (`modify`), a source leaves its queue alone this long: the
+ * kernel merges a write into an identical event at the tail of its queue, so a file written 4 KiB
+ * at a time costs one event per pause instead of one per write (a 1 GiB dd: about 1 s of the
+ * watcher's CPU read at once, under 0.1 s paused). Whatever else arrives meanwhile waits at most
+ * as long.
+ */
+export const MODIFY_PAUSE_MS = 10;
+
+/** Whether a read brought writes and nothing else (see MODIFY_PAUSE_MS). */
+export function onlyModifies(events: readonly SourceEvent[]): boolean {
+  return events.length > 0 && events.every((e) => e.type === "modify");
 }
 
 export type WatchSourceErrorReason =

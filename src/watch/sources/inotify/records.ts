@@ -8,6 +8,7 @@ import { bytePathOf, type BytePath } from "../../byte-path.ts";
 
 /** The mask bits rtsync uses; values from <sys/inotify.h>, the same on every Linux architecture. */
 export const IN = {
+  MODIFY: 0x0000_0002,
   ATTRIB: 0x0000_0004,
   CLOSE_WRITE: 0x0000_0008,
   MOVED_FROM: 0x0000_0040,
@@ -24,9 +25,12 @@ export const IN = {
   ISDIR: 0x4000_0000,
 } as const;
 
-/** What every directory watch asks for. MODIFY is left out on purpose: the close reports the write. */
+/**
+ * What every directory watch asks for. MODIFY too: a file written but not closed (a log, a
+ * database) is sent after its settle time (batching/settle.ts); a close still sends at once.
+ */
 export const WATCH_MASK =
-  IN.CREATE | IN.CLOSE_WRITE | IN.DELETE | IN.MOVED_FROM | IN.MOVED_TO | IN.ATTRIB | IN.DELETE_SELF | IN.MOVE_SELF | IN.ONLYDIR | IN.DONT_FOLLOW;
+  IN.CREATE | IN.MODIFY | IN.CLOSE_WRITE | IN.DELETE | IN.MOVED_FROM | IN.MOVED_TO | IN.ATTRIB | IN.DELETE_SELF | IN.MOVE_SELF | IN.ONLYDIR | IN.DONT_FOLLOW;
 
 /** One inotify event as the kernel wrote it; `name` is raw bytes (latin1), "" for the watched directory itself. */
 export interface RawEvent {

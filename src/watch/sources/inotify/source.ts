@@ -1,6 +1,6 @@
 import { messageOf } from "../../../core/errors.ts";
 import { countDirectories, readMaxUserWatches } from "../inotify-proc.ts";
-import { WatchSourceError, watchLimitMessage, type EventSource, type SourceEvent, type SourceHandlers, type Subscription } from "../source.ts";
+import { dropRepeatedModifies, MODIFY_PAUSE_MS, onlyModifies, WatchSourceError, watchLimitMessage, type EventSource, type SourceEvent, type SourceHandlers, type Subscription } from "../source.ts";
 import type { InotifyBinding, InotifyHandle } from "./binding.ts";
 import { ERRNO, makeWatchKernel } from "./kernel.ts";
 import { parseEventRecords } from "./records.ts";
@@ -80,9 +80,22 @@ function startInotify(source: string, binding: InotifyBinding, handlers: SourceH
   let handle: InotifyHandle | undefined;
   let tracker: InotifyTracker | undefined;
   let retryTimer: NodeJS.Timeout | undefined;
+  let pausedByCaller = startPaused;
+  let modifyPause: NodeJS.Timeout | undefined;
+
+  // Only writes came: let the kernel merge the next ones for a moment (MODIFY_PAUSE_MS).
+  const pauseAfterWrites = (events: readonly SourceEvent[]): void => {
+    if (handle === undefined || modifyPause !== undefined || !onlyModifies(events)) return;
+    binding.pause(handle);
+    modifyPause = setTimeout(() => {
+      modifyPause = undefined;
+      if (handle !== undefined && !pausedByCaller && !closed && !failed) binding.resume(handle);
+    }, MODIFY_PAUSE_MS);
+  };
 
   const shutDown = (): void => {
     clearTimeout(retryTimer);
+    clearTimeout(modifyPause);
     if (handle !== undefined) binding.close(handle);
     handle = undefined;
     resolveClosed();
@@ -130,11 +143,12 @@ function startInotify(source: string, binding: InotifyBinding, handlers: SourceH
       if (drained) tracker.drained(events);
       else tracker.flush(events);
     } catch (error) {
-      if (events.length > 0) handlers.onEvents(events);
+      if (events.length > 0) handlers.onEvents(dropRepeatedModifies(events));
       failWith(error);
       return;
     }
-    if (events.length > 0) handlers.onEvents(events);
+    if (events.length > 0) handlers.onEvents(dropRepeatedModifies(events));
+    pauseAfterWrites(events);
     reportUnwatched();
   };
 
@@ -215,10 +229,12 @@ function startInotify(source: string, binding: InotifyBinding, handlers: SourceH
     },
     control: {
       pause: () => {
+        pausedByCaller = true;
         if (handle !== undefined) binding.pause(handle);
       },
       resume: () => {
-        if (handle !== undefined) binding.resume(handle);
+        pausedByCaller = false;
+        if (handle !== undefined && modifyPause === undefined) binding.resume(handle);
       },
     },
     closed: closedPromise,

@@ -175,6 +175,21 @@ describe("rename pairing by cookie, no timing window", () => {
   });
 });
 
+test("a write to a file kept open is a modify, its close a change; writes the kernel merged are one", () => {
+  const { k, pump } = setup((k) => {
+    k.mkdirp("src/logs");
+    k.write("src/logs/app.log");
+  });
+  pump();
+  k.append("src/logs/app.log");
+  k.append("src/logs/app.log"); // merged at the queue's tail
+  k.write("src/logs/other");
+  k.append("src/logs/app.log");
+  expect(brief(pump())).toEqual(["modify logs/app.log", "create logs/other", "change logs/other", "modify logs/app.log"]);
+  k.write("src/logs/app.log");
+  expect(brief(pump())).toEqual(["change logs/app.log"]);
+});
+
 describe("overflow", () => {
   test("a dropped directory creation and rename are repaired by the recrawl, and reported as an overflow", () => {
     const { k, t, pump } = setup((k) => k.mkdirp("src/a/x"));

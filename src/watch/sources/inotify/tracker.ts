@@ -186,6 +186,7 @@ export class InotifyTracker {
       // Inside a directory whose move is not complete: the whole moved tree is sent when it is.
     } else if ((e.mask & IN.CREATE) !== 0) out.push({ type: this.kernel.isNewRegularFile(path) ? "create" : "change", path, isDir });
     else if ((e.mask & IN.CLOSE_WRITE) !== 0) out.push({ type: "change", path, isDir });
+    else if ((e.mask & IN.MODIFY) !== 0) out.push({ type: "modify", path, isDir });
     else if ((e.mask & IN.DELETE) !== 0) out.push({ type: "delete", path, isDir });
     else if ((e.mask & IN.ATTRIB) !== 0) out.push({ type: "attrib", path, isDir });
   }

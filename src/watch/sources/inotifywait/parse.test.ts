@@ -14,6 +14,21 @@ describe("splitRecords", () => {
   });
 });
 
+test("splitRecords drops a MODIFY record that repeats the one before it, and nothing else", () => {
+  const chunk = Buffer.from(
+    ["MODIFY 0 /w/src/log", "MODIFY 0 /w/src/log", "MODIFY 0 /w/src/other", "MODIFY 0 /w/src/log", "MODIFY 0 /w/src/log", "CLOSE_WRITE,CLOSE 0 /w/src/log", "CLOSE_WRITE,CLOSE 0 /w/src/log", "MODIFY 0 /w/src/log", "MODIFY 0 /w/src/lo"].join("\0") + "\0",
+  );
+  expect(splitRecords(Buffer.alloc(0), chunk).records.map(String)).toEqual([
+    "MODIFY 0 /w/src/log",
+    "MODIFY 0 /w/src/other",
+    "MODIFY 0 /w/src/log",
+    "CLOSE_WRITE,CLOSE 0 /w/src/log",
+    "CLOSE_WRITE,CLOSE 0 /w/src/log",
+    "MODIFY 0 /w/src/log",
+    "MODIFY 0 /w/src/lo",
+  ]);
+});
+
 describe("parseRecord", () => {
   test.each([
     ["CREATE 0 /w/src/f", { type: "create", path: "f", isDir: false }],
@@ -21,6 +36,7 @@ describe("parseRecord", () => {
     ["CREATE,ISDIR 0 /w/src/d", { type: "create-dir", path: "d", isDir: true }],
     ["DELETE,ISDIR 0 /w/src/d", { type: "delete", path: "d", isDir: true }],
     ["ATTRIB,ISDIR 0 /w/src/d", { type: "attrib", path: "d", isDir: true }],
+    ["MODIFY 0 /w/src/log", { type: "modify", path: "log", isDir: false }],
   ])("%s", (line, event) => {
     expect(parseRecord(rec(line), root)).toEqual({ kind: "event", event, cookie: "0" });
   });

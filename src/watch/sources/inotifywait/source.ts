@@ -4,6 +4,9 @@ import { spawnChild } from "../../children.ts";
 import { countDirectories, findUnwatchedDirectory, readInotifyWatches, readMaxUserWatches, readWatchedInodes } from "../inotify-proc.ts";
 import { classifyStderrLine, INOTIFY_EVENTS, parseRecord, splitRecords } from "./parse.ts";
 import {
+  dropRepeatedModifies,
+  MODIFY_PAUSE_MS,
+  onlyModifies,
   WatchSourceError,
   watchLimitMessage,
   type EventSource,
@@ -99,6 +102,7 @@ function startChild(source: string, binary: string, setpriv: string | undefined,
   let failed = false;
   let isReady = false;
   let rest: Buffer = Buffer.alloc(0);
+  let modifyPause: NodeJS.Timeout | undefined;
   let stderrText = "";
   let limitHit = false;
   const problems: string[] = [];
@@ -137,12 +141,21 @@ function startChild(source: string, binary: string, setpriv: string | undefined,
         events.push(pairMove(refineCreate(parsed.event, rootPrefix), parsed.cookie, moves));
       } else if (parsed.kind === "overflow") events.push({ type: "overflow", path: "", isDir: true });
       else if (parsed.kind === "root-gone") {
-        if (events.length > 0) handlers.onEvents(events);
+        if (events.length > 0) handlers.onEvents(dropRepeatedModifies(events));
         fail(new WatchSourceError("root-gone", `the watched directory ${source} was deleted, moved or unmounted (${parsed.flags})`));
         return;
       }
     }
-    if (events.length > 0) handlers.onEvents(events);
+    if (events.length > 0) handlers.onEvents(dropRepeatedModifies(events));
+    // Only writes: inotifywait writes one record per event, so its pipe is left alone a moment;
+    // it fills, inotifywait waits, and the kernel merges the writes meanwhile (MODIFY_PAUSE_MS).
+    if (onlyModifies(events) && modifyPause === undefined) {
+      child.stdout?.pause();
+      modifyPause = setTimeout(() => {
+        modifyPause = undefined;
+        child.stdout?.resume();
+      }, MODIFY_PAUSE_MS);
+    }
   });
 
   child.stderr?.on("data", (chunk: Buffer) => {
@@ -197,6 +210,8 @@ function startChild(source: string, binary: string, setpriv: string | undefined,
     close: async () => {
       if (!closed) {
         closed = true;
+        clearTimeout(modifyPause);
+        child.stdout?.resume(); // a paused pipe would hold the child's close back
         child.kill("SIGTERM");
       }
       await exited;
