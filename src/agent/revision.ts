@@ -3,6 +3,9 @@ import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { isAbsolute, join } from "node:path";
 import { describeErrno } from "../core/errors.ts";
+import { readTrustProblem } from "../core/owner-trust.ts";
+import { readPathIdentity } from "../manifest/path-identity.ts";
+import type { NodePolicy } from "../manifest/policy/schema.ts";
 import { error as issueAt, type ManifestIssue, type RawIssue } from "../manifest/issues.ts";
 import { checkNodeMatch, matchNode, type NodeMatch } from "../manifest/node-match.ts";
 import { parseManifest } from "../manifest/parse.ts";
@@ -53,7 +56,7 @@ export function passwordFilesOf(m: ResolvedManifest): string[] {
  * Reads `file` and checks it as a revision for `node`. `commit` names the revision under --git;
  * without it, the revision is the sha256 of the text. Only observes.
  */
-export async function readRevision(file: string, node: string, env: Readonly<Record<string, string | undefined>>, commit?: string): Promise<Revision | RefusedRevision> {
+export async function readRevision(file: string, node: string, env: Readonly<Record<string, string | undefined>>, commit?: string, policy?: NodePolicy): Promise<Revision | RefusedRevision> {
   let text: string;
   try {
     text = await readFile(file, "utf8");
@@ -61,13 +64,15 @@ export async function readRevision(file: string, node: string, env: Readonly<Rec
     return { ok: false, revision: commit ?? "unreadable", issues: [], message: `cannot read manifest ${file}: ${describeErrno(e)}` };
   }
   const revision = commit ?? sha256(text);
-  const parsed = parseManifest(text, file);
+  const parsed = parseManifest(text, file, { identify: readPathIdentity, ...(policy ? { policy } : {}) });
   if (!parsed.ok) {
     const issues = [...parsed.errors, ...parsed.warnings].sort((a, b) => a.line - b.line || a.col - b.col);
     const n = parsed.errors.length;
     return { ok: false, revision, issues, message: `${file} is invalid (${n} error${n === 1 ? "" : "s"})` };
   }
   const resolved = resolveManifest(parsed.manifest, { manifestFile: file, node, uid: process.getuid?.() ?? 0, env, homeDir: homedir() });
+  const untrusted = await readTrustProblem(resolved.stateDir);
+  if (untrusted) return { ok: false, revision, issues: [], message: `stateDir ${resolved.stateDir}: ${untrusted} or choose another stateDir` };
   const passwords = await readPasswords(resolved.users, neededUsers(resolved), manifestDir(file), env);
   const unresolved: RawIssue[] = [...passwords].flatMap(([user, r]) => (r.ok ? [] : [issueAt(["users", user, "password"], r.message)]));
   if (unresolved.length > 0) {

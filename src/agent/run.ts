@@ -21,6 +21,7 @@ import { startStateDirMark } from "./state-dir-mark.ts";
 import { runReconcile, type ReconcileOutcome } from "./reconcile.ts";
 import { DEFAULT_RESTART_POLICY } from "./restarts.ts";
 import { readRevision, type Revision } from "./revision.ts";
+import type { NodePolicy } from "../manifest/policy/schema.ts";
 import { LogFollower } from "./run-tally.ts";
 
 // `rtsync agent`: the wiring around the pure decision core (decide.ts). Inputs come from signals,
@@ -41,6 +42,8 @@ export interface AgentOptions {
   /** How to run rtsync itself, for watcher processes (as apply does). */
   readonly selfCommand: readonly string[];
   readonly log: AgentLog;
+  /** The node policy every revision must stay inside (--policy, /etc/rtsync/policy.yaml). */
+  readonly policy?: NodePolicy;
 }
 
 export interface RunningAgent {
@@ -206,7 +209,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     // The same bytes (and commit) as last time: the same verdict, without parsing again.
     const key = `${before}:${checkedOut ?? ""}`;
     if (key === lastReadKey) return lastGood;
-    const rev = await readRevision(file, o.node, o.env, o.source.kind === "git" ? checkedOut : undefined);
+    const rev = await readRevision(file, o.node, o.env, o.source.kind === "git" ? checkedOut : undefined, o.policy);
     fingerprint = before;
     lastReadKey = key;
     if (!rev.ok) {

@@ -12,6 +12,8 @@ export type ErrorCode =
   | "E_WATCH" // the watch engine could not start or keep watching
   | "E_USAGE" // a flag names something this node's manifest does not have (verify --watch)
   | "E_AGENT" // rtsync agent cannot start: bad flags, cannot listen, cannot fetch its manifest
+  | "E_POLICY" // the node policy is unreadable, invalid or not root's
+  | "E_TRUST" // stateDir (or a parent) could be changed by another user
   | "E_INTERNAL";
 
 export class RtsyncError extends Error {

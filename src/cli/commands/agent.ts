@@ -4,6 +4,8 @@ import { RtsyncError } from "../../core/errors.ts";
 import { parseInterval, parseListen } from "../../agent/flags.ts";
 import { createAgentLog } from "../../agent/logger.ts";
 import { startAgent, type AgentSource } from "../../agent/run.ts";
+import { loadPolicy } from "../../manifest/policy/load.ts";
+import type { NodePolicy } from "../../manifest/policy/schema.ts";
 import { defaultStateDir } from "../../manifest/resolve.ts";
 import { systemHost } from "../../resources/host.ts";
 import { DEFAULT_MANIFEST, nodeName } from "../manifest-arg.ts";
@@ -21,6 +23,7 @@ export interface AgentFlags {
   readonly ref?: string;
   readonly path?: string;
   readonly checkout?: string;
+  readonly policy?: string;
 }
 
 const usage = (message: string) => new RtsyncError("E_AGENT", "user", message);
@@ -40,12 +43,22 @@ function sourceOf(file: string | undefined, flags: AgentFlags): AgentSource {
   return { kind: "git", git: { url: flags.git, ref, path, dir: root } };
 }
 
+/** The allowed-signers file of signed GitOps: --allowed-signers, else the node policy's git.allowedSigners. */
+export function allowedSignersOf(flag: string | undefined, policy: NodePolicy | undefined): string | undefined {
+  return flag ?? policy?.policy.git?.allowedSigners;
+}
+
 export async function agentCommand(file: string | undefined, flags: AgentFlags, _io: Output): Promise<number> {
   const intervalMs = parseInterval(flags.interval ?? "60s");
   if (intervalMs === undefined || intervalMs < 1000) throw usage(`--interval ${flags.interval} is not a duration of at least 1s (write it like 30s, 5m or 1h)`);
   const listen = flags.listen === undefined ? undefined : parseListen(flags.listen);
   if (flags.listen !== undefined && listen === undefined) throw usage(`--listen ${flags.listen} is not ADDRESS:PORT or PORT (e.g. 127.0.0.1:9873)`);
   const source = sourceOf(file, flags);
+  const policy = await loadPolicy(flags.policy);
+  // Fail closed until signed GitOps (--allowed-signers, src/agent/git*.ts) is merged: a node whose
+  // policy asks for signed commits never applies an unverified one. The merge passes this to the agent.
+  const allowedSigners = allowedSignersOf(undefined, policy);
+  if (allowedSigners !== undefined && source.kind === "git") throw usage(`the node policy ${policy?.file} requires signed commits (git.allowedSigners ${allowedSigners}), which this rtsync cannot verify`);
   const node = nodeName(flags);
   const log = createAgentLog(node);
   const agent = await startAgent({
@@ -57,6 +70,7 @@ export async function agentCommand(file: string | undefined, flags: AgentFlags, 
     host: systemHost(),
     selfCommand: watcherCommand(),
     log,
+    ...(policy ? { policy } : {}),
   });
   let stopping = false;
   const onStop = (signal: NodeJS.Signals): void => {

@@ -1,5 +1,7 @@
 import { formatIssue } from "../../manifest/issues.ts";
 import { loadManifest } from "../../manifest/load.ts";
+import { readPathIdentity } from "../../manifest/path-identity.ts";
+import { loadPolicy } from "../../manifest/policy/load.ts";
 import { resolveManifest } from "../../manifest/resolve.ts";
 import type { Manifest } from "../../manifest/schema.ts";
 import { renderIssueJson } from "../../render/issues-json.ts";
@@ -45,7 +47,9 @@ async function readSourceLines(m: Manifest, node: string | undefined): Promise<S
 
 // `rtsync validate`: every error and warning as FILE:LINE:COL, exit 1 when any error.
 export async function validateCommand(file: string, opts: CommonOptions, io: Output): Promise<number> {
-  const result = await loadManifest(file);
+  // With --policy (or /etc/rtsync/policy.yaml), also whether this node's policy admits it.
+  const policy = await loadPolicy(opts.policy);
+  const result = await loadManifest(file, { identify: readPathIdentity, ...(policy ? { policy } : {}) });
   const node = opts.node === undefined ? undefined : nodeName(opts);
   // With --node, also whether that node runs anything (a typo or an FQDN runs nothing).
   const warnings = result.ok && node !== undefined ? warningsForNode({ ...result, warnings: result.warnings }, file, node) : result.warnings;
