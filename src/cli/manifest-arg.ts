@@ -7,6 +7,7 @@ import { readTrustProblem } from "../core/owner-trust.ts";
 import { loadManifest } from "../manifest/load.ts";
 import { readPathIdentity } from "../manifest/path-identity.ts";
 import { loadPolicy } from "../manifest/policy/load.ts";
+import type { NodePolicy } from "../manifest/policy/schema.ts";
 import { ManifestError } from "../manifest/manifest-error.ts";
 import { checkNodeMatch } from "../manifest/node-match.ts";
 import { placeInText } from "../manifest/place.ts";
@@ -36,6 +37,8 @@ export interface LoadedManifest {
   readonly warnings: readonly ManifestIssue[];
   /** The manifest's text, to place findings that need the node at their line. */
   readonly text: string;
+  /** The node policy it was checked against, if the node has one. */
+  readonly policy?: NodePolicy;
 }
 
 /** Loads and validates the manifest against the node policy; an invalid one throws a ManifestError carrying every issue. */
@@ -47,7 +50,7 @@ export async function loadValid(file: string, opts: Pick<CommonOptions, "policy"
     const issues = [...result.errors, ...result.warnings].sort((a, b) => a.line - b.line || a.col - b.col);
     throw new ManifestError(`${file} is invalid (${n} error${n === 1 ? "" : "s"}); nothing was changed`, issues);
   }
-  return { manifest: result.manifest, warnings: result.warnings, text: result.text };
+  return { manifest: result.manifest, warnings: result.warnings, text: result.text, ...(policy ? { policy } : {}) };
 }
 
 /** The manifest's warnings plus, when `node` runs nothing of it, the unmatched-node warning. */
