@@ -217,6 +217,8 @@ export interface FileRole {
   readonly example: string;
   /** sysctlFile may live in /etc/sysctl.d; nothing else may. */
   readonly sysctl?: boolean;
+  /** rsyncd reads it as root (a motd file, include from): said so in messages. */
+  readonly readByRsyncd?: boolean;
 }
 
 /** Why a file rtsync writes is refused, or undefined. `path` is normalised. */
@@ -233,7 +235,7 @@ export function fileProblem(path: string, role: FileRole): string | undefined {
     return `${start} lies inside ${program}, which holds programs, libraries or the kernel: a file written there could replace one; ${fix}`;
   }
   const system = SYSTEM_FILES[path];
-  if (system) return `${start} is ${system}, a system file rtsync must never write; ${fix}`;
+  if (system) return `${start} is ${system}, a system file rtsync must never ${role.readByRsyncd ? "hand to rsyncd" : "write"}; ${fix}`;
   const rootRead = treeOf(path, ROOT_READ_DIRS);
   if (rootRead) return `${start} lies inside ${rootRead}, whose files a root process reads as configuration or runs; ${fix}`;
   if (!role.sysctl && within(path, SYSCTL_DIR)) return `${start} lies inside ${SYSCTL_DIR}, which sysctl reads at boot: only sysctlFile belongs there; ${fix}`;

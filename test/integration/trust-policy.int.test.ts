@@ -34,7 +34,7 @@ test("path-valued rsyncd parameters set through options are refused like the typ
   const file = await f.writeManifest(text);
   const r = await f.run(["validate", file]);
   expect(r.exitCode).toBe(1);
-  expect(r.stderr).toContain(`${at(file, text, "/etc/shadow")}: options."motd file" /etc/shadow is the password hashes, a system file`);
+  expect(r.stderr).toContain(`${at(file, text, "/etc/shadow")}: options."motd file" /etc/shadow is the password hashes, a system file rtsync must never hand to rsyncd`);
   expect(r.stderr).toContain(`${at(file, text, "/etc/nologin")}: options."lock file" /etc/nologin is the file whose presence stops every login, a system file`);
   expect(r.stderr).toContain(`${at(file, text, "/etc/cron.d/x")}: options."log file" /etc/cron.d/x lies inside /etc/cron.d, whose files a root process reads as configuration or runs`);
   expect(r.stderr).toContain(`${at(file, text, "/etc }")}: options."temp dir" /etc is a system directory`);

@@ -53,7 +53,7 @@ function checkOptionPath(out: RawIssue[], o: OptionPath): void {
   switch (o.kind) {
     case "write":
     case "read":
-      return checkFile(out, o.at, o.text, { label, example: `/var/lib/rtsync/${o.daemon}/${o.key.trim().replace(/\s+/g, "-")}` });
+      return checkFile(out, o.at, o.text, { label, example: `/var/lib/rtsync/${o.daemon}/${o.key.trim().replace(/\s+/g, "-")}`, ...(o.kind === "read" ? { readByRsyncd: true } : {}) });
     case "dir":
       return checkDir(out, o.at, o.text, { label, why: "rsyncd would write its temporary files there", example: `/srv/${o.daemon}-tmp` });
     case "root":
