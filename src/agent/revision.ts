@@ -72,7 +72,10 @@ export async function readRevision(file: string, node: string, env: Readonly<Rec
   }
   const resolved = resolveManifest(parsed.manifest, { manifestFile: file, node, uid: process.getuid?.() ?? 0, env, homeDir: homedir() });
   const untrusted = await readTrustProblem(resolved.stateDir);
-  if (untrusted) return { ok: false, revision, issues: [], message: `stateDir ${resolved.stateDir}: ${untrusted} or choose another stateDir` };
+  if (untrusted) {
+    const message = `stateDir ${resolved.stateDir}: ${untrusted} or choose another stateDir`;
+    return { ok: false, revision, issues: placeInText(text, file, [issueAt(["stateDir"], message)]), message: "its stateDir is not root's" };
+  }
   const passwords = await readPasswords(resolved.users, neededUsers(resolved), manifestDir(file), env);
   const unresolved: RawIssue[] = [...passwords].flatMap(([user, r]) => (r.ok ? [] : [issueAt(["users", user, "password"], r.message)]));
   if (unresolved.length > 0) {
