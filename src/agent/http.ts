@@ -1,4 +1,5 @@
 import { createServer, type Server } from "node:http";
+import type { Socket } from "node:net";
 import { messageOf, RtsyncError } from "../core/errors.ts";
 import type { Listen } from "./flags.ts";
 
@@ -6,6 +7,33 @@ import type { Listen } from "./flags.ts";
 // converged and healthy, else 503, with a JSON body naming each problem) and /livez (200 while the
 // agent's loop answers: for a liveness probe, which must not restart the agent because a target
 // is down). GET only, nothing else.
+//
+// Bounded, so that connections nobody closes cannot take the agent's file descriptors (20,000 idle
+// connections made it hit EMFILE, and reconcile failed): at most MAX_CONNECTIONS are kept, a new
+// connection beyond that closes the oldest one that has no request in flight (so a probe still
+// gets in during a flood of idle connections), a connection idle for IDLE_MS is closed, and the
+// headers and the whole request have timeouts.
+
+const MAX_CONNECTIONS = 128;
+const IDLE_MS = 10_000;
+const HEADERS_TIMEOUT_MS = 5_000;
+const REQUEST_TIMEOUT_MS = 10_000;
+
+/** Keeps at most `max` sockets: a new one beyond that closes the oldest that is not busy. */
+function capConnections(server: Server, max: number): { busy(socket: Socket, busy: boolean): void } {
+  const open = new Set<Socket>(); // in the order they came
+  const busy = new WeakSet<Socket>();
+  server.on("connection", (socket: Socket) => {
+    if (open.size >= max) {
+      const idle = [...open].find((s) => !busy.has(s));
+      (idle ?? socket).destroy();
+      if (idle === undefined) return; // every kept connection is serving a request: refuse this one
+    }
+    open.add(socket);
+    socket.once("close", () => open.delete(socket));
+  });
+  return { busy: (socket, on) => (on ? busy.add(socket) : busy.delete(socket)) };
+}
 
 
 export interface HttpHandlers {
@@ -21,7 +49,9 @@ export interface HttpServer {
 
 
 export async function startHttpServer(listen: Listen, handlers: HttpHandlers): Promise<HttpServer> {
-  const server: Server = createServer((req, res) => {
+  const server: Server = createServer({ headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: 1_000 }, (req, res) => {
+    cap.busy(req.socket, true);
+    res.once("close", () => cap.busy(req.socket, false));
     const path = (req.url ?? "/").split("?")[0];
     const send = (status: number, contentType: string, body: string): void => {
       res.writeHead(status, { "content-type": contentType, "cache-control": "no-store" });
@@ -46,7 +76,9 @@ export async function startHttpServer(listen: Listen, handlers: HttpHandlers): P
     };
     route().catch((e: unknown) => send(500, "text/plain; charset=utf-8", `internal error: ${messageOf(e)}\n`));
   });
+  const cap = capConnections(server, MAX_CONNECTIONS);
   server.keepAliveTimeout = 5000;
+  server.setTimeout(IDLE_MS); // an idle socket (no byte ever sent, or between requests) is closed
   await new Promise<void>((resolve, reject) => {
     server.once("error", (e: NodeJS.ErrnoException) =>
       reject(new RtsyncError("E_AGENT", "user", `cannot listen on ${listen.host}:${listen.port}: ${e.code === "EADDRINUSE" ? "the address is in use" : e.code === "EACCES" ? "permission denied" : e.message}`, { cause: e })),

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { progressFigures, sentFigures } from "../render/progress-text.ts";
+import { escapeTerminal } from "../render/terminal-escape.ts";
 import { isAlive } from "../resources/process/identity.ts";
 import { readWatcherStatus, type WatcherStatusDoc } from "../state/watcher-status.ts";
 
@@ -53,17 +54,17 @@ export async function followInitialSyncs(
       const report = await readWatcherStatus(w.watchDir).catch(() => undefined);
       if (report?.state === "halted") {
         // The deletion guard refused the initial sync: say so, not "the scheduled full sync will retry".
-        write(`\r\x1b[Kwatcher ${w.name}: HALTED: ${report.halted?.message ?? "see rtsync status"}\n`);
+        write(`\r\x1b[K${escapeTerminal(`watcher ${w.name}: HALTED: ${report.halted?.message ?? "see rtsync status"}`)}\n`);
         break;
       }
       const init = report?.initialSync;
       const line = initialSyncLine(w.name, init, Date.now() - started);
       const over = init?.state === "done" || init?.state === "failed" || init?.state === "skipped" || !isAlive(w.pid);
       if (over) {
-        if (line !== undefined) write(`\r\x1b[K${line}\n`);
+        if (line !== undefined) write(`\r\x1b[K${escapeTerminal(line)}\n`);
         break;
       }
-      if (line !== undefined) write(`\r\x1b[K${line}`);
+      if (line !== undefined) write(`\r\x1b[K${escapeTerminal(line)}`);
       await sleep(intervalMs, undefined, { signal }).catch(() => undefined);
     }
   }

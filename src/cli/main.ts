@@ -19,7 +19,7 @@ export function reportError(error: unknown, io: Output, json: boolean): 1 {
   const message = internal ? `internal error, please report it with this text: ${messageOf(error)} (rtsync ${VERSION}, node ${process.version})` : error.message;
   const issues = error instanceof ManifestError ? error.issues : [];
   if (json) {
-    io.out(JSON.stringify(renderErrorJson(error instanceof RtsyncError ? error.code : "E_INTERNAL", message, issues), null, 2));
+    io.json(renderErrorJson(error instanceof RtsyncError ? error.code : "E_INTERNAL", message, issues));
     return 1;
   }
   for (const issue of issues) io.err(formatIssue(issue));
@@ -110,7 +110,7 @@ function buildProgram(io: Output, state: { code: number; json: boolean }): Comma
     .version(VERSION)
     .showHelpAfterError("(run `rtsync --help` for usage)")
     .exitOverride()
-    .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
+    .configureOutput({ writeOut: (s) => io.block(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
     .addHelpText("after", examplesText(["rtsync validate rtsync.yaml", "rtsync diff rtsync.yaml", "rtsync apply rtsync.yaml && rtsync status rtsync.yaml"]));
 
   for (const info of COMMANDS) {

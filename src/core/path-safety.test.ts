@@ -26,10 +26,15 @@ test("a root's link in a closed directory is followed; a link another user made,
   expect(await readPathHazard(path.join(dir, "userlink", "secrets"), 0)).toBe(
     `${dir}/userlink is a symbolic link owned by uid 65534; rtsync does not follow links it did not expect: use the real path`,
   );
-  expect(await readPathHazard(path.join(dir, "open", "planted", "secrets"), 0)).toBe(
-    `${dir}/open/planted is a symbolic link in a directory other users can write; rtsync does not follow links it did not expect: use the real path`,
-  );
+  expect(await readPathHazard(path.join(dir, "open", "planted", "secrets"), 0)).toBe(`${dir}/open may be written by anyone and is not sticky; rtsync does not write or chown below it`);
   expect(await readPathHazard(path.join(dir, "missing", "deeper", "f"), 0)).toBeUndefined();
+});
+
+test("a directory another user owns is a hazard below it (it could be exchanged for a link at any time)", async () => {
+  await mkdir(path.join(dir, "theirs", "a"), { recursive: true });
+  await chown(path.join(dir, "theirs"), 65534, 65534);
+  expect(await readPathHazard(path.join(dir, "theirs", "a", "victim"), 0)).toBe(`${dir}/theirs is owned by uid 65534; rtsync does not write or chown below a directory another user controls`);
+  expect(await readPathHazard(path.join(dir, "theirs", "a", "victim"), 65534)).toBeUndefined();
 });
 
 test("a directory others can write is reported (a secret should not live there)", async () => {

@@ -26,6 +26,10 @@ export async function readPathHazard(target: string, uid: number): Promise<strin
       }
     } else if (!s.isDirectory()) {
       return `${here} is not a directory`;
+    } else if (s.uid !== 0 && s.uid !== uid) {
+      return `${here} is owned by uid ${s.uid}; rtsync does not write or chown below a directory another user controls`;
+    } else if (writableByOthers(s.mode) && (s.mode & 0o1000) === 0) {
+      return `${here} may be written by ${(s.mode & 0o002) !== 0 ? "anyone" : "its group"} and is not sticky; rtsync does not write or chown below it`;
     }
     parent = here;
   }

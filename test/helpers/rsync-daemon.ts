@@ -19,6 +19,8 @@ export interface DaemonOptions {
   /** Transfer as this uid/gid (default: the test's own); the module directories are given to it. */
   readonly uid?: number;
   readonly gid?: number;
+  /** rsyncd's `max connections` (a client past it is refused: "@ERROR: max connections (N) reached"). */
+  readonly maxConnections?: number;
 }
 
 export interface RsyncDaemon {
@@ -107,7 +109,8 @@ export async function startRsyncDaemon(options: DaemonOptions = {}): Promise<Rsy
     await writeFile(path.join(root, "rsyncd.secrets"), secrets.join(""), { mode: 0o600 });
   }
   const config = path.join(root, "rsyncd.conf");
-  await writeFile(config, renderConfig(root, modules, auth, uid, gid));
+  const limit = options.maxConnections === undefined ? "" : `max connections = ${options.maxConnections}\nlock file = ${root}/rsyncd.lock\n`;
+  await writeFile(config, limit + renderConfig(root, modules, auth, uid, gid));
   const port = options.port ?? (await findFreePort());
   const spawnDaemon = () =>
     execa("rsync", ["--daemon", "--no-detach", `--config=${config}`, `--port=${port}`, "--address=127.0.0.1"], {

@@ -39,7 +39,7 @@ export async function applyCommand(file: string, opts: CommonOptions, io: Output
       onResult: (r) => text && renderResult(r, io).forEach((l) => io.out(l)),
     }),
   );
-  if (opts.json) io.out(JSON.stringify(renderApplyJson(done.plan, done.results, done.summary, warningsJson(warnings, stateWarnings)), null, 2));
+  if (opts.json) io.json(renderApplyJson(done.plan, done.results, done.summary, warningsJson(warnings, stateWarnings)));
   else io.out(renderSummary(done.summary));
   const started = startedWatchers(done.results);
   // On a terminal, show the initial sync of the watchers just started (after the lock is released).

@@ -10,7 +10,7 @@ export async function diffCommand(file: string, opts: CommonOptions, io: Output)
   const { resolved, warnings } = await loadForNode(file, opts);
   const { plan } = await gatherPlan(resolved, systemHost(), process.env);
   const code = plan.changes.some((c) => c.blocked) ? 1 : plan.changes.length > 0 ? 2 : 0;
-  if (opts.json) io.out(JSON.stringify(renderPlanJson(plan, warningsJson(warnings, plan.warnings)), null, 2));
+  if (opts.json) io.json(renderPlanJson(plan, warningsJson(warnings, plan.warnings)));
   else {
     printWarnings(warnings, io, plan.warnings);
     for (const line of renderPlan(plan, io)) io.out(line);

@@ -10,7 +10,7 @@ export async function downCommand(file: string, opts: CommonOptions, io: Output)
   const results = await withApplyLock(resolved.stateDir, resolved.file, () => stopDeclared(resolved, systemHost()));
   const code = results.some((r) => !r.ok) ? 1 : 0;
   if (opts.json) {
-    io.out(JSON.stringify({ manifest: resolved.file, node: resolved.node, results, ...(warnings.length ? { warnings: warningsJson(warnings) } : {}) }, null, 2));
+    io.json({ manifest: resolved.file, node: resolved.node, results, ...(warnings.length ? { warnings: warningsJson(warnings) } : {}) });
     return code;
   }
   printWarnings(warnings, io);

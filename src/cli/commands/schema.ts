@@ -3,6 +3,6 @@ import type { Output } from "../output.ts";
 
 // `rtsync schema`: the manifest's JSON Schema, as committed in schemas/rtsync.schema.json.
 export function schemaCommand(io: Output): number {
-  io.out(renderJsonSchema().trimEnd());
+  io.block(renderJsonSchema().trimEnd());
   return 0;
 }

@@ -29,7 +29,7 @@ export async function statusCommand(file: string, opts: CommonOptions, io: Outpu
       watchers: status.watchers.map((w, i) => ({ ...w, sync: health.watchers[i]?.sync, health: health.watchers[i]?.health })),
       ...(all.length ? { warnings: all } : {}),
     };
-    io.out(JSON.stringify(json, null, 2));
+    io.json(json);
   } else {
     printWarnings(warnings, io, stateWarnings);
     for (const line of renderStatus({ ...status, healthy }, host.now(), io.color, report)) io.out(line);

@@ -72,21 +72,15 @@ export async function validateCommand(file: string, opts: CommonOptions, io: Out
   const sources = result.ok ? await readSourceLines(result.manifest, node) : [];
   const rsync = result.ok ? await readRsyncLines(result.manifest, node, policy?.policy.rsync?.acceptVersion) : [];
   if (opts.json) {
-    io.out(
-      JSON.stringify(
-        {
-          file,
-          valid: result.ok,
-          ...(result.ok ? { summary: summarise(result.manifest) } : {}),
-          ...(result.ok && node !== undefined ? { node, runs: nodeSummary(result.manifest, node) } : {}),
-          ...(sources.length > 0 ? { eventSources: sources } : {}),
-          ...(rsync.length > 0 ? { rsync } : {}),
-          issues: issues.map(renderIssueJson),
-        },
-        null,
-        2,
-      ),
-    );
+    io.json({
+      file,
+      valid: result.ok,
+      ...(result.ok ? { summary: summarise(result.manifest) } : {}),
+      ...(result.ok && node !== undefined ? { node, runs: nodeSummary(result.manifest, node) } : {}),
+      ...(sources.length > 0 ? { eventSources: sources } : {}),
+      ...(rsync.length > 0 ? { rsync } : {}),
+      issues: issues.map(renderIssueJson),
+    });
     return result.ok ? 0 : 1;
   }
   for (const issue of issues) io.err(formatIssue(issue));

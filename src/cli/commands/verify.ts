@@ -13,7 +13,7 @@ export async function verifyCommand(file: string, opts: CommonOptions, io: Outpu
     checksum: flags["checksum"] === true,
     pathVar: process.env["PATH"] ?? "/usr/local/bin:/usr/bin:/bin",
   });
-  if (opts.json) io.out(JSON.stringify({ ...report, ...(warnings.length ? { warnings: warnings.map(renderIssueJson) } : {}) }, null, 2));
+  if (opts.json) io.json({ ...report, ...(warnings.length ? { warnings: warnings.map(renderIssueJson) } : {}) });
   else {
     printWarnings(warnings, io);
     for (const line of renderVerify(report, io.color)) io.out(line);

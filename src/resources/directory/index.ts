@@ -1,5 +1,5 @@
-import { constants } from "node:fs";
-import { lstat, mkdir, open } from "node:fs/promises";
+import { lstat } from "node:fs/promises";
+import { openDirectoryWalk, WalkRefused } from "../../core/dir-walk.ts";
 import { ApplyError, describeErrno, errnoOf } from "../../core/errors.ts";
 import { readPathHazard } from "../../core/path-safety.ts";
 import type { ResolvedDaemon } from "../../manifest/resolve.ts";
@@ -118,24 +118,22 @@ export const directoryKind: ResourceKind<DesiredDirectory, DirectoryActual, Dire
     // Again, just before mkdir and chown: a link swapped in since the plan must not redirect them.
     const hazard = await readPathHazard(dir.path, ctx.host.uid);
     if (hazard !== undefined) throw new ApplyError(hazard);
-    try {
-      await mkdir(dir.path, { recursive: true, mode: 0o755 });
-    } catch (e) {
-      throw new ApplyError(`cannot create ${dir.path}: ${describeErrno(e)}`, { cause: e });
-    }
-    if (!dir.owner || ctx.host.uid !== 0) return {};
-    const accounts = await ctx.accounts();
-    const uid = userIdOf(accounts, dir.owner.user);
-    const gid = groupIdOf(accounts, dir.owner.group);
-    if (uid === undefined) throw new ApplyError(`user ${dir.owner.user} does not exist`);
-    if (gid === undefined) throw new ApplyError(`group ${dir.owner.group} does not exist`);
+    // Walked from "/" (core/dir-walk.ts): created and chowned through descriptors, so a parent
+    // renamed or exchanged for a link meanwhile cannot redirect either; no path-based chown.
     let handle;
     try {
-      handle = await open(dir.path, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+      handle = await openDirectoryWalk(dir.path, { create: { mode: 0o755 }, uid: ctx.host.uid });
     } catch (e) {
-      throw new ApplyError(`cannot open ${dir.path} to set its owner: ${describeErrno(e)}`, { cause: e });
+      if (e instanceof WalkRefused) throw new ApplyError(`cannot create ${dir.path}: ${e.message}`);
+      throw new ApplyError(`cannot create ${dir.path}: ${describeErrno(e)}`, { cause: e });
     }
     try {
+      if (!dir.owner || ctx.host.uid !== 0) return {};
+      const accounts = await ctx.accounts();
+      const uid = userIdOf(accounts, dir.owner.user);
+      const gid = groupIdOf(accounts, dir.owner.group);
+      if (uid === undefined) throw new ApplyError(`user ${dir.owner.user} does not exist`);
+      if (gid === undefined) throw new ApplyError(`group ${dir.owner.group} does not exist`);
       await handle.chown(uid, gid);
     } finally {
       await handle.close();

@@ -56,6 +56,8 @@ export interface EngineOptions {
   readonly sourceRestart?: Backoff;
   /** Backoff between full syncs that repair given-up paths (default 30 s doubling up to 10 min). */
   readonly repair?: Backoff;
+  /** A run in flight longer than this lets a run beside it carry other paths (default 500 ms; Infinity: never). */
+  readonly overlapAfterMs?: number;
 }
 
 export interface WatchEngine {
@@ -150,6 +152,7 @@ export async function startWatchEngine(spec: WatchSpec, options: EngineOptions =
         repair: repairPolicy,
         ...(lane.maxDelete === undefined ? {} : { maxDelete: lane.maxDelete }),
         ...(schedule === undefined ? {} : { schedule }),
+        ...(options.overlapAfterMs === undefined ? {} : { overlapAfterMs: options.overlapAfterMs }),
         run: runnerOf(lane),
         ...probeOf(lane),
         emit,

@@ -61,7 +61,9 @@ export type LaneEvent =
   /**
    * An early send ended: changes that arrived while a full sync ran, sent beside it so they show on
    * the target at once. Only a head start: they are still sent after the full sync (lane.ts), so
-   * it changes nothing in the lane's state, pending count or health.
+   * it changes nothing in the lane's state, pending count or health. Also a run beside a long
+   * incremental run in flight (reason "beside a run in flight", overlap-run.ts): its paths are
+   * done when it is ok, and go back to the lane's pending set otherwise.
    */
   | { readonly type: "early-run-done"; readonly at: number; readonly target: string; readonly run: RunSummary };
 

@@ -3,6 +3,7 @@ import { messageOf } from "../../core/errors.ts";
 import type { Schedule } from "../../core/cron.ts";
 import type { HaltReason, Progress } from "../../state/watcher-status.ts";
 import { fullSyncPending, INITIAL_STATE, pendingCount, step, type BatcherInput, type BatcherState, type Step } from "../batching/batcher.ts";
+import { DEFAULT_OVERLAP_AFTER_MS } from "../batching/overlap.ts";
 import type { Batch, BatcherConfig, Change } from "../batching/types.ts";
 import { displayPath, type BytePath } from "../byte-path.ts";
 import { maxDeleteHaltMessage } from "../guard/decide.ts";
@@ -10,6 +11,7 @@ import type { BatchResult } from "../rsync/batch.ts";
 import { failedToConnect, firstErrorLine, parseFailureReasons, parseSkippedDeletions } from "../rsync/result.ts";
 import { EMPTY_COALESCER, queuedCount, stepCoalescer, type CoalescerInput, type CoalescerState } from "./coalescer.ts";
 import type { LaneEvent, RunKind, RunSummary } from "./events.ts";
+import { startBesideRuns } from "./overlap-run.ts";
 import { NO_REPAIR, stepRepair, type RepairState } from "./repair-policy.ts";
 import { startScheduleTimer, type ScheduleTimer } from "./schedule-timer.ts";
 
@@ -27,8 +29,11 @@ import { startScheduleTimer, type ScheduleTimer } from "./schedule-timer.ts";
 //   the watch's                            +--> timers: batch tick, retry, repair, schedule
 //   change stream                               halt: no rsync any more (restart the watcher)
 //
+// An incremental run in flight for long (a big file, a --bwlimit) lets one run beside it carry
+// the pending paths it cannot meet (overlap-run.ts); the batcher's next run waits for both.
+//
 // The decisions are the pure parts' (batching/batcher.ts, engine/coalescer.ts,
-// engine/repair-policy.ts); this file carries them out: timers, the runner, events.
+// engine/repair-policy.ts, batching/overlap.ts); this file carries them out: timers, the runner, events.
 
 /** How a lane's batch runs: rsync for real (the engine's), or whatever a test gives. */
 export type LaneRunner = (
@@ -55,6 +60,8 @@ export interface LaneOptions {
    */
   readonly probe?: () => Promise<boolean>;
   readonly probeEveryMs?: number;
+  /** A run in flight longer than this lets a run beside it carry other paths (overlap-run.ts); Infinity: never. */
+  readonly overlapAfterMs?: number;
 }
 
 export interface Lane {
@@ -156,7 +163,23 @@ export function startLane(o: LaneOptions): Lane {
   const runSafely = (batch: Batch, signal: AbortSignal, hooks: Parameters<LaneRunner>[2]): ReturnType<LaneRunner> =>
     o.run(batch, signal, hooks).catch((error: unknown): BatchResult => ({ outcome: "fatal", exitCode: -1, durationMs: 0, messages: [messageOf(error)] }));
 
-  const pendingNow = (): number => pendingCount(state) + queuedCount(coalescer) + repair.paths;
+  // Runs beside a long run in flight (overlap-run.ts): paths disjoint from it go out meanwhile.
+  const beside = startBesideRuns({
+    config,
+    afterMs: o.overlapAfterMs ?? DEFAULT_OVERLAP_AFTER_MS,
+    read: () => ({ pending: state.phase === "running" ? state.pending : undefined, blocked: earlyInFlight !== undefined || stopping || halted !== undefined }),
+    take: (rest) => {
+      if (state.phase === "running") state = { ...state, pending: rest };
+    },
+    giveBack: (changes) => dispatch({ type: "changed", changes, now: performance.now() }),
+    run: (batch, signal) => runSafely(batch, signal, { start: () => undefined, progress: () => undefined }),
+    done: (batch, result) => {
+      emit({ type: "early-run-done", at: Date.now(), target, run: summaryOf("incremental", "beside a run in flight", batch.entries.size, result) });
+      notePending();
+    },
+  });
+
+  const pendingNow = (): number => pendingCount(state) + queuedCount(coalescer) + repair.paths + beside.paths();
 
   // Tells status when the number of changes not on the target changed.
   const notePending = (): void => {
@@ -239,6 +262,7 @@ export function startLane(o: LaneOptions): Lane {
     if (result.deliver !== undefined) {
       dispatch({ type: "changed", changes: result.deliver, now: performance.now() });
       emit({ type: "changes", at: Date.now(), target, count: result.deliver.length, pending: pendingNow() });
+      beside.consider();
     }
     const wakeAt = coalescer.wakeAt;
     if (wakeAt !== undefined && coalesceTimer === undefined) {
@@ -260,6 +284,7 @@ export function startLane(o: LaneOptions): Lane {
     scheduleTimer?.stop();
     emit({ type: "halted", at: Date.now(), target, reason, message });
     earlyInFlight?.controller.abort();
+    beside.abort();
     early = new Map();
     clearTimeout(probeTimer);
     probeTimer = undefined;
@@ -325,7 +350,10 @@ export function startLane(o: LaneOptions): Lane {
       start: (): void => emit({ type: "run-start", at: Date.now(), target, kind, paths: listed, reason }),
       progress: (progress: Progress): void => emit({ type: "run-progress", at: Date.now(), target, progress }),
     };
-    const done = runSafely(batch, controller.signal, hooks).then((result) => {
+    beside.started(batch, performance.now());
+    // The next normal run waits for the run beside too (never two runs over the same path).
+    const done = runSafely(batch, controller.signal, hooks).then(async (result) => {
+        await beside.ended();
         inFlight = undefined;
         if (kind === "full") {
           fullInFlight = false;
@@ -378,6 +406,7 @@ export function startLane(o: LaneOptions): Lane {
     if (runs.length === 0) return;
     const timer = setTimeout(() => {
       for (const r of runs) r.controller.abort();
+      beside.abort();
     }, ms);
     await Promise.all(runs.map((r) => r.done));
     clearTimeout(timer);
@@ -401,9 +430,10 @@ export function startLane(o: LaneOptions): Lane {
     halt,
     pending: pendingNow,
     halted: () => state.phase === "halted",
-    idle: () => state.phase === "idle" && inFlight === undefined && earlyInFlight === undefined && queuedCount(coalescer) === 0,
+    idle: () => state.phase === "idle" && inFlight === undefined && earlyInFlight === undefined && !beside.inFlight() && queuedCount(coalescer) === 0,
     beginStop: () => {
       stopping = true;
+      beside.stop();
       clearTimeout(probeTimer);
       probeTimer = undefined;
       clearTimeout(batchTimer);
