@@ -4,7 +4,7 @@ import { homedir } from "node:os";
 import { isAbsolute, join } from "node:path";
 import { describeErrno } from "../core/errors.ts";
 import { readTrustProblem } from "../core/owner-trust.ts";
-import { readPathIdentity } from "../manifest/path-identity.ts";
+import { pathIdentifier } from "../manifest/path-identity.ts";
 import type { NodePolicy } from "../manifest/policy/schema.ts";
 import { error as issueAt, type ManifestIssue, type RawIssue } from "../manifest/issues.ts";
 import { checkNodeMatch, matchNode, type NodeMatch } from "../manifest/node-match.ts";
@@ -64,7 +64,7 @@ export async function readRevision(file: string, node: string, env: Readonly<Rec
     return { ok: false, revision: commit ?? "unreadable", issues: [], message: `cannot read manifest ${file}: ${describeErrno(e)}` };
   }
   const revision = commit ?? sha256(text);
-  const parsed = parseManifest(text, file, { identify: readPathIdentity, ...(policy ? { policy } : {}) });
+  const parsed = parseManifest(text, file, { identify: pathIdentifier(), ...(policy ? { policy } : {}) });
   if (!parsed.ok) {
     const issues = [...parsed.errors, ...parsed.warnings].sort((a, b) => a.line - b.line || a.col - b.col);
     const n = parsed.errors.length;

@@ -5,7 +5,7 @@ import { formatIssue, type ManifestIssue } from "../manifest/issues.ts";
 import { RtsyncError } from "../core/errors.ts";
 import { readTrustProblem } from "../core/owner-trust.ts";
 import { loadManifest } from "../manifest/load.ts";
-import { readPathIdentity } from "../manifest/path-identity.ts";
+import { pathIdentifier } from "../manifest/path-identity.ts";
 import { loadPolicy } from "../manifest/policy/load.ts";
 import type { NodePolicy } from "../manifest/policy/schema.ts";
 import { ManifestError } from "../manifest/manifest-error.ts";
@@ -44,7 +44,7 @@ export interface LoadedManifest {
 /** Loads and validates the manifest against the node policy; an invalid one throws a ManifestError carrying every issue. */
 export async function loadValid(file: string, opts: Pick<CommonOptions, "policy"> = {}): Promise<LoadedManifest> {
   const policy = await loadPolicy(opts.policy);
-  const result = await loadManifest(file, { identify: readPathIdentity, ...(policy ? { policy } : {}) });
+  const result = await loadManifest(file, { identify: pathIdentifier(), ...(policy ? { policy } : {}) });
   if (!result.ok) {
     const n = result.errors.length;
     const issues = [...result.errors, ...result.warnings].sort((a, b) => a.line - b.line || a.col - b.col);

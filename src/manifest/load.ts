@@ -2,7 +2,7 @@ import { open } from "node:fs/promises";
 import { RtsyncError } from "../core/errors.ts";
 import { MAX_MANIFEST_BYTES, MAX_MANIFEST_TEXT } from "./limits.ts";
 import { parseManifest, type ParseContext, type ParseResult } from "./parse.ts";
-import { readPathIdentity } from "./path-identity.ts";
+import { pathIdentifier } from "./path-identity.ts";
 
 // Reads a manifest file and parses it. A missing, unreadable or oversized file is one clear
 // sentence.
@@ -38,7 +38,7 @@ async function readBounded(file: string): Promise<string> {
 }
 
 /** Reads and parses `file`; paths are compared by their identity on this machine, and against `policy` when given. */
-export async function loadManifest(file: string, context: ParseContext = { identify: readPathIdentity }): Promise<ParseResult & { readonly file: string; readonly text: string }> {
+export async function loadManifest(file: string, context: ParseContext = { identify: pathIdentifier() }): Promise<ParseResult & { readonly file: string; readonly text: string }> {
   let text: string;
   try {
     text = await readBounded(file);

@@ -16,28 +16,31 @@ export interface PathIdentity {
 /** Maps a normalised absolute path to its identity. */
 export type PathIdentify = (path: string) => PathIdentity;
 
-// The real path of the deepest existing ancestor of `dir`, with the missing rest appended.
-function realDir(dir: string): string {
-  const missing: string[] = [];
-  let cur = dir;
-  for (;;) {
-    try {
-      return join(realpathSync(cur), ...missing.reverse());
-    } catch {
-      if (cur === "/") return join("/", ...missing.reverse());
-      missing.push(basename(cur));
-      cur = dirname(cur);
-    }
+// The real path of `dir`: of its deepest existing ancestor, with the missing rest appended.
+// `seen` remembers directories already resolved (a manifest names many paths in few directories).
+function realDir(dir: string, seen: Map<string, string>): string {
+  const known = seen.get(dir);
+  if (known !== undefined) return known;
+  let real: string;
+  try {
+    real = realpathSync(dir);
+  } catch {
+    real = dir === "/" ? "/" : join(realDir(dirname(dir), seen), basename(dir));
   }
+  seen.set(dir, real);
+  return real;
 }
 
 /** Observes the file system: the identity of `path` as it is now. */
-export function readPathIdentity(path: string): PathIdentity {
-  const real = path === "/" ? "/" : join(realDir(dirname(path)), basename(path));
-  try {
-    const s = statSync(path);
-    return { path: real, inode: `${s.dev}:${s.ino}` };
-  } catch {
-    return { path: real };
-  }
+export function readPathIdentity(path: string, seen: Map<string, string> = new Map()): PathIdentity {
+  const real = path === "/" ? "/" : join(realDir(dirname(path), seen), basename(path));
+  // No exception for a path that does not exist (most do not, yet): thousands of them cost.
+  const s = statSync(path, { throwIfNoEntry: false });
+  return s === undefined ? { path: real } : { path: real, inode: `${s.dev}:${s.ino}` };
+}
+
+/** readPathIdentity with the directories it resolved remembered: for one manifest's checks. */
+export function pathIdentifier(): PathIdentify {
+  const seen = new Map<string, string>();
+  return (path) => readPathIdentity(path, seen);
 }

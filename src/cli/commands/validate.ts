@@ -1,7 +1,7 @@
 import { messageOf } from "../../core/errors.ts";
 import { formatIssue } from "../../manifest/issues.ts";
 import { loadManifest } from "../../manifest/load.ts";
-import { readPathIdentity } from "../../manifest/path-identity.ts";
+import { pathIdentifier } from "../../manifest/path-identity.ts";
 import { loadPolicy } from "../../manifest/policy/load.ts";
 import { resolveManifest } from "../../manifest/resolve.ts";
 import type { Manifest } from "../../manifest/schema.ts";
@@ -64,7 +64,7 @@ async function readRsyncLines(m: Manifest, node: string | undefined, accept: str
 export async function validateCommand(file: string, opts: CommonOptions, io: Output): Promise<number> {
   // With --policy (or /etc/rtsync/policy.yaml), also whether this node's policy admits it.
   const policy = await loadPolicy(opts.policy);
-  const result = await loadManifest(file, { identify: readPathIdentity, ...(policy ? { policy } : {}) });
+  const result = await loadManifest(file, { identify: pathIdentifier(), ...(policy ? { policy } : {}) });
   const node = opts.node === undefined ? undefined : nodeName(opts);
   // With --node, also whether that node runs anything (a typo or an FQDN runs nothing).
   const warnings = result.ok && node !== undefined ? warningsForNode({ ...result, warnings: result.warnings }, file, node) : result.warnings;
