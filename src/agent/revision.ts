@@ -5,6 +5,9 @@ import { isAbsolute, join, relative } from "node:path";
 import { describeErrno } from "../core/errors.ts";
 import { BeneathError, readBeneath } from "../core/open-beneath.ts";
 import { MAX_MANIFEST_BYTES } from "../manifest/limits.ts";
+import { readTrustProblem } from "../core/owner-trust.ts";
+import { pathIdentifier } from "../manifest/path-identity.ts";
+import type { NodePolicy } from "../manifest/policy/schema.ts";
 import { error as issueAt, type ManifestIssue, type RawIssue } from "../manifest/issues.ts";
 import { checkNodeMatch, matchNode, type NodeMatch } from "../manifest/node-match.ts";
 import { parseManifest } from "../manifest/parse.ts";
@@ -69,7 +72,7 @@ async function readManifestText(file: string, checkout: string | undefined): Pro
  * without it, the revision is the sha256 of the text. `checkout` (--git) confines what is read
  * on the manifest's behalf to the working copy. Only observes.
  */
-export async function readRevision(file: string, node: string, env: Readonly<Record<string, string | undefined>>, commit?: string, checkout?: string): Promise<Revision | RefusedRevision> {
+export async function readRevision(file: string, node: string, env: Readonly<Record<string, string | undefined>>, commit?: string, checkout?: string, policy?: NodePolicy): Promise<Revision | RefusedRevision> {
   let text: string;
   try {
     text = await readManifestText(file, checkout);
@@ -77,7 +80,7 @@ export async function readRevision(file: string, node: string, env: Readonly<Rec
     return { ok: false, revision: commit ?? "unreadable", issues: [], message: e instanceof BeneathError ? e.message : `cannot read manifest ${file}: ${describeErrno(e)}` };
   }
   const revision = commit ?? sha256(text);
-  const parsed = parseManifest(text, file);
+  const parsed = parseManifest(text, file, { identify: pathIdentifier(), ...(policy ? { policy } : {}) });
   if (!parsed.ok) {
     const issues = [...parsed.errors, ...parsed.warnings].sort((a, b) => a.line - b.line || a.col - b.col);
     const n = parsed.errors.length;
@@ -85,6 +88,11 @@ export async function readRevision(file: string, node: string, env: Readonly<Rec
   }
   const plain = resolveManifest(parsed.manifest, { manifestFile: file, node, uid: process.getuid?.() ?? 0, env, homeDir: homedir() });
   const resolved: ResolvedManifest = checkout === undefined ? plain : { ...plain, confinedTo: checkout };
+  const untrusted = await readTrustProblem(resolved.stateDir);
+  if (untrusted) {
+    const message = `stateDir ${resolved.stateDir}: ${untrusted} or choose another stateDir`;
+    return { ok: false, revision, issues: placeInText(text, file, [issueAt(["stateDir"], message)]), message: "its stateDir is not root's" };
+  }
   const passwords = await readPasswords(resolved.users, neededUsers(resolved), manifestDir(file), env, checkout);
   const unresolved: RawIssue[] = [...passwords].flatMap(([user, r]) => (r.ok ? [] : [issueAt(["users", user, "password"], r.message)]));
   if (unresolved.length > 0) {

@@ -23,6 +23,7 @@ import { startStateDirMark } from "./state-dir-mark.ts";
 import { runReconcile, type ReconcileOutcome } from "./reconcile.ts";
 import { DEFAULT_RESTART_POLICY } from "./restarts.ts";
 import { readRevision, type Revision } from "./revision.ts";
+import type { NodePolicy } from "../manifest/policy/schema.ts";
 import { LogFollower } from "./run-tally.ts";
 import { findRecreatedModules, recreatedReason, requestRefills } from "./module-recreated.ts";
 import type { ResolvedManifest } from "../manifest/resolve.ts";
@@ -47,6 +48,8 @@ export interface AgentOptions {
   readonly log: AgentLog;
   /** --git: apply only commits signed by a key of this allowed-signers file (checked readable before). */
   readonly allowedSigners?: string;
+  /** The node policy every revision must stay inside (--policy, /etc/rtsync/policy.yaml). */
+  readonly policy?: NodePolicy;
 }
 
 export interface RunningAgent {
@@ -249,7 +252,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     // The same bytes (and commit) as last time: the same verdict, without parsing again.
     const key = `${before}:${checkedOut ?? ""}`;
     if (key === lastReadKey) return lastGood;
-    const rev = o.source.kind === "git" ? await readRevision(file, o.node, o.env, checkedOut, o.source.git.dir) : await readRevision(file, o.node, o.env);
+    const rev = o.source.kind === "git" ? await readRevision(file, o.node, o.env, checkedOut, o.source.git.dir, o.policy) : await readRevision(file, o.node, o.env, undefined, undefined, o.policy);
     fingerprint = before;
     lastReadKey = key;
     if (!rev.ok) {

@@ -31,6 +31,7 @@ export function reportError(error: unknown, io: Output, json: boolean): 1 {
 interface Flags {
   node?: string;
   json?: boolean;
+  policy?: string;
 }
 
 /** A command: the manifest argument, the common flags, and its own flags (by commander's camelCase name). */
@@ -98,6 +99,11 @@ function examplesText(lines: readonly string[]): string {
   return `\nExamples:\n${lines.map((l) => `  $ ${l}`).join("\n")}`;
 }
 
+// --policy on every command that reads a manifest.
+function policyOption(): Option {
+  return new Option("--policy <file>", "the node policy the manifest must stay inside (default /etc/rtsync/policy.yaml when it exists)");
+}
+
 function buildProgram(io: Output, state: { code: number; json: boolean }): Command {
   const program = new Command("rtsync")
     .description("rsync daemons, inotify limits and real-time watch jobs as config-as-code")
@@ -113,12 +119,13 @@ function buildProgram(io: Output, state: { code: number; json: boolean }): Comma
       .description(info.description)
       .argument("[manifest]", "the manifest file", DEFAULT_MANIFEST)
       .addOption(new Option("--node <name>", "act for this node (default: this machine's short hostname)"))
-      .addOption(new Option("--json", "print one JSON document instead of text (errors too)"));
+      .addOption(new Option("--json", "print one JSON document instead of text (errors too)"))
+      .addOption(policyOption());
     for (const option of info.options?.() ?? []) command.addOption(option);
     command.addHelpText("after", examplesText(info.examples)).action(async (file: string, flags: Flags & Record<string, unknown>) => {
       state.json = flags.json === true;
       const run = await info.load();
-      state.code = await run(file, { ...(flags.node ? { node: flags.node } : {}), json: state.json }, io, flags);
+      state.code = await run(file, { ...(flags.node ? { node: flags.node } : {}), ...(flags.policy ? { policy: flags.policy } : {}), json: state.json }, io, flags);
     });
   }
 
@@ -134,6 +141,7 @@ function buildProgram(io: Output, state: { code: number; json: boolean }): Comma
     .addOption(new Option("--path <file>", "with --git: the manifest's path in the repository (default rtsync.yaml)"))
     .addOption(new Option("--checkout <dir>", "with --git: where the working copy goes (default: STATEDIR/git of the default stateDir)"))
     .addOption(new Option("--allowed-signers <file>", "with --git: apply only commits whose SSH signature verifies against this allowed-signers file (git verify-commit); others are refused like an invalid manifest"))
+    .addOption(policyOption())
     .addHelpText(
       "after",
       examplesText([

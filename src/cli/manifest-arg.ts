@@ -2,7 +2,12 @@ import { homedir, hostname } from "node:os";
 import { realpath } from "node:fs/promises";
 import { resolve } from "node:path";
 import { formatIssue, type ManifestIssue } from "../manifest/issues.ts";
+import { RtsyncError } from "../core/errors.ts";
+import { readTrustProblem } from "../core/owner-trust.ts";
 import { loadManifest } from "../manifest/load.ts";
+import { pathIdentifier } from "../manifest/path-identity.ts";
+import { loadPolicy } from "../manifest/policy/load.ts";
+import type { NodePolicy } from "../manifest/policy/schema.ts";
 import { ManifestError } from "../manifest/manifest-error.ts";
 import { checkNodeMatch } from "../manifest/node-match.ts";
 import { placeInText } from "../manifest/place.ts";
@@ -18,6 +23,8 @@ export const DEFAULT_MANIFEST = "rtsync.yaml";
 export interface CommonOptions {
   readonly node?: string;
   readonly json: boolean;
+  /** --policy FILE: the node policy (default /etc/rtsync/policy.yaml when it exists). */
+  readonly policy?: string;
 }
 
 /** The node to converge: --node, else the machine's short hostname. */
@@ -30,17 +37,20 @@ export interface LoadedManifest {
   readonly warnings: readonly ManifestIssue[];
   /** The manifest's text, to place findings that need the node at their line. */
   readonly text: string;
+  /** The node policy it was checked against, if the node has one. */
+  readonly policy?: NodePolicy;
 }
 
-/** Loads and validates the manifest; an invalid one throws a ManifestError carrying every issue. */
-export async function loadValid(file: string): Promise<LoadedManifest> {
-  const result = await loadManifest(file);
+/** Loads and validates the manifest against the node policy; an invalid one throws a ManifestError carrying every issue. */
+export async function loadValid(file: string, opts: Pick<CommonOptions, "policy"> = {}): Promise<LoadedManifest> {
+  const policy = await loadPolicy(opts.policy);
+  const result = await loadManifest(file, { identify: pathIdentifier(), ...(policy ? { policy } : {}) });
   if (!result.ok) {
     const n = result.errors.length;
     const issues = [...result.errors, ...result.warnings].sort((a, b) => a.line - b.line || a.col - b.col);
     throw new ManifestError(`${file} is invalid (${n} error${n === 1 ? "" : "s"}); nothing was changed`, issues);
   }
-  return { manifest: result.manifest, warnings: result.warnings, text: result.text };
+  return { manifest: result.manifest, warnings: result.warnings, text: result.text, ...(policy ? { policy } : {}) };
 }
 
 /** The manifest's warnings plus, when `node` runs nothing of it, the unmatched-node warning. */
@@ -54,8 +64,8 @@ export interface LoadedForNode extends LoadedManifest {
 }
 
 /** The manifest resolved for this node (working directory, uid and environment of this process). */
-export async function loadForNode(file: string, opts: Pick<CommonOptions, "node">): Promise<LoadedForNode> {
-  const loaded = await loadValid(file);
+export async function loadForNode(file: string, opts: Pick<CommonOptions, "node" | "policy">): Promise<LoadedForNode> {
+  const loaded = await loadValid(file, opts);
   const node = nodeName(opts);
   const absolute = resolve(process.cwd(), file);
   const resolved = resolveManifest(loaded.manifest, {
@@ -66,7 +76,14 @@ export async function loadForNode(file: string, opts: Pick<CommonOptions, "node"
     env: process.env,
     homeDir: homedir(),
   });
+  await assertStateDirTrusted(resolved.stateDir);
   return { ...loaded, warnings: warningsForNode(loaded, file, node), resolved };
+}
+
+/** Refuses a stateDir another user could change: its documents name the processes root stops. */
+export async function assertStateDirTrusted(stateDir: string): Promise<void> {
+  const why = await readTrustProblem(stateDir);
+  if (why) throw new RtsyncError("E_TRUST", "user", `stateDir ${stateDir}: ${why} or choose another stateDir`);
 }
 
 /** Prints a manifest's warnings, then warnings about the state found, on stderr (text mode; --json puts them in its document). */

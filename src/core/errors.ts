@@ -6,12 +6,15 @@ export type ErrorSource = "user" | "system" | "internal";
 export type ErrorCode =
   | "E_MANIFEST" // the manifest is missing, unreadable or invalid
   | "E_RSYNC_MISSING" // the rsync binary is not installed
+  | "E_RSYNC_VERSION" // the rsync found is too old to run a daemon (CVE-2024-12084..12088)
   | "E_LOCK" // another apply holds the lock
   | "E_STATE" // a file under stateDir cannot be read, parsed or written
   | "E_APPLY" // one resource could not be changed (reported per change, never exits alone)
   | "E_WATCH" // the watch engine could not start or keep watching
   | "E_USAGE" // a flag names something this node's manifest does not have (verify --watch)
   | "E_AGENT" // rtsync agent cannot start: bad flags, cannot listen, cannot fetch its manifest
+  | "E_POLICY" // the node policy is unreadable, invalid or not root's
+  | "E_TRUST" // stateDir (or a parent) could be changed by another user
   | "E_INTERNAL";
 
 export class RtsyncError extends Error {

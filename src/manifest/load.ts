@@ -1,7 +1,8 @@
 import { open } from "node:fs/promises";
 import { RtsyncError } from "../core/errors.ts";
 import { MAX_MANIFEST_BYTES, MAX_MANIFEST_TEXT } from "./limits.ts";
-import { parseManifest, type ParseResult } from "./parse.ts";
+import { parseManifest, type ParseContext, type ParseResult } from "./parse.ts";
+import { pathIdentifier } from "./path-identity.ts";
 
 // Reads a manifest file and parses it. A missing, unreadable or oversized file is one clear
 // sentence.
@@ -36,7 +37,8 @@ async function readBounded(file: string): Promise<string> {
   }
 }
 
-export async function loadManifest(file: string): Promise<ParseResult & { readonly file: string; readonly text: string }> {
+/** Reads and parses `file`; paths are compared by their identity on this machine, and against `policy` when given. */
+export async function loadManifest(file: string, context: ParseContext = { identify: pathIdentifier() }): Promise<ParseResult & { readonly file: string; readonly text: string }> {
   let text: string;
   try {
     text = await readBounded(file);
@@ -54,5 +56,5 @@ export async function loadManifest(file: string): Promise<ParseResult & { readon
               : (e as Error).message;
     throw new RtsyncError("E_MANIFEST", "user", `cannot read manifest ${file}: ${why}`, { cause: e });
   }
-  return { ...parseManifest(text, file), file, text };
+  return { ...parseManifest(text, file, context), file, text };
 }

@@ -2,6 +2,9 @@ import { LineCounter, parseDocument, isMap, type Document } from "yaml";
 import { checkManifest } from "./checks/index.ts";
 import { error, type ManifestIssue, type RawIssue } from "./issues.ts";
 import { MAX_ALIAS_VALUES, MAX_MANIFEST_BYTES, MAX_MANIFEST_TEXT } from "./limits.ts";
+import type { PathIdentify } from "./path-identity.ts";
+import { checkPolicy } from "./policy/check.ts";
+import type { NodePolicy } from "./policy/schema.ts";
 import { positionOf } from "./positions.ts";
 import { schemaIssues } from "./schema-issues.ts";
 import { DaemonSchema, ManifestSchema, UserSchema, WatchSchema, type Manifest } from "./schema.ts";
@@ -97,8 +100,14 @@ function syntaxIssues(text: string, file: string, doc: Document): ManifestIssue[
   });
 }
 
+/** What the checks may know of the node: the identity of a path on disk, and the node's policy. */
+export interface ParseContext {
+  readonly identify?: PathIdentify;
+  readonly policy?: NodePolicy;
+}
+
 /** Parses and validates manifest text. `file` is only used to label issues. */
-export function parseManifest(text: string, file: string): ParseResult {
+export function parseManifest(text: string, file: string, context: ParseContext = {}): ParseResult {
   const bytes = Buffer.byteLength(text, "utf8");
   if (bytes > MAX_MANIFEST_BYTES) {
     return { ok: false, errors: [oneIssue(file, 1, 1, `the manifest is ${bytes} bytes, over the limit of ${MAX_MANIFEST_TEXT}; rtsync does not parse it`)], warnings: [] };
@@ -124,7 +133,9 @@ export function parseManifest(text: string, file: string): ParseResult {
   // jitless: zod would compile a parser per object schema (new Function) to parse one manifest once.
   const parsed = ManifestSchema.safeParse(data, { jitless: true });
   const manifest = parsed.success ? parsed.data : partialManifest(data, parsed.error.issues);
-  const raw = [...(parsed.success ? [] : schemaIssues(ManifestSchema, data, parsed.error.issues)), ...checkManifest(manifest, userNamesOf(data))];
+  const raw = [...(parsed.success ? [] : schemaIssues(ManifestSchema, data, parsed.error.issues)), ...checkManifest(manifest, userNamesOf(data), context.identify),
+    ...(context.policy ? checkPolicy(manifest, context.policy, context.identify) : []),
+  ];
   const issues = place(file, doc, lines, raw).sort(byPosition);
   const errors = issues.filter((i) => i.severity === "error");
   const warnings = issues.filter((i) => i.severity === "warning");

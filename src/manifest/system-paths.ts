@@ -18,6 +18,9 @@ export const SYSTEM_TREES = [
   "/proc",
   "/sys",
   "/var/spool/cron",
+  "/var/lib/dpkg",
+  "/var/lib/apt",
+  "/var/lib/rpm",
   "/run/systemd",
   "/run/user",
 ] as const;
@@ -78,6 +81,8 @@ const SYSTEM_FILES: Readonly<Record<string, string>> = {
   "/etc/fstab": "the filesystem table",
   "/etc/mtab": "the mount table",
   "/etc/crontab": "the system crontab, run as root",
+  "/etc/anacrontab": "anacron's table, run as root",
+  "/etc/nologin": "the file whose presence stops every login",
   "/etc/profile": "the login shells' start-up file",
   "/etc/bash.bashrc": "bash's start-up file",
   "/etc/environment": "every login's environment",
@@ -100,6 +105,8 @@ const SYSTEM_FILES: Readonly<Record<string, string>> = {
 const ROOT_READ_DIRS = [
   "/etc/sudoers.d",
   "/etc/cron.d",
+  "/var/spool/cron",
+  "/var/lib/dpkg",
   "/etc/cron.hourly",
   "/etc/cron.daily",
   "/etc/cron.weekly",
@@ -210,6 +217,8 @@ export interface FileRole {
   readonly example: string;
   /** sysctlFile may live in /etc/sysctl.d; nothing else may. */
   readonly sysctl?: boolean;
+  /** rsyncd reads it as root (a motd file, include from): said so in messages. */
+  readonly readByRsyncd?: boolean;
 }
 
 /** Why a file rtsync writes is refused, or undefined. `path` is normalised. */
@@ -226,10 +235,11 @@ export function fileProblem(path: string, role: FileRole): string | undefined {
     return `${start} lies inside ${program}, which holds programs, libraries or the kernel: a file written there could replace one; ${fix}`;
   }
   const system = SYSTEM_FILES[path];
-  if (system) return `${start} is ${system}, a system file rtsync must never write; ${fix}`;
+  if (system) return `${start} is ${system}, a system file rtsync must never ${role.readByRsyncd ? "hand to rsyncd" : "write"}; ${fix}`;
   const rootRead = treeOf(path, ROOT_READ_DIRS);
   if (rootRead) return `${start} lies inside ${rootRead}, whose files a root process reads as configuration or runs; ${fix}`;
   if (!role.sysctl && within(path, SYSCTL_DIR)) return `${start} lies inside ${SYSCTL_DIR}, which sysctl reads at boot: only sysctlFile belongs there; ${fix}`;
   if (path.split("/").includes(".ssh")) return `${start} lies inside an .ssh directory (SSH keys and authorized_keys); ${fix}`;
+  if (/^\/(root|home\/[^/]+)\/\.[^/]+$/.test(path)) return `${start} is a dotfile in a home directory, which a shell or a program reads at start-up; ${fix}`;
   return undefined;
 }

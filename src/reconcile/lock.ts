@@ -17,7 +17,7 @@ export interface LockOptions {
 
 export async function acquireApplyLock(stateDir: string, manifest: string, options: LockOptions = {}): Promise<() => Promise<void>> {
   try {
-    await mkdir(stateDir, { recursive: true, mode: 0o755 });
+    await mkdir(stateDir, { recursive: true, mode: 0o700 });
   } catch (e) {
     throw new StateError(stateDir, "io", `cannot create stateDir ${stateDir}: ${describeErrno(e)}${stateDirHint(e)}`, { cause: e });
   }

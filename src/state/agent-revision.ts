@@ -46,6 +46,6 @@ export function readAppliedRevision(stateDir: string): Promise<AppliedRevision |
 export async function writeAppliedRevision(stateDir: string, doc: AppliedRevision): Promise<void> {
   const file = stateLayout.agentRevision(stateDir);
   // A directory that cannot be made shows as the write's own error (a StateError naming the file).
-  await mkdir(dirname(file), { recursive: true, mode: 0o755 }).catch(() => undefined);
+  await mkdir(dirname(file), { recursive: true, mode: 0o700 }).catch(() => undefined);
   await writeDocument(file, doc);
 }

@@ -65,6 +65,6 @@ export function readAgentStatus(stateDir: string): Promise<AgentStatusDoc | unde
 export async function writeAgentStatus(stateDir: string, doc: AgentStatusDoc): Promise<void> {
   const file = stateLayout.agentStatus(stateDir);
   // A directory that cannot be made shows as the write's own error (a StateError naming the file).
-  await mkdir(dirname(file), { recursive: true, mode: 0o755 }).catch(() => undefined);
+  await mkdir(dirname(file), { recursive: true, mode: 0o700 }).catch(() => undefined);
   await writeDocument(file, doc, { fsync: false });
 }

@@ -1,4 +1,5 @@
-import { readFile } from "node:fs/promises";
+import { constants } from "node:fs";
+import { open } from "node:fs/promises";
 import * as z from "zod/mini";
 import { writeFileAtomic } from "../core/atomic-write.ts";
 import { describeErrno, errnoOf, messageOf, StateError } from "../core/errors.ts";
@@ -60,12 +61,28 @@ export function parseDocument<T>(file: string, text: string, kind: DocumentKind<
   return parsed.data;
 }
 
-/** Reads and validates a document; undefined when the file does not exist. */
+// Why a document with this owner and mode is not to be trusted, or undefined (issue 19: another
+// user's inventory.json named a root process, and apply stopped it).
+export function untrustedDocument(stat: { readonly uid: number; readonly mode: number }, uid: number): string | undefined {
+  if (stat.uid !== 0 && stat.uid !== uid) return `it is owned by uid ${stat.uid}, not by root`;
+  if ((stat.mode & 0o022) !== 0) return `it is writable by group or others (mode ${(stat.mode & 0o7777).toString(8).padStart(4, "0")})`;
+  return undefined;
+}
+
+/** Reads and validates a document; undefined when the file does not exist. A symlink, or a document another user could have written, is refused. */
 export async function readDocument<T>(file: string, kind: DocumentKind<T>): Promise<T | undefined> {
   let text: string;
   try {
-    text = await readFile(file, "utf8");
+    const handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    try {
+      const why = untrustedDocument(await handle.stat(), process.getuid?.() ?? 0);
+      if (why) throw new StateError(file, "corrupt", `${file} is not trusted (${why}); ${kind.fix}`);
+      text = await handle.readFile("utf8");
+    } finally {
+      await handle.close();
+    }
   } catch (error) {
+    if (error instanceof StateError) throw error;
     if (errnoOf(error) === "ENOENT") return undefined;
     throw new StateError(file, "io", `cannot read ${file}: ${describeErrno(error)}`, { cause: error });
   }
@@ -75,7 +92,7 @@ export async function readDocument<T>(file: string, kind: DocumentKind<T>): Prom
 /** Writes a document atomically (pretty JSON, one trailing newline). */
 export async function writeDocument(file: string, value: unknown, options: { readonly mode?: number; readonly fsync?: boolean } = {}): Promise<void> {
   try {
-    await writeFileAtomic(file, `${JSON.stringify(value, null, 2)}\n`, { mode: options.mode ?? 0o644, ...(options.fsync === undefined ? {} : { fsync: options.fsync }) });
+    await writeFileAtomic(file, `${JSON.stringify(value, null, 2)}\n`, { mode: options.mode ?? 0o600, ...(options.fsync === undefined ? {} : { fsync: options.fsync }) });
   } catch (error) {
     throw new StateError(file, "io", `cannot write ${file}: ${describeErrno(error)}${stateDirHint(error)}`, { cause: error });
   }

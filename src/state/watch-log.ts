@@ -81,7 +81,7 @@ export async function appendLogRecord(watchDir: string, record: LogRecord): Prom
     () => 0,
   );
   if (size > LOG_MAX_BYTES) await rename(file, `${file}.1`);
-  await appendFile(file, `${JSON.stringify(record)}\n`, { mode: 0o644 });
+  await appendFile(file, `${JSON.stringify(record)}\n`, { mode: 0o600 });
 }
 
 /** The records of log.jsonl in order (lines that do not parse are skipped); [] when there is none. */

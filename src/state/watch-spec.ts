@@ -1,8 +1,7 @@
 import * as z from "zod/mini";
 import { hashText } from "../core/hash.ts";
-import { readFile } from "node:fs/promises";
 import { describeErrno, StateError } from "../core/errors.ts";
-import { parseDocument, type DocumentKind } from "./document.ts";
+import { parseDocument, readDocument, type DocumentKind } from "./document.ts";
 
 // What one watcher process needs to know: derived from a manifest watch by the reconciler, written
 // as spec.json, read by the detached watcher (`rtsync __watch SPEC.json`). It never contains a
@@ -103,11 +102,10 @@ export function parseWatchSpec(file: string, text: string): WatchSpec {
 
 /** Reads and validates spec.json; a missing file is an error here (the watcher cannot run without it). */
 export async function readWatchSpec(file: string): Promise<WatchSpec> {
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch (error) {
-    throw new StateError(file, "io", `cannot read watcher spec ${file}: ${describeErrno(error)}; run \`rtsync apply\` to write it again`, { cause: error });
-  }
-  return parseWatchSpec(file, text);
+  const spec = await readDocument(file, SPEC).catch((error: unknown) => {
+    if (error instanceof StateError && error.problem === "corrupt") throw error;
+    throw new StateError(file, "io", `cannot read watcher spec ${file}: ${describeErrno(error instanceof StateError ? error.cause : error)}; run \`rtsync apply\` to write it again`, { cause: error });
+  });
+  if (spec === undefined) throw new StateError(file, "io", `cannot read watcher spec ${file}: no such file; run \`rtsync apply\` to write it again`);
+  return spec;
 }

@@ -1,4 +1,4 @@
-import { mkdir, readdir, symlink, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readdir, symlink, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { execa } from "execa";
 import { expect, test } from "vitest";
@@ -75,6 +75,8 @@ test("a missing or unreadable password file: exit 1 naming the file, no secrets 
   // The file exists but is root's alone (0600), and rtsync runs as nobody.
   await mkdir(dirname(pwFile), { mode: 0o755 });
   await writeFile(pwFile, "pw-SECRET-1234\n", { mode: 0o600 });
+  // apply made stateDir root's alone (0700, issue 19); open it to nobody for this read.
+  await chmod(f.stateDir, 0o755);
   const unreadable = await runAsNobody(["diff", file]);
   expect(unreadable.exitCode).toBe(1);
   expect(unreadable.stdout).toContain(`    ! cannot be applied: cannot read the password of user "demo" from password file ${pwFile}: permission denied\n`);
@@ -92,8 +94,8 @@ test("rsync missing from PATH: exit 1, `rsync is not installed`, nothing written
   const [d, a] = await Promise.all([f.run(["diff", file], { env }), f.run(["apply", file], { env })]);
   const sentence = "rtsync: rsync is not installed or not on PATH; install it (apt-get install rsync) and run again";
   for (const r of [d, a]) expect([r.exitCode, r.stdout, r.stderr]).toEqual([1, "", sentence]);
-  expect((await readdir(f.dir)).sort()).toEqual(["bin", "rtsync.yaml", "state"]);
-  expect(await readdir(f.stateDir)).toEqual([]);
+  // The rsync version check (issue 19) finds no rsync before the apply lock creates stateDir.
+  expect((await readdir(f.dir)).sort()).toEqual(["bin", "rtsync.yaml"]);
   expect(await canConnect(port)).toBe(false);
 });
 

@@ -5,6 +5,8 @@ import { parseInterval, parseListen } from "../../agent/flags.ts";
 import { checkAllowedSigners } from "../../agent/git-verify.ts";
 import { createAgentLog } from "../../agent/logger.ts";
 import { startAgent, type AgentSource } from "../../agent/run.ts";
+import { loadPolicy } from "../../manifest/policy/load.ts";
+import type { NodePolicy } from "../../manifest/policy/schema.ts";
 import { defaultStateDir } from "../../manifest/resolve.ts";
 import { systemHost } from "../../resources/host.ts";
 import { DEFAULT_MANIFEST, nodeName } from "../manifest-arg.ts";
@@ -23,6 +25,7 @@ export interface AgentFlags {
   readonly path?: string;
   readonly checkout?: string;
   readonly allowedSigners?: string;
+  readonly policy?: string;
 }
 
 const usage = (message: string) => new RtsyncError("E_AGENT", "user", message);
@@ -42,13 +45,21 @@ function sourceOf(file: string | undefined, flags: AgentFlags): AgentSource {
   return { kind: "git", git: { url: flags.git, ref, path, dir: root } };
 }
 
+/** The allowed-signers file of signed GitOps: --allowed-signers, else the node policy's git.allowedSigners. */
+export function allowedSignersOf(flag: string | undefined, policy: NodePolicy | undefined): string | undefined {
+  return flag ?? policy?.policy.git?.allowedSigners;
+}
+
 export async function agentCommand(file: string | undefined, flags: AgentFlags, _io: Output): Promise<number> {
   const intervalMs = parseInterval(flags.interval ?? "60s");
   if (intervalMs === undefined || intervalMs < 1000) throw usage(`--interval ${flags.interval} is not a duration of at least 1s (write it like 30s, 5m or 1h)`);
   const listen = flags.listen === undefined ? undefined : parseListen(flags.listen);
   if (flags.listen !== undefined && listen === undefined) throw usage(`--listen ${flags.listen} is not ADDRESS:PORT or PORT (e.g. 127.0.0.1:9873)`);
   const source = sourceOf(file, flags);
-  const allowedSigners = flags.allowedSigners === undefined ? undefined : resolve(process.cwd(), flags.allowedSigners);
+  const policy = await loadPolicy(flags.policy);
+  // Signed GitOps: --allowed-signers, else the node policy's git.allowedSigners (a file manifest has no commits to verify).
+  const signers = allowedSignersOf(flags.allowedSigners === undefined ? undefined : resolve(process.cwd(), flags.allowedSigners), policy);
+  const allowedSigners = source.kind === "git" ? signers : undefined;
   if (allowedSigners !== undefined) await checkAllowedSigners(allowedSigners);
   const node = nodeName(flags);
   const log = createAgentLog(node);
@@ -62,6 +73,7 @@ export async function agentCommand(file: string | undefined, flags: AgentFlags, 
     selfCommand: watcherCommand(),
     log,
     ...(allowedSigners === undefined ? {} : { allowedSigners }),
+    ...(policy ? { policy } : {}),
   });
   let stopping = false;
   const onStop = (signal: NodeJS.Signals): void => {

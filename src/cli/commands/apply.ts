@@ -2,6 +2,7 @@ import { renderApplyJson } from "../../render/plan-json.ts";
 import { renderResult, renderSummary } from "../../render/plan-text.ts";
 import { convergeNode } from "../../reconcile/converge.ts";
 import { withApplyLock } from "../../reconcile/lock.ts";
+import { readRsyncVersionWarnings } from "../../reconcile/rsync-version.ts";
 import { systemHost } from "../../resources/host.ts";
 import type { ApplyResult } from "../../resources/plan-types.ts";
 import type { FollowedWatcher } from "../follow-sync.ts";
@@ -39,10 +40,12 @@ async function refillRecreatedModules(resolved: ResolvedManifest, results: reado
 
 // `rtsync apply`: each change printed as it is made, then `N changed, N unchanged, N failed`.
 export async function applyCommand(file: string, opts: CommonOptions, io: Output): Promise<number> {
-  const { resolved, warnings } = await loadForNode(file, opts);
+  const { resolved, warnings, policy } = await loadForNode(file, opts);
   if (!opts.json) printWarnings(warnings, io);
   const text = !opts.json;
-  const stateWarnings: string[] = [];
+  // A daemon runs only on an rsync without the 2024 CVEs (throws), and is warned about without the 2026 fixes.
+  const stateWarnings: string[] = resolved.daemons.length > 0 ? await readRsyncVersionWarnings(process.env["PATH"] ?? "/usr/bin:/bin", policy?.policy.rsync?.acceptVersion) : [];
+  if (text) printWarnings([], io, stateWarnings);
   const done = await withApplyLock(resolved.stateDir, resolved.file, () =>
     convergeNode(resolved, systemHost(), process.env, {
       selfCommand: watcherCommand(),

@@ -1,5 +1,8 @@
+import { messageOf } from "../../core/errors.ts";
 import { formatIssue } from "../../manifest/issues.ts";
 import { loadManifest } from "../../manifest/load.ts";
+import { pathIdentifier } from "../../manifest/path-identity.ts";
+import { loadPolicy } from "../../manifest/policy/load.ts";
 import { resolveManifest } from "../../manifest/resolve.ts";
 import type { Manifest } from "../../manifest/schema.ts";
 import { renderIssueJson } from "../../render/issues-json.ts";
@@ -43,14 +46,31 @@ async function readSourceLines(m: Manifest, node: string | undefined): Promise<S
   });
 }
 
+// What this machine's rsync means for the manifest's daemons: apply refuses an rsync older than
+// 3.4.1 and warns below 3.5.0; validate says so without failing (the manifest may be meant for
+// other machines).
+async function readRsyncLines(m: Manifest, node: string | undefined, accept: string | undefined): Promise<string[]> {
+  const daemons = Object.values(m.daemons).some((d) => node === undefined || d.nodes === undefined || d.nodes.includes(node));
+  if (!daemons) return [];
+  const { readRsyncVersionWarnings } = await import("../../reconcile/rsync-version.ts");
+  try {
+    return await readRsyncVersionWarnings(process.env["PATH"] ?? "/usr/bin:/bin", accept);
+  } catch (e) {
+    return [`${messageOf(e)} (apply refuses to run the daemons here)`];
+  }
+}
+
 // `rtsync validate`: every error and warning as FILE:LINE:COL, exit 1 when any error.
 export async function validateCommand(file: string, opts: CommonOptions, io: Output): Promise<number> {
-  const result = await loadManifest(file);
+  // With --policy (or /etc/rtsync/policy.yaml), also whether this node's policy admits it.
+  const policy = await loadPolicy(opts.policy);
+  const result = await loadManifest(file, { identify: pathIdentifier(), ...(policy ? { policy } : {}) });
   const node = opts.node === undefined ? undefined : nodeName(opts);
   // With --node, also whether that node runs anything (a typo or an FQDN runs nothing).
   const warnings = result.ok && node !== undefined ? warningsForNode({ ...result, warnings: result.warnings }, file, node) : result.warnings;
   const issues = [...(result.ok ? [] : result.errors), ...warnings].sort((a, b) => a.line - b.line || a.col - b.col);
   const sources = result.ok ? await readSourceLines(result.manifest, node) : [];
+  const rsync = result.ok ? await readRsyncLines(result.manifest, node, policy?.policy.rsync?.acceptVersion) : [];
   if (opts.json) {
     io.json({
       file,
@@ -58,6 +78,7 @@ export async function validateCommand(file: string, opts: CommonOptions, io: Out
       ...(result.ok ? { summary: summarise(result.manifest) } : {}),
       ...(result.ok && node !== undefined ? { node, runs: nodeSummary(result.manifest, node) } : {}),
       ...(sources.length > 0 ? { eventSources: sources } : {}),
+      ...(rsync.length > 0 ? { rsync } : {}),
       issues: issues.map(renderIssueJson),
     });
     return result.ok ? 0 : 1;
@@ -72,5 +93,6 @@ export async function validateCommand(file: string, opts: CommonOptions, io: Out
   io.out(`${file}: valid: ${summarise(result.manifest)}${w}`);
   if (node !== undefined) io.out(`node ${node} runs: ${nodeSummary(result.manifest, node)}`);
   for (const l of sources) io.out(`watch ${l.name}: event source ${l.source} (${l.why})`);
+  for (const l of rsync) io.err(`rtsync: warning: ${l}`);
   return 0;
 }

@@ -2,6 +2,8 @@ import { dottedPath, error, errorWith, type RawIssue } from "../issues.ts";
 import type { PathSegment } from "../positions.ts";
 import type { Manifest } from "../schema.ts";
 import { normalisePath } from "../system-paths.ts";
+import { optionPathsOf, type OptionPathKind } from "../option-paths.ts";
+import type { PathIdentify } from "../path-identity.ts";
 import { parseTarget, watchTargets } from "../target.ts";
 import { NodeIndex } from "./node-index.ts";
 
@@ -12,11 +14,13 @@ import { NodeIndex } from "./node-index.ts";
 // machine. Linear: claims are grouped by path and found through each claim's ancestors; within a
 // group only claims that share a node are compared.
 
-type Kind = "file" | "module" | "target" | "source" | "stateDir" | "remote";
+type Kind = "file" | "read" | "module" | "target" | "source" | "stateDir" | "remote";
 
 interface Claim {
   /** Normalised; daemon targets live in their own namespace, rsync://host:port/module/sub. */
   readonly path: string;
+  /** device:inode of what exists there (two spellings of one file are one claim). */
+  readonly inode?: string;
   /** The shortest ancestor worth looking at ("/" for local paths, the module for daemon targets). */
   readonly top: string;
   readonly kind: Kind;
@@ -39,12 +43,15 @@ const TWO_WATCHES = "; two watches would each delete what the other copies there
 const ONE_WATCH = "; a watch lists each target once";
 const NESTED_TARGETS = "; the full syncs of one would delete what the watch copies to the other";
 const CLIENTS_WRITE = "; the watch's full syncs would delete what the module's clients write there";
+const READ_OTHER = "; rsyncd would read (and for a motd, send to every client) what rtsync writes or owns there";
 const OWN_FILES = "; rtsync's own files must stay out of what it syncs and exports";
 
 const sameWatch = (a: Claim, b: Claim): boolean => a.watch !== undefined && a.watch === b.watch;
 
 // Why two claims on the same path clash, or undefined when they may share it.
 function equalClash(a: Claim, b: Claim): string | undefined {
+  if (a.kind === "read" && b.kind === "read") return undefined; // two daemons may show one motd
+  if (a.kind === "read" || b.kind === "read") return READ_OTHER;
   if (a.kind === "file" && b.kind === "file") return ONE_PURPOSE;
   if (a.kind === "file" || b.kind === "file") return ONE_PATH;
   const kinds = new Set([a.kind, b.kind]);
@@ -57,7 +64,8 @@ function equalClash(a: Claim, b: Claim): string | undefined {
 
 // Why `inner` may not lie inside `outer`, or undefined when it may.
 function nestedClash(outer: Claim, inner: Claim): string | undefined {
-  if (outer.kind === "file") return ", which is a file";
+  if (outer.kind === "file" || outer.kind === "read") return ", which is a file";
+  if (inner.kind === "read") return outer.kind === "module" || outer.kind === "target" ? "; what others write there would become rsyncd's own input" : undefined;
   if (outer.kind === "stateDir") {
     return inner.kind === "file" ? `; stateDir is rtsync's own tree: leave ${inner.key} out to get its default there, or move it out` : OWN_FILES;
   }
@@ -119,13 +127,19 @@ function report(out: RawIssue[], inner: Claim, other: Claim, verb: "is also" | "
   else out.push(errorWith(inner.at, message, { path: other.at, rest }));
 }
 
-function claimsOf(m: Manifest): Claim[] {
+const OPTION_KIND: Readonly<Record<OptionPathKind, Kind>> = { write: "file", read: "read", dir: "module", root: "source" };
+
+function claimsOf(m: Manifest, identify: PathIdentify | undefined): Claim[] {
   const claims: Claim[] = [];
-  const local = (kind: Kind, at: readonly PathSegment[], text: string, nodes: readonly string[] | undefined, owner?: string, watch?: string) => {
-    const path = normalisePath(text).path;
-    if (/[\r\n\0]/.test(text) || path === "/") return; // refused as they are; every path lies inside /
-    const key = watch === undefined ? String(at[at.length - 1]) : "target";
-    claims.push({ path, top: "/", kind, at, key, nodes, ...(owner ? { owner } : {}), ...(watch === undefined ? {} : { watch }) });
+  const local = (kind: Kind, at: readonly PathSegment[], text: string, nodes: readonly string[] | undefined, owner?: string, watch?: string, named?: string) => {
+    const written = normalisePath(text).path;
+    if (/[\r\n\0]/.test(text) || written === "/" || !text.startsWith("/")) return; // refused as they are; every path lies inside /
+    // The file's identity, not its text: the real parent directory, and device:inode where it exists.
+    const id = identify?.(written);
+    const path = id?.path ?? written;
+    if (path === "/") return;
+    const key = named ?? (watch === undefined ? String(at[at.length - 1]) : "target");
+    claims.push({ path, top: "/", kind, at, key, nodes, ...(id?.inode ? { inode: id.inode } : {}), ...(owner ? { owner } : {}), ...(watch === undefined ? {} : { watch }) });
   };
   if (m.stateDir) local("stateDir", ["stateDir"], m.stateDir, undefined);
   else claims.push({ path: "/var/lib/rtsync", top: "/", kind: "stateDir", at: [], key: "stateDir", nodes: undefined, implicit: true });
@@ -137,6 +151,7 @@ function claimsOf(m: Manifest): Claim[] {
     }
     for (const [modName, mod] of Object.entries(d.modules)) local("module", ["daemons", name, "modules", modName, "path"], mod.path, d.nodes, name);
   }
+  for (const o of optionPathsOf(m)) local(OPTION_KIND[o.kind], o.at, o.text, o.nodes, o.daemon, undefined, `options."${o.key}"`);
   for (const [name, w] of Object.entries(m.watches)) {
     local("source", ["watches", name, "source"], w.source, w.nodes);
     for (const entry of watchTargets(w)) {
@@ -159,18 +174,21 @@ function claimsOf(m: Manifest): Claim[] {
  * Collisions between every path the manifest makes rtsync write, own or read; `skip` holds the
  * dotted keys of paths already refused for themselves.
  */
-export function checkCollisions(out: RawIssue[], m: Manifest, skip: ReadonlySet<string> = new Set()): void {
-  const claims = claimsOf(m).filter((c) => c.implicit || !skip.has(dottedPath(c.at)));
+export function checkCollisions(out: RawIssue[], m: Manifest, skip: ReadonlySet<string> = new Set(), identify?: PathIdentify): void {
+  const claims = claimsOf(m, identify).filter((c) => c.implicit || !skip.has(dottedPath(c.at)));
+  // Equal claims are grouped by identity (device:inode where the path exists); claims inside
+  // others are found by path.
   const groups = new Map<string, Group>();
-  const groupOf = (path: string) => {
-    let g = groups.get(path);
-    if (!g) groups.set(path, (g = { claims: new NodeIndex<Claim>(), signatures: new Set<string>() }));
+  const byPath = new Map<string, NodeIndex<Claim>>();
+  const groupOf = (key: string) => {
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = { claims: new NodeIndex<Claim>(), signatures: new Set<string>() }));
     return g;
   };
   // Equal paths, in manifest order: each claim against the earlier ones that share a node.
   const compared: Claim[] = [];
   for (const c of claims) {
-    const g = groupOf(c.path);
+    const g = groupOf(c.inode === undefined ? `path:${c.path}` : `inode:${c.inode}`);
     const sig = signature(c);
     if (sig && g.signatures.has(sig)) continue;
     if (sig) g.signatures.add(sig);
@@ -180,12 +198,15 @@ export function checkCollisions(out: RawIssue[], m: Manifest, skip: ReadonlySet<
     });
     if (hit) report(out, c, hit.other, "is also", hit.rest);
     g.claims.add(c, c.nodes);
+    let index = byPath.get(c.path);
+    if (!index) byPath.set(c.path, (index = new NodeIndex<Claim>()));
+    index.add(c, c.nodes);
     compared.push(c);
   }
   // One inside the other: each claim against the claims on its ancestors.
   for (const c of compared) {
     for (const parent of ancestors(c)) {
-      const hit = groups.get(parent)?.claims.find(c.nodes, (other) => {
+      const hit = byPath.get(parent)?.find(c.nodes, (other) => {
         const rest = nestedClash(other, c);
         return rest ? { other, rest } : undefined;
       });

@@ -6,6 +6,7 @@ import { checkPaths } from "./paths.ts";
 import { checkUsers } from "./users.ts";
 import { checkSecretReferences } from "./values.ts";
 import { checkWatch } from "./watch.ts";
+import type { PathIdentify } from "../path-identity.ts";
 
 // Semantic checks: what the schema cannot say about one value alone. Pure: (manifest) -> issues.
 
@@ -13,7 +14,7 @@ import { checkWatch } from "./watch.ts";
  * Every semantic error and warning of a schema-valid manifest. `userNames` are the keys of
  * `users` as written (so a user whose own entry is broken is not reported missing twice).
  */
-export function checkManifest(m: Manifest, userNames: ReadonlySet<string> = new Set(Object.keys(m.users))): RawIssue[] {
+export function checkManifest(m: Manifest, userNames: ReadonlySet<string> = new Set(Object.keys(m.users)), identify?: PathIdentify): RawIssue[] {
   const out: RawIssue[] = [];
   checkUsers(out, m.users);
   for (const [name, d] of Object.entries(m.daemons)) {
@@ -32,6 +33,6 @@ export function checkManifest(m: Manifest, userNames: ReadonlySet<string> = new 
   const pathIssues: RawIssue[] = [];
   checkPaths(pathIssues, m);
   out.push(...pathIssues);
-  checkCollisions(out, m, new Set(pathIssues.map((i) => dottedPath(i.path))));
+  checkCollisions(out, m, new Set(pathIssues.map((i) => dottedPath(i.path))), identify);
   return out;
 }

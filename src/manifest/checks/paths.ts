@@ -2,6 +2,7 @@ import { error, type RawIssue } from "../issues.ts";
 import type { PathSegment } from "../positions.ts";
 import type { Manifest } from "../schema.ts";
 import { dirProblem, fileProblem, normalisePath, type DirRole, type FileRole } from "../system-paths.ts";
+import { optionPathsOf, type OptionPath } from "../option-paths.ts";
 import { parseTarget, watchTargets } from "../target.ts";
 
 // Every path rtsync writes, owns or reads as root, against the rules of system-paths.ts.
@@ -42,6 +43,24 @@ function checkFile(out: RawIssue[], at: Path, text: string, role: FileRole): voi
   checkPath(out, at, text, (p) => fileProblem(p, role), role.label);
 }
 
+// A path set through raw `options` (issue 19): the same rules as the typed key it resembles.
+function checkOptionPath(out: RawIssue[], o: OptionPath): void {
+  const label = `options."${o.key}"`;
+  if (!o.text.startsWith("/")) {
+    out.push(error(o.at, `${label} must be an absolute path (start with /)`));
+    return;
+  }
+  switch (o.kind) {
+    case "write":
+    case "read":
+      return checkFile(out, o.at, o.text, { label, example: `/var/lib/rtsync/${o.daemon}/${o.key.trim().replace(/\s+/g, "-")}`, ...(o.kind === "read" ? { readByRsyncd: true } : {}) });
+    case "dir":
+      return checkDir(out, o.at, o.text, { label, why: "rsyncd would write its temporary files there", example: `/srv/${o.daemon}-tmp` });
+    case "root":
+      return checkDir(out, o.at, o.text, { label, why: "rsyncd would run chrooted there", example: `/srv/${o.daemon}-root`, readOnly: true });
+  }
+}
+
 /** Dangerous paths anywhere in the manifest (issue 13). */
 export function checkPaths(out: RawIssue[], m: Manifest): void {
   if (m.stateDir) checkDir(out, ["stateDir"], m.stateDir, STATE_DIR);
@@ -55,6 +74,7 @@ export function checkPaths(out: RawIssue[], m: Manifest): void {
       checkDir(out, ["daemons", name, "modules", modName, "path"], mod.path, moduleRole(modName));
     }
   }
+  for (const o of optionPathsOf(m)) checkOptionPath(out, o);
   for (const [name, w] of Object.entries(m.watches)) {
     checkDir(out, ["watches", name, "source"], w.source, SOURCE);
     for (const entry of watchTargets(w)) {

@@ -2,6 +2,7 @@ import { warning, type RawIssue } from "../issues.ts";
 import type { PathSegment } from "../positions.ts";
 import { effectiveModule, isRoot, optionEntry } from "../effective.ts";
 import type { Daemon, Module } from "../schema.ts";
+import { checkSetIdChmod } from "./setid.ts";
 
 // Warnings about who can reach a daemon and what runs as root, raised from what rsyncd will
 // really do (effective.ts), whichever key or option says it.
@@ -71,6 +72,7 @@ export function checkModuleWarnings(out: RawIssue[], daemonPath: Path, d: Daemon
   const noHosts = e.hostsAllow.value.length === 0 || e.hostsAllow.value.some(isCatchAll);
   const rwUser = e.authUsers.some((u) => /:rw$/i.test(u));
   const writable = !e.readOnly.value || rwUser;
+  checkSetIdChmod(out, daemonPath, d, path, name, m, writable);
   let openWritable = false;
   if (!e.readOnly.value && noAuth && noHosts) {
     const from = e.readOnly.inherited ? ` (${e.readOnly.inherited} applies to it)` : "";

@@ -50,12 +50,12 @@ async function removeStalePidFile(pidFile: string): Promise<void> {
 
 /** Starts the daemon and resolves with its pid once it accepts connections. */
 export async function startDaemon(d: DaemonLaunch): Promise<number> {
-  await mkdir(d.dir, { recursive: true, mode: 0o755 });
+  await mkdir(d.dir, { recursive: true, mode: 0o700 });
   await mkdir(dirname(d.pidFile), { recursive: true, mode: 0o755 });
   await mkdir(dirname(d.logFile), { recursive: true, mode: 0o755 });
   await removeStalePidFile(d.pidFile);
   const stderrPath = daemonFiles.stderr(d.dir);
-  const stderr = await open(stderrPath, "w", 0o644);
+  const stderr = await open(stderrPath, "w", 0o600);
   const [cmd, ...args] = d.argv;
   if (!cmd) throw new ApplyError("empty daemon command");
   const child = spawn(cmd, args, { detached: true, stdio: ["ignore", stderr.fd, stderr.fd], env: d.env });

@@ -59,7 +59,7 @@ function daemonFiles(d: ResolvedDaemon, m: ResolvedManifest, inputs: BuildInputs
 // The spec, and one client password file per user the watch's daemon targets log in as.
 function watchFilesOf(w: ResolvedWatch, inputs: BuildInputs): FileSpec[] {
   const spec = buildWatchSpec(w, inputs.tools);
-  const out: FileSpec[] = [{ path: watchFiles.spec(w.dir), purpose: `spec of watch ${w.name}`, mode: 0o644, dependsOn: [], content: { ok: true, text: renderWatchSpec(spec) } }];
+  const out: FileSpec[] = [{ path: watchFiles.spec(w.dir), purpose: `spec of watch ${w.name}`, mode: 0o600, dependsOn: [], content: { ok: true, text: renderWatchSpec(spec) } }];
   const files = new Map<string, string>();
   for (const t of w.targets) if (t.passwordFile !== undefined && t.target.kind === "daemon" && t.target.user) files.set(t.passwordFile, t.target.user);
   for (const [path, user] of files) {

@@ -98,7 +98,7 @@ export const fileKind: ResourceKind<DesiredFile, FileActual, FileChange> = {
     const hazard = await readPathHazard(f.path, ctx.host.uid);
     if (hazard !== undefined) throw new ApplyError(hazard);
     try {
-      await mkdir(dirname(f.path), { recursive: true, mode: 0o755 });
+      await mkdir(dirname(f.path), { recursive: true, mode: 0o700 });
       await writeFileAtomic(f.path, f.content.text, { mode: f.mode, owner: { uid: f.uid, gid: f.gid } });
     } catch (e) {
       throw new ApplyError(`cannot write ${f.path}: ${describeErrno(e)}`, { cause: e });

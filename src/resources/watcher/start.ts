@@ -48,9 +48,9 @@ export interface StartedWatcher {
  * so large that setting its watches takes longer than 15 s is left starting.
  */
 export async function startWatcher(w: WatcherLaunch, self: readonly string[]): Promise<StartedWatcher> {
-  await mkdir(w.watchDir, { recursive: true, mode: 0o755 });
+  await mkdir(w.watchDir, { recursive: true, mode: 0o700 });
   const logPath = watchFiles.output(w.watchDir);
-  const log = await open(logPath, "a", 0o644);
+  const log = await open(logPath, "a", 0o600);
   const [cmd, ...args] = self;
   if (!cmd) throw new ApplyError("empty rtsync command");
   const flags = cmd === process.execPath ? watcherNodeFlags(w.watcher) : [];

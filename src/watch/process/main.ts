@@ -29,7 +29,7 @@ const WATCHES_EVERY_MS = 10_000;
 /** Runs one watcher until SIGTERM/SIGINT (or `options.signal`); writes status.json and log.jsonl. */
 export async function runWatcher(specPath: string, options: RunWatcherOptions = {}): Promise<void> {
   const spec = await readWatchSpec(specPath);
-  await mkdir(spec.stateDir, { recursive: true, mode: 0o755 });
+  await mkdir(spec.stateDir, { recursive: true, mode: 0o700 });
   let status = buildInitialStatus({
     name: spec.name,
     pid: process.pid,
