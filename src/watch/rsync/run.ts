@@ -1,5 +1,6 @@
 import type { Progress, RunOutcome } from "../../state/watcher-status.ts";
 import { spawnChild } from "../children.ts";
+import { parseIoTimeoutMs, startIoWatchdog } from "./io-watchdog.ts";
 import { classifyRun, parseFullSyncStats, parseProgressLine, parseTransferStats, summarizeStderr } from "./result.ts";
 
 // Runs one rsync and says what its exit code means. It never throws for a failed transfer:
@@ -69,6 +70,21 @@ export async function runRsync(request: RsyncRequest): Promise<RsyncResult> {
     child.kill("SIGTERM");
     killTimer = setTimeout(() => child.kill("SIGKILL"), 3000);
   };
+  // Stalled (no byte moved for the run's --timeout): stopped the same way, and retried (io-watchdog.ts).
+  const ioTimeoutMs = parseIoTimeoutMs(request.args);
+  let stalled: number | undefined;
+  const watchdog =
+    ioTimeoutMs === undefined || child.pid === undefined
+      ? undefined
+      : startIoWatchdog({
+          pid: child.pid,
+          timeoutMs: ioTimeoutMs,
+          onExpired: (idleMs) => {
+            stalled = idleMs;
+            child.kill("SIGTERM");
+            killTimer = setTimeout(() => child.kill("SIGKILL"), 3000);
+          },
+        });
   if (request.signal?.aborted) cancel();
   else request.signal?.addEventListener("abort", cancel, { once: true });
   const { stdin, stdout, stderr: stderrStream } = child;
@@ -101,12 +117,17 @@ export async function runRsync(request: RsyncRequest): Promise<RsyncResult> {
     if (stderr.length < STDERR_HEAD) stderr += chunk.toString("utf8");
   });
   const exit = await exited;
+  watchdog?.stop();
   clearTimeout(killTimer);
   request.signal?.removeEventListener("abort", cancel);
   reportProgress(); // the final figures, which the throttle may have held back
   const durationMs = Math.round(performance.now() - started);
   const messages = summarizeStderr(stderr.slice(0, STDERR_HEAD));
   if (cancelled) return { outcome: "cancelled", exitCode: exit.code ?? -1, durationMs, messages };
+  if (stalled !== undefined && ioTimeoutMs !== undefined) {
+    const why = `rsync moved no data for ${Math.round(stalled / 1000)} s (--timeout=${ioTimeoutMs / 1000}): the target stopped answering, so the run was stopped; it is retried`;
+    return { outcome: "transient", exitCode: exit.code ?? -1, durationMs, messages: [why, ...messages] };
+  }
   if (exit.code === null) {
     // Killed by a signal we did not send: worth another try. Not started at all (rsync missing): fatal.
     const missing = exit.spawnError?.code === "ENOENT";
