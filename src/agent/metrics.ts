@@ -110,7 +110,7 @@ export function createAgentMetrics(readSnapshot: () => Promise<MetricsSnapshot>)
     fromSnapshot((collect) => new Counter({ name, help, labelNames, registers, collect }), fill);
 
   // Per watch.
-  gauge("rtsync_watch_up", "1 when the watch's watcher process runs", ["watch"], (g, s) => s.watches.forEach((w) => g.set({ watch: w.name }, w.up ? 1 : 0)));
+  gauge("rtsync_watch_up", "1 when the watch's watcher process runs and responds (its heartbeat is at most 5 s old)", ["watch"], (g, s) => s.watches.forEach((w) => g.set({ watch: w.name }, w.up ? 1 : 0)));
   // Per target of a watch (each is a lane of its watcher, with its own queue and runs).
   gauge("rtsync_watch_pending_changes", "Changes seen and not yet replicated to the target", ["watch", "target"], (g, s) =>
     s.watches.forEach((w) => targetRows(w).forEach((t) => g.set({ watch: w.name, target: t.target }, t.pending))),

@@ -5,6 +5,7 @@ import type { DaemonStatus, NodeStatus, WatcherStatus } from "../resources/node-
 import { readJob, type JobRecord, type JobView } from "../resources/process/job.ts";
 import { readMarkedProcesses } from "../resources/process/markers.ts";
 import { readInventoryForRepair } from "../state/inventory.ts";
+import { assessWatcherLiveness, notRespondingMessage } from "../state/watcher-liveness.ts";
 import { readWatcherStatus, type WatcherStatusDoc } from "../state/watcher-status.ts";
 
 // What `rtsync status` reports: this node's daemons and watchers, from the inventory, the
@@ -62,10 +63,15 @@ export async function gatherStatus(m: ResolvedManifest, host: Host): Promise<Nod
       const run = runningPid(view, m.owner);
       const report = await readWatcherStatus(w.dir).catch(() => undefined);
       // A watcher that does not run is described from its last document (dead or stopped).
-      const problem = run === undefined && report !== undefined && view.record?.owner === m.owner ? watcherProblem(false, report) : (processProblem(view, m.owner, run) ?? watcherProblem(run !== undefined, report));
+      // A pid that runs is not enough: its heartbeat must be recent (state/watcher-liveness.ts).
+      const liveness = run === undefined ? undefined : assessWatcherLiveness(report, host.now().getTime());
+      const hung = liveness?.responding === false ? notRespondingMessage(liveness) : undefined;
+      const problem =
+        run === undefined && report !== undefined && view.record?.owner === m.owner ? watcherProblem(false, report) : (hung ?? processProblem(view, m.owner, run) ?? watcherProblem(run !== undefined, report));
       return {
         name: w.name,
         running: run !== undefined,
+        ...(hung === undefined ? {} : { responding: false }),
         ...(run ? { pid: run.pid } : {}),
         source: w.source,
         target: w.targets[0]?.url ?? "",

@@ -23,6 +23,8 @@ export interface WatcherStatus {
   readonly targets: readonly string[];
   readonly healthy: boolean;
   readonly problem?: string;
+  /** false: it runs but its heartbeat stopped (state/watcher-liveness.ts); absent: responding, or not running. */
+  readonly responding?: false;
   /** The watcher's own status document (undefined before its first write). */
   readonly report?: WatcherStatusDoc;
 }

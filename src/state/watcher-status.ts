@@ -155,6 +155,12 @@ export const WatcherStatusSchema = z.object({
    * next full sync, counters summed, healthy only when every lane is.
    */
   targets: z.optional(z.array(LaneStatusSchema)),
+  /**
+   * The watcher's heartbeat: rewritten every second while its event loop runs. A watcher whose
+   * heartbeat is a few seconds old is not responding (stopped, or stuck), however alive its pid
+   * (state/watcher-liveness.ts). Absent from a watcher started by an older rtsync.
+   */
+  heartbeatAt: z.optional(z.nullable(z.string())),
 });
 /** The watcher's status document, as the watcher writes it. */
 export type WatcherStatusDoc = z.infer<typeof WatcherStatusSchema>;

@@ -213,6 +213,12 @@ describe("status tells the truth", () => {
     expect(buildLogRecord({ type: "halted", target: K, at: T0, reason: "source-emptied", message })).toEqual({ at: "2025-01-01T00:00:00.000Z", type: "halted", target: K, reason: "source-emptied", message });
   });
 
+  test("the heartbeat: set at start, moved by each beat, nothing else changes", () => {
+    expect(start.heartbeatAt).toBe("2025-01-01T00:00:00.000Z");
+    const s = stepStatus(start, { type: "heartbeat", at: T0 + 7000 });
+    expect(s).toEqual({ ...start, heartbeatAt: "2025-01-01T00:00:07.000Z" });
+  });
+
   test("the watches count follows the tree; a full sync's record carries the files transferred and deleted", () => {
     const s = fold([watching, { type: "watches-counted", at: T0 + 10_000, watches: 942 }]);
     expect(s.watches).toBe(942);

@@ -64,11 +64,16 @@ export function buildInitialStatus(id: StatusIdentity): WatcherStatusDoc {
     halted: null,
     failing: null,
     targets: id.targets.map((t) => buildInitialLane(t, id.initialSync)),
+    heartbeatAt: iso(id.startedAt),
   };
 }
 
 /** What the watcher process adds to the engine's events: the inotify watches it holds, counted now and then. */
-export type StatusInput = EngineEvent | { readonly type: "watches-counted"; readonly at: number; readonly watches: number };
+export type StatusInput =
+  | EngineEvent
+  | { readonly type: "watches-counted"; readonly at: number; readonly watches: number }
+  /** The watcher's event loop ran (every second): the heartbeat readers judge its liveness by. */
+  | { readonly type: "heartbeat"; readonly at: number };
 
 type Failing = NonNullable<LaneStatus["failing"]>;
 type LaneInput = Exclude<EngineEvent, WatchEvent>;
@@ -275,6 +280,8 @@ export function stepStatus(s: WatcherStatusDoc, e: StatusInput): WatcherStatusDo
       return watchHealth({ ...base, state: halted ? "halted" : "watching", watcher: e.watcher, watcherReason: e.why ?? s.watcherReason ?? null, watches: e.watches });
     case "watches-counted":
       return { ...base, watches: e.watches };
+    case "heartbeat":
+      return { ...s, heartbeatAt: at };
     case "overflow":
       return { ...base, counters: { ...s.counters, overflows: (s.counters.overflows ?? 0) + 1 } };
     case "source-error":
