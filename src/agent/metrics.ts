@@ -154,7 +154,7 @@ export function createAgentMetrics(readSnapshot: () => Promise<MetricsSnapshot>)
   );
 
   // Per daemon.
-  gauge("rtsync_daemon_up", "1 when the rsync daemon runs", ["daemon"], (g, s) => s.daemons.forEach((d) => g.set({ daemon: d.name }, d.up ? 1 : 0)));
+  gauge("rtsync_daemon_up", "1 when the rsync daemon runs and greets (@RSYNCD: within 2 s)", ["daemon"], (g, s) => s.daemons.forEach((d) => g.set({ daemon: d.name }, d.up ? 1 : 0)));
   counter("rtsync_daemon_restarts_total", "Times this agent started the daemon again after it died", ["daemon"], (c, s) => s.daemons.forEach((d) => c.inc({ daemon: d.name }, d.restarts)));
   gauge("rtsync_daemon_crash_looping", "1 when the daemon keeps dying soon after each start and is restarted with backoff", ["daemon"], (g, s) =>
     s.daemons.forEach((d) => g.set({ daemon: d.name }, d.crashLooping ? 1 : 0)),

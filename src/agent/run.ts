@@ -151,7 +151,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
         return { name: w.name, targets: resolved?.targets.map((t) => t.key) ?? [], up: w.running && w.responding !== false, report: w.report, tally: await follower.read(), restarts: restarts(`watcher:${w.name}`), crashLooping: loops.has(`watcher:${w.name}`) };
       }),
     );
-    const daemons = (seen?.status.daemons ?? []).map((d) => ({ name: d.name, up: d.running, restarts: restarts(`daemon:${d.name}`), crashLooping: loops.has(`daemon:${d.name}`) }));
+    const daemons = (seen?.status.daemons ?? []).map((d) => ({ name: d.name, up: d.running && d.responding !== false, restarts: restarts(`daemon:${d.name}`), crashLooping: loops.has(`daemon:${d.name}`) }));
     const health: NodeHealth = seen?.health ?? { sync: "Unknown", health: "Degraded", healthy: false, converged: false, problems: [], daemons: [], watchers: [] };
     return { node: o.node, now, health, watches, daemons, revision: applied, refused: refused !== null, drifted: last?.outcome?.drifted ?? 0, outOfSync: last?.outcome?.outOfSync.length ?? 0 };
   });

@@ -1,5 +1,6 @@
 import type { ResolvedManifest } from "../manifest/resolve.ts";
 import type { Host } from "../resources/host.ts";
+import { readDaemonGreeting } from "../resources/daemon/greeting.ts";
 import { resourceId } from "../resources/ids.ts";
 import type { DaemonStatus, NodeStatus, WatcherStatus } from "../resources/node-status.ts";
 import { readJob, type JobRecord, type JobView } from "../resources/process/job.ts";
@@ -53,8 +54,20 @@ export async function gatherStatus(m: ResolvedManifest, host: Host): Promise<Nod
     m.daemons.map(async (d): Promise<DaemonStatus> => {
       const view = await readJob(host, resourceId.daemon(d.name), inventory.daemons[d.name], marked);
       const run = runningPid(view, m.owner);
-      const problem = processProblem(view, m.owner, run) ?? (run === undefined ? "never started (run `rtsync apply`)" : undefined);
-      return { name: d.name, running: run !== undefined, ...(run ? { pid: run.pid } : {}), address: d.address, port: d.port, healthy: problem === undefined, ...(problem ? { problem } : {}) };
+      // A pid that runs is not enough: the daemon must greet (resources/daemon/greeting.ts).
+      const greeting = run === undefined ? undefined : await readDaemonGreeting(d.address, d.port);
+      const silent = greeting?.ok === false ? greeting.message : undefined;
+      const problem = silent ?? processProblem(view, m.owner, run) ?? (run === undefined ? "never started (run `rtsync apply`)" : undefined);
+      return {
+        name: d.name,
+        running: run !== undefined,
+        ...(run ? { pid: run.pid } : {}),
+        address: d.address,
+        port: d.port,
+        healthy: problem === undefined,
+        ...(problem ? { problem } : {}),
+        ...(silent === undefined ? {} : { responding: false as const }),
+      };
     }),
   );
   const watchers = await Promise.all(

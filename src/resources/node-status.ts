@@ -10,6 +10,8 @@ export interface DaemonStatus {
   readonly port: number;
   readonly healthy: boolean;
   readonly problem?: string;
+  /** false: it runs but does not greet (daemon/greeting.ts); absent: it greets, or does not run. */
+  readonly responding?: false;
 }
 
 export interface WatcherStatus {

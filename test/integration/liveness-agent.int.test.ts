@@ -79,6 +79,27 @@ describe("liveness under rtsync agent", () => {
     expect(await watcherPid()).toBe(pid); // a short stop is not replaced
   });
 
+  test("the daemon SIGSTOPped: /healthz leaves 200 within 10 s (does not greet, rtsync_daemon_up 0); SIGCONT: back within 10 s", async () => {
+    const pid = (await readInventory(f.stateDir)).daemons["d1"]?.pid;
+    if (pid === undefined) throw new Error("no daemon");
+    process.kill(pid, "SIGSTOP");
+    try {
+      const body = await waitForHealth(agent, 503, 10_000);
+      const d = (body["daemons"] as Array<{ id: string; health: string; problem?: string }>).find((x) => x.id === "daemon:d1");
+      expect(d?.health).toBe("Degraded");
+      expect(d?.problem).toMatch(/^not responding: accepts connections on port \d+ but has not greeted within 2 s \(no @RSYNCD: line; the process is stopped or stuck\)$/);
+      expect((await agent.metrics()).get(sampleKey("rtsync_daemon_up", { daemon: "d1" }))).toBe(0);
+      const status = await f.run(["status", file]);
+      expect(status.exitCode).toBe(3);
+      expect(status.stdout).toContain("has not greeted within 2 s");
+      expect(await processRunning(pid, ["--daemon"])).toBe(true);
+    } finally {
+      resume(pid);
+    }
+    await waitForHealth(agent, 200, 10_000);
+    expect((await agent.metrics()).get(sampleKey("rtsync_daemon_up", { daemon: "d1" }))).toBe(1);
+  });
+
   test("a watcher stopped past the grace is replaced (SIGKILL, a new watcher), and what was written meanwhile arrives", async () => {
     const pid = await watcherPid();
     if (pid === undefined) throw new Error("no watcher");
