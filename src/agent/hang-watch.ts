@@ -1,3 +1,4 @@
+import { readDaemonGreeting } from "../resources/daemon/greeting.ts";
 import type { Host } from "../resources/host.ts";
 import { isOurProcess } from "../resources/process/identity.ts";
 import { readInventory } from "../state/inventory.ts";
@@ -10,16 +11,27 @@ import { readWatcherStatus } from "../state/watcher-status.ts";
 // than the grace (30 s), the pid is checked to still be the watcher rtsync recorded and killed
 // with SIGKILL (the only signal a stopped process cannot hold off). The poll then sees a death
 // like any other, and the agent starts a new watcher, whose start is a full sync.
+//
+// Daemons the same way, by their greeting (resources/daemon/greeting.ts): probed every 10 s (each
+// probe is a "connect from" line in rsyncd's log), and one that has not greeted for 30 s is
+// killed by its verified pid (SIGKILL: SIGHUP would stop rsyncd, and a stopped one holds off
+// SIGTERM) and started again by the agent, like a daemon that died.
 
 export interface HangScope {
   readonly stateDir: string;
   /** The manifest identity that owns the records (ResolvedManifest.owner). */
   readonly owner: string;
   readonly watchers: ReadonlyArray<{ readonly name: string; readonly dir: string }>;
+  readonly daemons: ReadonlyArray<{ readonly name: string; readonly address: string; readonly port: number }>;
+}
+
+/** Since when a daemon has not greeted (ms), after one more probe: undefined once it greets. Pure. */
+export function stepSilence(since: number | undefined, greeted: boolean, now: number): number | undefined {
+  return greeted ? undefined : (since ?? now);
 }
 
 export interface Replaced {
-  /** `watcher:NAME`. */
+  /** `watcher:NAME` or `daemon:NAME`. */
   readonly id: string;
   readonly pid: number;
   /** Its last heartbeat (ISO). */
@@ -34,7 +46,7 @@ export interface HangWatch {
 
 export function startHangWatch(
   host: Host,
-  options: { readonly intervalMs?: number; readonly policy?: LivenessPolicy; readonly paused: () => boolean; readonly onReplaced: (r: Replaced) => void },
+  options: { readonly intervalMs?: number; readonly daemonEveryMs?: number; readonly policy?: LivenessPolicy; readonly paused: () => boolean; readonly onReplaced: (r: Replaced) => void },
 ): HangWatch {
   let scope: HangScope | undefined;
   let busy = false;
@@ -61,6 +73,36 @@ export function startHangWatch(
       }
       killed.add(record.pid);
       options.onReplaced({ id: `watcher:${w.name}`, pid: record.pid, since: liveness.since, silentMs: liveness.silentMs });
+    }
+    await checkDaemons(s, inventory);
+  };
+
+  // Daemons: since when each (by pid) has not greeted.
+  const silentSince = new Map<number, number>();
+  let lastDaemonCheck = 0;
+  const checkDaemons = async (s: HangScope, inventory: NonNullable<Awaited<ReturnType<typeof readInventory>>>): Promise<void> => {
+    const now = host.now().getTime();
+    if (now - lastDaemonCheck < (options.daemonEveryMs ?? 10_000)) return;
+    lastDaemonCheck = now;
+    const grace = (options.policy ?? DEFAULT_LIVENESS).replaceAfterMs;
+    for (const d of s.daemons) {
+      const record = inventory.daemons[d.name];
+      if (record === undefined || (record.owner ?? "") !== s.owner || record.pid <= 0 || record.stoppedAt !== undefined || killed.has(record.pid)) continue;
+      if (!(await isOurProcess(host, record))) continue; // not running: the poll's business
+      const greeting = await readDaemonGreeting(d.address, d.port);
+      const at = host.now().getTime();
+      const since = stepSilence(silentSince.get(record.pid), greeting.ok, at);
+      if (since === undefined) silentSince.delete(record.pid);
+      else silentSince.set(record.pid, since);
+      if (since === undefined || at - since < grace || options.paused()) continue;
+      try {
+        process.kill(record.pid, "SIGKILL");
+      } catch {
+        continue;
+      }
+      killed.add(record.pid);
+      silentSince.delete(record.pid);
+      options.onReplaced({ id: `daemon:${d.name}`, pid: record.pid, since: new Date(since).toISOString(), silentMs: at - since });
     }
   };
 

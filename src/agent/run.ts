@@ -236,7 +236,12 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
       daemons: new Set(rev.resolved.daemons.map((d) => d.name)),
       watchers: new Set(rev.resolved.watches.map((w) => w.name)),
     });
-    hangWatch.update({ stateDir: rev.resolved.stateDir, owner: rev.resolved.owner, watchers: rev.resolved.watches.map((w) => ({ name: w.name, dir: w.dir })) });
+    hangWatch.update({
+      stateDir: rev.resolved.stateDir,
+      owner: rev.resolved.owner,
+      watchers: rev.resolved.watches.map((w) => ({ name: w.name, dir: w.dir })),
+      daemons: rev.resolved.daemons.map((d) => ({ name: d.name, address: d.address, port: d.port })),
+    });
     return rev;
   };
 
@@ -351,10 +356,10 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
       void writeStatus();
     },
   });
-  // A watcher that runs but stopped beating is killed after a grace; the poll then restarts it.
+  // A watcher that stopped beating, or a daemon that stopped greeting, is killed after a grace; the poll then restarts it.
   const hangWatch = startHangWatch(o.host, {
     paused: () => reconciling || state.phase !== "idle",
-    onReplaced: (r) => log.warn({ resource: r.id, pid: r.pid, since: r.since }, `${r.id} not responding since ${r.since} (no heartbeat for ${Math.round(r.silentMs / 1000)} s); replacing it: SIGKILL to pid ${r.pid}`),
+    onReplaced: (r) => log.warn({ resource: r.id, pid: r.pid, since: r.since }, `${r.id} not responding since ${r.since} (${r.id.startsWith("daemon:") ? "no greeting" : "no heartbeat"} for ${Math.round(r.silentMs / 1000)} s); replacing it: SIGKILL to pid ${r.pid}`),
   });
   const fileWatch = startFileWatch(() => {
     void readFingerprint(watched).then((fp) => {

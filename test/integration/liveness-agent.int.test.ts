@@ -100,6 +100,26 @@ describe("liveness under rtsync agent", () => {
     expect((await agent.metrics()).get(sampleKey("rtsync_daemon_up", { daemon: "d1" }))).toBe(1);
   });
 
+  test("the daemon stopped past the grace is replaced (SIGKILL, a new daemon), and what was written meanwhile arrives", async () => {
+    const daemonPid = async () => (await readInventory(f.stateDir)).daemons["d1"]?.pid;
+    const pid = await daemonPid();
+    if (pid === undefined) throw new Error("no daemon");
+    const from = agent.lines.length;
+    process.kill(pid, "SIGSTOP");
+    try {
+      await writeFile(f.path("source", "while-daemon-stopped.txt"), "written while the daemon was stopped\n");
+      const line = await agent.waitForLine((l) => l.resource === "daemon:d1" && l.msg.includes("not responding since"), 90_000, from);
+      expect(line.level).toBe("warn");
+      expect(line.msg).toMatch(new RegExp(`^daemon:d1 not responding since \\S+ \\(no greeting for \\d+ s\\); replacing it: SIGKILL to pid ${pid}$`));
+      expect(await waitFor(async () => ((await daemonPid()) ?? pid) !== pid && (await processRunning((await daemonPid()) ?? 0, ["--daemon"])), 20_000)).toBe(true);
+    } finally {
+      resume(pid);
+    }
+    expect(await processRunning(pid)).toBe(false);
+    await waitForSameTree(f.path("source"), f.path("replica"), { timeoutMs: 90_000 });
+    await waitForHealth(agent, 200, 30_000);
+  });
+
   test("a watcher stopped past the grace is replaced (SIGKILL, a new watcher), and what was written meanwhile arrives", async () => {
     const pid = await watcherPid();
     if (pid === undefined) throw new Error("no watcher");
