@@ -110,6 +110,8 @@ export const LaneStatusSchema = z.object({
   lastError: z.nullable(ErrorSchema),
   halted: z.nullable(HaltedSchema),
   failing: z.nullable(FailingSchema),
+  /** The run in flight has moved no data since then (longer than rsync's keep-alive lull): stalled, not healthy. Absent from older watchers. */
+  stalledSince: z.optional(z.nullable(z.string())),
 });
 export type LaneStatus = z.infer<typeof LaneStatusSchema>;
 

@@ -15,16 +15,21 @@ beforeAll(async () => {
 });
 afterAll(() => daemon.dispose());
 
-test("a stalled run is stopped after its --timeout by the I/O watchdog and retried", async () => {
-  const h = await startHarness({ daemon, module: "m", watcher: "inotify", spec: { rsyncArgs: ["--timeout=3"] }, engine: { batcher: { backoffInitialMs: 200, backoffMaxMs: 1000 } } });
+test("a stalled run is reported stalled while in flight, stopped after its --timeout by the I/O watchdog, and retried", async () => {
+  const h = await startHarness({ daemon, module: "m", watcher: "inotify", spec: { rsyncArgs: ["--timeout=8"] }, engine: { batcher: { backoffInitialMs: 200, backoffMaxMs: 1000 } } });
   daemon.pause();
   try {
     await writeFile(path.join(h.source, "during-stop.txt"), "written while the daemon was stopped\n");
     await waitFor(() => h.events.some((e) => e.type === "run-done" && e.run.outcome !== "ok") || "no failed run yet", 30_000);
-    const failed = h.events.find((e) => e.type === "run-done" && e.run.outcome !== "ok");
+    const failedAt = h.events.findIndex((e) => e.type === "run-done" && e.run.outcome !== "ok");
+    const failed = h.events[failedAt];
     if (failed?.type !== "run-done") throw new Error("no failed run");
     expect(failed.run.outcome).toBe("transient");
-    expect(failed.run.messages[0]).toMatch(/^rsync moved no data for [34] s \(--timeout=3\): the target stopped answering, so the run was stopped; it is retried$/);
+    expect(failed.run.messages[0]).toMatch(/^rsync moved no data for [89] s \(--timeout=8\): the target stopped answering, so the run was stopped; it is retried$/);
+    // While it was still in flight, the lane was told it stalled (status: not healthy, stalledSince).
+    const stalledAt = h.events.findIndex((e) => e.type === "run-stalled" && e.lastMovedAt !== null);
+    expect(stalledAt).toBeGreaterThan(-1);
+    expect(stalledAt).toBeLessThan(failedAt);
   } finally {
     daemon.resume();
   }

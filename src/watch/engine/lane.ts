@@ -34,7 +34,7 @@ import { startScheduleTimer, type ScheduleTimer } from "./schedule-timer.ts";
 export type LaneRunner = (
   batch: Batch,
   signal: AbortSignal,
-  hooks: { readonly start: () => void; readonly progress: (progress: Progress) => void },
+  hooks: { readonly start: () => void; readonly progress: (progress: Progress) => void; readonly stall?: (lastMovedAt: number | undefined) => void },
 ) => Promise<BatchResult | { readonly halted: { readonly reason: HaltReason; readonly message: string } }>;
 
 export interface LaneOptions {
@@ -324,6 +324,7 @@ export function startLane(o: LaneOptions): Lane {
     const hooks = {
       start: (): void => emit({ type: "run-start", at: Date.now(), target, kind, paths: listed, reason }),
       progress: (progress: Progress): void => emit({ type: "run-progress", at: Date.now(), target, progress }),
+      stall: (lastMovedAt: number | undefined): void => emit({ type: "run-stalled", at: Date.now(), target, lastMovedAt: lastMovedAt ?? null }),
     };
     const done = runSafely(batch, controller.signal, hooks).then((result) => {
         inFlight = undefined;

@@ -106,7 +106,7 @@ function mergeUnique(a: readonly string[], b: readonly string[], max: number): s
 }
 
 function laneHealth(l: LaneStatus): LaneStatus {
-  return { ...l, healthy: l.halted === null && l.failing === null && (l.lastRun === null || l.lastRun.ok) };
+  return { ...l, healthy: l.halted === null && l.failing === null && (l.stalledSince ?? null) === null && (l.lastRun === null || l.lastRun.ok) };
 }
 
 // Pending changed: a lane with something pending has been behind since the first of them.
@@ -125,6 +125,11 @@ function stepLane(l: LaneStatus, e: LaneInput, at: string): LaneStatus {
     case "run-start":
       if (e.kind === "full" && e.reason === "initial sync" && l.initialSync.state !== "done") return { ...l, initialSync: { state: "running", progress: null } };
       return l;
+    case "run-stalled": {
+      if (e.lastMovedAt === null) return laneHealth({ ...l, stalledSince: null });
+      const since = iso(e.lastMovedAt);
+      return laneHealth({ ...l, stalledSince: since, lastError: { at, message: `the run in flight has moved no data since ${since}: the target stopped answering; it is stopped at its --timeout and retried` } });
+    }
     case "run-progress":
       if (l.initialSync.state !== "running") return l;
       // An update printed mid-file carries no file counts: keep the last ones.
@@ -149,6 +154,7 @@ function stepLane(l: LaneStatus, e: LaneInput, at: string): LaneStatus {
         run.kind === "full" && l.initialSync.state === "running" ? { state: ok ? ("done" as const) : ("failed" as const), progress: l.initialSync.progress } : l.initialSync;
       return laneHealth({
         ...withPending(l, e.pending, at),
+        stalledSince: null,
         retryAt: null,
         lastRun: record,
         ...(run.kind === "full" ? { lastFullSync: record } : { lastIncremental: record }),
@@ -303,6 +309,7 @@ export function stepStatus(s: WatcherStatusDoc, e: StatusInput): WatcherStatusDo
     case "pending":
     case "run-start":
     case "run-progress":
+    case "run-stalled":
     case "run-done":
     case "retry-scheduled":
     case "gave-up":
@@ -374,6 +381,7 @@ export function buildLogRecord(e: EngineEvent): LogRecord | undefined {
     case "pending":
     case "run-start":
     case "run-progress":
+    case "run-stalled":
     case "retry-scheduled":
     case "full-sync-scheduled":
     case "stopping":

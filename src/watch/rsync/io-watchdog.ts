@@ -38,8 +38,13 @@ export interface IoWatchdog {
 export interface IoWatchdogOptions {
   readonly pid: number;
   readonly timeoutMs: number;
-  /** No byte moved for `timeoutMs`: the run is stalled (called once). */
+  /** No byte moved for `timeoutMs`: the run is stopped (called once). */
   readonly onExpired: (idleMs: number) => void;
+  /**
+   * No byte moved for longer than rsync's keep-alive lull (half the timeout, plus 2 s): the run is
+   * stalled, with the time of its last byte; called again with undefined once bytes move again.
+   */
+  readonly onStall?: (lastMovedAt: number | undefined) => void;
   readonly pollMs?: number;
 }
 
@@ -47,6 +52,8 @@ export interface IoWatchdogOptions {
 export function startIoWatchdog(o: IoWatchdogOptions): IoWatchdog {
   let last = readIoBytes(o.pid);
   let lastMovedAt = performance.now();
+  let stalled = false;
+  const stallMs = Math.min(o.timeoutMs / 2 + 2000, o.timeoutMs - 1000);
   const timer = setInterval(() => {
     const now = performance.now();
     const bytes = readIoBytes(o.pid);
@@ -54,7 +61,13 @@ export function startIoWatchdog(o: IoWatchdogOptions): IoWatchdog {
     if (bytes !== last) {
       last = bytes;
       lastMovedAt = now;
+      if (stalled) o.onStall?.(undefined);
+      stalled = false;
       return;
+    }
+    if (!stalled && now - lastMovedAt >= stallMs) {
+      stalled = true;
+      o.onStall?.(Date.now() - (now - lastMovedAt));
     }
     if (now - lastMovedAt < o.timeoutMs) return;
     clearInterval(timer);

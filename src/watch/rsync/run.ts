@@ -21,6 +21,8 @@ export interface RsyncRequest {
   readonly setpriv?: string;
   /** Called with each --info=progress2 update. */
   readonly onProgress?: (progress: Progress) => void;
+  /** rsync moved no data for longer than its keep-alive lull (epoch ms of its last byte), or again does (undefined). */
+  readonly onStall?: (lastMovedAt: number | undefined) => void;
   /** Return the tail of rsync's stdout in `output` (a --list-only listing). */
   readonly keepOutput?: boolean;
 }
@@ -79,6 +81,7 @@ export async function runRsync(request: RsyncRequest): Promise<RsyncResult> {
       : startIoWatchdog({
           pid: child.pid,
           timeoutMs: ioTimeoutMs,
+          ...(request.onStall ? { onStall: request.onStall } : {}),
           onExpired: (idleMs) => {
             stalled = idleMs;
             child.kill("SIGTERM");
