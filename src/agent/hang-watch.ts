@@ -1,6 +1,8 @@
 import { readDaemonGreeting } from "../resources/daemon/greeting.ts";
 import type { Host } from "../resources/host.ts";
-import { isOurProcess } from "../resources/process/identity.ts";
+import { unlink, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { isOurProcess, isSameProcess, readProcessInfo } from "../resources/process/identity.ts";
 import { readInventory } from "../state/inventory.ts";
 import { assessWatcherLiveness, DEFAULT_LIVENESS, type LivenessPolicy } from "../state/watcher-liveness.ts";
 import { readWatcherStatus } from "../state/watcher-status.ts";
@@ -10,7 +12,10 @@ import { readWatcherStatus } from "../state/watcher-status.ts";
 // Every second this reads each watcher's heartbeat (state/watcher-liveness.ts); once it is older
 // than the grace (30 s), the pid is checked to still be the watcher rtsync recorded and killed
 // with SIGKILL (the only signal a stopped process cannot hold off). The poll then sees a death
-// like any other, and the agent starts a new watcher, whose start is a full sync.
+// like any other, and the agent starts a new watcher, whose start is a full sync. A watcher that
+// is not stopped (SIGSTOP, a tracer) but whose watch directory takes no write (a full disk, an
+// immutable directory) is not replaced: its heartbeat cannot reach the disk, and a new watcher
+// would not write one either (each start a full sync for nothing); the agent says so once.
 //
 // Daemons the same way, by their greeting (resources/daemon/greeting.ts): probed every 10 s (each
 // probe is a "connect from" line in rsyncd's log), and one that has not greeted for 30 s is
@@ -46,11 +51,30 @@ export interface HangWatch {
 
 export function startHangWatch(
   host: Host,
-  options: { readonly intervalMs?: number; readonly daemonEveryMs?: number; readonly policy?: LivenessPolicy; readonly paused: () => boolean; readonly onReplaced: (r: Replaced) => void },
+  options: {
+    readonly intervalMs?: number;
+    readonly daemonEveryMs?: number;
+    readonly policy?: LivenessPolicy;
+    readonly paused: () => boolean;
+    readonly onReplaced: (r: Replaced) => void;
+    readonly onUnwritable?: (id: string, message: string) => void;
+  },
 ): HangWatch {
   let scope: HangScope | undefined;
   let busy = false;
   const killed = new Set<number>();
+  const unwritableSaid = new Set<number>();
+  // Whether the watch directory takes a write now (the heartbeat's own way: a file written and removed).
+  const writable = async (dir: string): Promise<string | undefined> => {
+    const probe = join(dir, `.liveness-probe-${process.pid}`);
+    try {
+      await writeFile(probe, "");
+      await unlink(probe);
+      return undefined;
+    } catch (e) {
+      return (e as NodeJS.ErrnoException).code ?? String(e);
+    }
+  };
 
   const check = async (): Promise<void> => {
     const s = scope;
@@ -65,7 +89,15 @@ export function startHangWatch(
       if (report?.pid !== record.pid) continue;
       const liveness = assessWatcherLiveness(report, host.now().getTime(), options.policy ?? DEFAULT_LIVENESS);
       if (liveness.responding || !liveness.replace) continue;
-      if (options.paused() || !(await isOurProcess(host, record))) continue;
+      const info = await readProcessInfo(host, record.pid);
+      if (options.paused() || !isSameProcess(info, record)) continue;
+      const stopped = info?.state === "T" || info?.state === "t";
+      const cannotWrite = stopped ? undefined : await writable(w.dir);
+      if (cannotWrite !== undefined) {
+        if (!unwritableSaid.has(record.pid)) options.onUnwritable?.(`watcher:${w.name}`, `${w.dir} takes no write (${cannotWrite}): the heartbeat of pid ${record.pid} cannot reach the disk, so it is not replaced`);
+        unwritableSaid.add(record.pid);
+        continue;
+      }
       try {
         process.kill(record.pid, "SIGKILL");
       } catch {

@@ -360,6 +360,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   const hangWatch = startHangWatch(o.host, {
     paused: () => reconciling || state.phase !== "idle",
     onReplaced: (r) => log.warn({ resource: r.id, pid: r.pid, since: r.since }, `${r.id} not responding since ${r.since} (${r.id.startsWith("daemon:") ? "no greeting" : "no heartbeat"} for ${Math.round(r.silentMs / 1000)} s); replacing it: SIGKILL to pid ${r.pid}`),
+    onUnwritable: (id, message) => log.error({ resource: id }, `${id}: ${message}`),
   });
   const fileWatch = startFileWatch(() => {
     void readFingerprint(watched).then((fp) => {
