@@ -16,6 +16,7 @@ import type { Listen } from "./flags.ts";
 import { startHttpServer, type HttpServer } from "./http.ts";
 import type { AgentLog } from "./logger.ts";
 import { createAgentMetrics, type MetricsSnapshot } from "./metrics.ts";
+import { greetsFirst } from "../resources/daemon/greeting.ts";
 import { startHangWatch } from "./hang-watch.ts";
 import { startProcessPoll } from "./process-poll.ts";
 import { startStateDirMark } from "./state-dir-mark.ts";
@@ -240,7 +241,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
       stateDir: rev.resolved.stateDir,
       owner: rev.resolved.owner,
       watchers: rev.resolved.watches.map((w) => ({ name: w.name, dir: w.dir })),
-      daemons: rev.resolved.daemons.map((d) => ({ name: d.name, address: d.address, port: d.port })),
+      daemons: rev.resolved.daemons.filter((d) => greetsFirst(d.options)).map((d) => ({ name: d.name, address: d.address, port: d.port })),
     });
     return rev;
   };

@@ -1,6 +1,6 @@
 import type { ResolvedManifest } from "../manifest/resolve.ts";
 import type { Host } from "../resources/host.ts";
-import { readDaemonGreeting } from "../resources/daemon/greeting.ts";
+import { greetsFirst, readDaemonGreeting } from "../resources/daemon/greeting.ts";
 import { resourceId } from "../resources/ids.ts";
 import type { DaemonStatus, NodeStatus, WatcherStatus } from "../resources/node-status.ts";
 import { readJob, type JobRecord, type JobView } from "../resources/process/job.ts";
@@ -55,7 +55,7 @@ export async function gatherStatus(m: ResolvedManifest, host: Host): Promise<Nod
       const view = await readJob(host, resourceId.daemon(d.name), inventory.daemons[d.name], marked);
       const run = runningPid(view, m.owner);
       // A pid that runs is not enough: the daemon must greet (resources/daemon/greeting.ts).
-      const greeting = run === undefined ? undefined : await readDaemonGreeting(d.address, d.port);
+      const greeting = run === undefined || !greetsFirst(d.options) ? undefined : await readDaemonGreeting(d.address, d.port);
       const silent = greeting?.ok === false ? greeting.message : undefined;
       const problem = silent ?? processProblem(view, m.owner, run) ?? (run === undefined ? "never started (run `rtsync apply`)" : undefined);
       return {

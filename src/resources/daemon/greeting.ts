@@ -6,6 +6,15 @@ import { createConnection } from "node:net";
 // reading anything, hosts allow/deny are checked only later, per module), so the probe connects,
 // waits for that line and hangs up.
 
+/**
+ * Whether a daemon greets a bare connection: not with `proxy protocol` on (it waits for the
+ * proxy's header first), so such a daemon is not probed. Pure.
+ */
+export function greetsFirst(options: Readonly<Record<string, unknown>> | undefined): boolean {
+  const proxy = options?.["proxy protocol"];
+  return !(proxy === true || (typeof proxy === "string" && /^(yes|true|1)$/i.test(proxy.trim())) || proxy === 1);
+}
+
 /** How long a daemon has to greet before it counts as not responding. */
 export const GREETING_TIMEOUT_MS = 2000;
 
