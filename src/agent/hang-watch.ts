@@ -1,3 +1,4 @@
+import { DEFAULT_WRITE_RETRY } from "../core/retrying-writer.ts";
 import { readDaemonGreeting } from "../resources/daemon/greeting.ts";
 import type { Host } from "../resources/host.ts";
 import { unlink, writeFile } from "node:fs/promises";
@@ -15,7 +16,9 @@ import { readWatcherStatus } from "../state/watcher-status.ts";
 // like any other, and the agent starts a new watcher, whose start is a full sync. A watcher that
 // is not stopped (SIGSTOP, a tracer) but whose watch directory takes no write (a full disk, an
 // immutable directory) is not replaced: its heartbeat cannot reach the disk, and a new watcher
-// would not write one either (each start a full sync for nothing); the agent says so once.
+// would not write one either (each start a full sync for nothing); the agent says so once, and
+// once the directory takes writes again it waits for the watcher's write retry (its backoff
+// reaches 30 s) before it judges the heartbeat again.
 //
 // Daemons the same way, by their greeting (resources/daemon/greeting.ts): probed every 10 s (each
 // probe is a "connect from" line in rsyncd's log), and one that has not greeted for 30 s is
@@ -63,7 +66,8 @@ export function startHangWatch(
   let scope: HangScope | undefined;
   let busy = false;
   const killed = new Set<number>();
-  const unwritableSaid = new Set<number>();
+  // When each watcher's directory (by pid) was last found taking no write.
+  const unwritableAt = new Map<number, number>();
   // Whether the watch directory takes a write now (the heartbeat's own way: a file written and removed).
   const writable = async (dir: string): Promise<string | undefined> => {
     const probe = join(dir, `.liveness-probe-${process.pid}`);
@@ -89,13 +93,15 @@ export function startHangWatch(
       if (report?.pid !== record.pid) continue;
       const liveness = assessWatcherLiveness(report, host.now().getTime(), options.policy ?? DEFAULT_LIVENESS);
       if (liveness.responding || !liveness.replace) continue;
+      const blockedAt = unwritableAt.get(record.pid);
+      if (blockedAt !== undefined && host.now().getTime() - blockedAt < (options.policy ?? DEFAULT_LIVENESS).replaceAfterMs + DEFAULT_WRITE_RETRY.maxMs) continue;
       const info = await readProcessInfo(host, record.pid);
       if (options.paused() || !isSameProcess(info, record)) continue;
       const stopped = info?.state === "T" || info?.state === "t";
       const cannotWrite = stopped ? undefined : await writable(w.dir);
       if (cannotWrite !== undefined) {
-        if (!unwritableSaid.has(record.pid)) options.onUnwritable?.(`watcher:${w.name}`, `${w.dir} takes no write (${cannotWrite}): the heartbeat of pid ${record.pid} cannot reach the disk, so it is not replaced`);
-        unwritableSaid.add(record.pid);
+        if (!unwritableAt.has(record.pid)) options.onUnwritable?.(`watcher:${w.name}`, `${w.dir} takes no write (${cannotWrite}): the heartbeat of pid ${record.pid} cannot reach the disk, so it is not replaced`);
+        unwritableAt.set(record.pid, host.now().getTime());
         continue;
       }
       try {

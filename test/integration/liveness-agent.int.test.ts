@@ -1,3 +1,4 @@
+import { execa } from "execa";
 import { mkdir, writeFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { sampleKey, startAgentProcess, waitForHealth, type AgentProcess } from "../helpers/agent.ts";
@@ -137,5 +138,27 @@ describe("liveness under rtsync agent", () => {
     expect(await processRunning(pid)).toBe(false);
     await waitForSameTree(f.path("source"), f.path("replica"));
     await waitForHealth(agent, 200, 20_000);
+  });
+
+  test("a watcher whose watch directory takes no write is Degraded (its heartbeat cannot reach the disk) but not replaced", async () => {
+    const pid = await watcherPid();
+    if (pid === undefined) throw new Error("no watcher");
+    const dir = `${f.stateDir}/watches/push`;
+    const from = agent.lines.length;
+    await execa("chattr", ["+i", dir]);
+    try {
+      const body = await waitForHealth(agent, 503, 10_000);
+      expect(watchersOf(body).find((x) => x.id === "watcher:push")?.problem).toMatch(/^not responding since /);
+      const line = await agent.waitForLine((l) => l.resource === "watcher:push" && l.msg.includes("takes no write"), 60_000, from);
+      expect(line.level).toBe("error");
+      expect(line.msg).toBe(`watcher:push: ${dir} takes no write (EPERM): the heartbeat of pid ${pid} cannot reach the disk, so it is not replaced`);
+      expect(await watcherPid()).toBe(pid);
+      expect(await processRunning(pid, ["__watch"])).toBe(true);
+    } finally {
+      await execa("chattr", ["-i", dir]);
+    }
+    // The watcher's write retries back off up to 30 s; its next write carries a fresh heartbeat.
+    await waitForHealth(agent, 200, 45_000);
+    expect(await watcherPid()).toBe(pid);
   });
 });
