@@ -24,7 +24,7 @@ test("a stalled run is reported stalled while in flight, stopped after its --tim
     const failedAt = h.events.findIndex((e) => e.type === "run-done" && e.run.outcome !== "ok");
     const failed = h.events[failedAt];
     if (failed?.type !== "run-done") throw new Error("no failed run");
-    expect(failed.run.outcome).toBe("transient");
+    expect(failed.run).toMatchObject({ outcome: "transient", exitCode: 30 });
     expect(failed.run.messages[0]).toMatch(/^rsync moved no data for [89] s \(--timeout=8\): the target stopped answering, so the run was stopped; it is retried$/);
     // While it was still in flight, the lane was told it stalled (status: not healthy, stalledSince).
     const stalledAt = h.events.findIndex((e) => e.type === "run-stalled" && e.lastMovedAt !== null);

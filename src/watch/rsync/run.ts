@@ -46,6 +46,7 @@ export interface RsyncResult {
 const STDOUT_TAIL = 8192;
 const STDERR_HEAD = 16_384;
 const PROGRESS_EVERY_MS = 250;
+const RSYNC_TIMEOUT_EXIT = 30;
 
 interface Exit {
   readonly code: number | null;
@@ -129,7 +130,8 @@ export async function runRsync(request: RsyncRequest): Promise<RsyncResult> {
   if (cancelled) return { outcome: "cancelled", exitCode: exit.code ?? -1, durationMs, messages };
   if (stalled !== undefined && ioTimeoutMs !== undefined) {
     const why = `rsync moved no data for ${Math.round(stalled / 1000)} s (--timeout=${ioTimeoutMs / 1000}): the target stopped answering, so the run was stopped; it is retried`;
-    return { outcome: "transient", exitCode: exit.code ?? -1, durationMs, messages: [why, ...messages] };
+    // Exit code 30 ("timeout in data send/receive"), as rsync's own timeout would have ended it, only sooner.
+    return { outcome: "transient", exitCode: RSYNC_TIMEOUT_EXIT, durationMs, messages: [why, ...messages] };
   }
   if (exit.code === null) {
     // Killed by a signal we did not send: worth another try. Not started at all (rsync missing): fatal.
