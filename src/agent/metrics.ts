@@ -114,7 +114,7 @@ export function createAgentMetrics(readSnapshot: () => Promise<MetricsSnapshot>)
     fromSnapshot((collect) => new Counter({ name, help, labelNames, registers, collect }), fill);
 
   // Per watch.
-  gauge("rtsync_watch_up", "1 when the watch's watcher process runs", ["watch"], (g, s) => s.watches.forEach((w) => g.set({ watch: w.name }, w.up ? 1 : 0)));
+  gauge("rtsync_watch_up", "1 when the watch's watcher process runs and responds (its heartbeat is at most 5 s old)", ["watch"], (g, s) => s.watches.forEach((w) => g.set({ watch: w.name }, w.up ? 1 : 0)));
   // Per target of a watch (each is a lane of its watcher, with its own queue and runs).
   gauge("rtsync_watch_pending_changes", "Changes seen and not yet replicated to the target", ["watch", "target"], (g, s) =>
     s.watches.forEach((w) => targetRows(w).forEach((t) => g.set({ watch: w.name, target: t.target }, t.pending))),
@@ -164,7 +164,7 @@ export function createAgentMetrics(readSnapshot: () => Promise<MetricsSnapshot>)
   );
 
   // Per daemon.
-  gauge("rtsync_daemon_up", "1 when the rsync daemon runs", ["daemon"], (g, s) => s.daemons.forEach((d) => g.set({ daemon: d.name }, d.up ? 1 : 0)));
+  gauge("rtsync_daemon_up", "1 when the rsync daemon runs and greets (@RSYNCD: within 2 s)", ["daemon"], (g, s) => s.daemons.forEach((d) => g.set({ daemon: d.name }, d.up ? 1 : 0)));
   counter("rtsync_daemon_restarts_total", "Times this agent started the daemon again after it died", ["daemon"], (c, s) => s.daemons.forEach((d) => c.inc({ daemon: d.name }, d.restarts)));
   gauge("rtsync_daemon_crash_looping", "1 when the daemon keeps dying soon after each start and is restarted with backoff", ["daemon"], (g, s) =>
     s.daemons.forEach((d) => g.set({ daemon: d.name }, d.crashLooping ? 1 : 0)),

@@ -18,6 +18,8 @@ import type { Listen } from "./flags.ts";
 import { startHttpServer, type HttpServer } from "./http.ts";
 import type { AgentLog } from "./logger.ts";
 import { createAgentMetrics, type MetricsSnapshot } from "./metrics.ts";
+import { greetsFirst } from "../resources/daemon/greeting.ts";
+import { startHangWatch } from "./hang-watch.ts";
 import { startProcessPoll } from "./process-poll.ts";
 import { startStateDirMark } from "./state-dir-mark.ts";
 import { runReconcile, type ReconcileOutcome } from "./reconcile.ts";
@@ -164,10 +166,10 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
         const dir = resolved?.dir ?? "";
         let follower = followers.get(dir);
         if (follower === undefined) followers.set(dir, (follower = new LogFollower(dir)));
-        return { name: w.name, targets: resolved?.targets.map((t) => t.key) ?? [], up: w.running, report: w.report, tally: await follower.read(), restarts: restarts(`watcher:${w.name}`), crashLooping: loops.has(`watcher:${w.name}`) };
+        return { name: w.name, targets: resolved?.targets.map((t) => t.key) ?? [], up: w.running && w.responding !== false, report: w.report, tally: await follower.read(), restarts: restarts(`watcher:${w.name}`), crashLooping: loops.has(`watcher:${w.name}`) };
       }),
     );
-    const daemons = (seen?.status.daemons ?? []).map((d) => ({ name: d.name, up: d.running, restarts: restarts(`daemon:${d.name}`), crashLooping: loops.has(`daemon:${d.name}`) }));
+    const daemons = (seen?.status.daemons ?? []).map((d) => ({ name: d.name, up: d.running && d.responding !== false, restarts: restarts(`daemon:${d.name}`), crashLooping: loops.has(`daemon:${d.name}`) }));
     const health: NodeHealth = seen?.health ?? { sync: "Unknown", health: "Degraded", healthy: false, converged: false, problems: [], daemons: [], watchers: [] };
     return { node: o.node, now, health, watches, daemons, revision: applied, refused: refused !== null, unsigned: unsignedHead, drifted: last?.outcome?.drifted ?? 0, outOfSync: last?.outcome?.outOfSync.length ?? 0 };
   });
@@ -283,6 +285,12 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
       daemons: new Set(rev.resolved.daemons.map((d) => d.name)),
       watchers: new Set(rev.resolved.watches.map((w) => w.name)),
     });
+    hangWatch.update({
+      stateDir: rev.resolved.stateDir,
+      owner: rev.resolved.owner,
+      watchers: rev.resolved.watches.map((w) => ({ name: w.name, dir: w.dir })),
+      daemons: rev.resolved.daemons.filter((d) => greetsFirst(d.options)).map((d) => ({ name: d.name, address: d.address, port: d.port })),
+    });
     return rev;
   };
 
@@ -371,6 +379,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
         revisionWriter.close();
         stateDirMark.close();
         poll.stop();
+        hangWatch.stop();
         fileWatch.close();
         void (server?.close() ?? Promise.resolve()).then(() => {
           log.info({}, "stopped; daemons and watchers keep running");
@@ -396,6 +405,12 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
       dispatch({ type: "process-died", id: d.id, pid: d.pid, startedAt: d.startedAt, now: Date.now() });
       void writeStatus();
     },
+  });
+  // A watcher that stopped beating, or a daemon that stopped greeting, is killed after a grace; the poll then restarts it.
+  const hangWatch = startHangWatch(o.host, {
+    paused: () => reconciling || state.phase !== "idle",
+    onReplaced: (r) => log.warn({ resource: r.id, pid: r.pid, since: r.since }, `${r.id} not responding since ${r.since} (${r.id.startsWith("daemon:") ? "no greeting" : "no heartbeat"} for ${Math.round(r.silentMs / 1000)} s); replacing it: SIGKILL to pid ${r.pid}`),
+    onUnwritable: (id, message) => log.error({ resource: id }, `${id}: ${message}`),
   });
   const fileWatch = startFileWatch(() => {
     void readFingerprint(watched).then((fp) => {
@@ -429,6 +444,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     }
   } catch (e) {
     poll.stop();
+    hangWatch.stop();
     fileWatch.close();
     throw e;
   }

@@ -1,11 +1,13 @@
 import type { ResolvedManifest } from "../manifest/resolve.ts";
 import type { Host } from "../resources/host.ts";
+import { greetsFirst, readDaemonGreeting } from "../resources/daemon/greeting.ts";
 import { resourceId } from "../resources/ids.ts";
 import type { DaemonStatus, NodeStatus, WatcherStatus } from "../resources/node-status.ts";
 import { readJob, type JobRecord, type JobView } from "../resources/process/job.ts";
 import { readMarkedProcesses } from "../resources/process/markers.ts";
 import { readInventoryForRepair } from "../state/inventory.ts";
 import { unwatchedProblem } from "../state/unwatched.ts";
+import { assessWatcherLiveness, notRespondingMessage } from "../state/watcher-liveness.ts";
 import { readWatcherStatus, type WatcherStatusDoc } from "../state/watcher-status.ts";
 
 // What `rtsync status` reports: this node's daemons and watchers, from the inventory, the
@@ -62,8 +64,20 @@ export async function gatherStatus(m: ResolvedManifest, host: Host): Promise<Nod
     m.daemons.map(async (d): Promise<DaemonStatus> => {
       const view = await readJob(host, resourceId.daemon(d.name), inventory.daemons[d.name], marked);
       const run = runningPid(view, m.owner);
-      const problem = processProblem(view, m.owner, run) ?? (run === undefined ? "never started (run `rtsync apply`)" : undefined);
-      return { name: d.name, running: run !== undefined, ...(run ? { pid: run.pid } : {}), address: d.address, port: d.port, healthy: problem === undefined, ...(problem ? { problem } : {}) };
+      // A pid that runs is not enough: the daemon must greet (resources/daemon/greeting.ts).
+      const greeting = run === undefined || !greetsFirst(d.options) ? undefined : await readDaemonGreeting(d.address, d.port);
+      const silent = greeting?.ok === false ? greeting.message : undefined;
+      const problem = silent ?? processProblem(view, m.owner, run) ?? (run === undefined ? "never started (run `rtsync apply`)" : undefined);
+      return {
+        name: d.name,
+        running: run !== undefined,
+        ...(run ? { pid: run.pid } : {}),
+        address: d.address,
+        port: d.port,
+        healthy: problem === undefined,
+        ...(problem ? { problem } : {}),
+        ...(silent === undefined ? {} : { responding: false as const }),
+      };
     }),
   );
   const watchers = await Promise.all(
@@ -72,10 +86,15 @@ export async function gatherStatus(m: ResolvedManifest, host: Host): Promise<Nod
       const run = runningPid(view, m.owner);
       const report = await readWatcherStatus(w.dir).catch(() => undefined);
       // A watcher that does not run is described from its last document (dead or stopped).
-      const problem = run === undefined && report !== undefined && view.record?.owner === m.owner ? watcherProblem(false, report) : (processProblem(view, m.owner, run) ?? watcherProblem(run !== undefined, report));
+      // A pid that runs is not enough: its heartbeat must be recent (state/watcher-liveness.ts).
+      const liveness = run === undefined ? undefined : assessWatcherLiveness(report, host.now().getTime());
+      const hung = liveness?.responding === false ? notRespondingMessage(liveness) : undefined;
+      const problem =
+        run === undefined && report !== undefined && view.record?.owner === m.owner ? watcherProblem(false, report) : (hung ?? processProblem(view, m.owner, run) ?? watcherProblem(run !== undefined, report));
       return {
         name: w.name,
         running: run !== undefined,
+        ...(hung === undefined ? {} : { responding: false }),
         ...(run ? { pid: run.pid } : {}),
         source: w.source,
         target: w.targets[0]?.url ?? "",

@@ -59,6 +59,12 @@ describe("the health vocabulary", () => {
     expect(edited).toMatchObject({ sync: "OutOfSync", health: "Healthy", healthy: true, converged: false, problems: [{ resource: "file:/etc/rsyncd.conf", message: "differs from the manifest" }] });
   });
 
+  test("a daemon whose pid runs but that does not greet is Degraded, with the probe's sentence", () => {
+    const problem = "not responding: accepts connections on port 873 but has not greeted within 2 s (no @RSYNCD: line; the process is stopped or stuck)";
+    const h = assessHealth(inputs({ status: status({ daemons: [{ name: "d1", running: true, pid: 7, address: "127.0.0.1", port: 873, healthy: false, problem, responding: false }] }) }));
+    expect(h).toMatchObject({ sync: "Synced", health: "Degraded", healthy: false, converged: false, problems: [{ resource: "daemon:d1", message: problem }] });
+  });
+
   test("an initial sync in progress is Progressing: healthy, not yet converged", () => {
     const h = assessHealth(inputs({ status: status({ watchers: [{ ...status().watchers[0]!, report: report({ initialSync: { state: "running", progress: null } }) }] }) }));
     expect(h).toMatchObject({ health: "Progressing", healthy: true, converged: false });

@@ -123,6 +123,7 @@ function daemonHealth(d: DaemonStatus, inputs: HealthInputs): ResourceHealth {
   const loop = crashLoopProblem(inputs.agent, id);
   if (loop) return { id, sync, health: "Degraded", problem: loop };
   if (!d.running) return { id, sync, health: "Missing", ...(d.problem ? { problem: d.problem } : {}) };
+  if (d.responding === false) return { id, sync, health: "Degraded", ...(d.problem ? { problem: d.problem } : {}) };
   return { id, sync, health: "Healthy" };
 }
 

@@ -10,6 +10,8 @@ export interface DaemonStatus {
   readonly port: number;
   readonly healthy: boolean;
   readonly problem?: string;
+  /** false: it runs but does not greet (daemon/greeting.ts); absent: it greets, or does not run. */
+  readonly responding?: false;
 }
 
 export interface WatcherStatus {
@@ -23,6 +25,8 @@ export interface WatcherStatus {
   readonly targets: readonly string[];
   readonly healthy: boolean;
   readonly problem?: string;
+  /** false: it runs but its heartbeat stopped (state/watcher-liveness.ts); absent: responding, or not running. */
+  readonly responding?: false;
   /** The watcher's own status document (undefined before its first write). */
   readonly report?: WatcherStatusDoc;
 }

@@ -117,6 +117,8 @@ export const LaneStatusSchema = z.object({
   failing: z.nullable(FailingSchema),
   /** A full sync asked for from outside (the agent recreated the target's module): not healthy until one succeeded. */
   requested: z.optional(z.nullable(z.object({ at: z.string(), reason: z.string() }))),
+  /** The run in flight has moved no data since then (longer than rsync's keep-alive lull): stalled, not healthy. Absent from older watchers. */
+  stalledSince: z.optional(z.nullable(z.string())),
 });
 export type LaneStatus = z.infer<typeof LaneStatusSchema>;
 
@@ -171,6 +173,12 @@ export const WatcherStatusSchema = z.object({
   unwatchedCount: z.optional(z.number()),
   /** fs.inotify.max_user_watches when a directory hit the watch limit. */
   maxUserWatches: z.optional(z.nullable(z.number())),
+  /**
+   * The watcher's heartbeat: rewritten every second while its event loop runs. A watcher whose
+   * heartbeat is a few seconds old is not responding (stopped, or stuck), however alive its pid
+   * (state/watcher-liveness.ts). Absent from a watcher started by an older rtsync.
+   */
+  heartbeatAt: z.optional(z.nullable(z.string())),
 });
 /** The watcher's status document, as the watcher writes it. */
 export type WatcherStatusDoc = z.infer<typeof WatcherStatusSchema>;

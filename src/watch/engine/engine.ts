@@ -157,7 +157,7 @@ export async function startWatchEngine(spec: WatchSpec, options: EngineOptions =
         }
       }
       hooks.start();
-      return runBatch(lane, batch, { signal, onProgress: hooks.progress, ...(hooks.changed === undefined ? {} : { onChanged: hooks.changed }) });
+      return runBatch(lane, batch, { signal, onProgress: hooks.progress, ...(hooks.changed === undefined ? {} : { onChanged: hooks.changed }), ...(hooks.stall ? { onStall: hooks.stall } : {}) });
     };
   // A daemon target that refused connections is probed while its lane backs off (lane.ts).
   const probeOf = (lane: LaneSpec): { probe: () => Promise<boolean> } | Record<string, never> => {

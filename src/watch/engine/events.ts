@@ -41,6 +41,8 @@ export type LaneEvent =
   | { readonly type: "changes"; readonly at: number; readonly target: string; readonly count: number; readonly pending: number }
   | { readonly type: "run-start"; readonly at: number; readonly target: string; readonly kind: RunKind; readonly paths: number; readonly reason: string }
   | { readonly type: "run-progress"; readonly at: number; readonly target: string; readonly progress: Progress }
+  /** The run in flight moved no data for longer than rsync's keep-alive lull (`lastMovedAt`: its last byte), or moves again (null). */
+  | { readonly type: "run-stalled"; readonly at: number; readonly target: string; readonly lastMovedAt: number | null }
   | { readonly type: "run-done"; readonly at: number; readonly target: string; readonly run: RunSummary; readonly pending: number }
   | {
       readonly type: "gave-up";

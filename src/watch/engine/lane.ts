@@ -47,6 +47,8 @@ export type LaneRunner = (
     readonly progress: (progress: Progress) => void;
     /** A full sync changed this path on the target (rsync/itemized.ts); absent: not counted (the initial sync's rsync itemizes nothing). */
     readonly changed?: (change: ItemizedChange) => void;
+    /** The run stalled (epoch ms of its last byte), or moves data again (undefined). */
+    readonly stall?: (lastMovedAt: number | undefined) => void;
   },
 ) => Promise<BatchResult | { readonly halted: { readonly reason: HaltReason; readonly message: string } }>;
 
@@ -373,6 +375,7 @@ export function startLane(o: LaneOptions): Lane {
       start: (): void => emit({ type: "run-start", at: Date.now(), target, kind, paths: listed, reason }),
       progress: (progress: Progress): void => emit({ type: "run-progress", at: Date.now(), target, progress }),
       ...(repairs === undefined ? {} : { changed: (change: ItemizedChange): void => repairs.add(change.path) }),
+      stall: (lastMovedAt: number | undefined): void => emit({ type: "run-stalled", at: Date.now(), target, lastMovedAt: lastMovedAt ?? null }),
     };
     beside.started(batch, performance.now());
     // The next normal run waits for the run beside too (never two runs over the same path).

@@ -9,6 +9,7 @@ import { killLiveChildren } from "../children.ts";
 import { buildInitialStatus, buildLogRecord, stepStatus, type StatusInput } from "./status.ts";
 import { startStatusWriter } from "./status-writer.ts";
 import { readTreeWatches } from "./watch-count.ts";
+import { HEARTBEAT_EVERY_MS } from "../../state/watcher-liveness.ts";
 
 // The watcher process: `rtsync __watch SPEC.json` calls runWatcher. It runs until SIGTERM or
 // SIGINT, then stops the engine (finishing or cancelling the run in flight and flushing what is
@@ -70,6 +71,10 @@ export async function runWatcher(specPath: string, options: RunWatcherOptions = 
     });
   }, options.watchesEveryMs ?? WATCHES_EVERY_MS);
   countWatches.unref();
+  // The heartbeat: proof, every second, that this process and its event loop run (a SIGSTOPped or
+  // stuck watcher keeps its pid but stops beating; the agent replaces it).
+  const heartbeat = setInterval(() => update({ type: "heartbeat", at: Date.now() }), HEARTBEAT_EVERY_MS);
+  heartbeat.unref();
   // A crash must not leave inotifywait or rsync behind (SIGKILL is setpriv's job: children.ts).
   process.on("exit", killLiveChildren);
 
@@ -102,6 +107,7 @@ export async function runWatcher(specPath: string, options: RunWatcherOptions = 
     await engine.stop();
   } finally {
     clearInterval(countWatches);
+    clearInterval(heartbeat);
     process.off("exit", killLiveChildren);
     for (const s of signals) process.off(s, requestStop);
     process.off("SIGUSR2", fullSyncSignal);

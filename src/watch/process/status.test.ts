@@ -213,6 +213,28 @@ describe("status tells the truth", () => {
     expect(buildLogRecord({ type: "halted", target: K, at: T0, reason: "source-emptied", message })).toEqual({ at: "2025-01-01T00:00:00.000Z", type: "halted", target: K, reason: "source-emptied", message });
   });
 
+  test("a run in flight that stalls makes its lane (and the watch) unhealthy while it is in flight; data moving again or its end clears it", () => {
+    const watching = fold([{ type: "source-ready", at: T0, watcher: "inotify", watches: 1 }, { type: "run-start", target: K, at: T0 + 100, kind: "incremental", paths: 1, reason: "changes" }]);
+    expect(watching.healthy).toBe(true);
+    const stalled = stepStatus(watching, { type: "run-stalled", target: K, at: T0 + 40_000, lastMovedAt: T0 + 5000 });
+    expect(stalled.healthy).toBe(false);
+    expect(stalled.targets?.[0]).toMatchObject({ healthy: false, stalledSince: "2025-01-01T00:00:05.000Z" });
+    expect(stalled.lastError?.message).toBe(
+      "the run in flight has moved no data since 2025-01-01T00:00:05.000Z: the target stopped answering; it is stopped at its --timeout and retried",
+    );
+    const moving = stepStatus(stalled, { type: "run-stalled", target: K, at: T0 + 41_000, lastMovedAt: null });
+    expect(moving.healthy).toBe(true);
+    const done = stepStatus(stalled, { type: "run-done", target: K, at: T0 + 41_000, run: { kind: "incremental", reason: "changes", paths: 1, exitCode: 0, outcome: "ok", durationMs: 40_900, messages: [] }, pending: 0 });
+    expect(done.targets?.[0]?.stalledSince).toBeNull();
+    expect(done.healthy).toBe(true);
+  });
+
+  test("the heartbeat: set at start, moved by each beat, nothing else changes", () => {
+    expect(start.heartbeatAt).toBe("2025-01-01T00:00:00.000Z");
+    const s = stepStatus(start, { type: "heartbeat", at: T0 + 7000 });
+    expect(s).toEqual({ ...start, heartbeatAt: "2025-01-01T00:00:07.000Z" });
+  });
+
   test("the watches count follows the tree; a full sync's record carries the files transferred and deleted", () => {
     const s = fold([watching, { type: "watches-counted", at: T0 + 10_000, watches: 942 }]);
     expect(s.watches).toBe(942);

@@ -65,11 +65,16 @@ export function buildInitialStatus(id: StatusIdentity): WatcherStatusDoc {
     halted: null,
     failing: null,
     targets: id.targets.map((t) => buildInitialLane(t, id.initialSync)),
+    heartbeatAt: iso(id.startedAt),
   };
 }
 
 /** What the watcher process adds to the engine's events: the inotify watches it holds, counted now and then. */
-export type StatusInput = EngineEvent | { readonly type: "watches-counted"; readonly at: number; readonly watches: number };
+export type StatusInput =
+  | EngineEvent
+  | { readonly type: "watches-counted"; readonly at: number; readonly watches: number }
+  /** The watcher's event loop ran (every second): the heartbeat readers judge its liveness by. */
+  | { readonly type: "heartbeat"; readonly at: number };
 
 type Failing = NonNullable<LaneStatus["failing"]>;
 type LaneInput = Exclude<EngineEvent, WatchEvent>;
@@ -102,7 +107,7 @@ function mergeUnique(a: readonly string[], b: readonly string[], max: number): s
 }
 
 function laneHealth(l: LaneStatus): LaneStatus {
-  return { ...l, healthy: l.halted === null && l.failing === null && (l.requested ?? null) === null && (l.lastRun === null || l.lastRun.ok) };
+  return { ...l, healthy: l.halted === null && l.failing === null && (l.requested ?? null) === null && (l.stalledSince ?? null) === null && (l.lastRun === null || l.lastRun.ok) };
 }
 
 // Pending changed: a lane with something pending has been behind since the first of them.
@@ -122,6 +127,11 @@ function stepLane(l: LaneStatus, e: LaneInput, at: string): LaneStatus {
     case "run-start":
       if (e.kind === "full" && e.reason === "initial sync" && l.initialSync.state !== "done") return { ...l, initialSync: { state: "running", progress: null } };
       return l;
+    case "run-stalled": {
+      if (e.lastMovedAt === null) return laneHealth({ ...l, stalledSince: null });
+      const since = iso(e.lastMovedAt);
+      return laneHealth({ ...l, stalledSince: since, lastError: { at, message: `the run in flight has moved no data since ${since}: the target stopped answering; it is stopped at its --timeout and retried` } });
+    }
     case "run-progress":
       if (l.initialSync.state !== "running") return l;
       // An update printed mid-file carries no file counts: keep the last ones.
@@ -147,6 +157,7 @@ function stepLane(l: LaneStatus, e: LaneInput, at: string): LaneStatus {
         run.kind === "full" && l.initialSync.state === "running" ? { state: ok ? ("done" as const) : ("failed" as const), progress: l.initialSync.progress } : l.initialSync;
       return laneHealth({
         ...withPending(l, e.pending, at),
+        stalledSince: null,
         retryAt: null,
         lastRun: record,
         ...(run.kind === "full" ? { lastFullSync: record } : { lastIncremental: record }),
@@ -286,6 +297,8 @@ export function stepStatus(s: WatcherStatusDoc, e: StatusInput): WatcherStatusDo
       return { ...base, watches: e.watches };
     case "unwatched":
       return watchHealth(withUnwatched(base, e));
+    case "heartbeat":
+      return { ...s, heartbeatAt: at };
     case "overflow":
       return { ...base, counters: { ...s.counters, overflows: (s.counters.overflows ?? 0) + 1 } };
     case "source-error":
@@ -307,6 +320,7 @@ export function stepStatus(s: WatcherStatusDoc, e: StatusInput): WatcherStatusDo
     case "pending":
     case "run-start":
     case "run-progress":
+    case "run-stalled":
     case "run-done":
     case "retry-scheduled":
     case "gave-up":
@@ -391,6 +405,7 @@ export function buildLogRecord(e: EngineEvent): LogRecord | undefined {
     case "pending":
     case "run-start":
     case "run-progress":
+    case "run-stalled":
     case "retry-scheduled":
     case "full-sync-scheduled":
     case "full-sync-requested":

@@ -19,6 +19,8 @@ export interface BatchRunOptions {
   readonly onProgress?: (progress: Progress) => void;
   /** A full sync calls it for each path it created, updated or deleted on the target. */
   readonly onChanged?: (change: ItemizedChange) => void;
+  /** A run of the batch stalled (epoch ms of its last byte), or moves data again (undefined). */
+  readonly onStall?: (lastMovedAt: number | undefined) => void;
 }
 
 /** One rename step as it went: its own rsync run, reported beside the batch's. */
@@ -35,7 +37,7 @@ export interface RenameStepResult {
 export type BatchResult = RsyncResult & { readonly renameSteps?: readonly RenameStepResult[] };
 
 export async function runBatch(spec: LaneSpec, batch: Batch, options: BatchRunOptions): Promise<BatchResult> {
-  const common = { signal: options.signal, binary: spec.rsync };
+  const common = { signal: options.signal, binary: spec.rsync, ...(options.onStall ? { onStall: options.onStall } : {}) };
   // Full syncs and rename steps can run for minutes: they die with the watcher (children.ts).
   // Incremental runs are the latency path, where setpriv's exec cost 1.5-5 ms of a 15-35 ms push;
   // one that outlives a killed watcher finishes the batch it was given and exits.

@@ -1,5 +1,6 @@
 import type { Progress, RunOutcome } from "../../state/watcher-status.ts";
 import { spawnChild } from "../children.ts";
+import { parseIoTimeoutMs, startIoWatchdog } from "./io-watchdog.ts";
 import { classifyRun, parseFullSyncStats, parseProgressLine, parseTransferStats, summarizeStderr } from "./result.ts";
 
 // Runs one rsync and says what its exit code means. It never throws for a failed transfer:
@@ -22,6 +23,8 @@ export interface RsyncRequest {
   readonly onProgress?: (progress: Progress) => void;
   /** Called with each line of stdout (latin1: one char per byte), e.g. the --out-format lines of a full sync. */
   readonly onLine?: (line: string) => void;
+  /** rsync moved no data for longer than its keep-alive lull (epoch ms of its last byte), or again does (undefined). */
+  readonly onStall?: (lastMovedAt: number | undefined) => void;
   /** Return the tail of rsync's stdout in `output` (a --list-only listing). */
   readonly keepOutput?: boolean;
 }
@@ -47,6 +50,7 @@ export interface RsyncResult {
 const STDOUT_TAIL = 8192;
 const STDERR_HEAD = 16_384;
 const PROGRESS_EVERY_MS = 250;
+const RSYNC_TIMEOUT_EXIT = 30;
 
 interface Exit {
   readonly code: number | null;
@@ -73,6 +77,22 @@ export async function runRsync(request: RsyncRequest): Promise<RsyncResult> {
     child.kill("SIGTERM");
     killTimer = setTimeout(() => child.kill("SIGKILL"), 3000);
   };
+  // Stalled (no byte moved for the run's --timeout): stopped the same way, and retried (io-watchdog.ts).
+  const ioTimeoutMs = parseIoTimeoutMs(request.args);
+  let stalled: number | undefined;
+  const watchdog =
+    ioTimeoutMs === undefined || child.pid === undefined
+      ? undefined
+      : startIoWatchdog({
+          pid: child.pid,
+          timeoutMs: ioTimeoutMs,
+          ...(request.onStall ? { onStall: request.onStall } : {}),
+          onExpired: (idleMs) => {
+            stalled = idleMs;
+            child.kill("SIGTERM");
+            killTimer = setTimeout(() => child.kill("SIGKILL"), 3000);
+          },
+        });
   if (request.signal?.aborted) cancel();
   else request.signal?.addEventListener("abort", cancel, { once: true });
   const { stdin, stdout, stderr: stderrStream } = child;
@@ -114,12 +134,18 @@ export async function runRsync(request: RsyncRequest): Promise<RsyncResult> {
   });
   const exit = await exited;
   if (onLine !== undefined && partial !== "") onLine(partial);
+  watchdog?.stop();
   clearTimeout(killTimer);
   request.signal?.removeEventListener("abort", cancel);
   reportProgress(); // the final figures, which the throttle may have held back
   const durationMs = Math.round(performance.now() - started);
   const messages = summarizeStderr(stderr.slice(0, STDERR_HEAD));
   if (cancelled) return { outcome: "cancelled", exitCode: exit.code ?? -1, durationMs, messages };
+  if (stalled !== undefined && ioTimeoutMs !== undefined) {
+    const why = `rsync moved no data for ${Math.round(stalled / 1000)} s (--timeout=${ioTimeoutMs / 1000}): the target stopped answering, so the run was stopped; it is retried`;
+    // Exit code 30 ("timeout in data send/receive"), as rsync's own timeout would have ended it, only sooner.
+    return { outcome: "transient", exitCode: RSYNC_TIMEOUT_EXIT, durationMs, messages: [why, ...messages] };
+  }
   if (exit.code === null) {
     // Killed by a signal we did not send: worth another try. Not started at all (rsync missing): fatal.
     const missing = exit.spawnError?.code === "ENOENT";

@@ -1,0 +1,165 @@
+import { DEFAULT_WRITE_RETRY } from "../core/retrying-writer.ts";
+import { readDaemonGreeting } from "../resources/daemon/greeting.ts";
+import type { Host } from "../resources/host.ts";
+import { unlink, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { isOurProcess, isSameProcess, readProcessInfo } from "../resources/process/identity.ts";
+import { readInventory } from "../state/inventory.ts";
+import { assessWatcherLiveness, DEFAULT_LIVENESS, type LivenessPolicy } from "../state/watcher-liveness.ts";
+import { readWatcherStatus } from "../state/watcher-status.ts";
+
+// Replaces a watcher that runs but does not respond. The process poll (process-poll.ts) only
+// notices a pid that is gone; a SIGSTOPped or stuck watcher keeps its pid and replicates nothing.
+// Every second this reads each watcher's heartbeat (state/watcher-liveness.ts); once it is older
+// than the grace (30 s), the pid is checked to still be the watcher rtsync recorded and killed
+// with SIGKILL (the only signal a stopped process cannot hold off). The poll then sees a death
+// like any other, and the agent starts a new watcher, whose start is a full sync. A watcher that
+// is not stopped (SIGSTOP, a tracer) but whose watch directory takes no write (a full disk, an
+// immutable directory) is not replaced: its heartbeat cannot reach the disk, and a new watcher
+// would not write one either (each start a full sync for nothing); the agent says so once, and
+// once the directory takes writes again it waits for the watcher's write retry (its backoff
+// reaches 30 s) before it judges the heartbeat again.
+//
+// Daemons the same way, by their greeting (resources/daemon/greeting.ts): probed every 10 s (each
+// probe is a "connect from" line in rsyncd's log), and one that has not greeted for 30 s is
+// killed by its verified pid (SIGKILL: SIGHUP would stop rsyncd, and a stopped one holds off
+// SIGTERM) and started again by the agent, like a daemon that died.
+
+export interface HangScope {
+  readonly stateDir: string;
+  /** The manifest identity that owns the records (ResolvedManifest.owner). */
+  readonly owner: string;
+  readonly watchers: ReadonlyArray<{ readonly name: string; readonly dir: string }>;
+  readonly daemons: ReadonlyArray<{ readonly name: string; readonly address: string; readonly port: number }>;
+}
+
+/** Since when a daemon has not greeted (ms), after one more probe: undefined once it greets. Pure. */
+export function stepSilence(since: number | undefined, greeted: boolean, now: number): number | undefined {
+  return greeted ? undefined : (since ?? now);
+}
+
+export interface Replaced {
+  /** `watcher:NAME` or `daemon:NAME`. */
+  readonly id: string;
+  readonly pid: number;
+  /** Its last heartbeat (ISO). */
+  readonly since: string;
+  readonly silentMs: number;
+}
+
+export interface HangWatch {
+  update(scope: HangScope): void;
+  stop(): void;
+}
+
+export function startHangWatch(
+  host: Host,
+  options: {
+    readonly intervalMs?: number;
+    readonly daemonEveryMs?: number;
+    readonly policy?: LivenessPolicy;
+    readonly paused: () => boolean;
+    readonly onReplaced: (r: Replaced) => void;
+    readonly onUnwritable?: (id: string, message: string) => void;
+  },
+): HangWatch {
+  let scope: HangScope | undefined;
+  let busy = false;
+  const killed = new Set<number>();
+  // When each watcher's directory (by pid) was last found taking no write.
+  const unwritableAt = new Map<number, number>();
+  // Whether the watch directory takes a write now (the heartbeat's own way: a file written and removed).
+  const writable = async (dir: string): Promise<string | undefined> => {
+    const probe = join(dir, `.liveness-probe-${process.pid}`);
+    try {
+      await writeFile(probe, "");
+      await unlink(probe);
+      return undefined;
+    } catch (e) {
+      return (e as NodeJS.ErrnoException).code ?? String(e);
+    }
+  };
+
+  const check = async (): Promise<void> => {
+    const s = scope;
+    if (s === undefined || options.paused()) return;
+    const inventory = await readInventory(s.stateDir).catch(() => undefined);
+    if (inventory === undefined) return;
+    for (const w of s.watchers) {
+      const record = inventory.watchers[w.name];
+      if (record === undefined || (record.owner ?? "") !== s.owner || record.pid <= 0 || record.stoppedAt !== undefined || killed.has(record.pid)) continue;
+      const report = await readWatcherStatus(w.dir).catch(() => undefined);
+      // The document of an earlier watcher (a new one has not written its first yet) says nothing of this one.
+      if (report?.pid !== record.pid) continue;
+      const liveness = assessWatcherLiveness(report, host.now().getTime(), options.policy ?? DEFAULT_LIVENESS);
+      if (liveness.responding || !liveness.replace) continue;
+      const blockedAt = unwritableAt.get(record.pid);
+      if (blockedAt !== undefined && host.now().getTime() - blockedAt < (options.policy ?? DEFAULT_LIVENESS).replaceAfterMs + DEFAULT_WRITE_RETRY.maxMs) continue;
+      const info = await readProcessInfo(host, record.pid);
+      if (options.paused() || !isSameProcess(info, record)) continue;
+      const stopped = info?.state === "T" || info?.state === "t";
+      const cannotWrite = stopped ? undefined : await writable(w.dir);
+      if (cannotWrite !== undefined) {
+        if (!unwritableAt.has(record.pid)) options.onUnwritable?.(`watcher:${w.name}`, `${w.dir} takes no write (${cannotWrite}): the heartbeat of pid ${record.pid} cannot reach the disk, so it is not replaced`);
+        unwritableAt.set(record.pid, host.now().getTime());
+        continue;
+      }
+      try {
+        process.kill(record.pid, "SIGKILL");
+      } catch {
+        continue; // gone meanwhile: the poll reports the death
+      }
+      killed.add(record.pid);
+      options.onReplaced({ id: `watcher:${w.name}`, pid: record.pid, since: liveness.since, silentMs: liveness.silentMs });
+    }
+    await checkDaemons(s, inventory);
+  };
+
+  // Daemons: since when each (by pid) has not greeted.
+  const silentSince = new Map<number, number>();
+  let lastDaemonCheck = 0;
+  const checkDaemons = async (s: HangScope, inventory: NonNullable<Awaited<ReturnType<typeof readInventory>>>): Promise<void> => {
+    const now = host.now().getTime();
+    if (now - lastDaemonCheck < (options.daemonEveryMs ?? 10_000)) return;
+    lastDaemonCheck = now;
+    const grace = (options.policy ?? DEFAULT_LIVENESS).replaceAfterMs;
+    for (const d of s.daemons) {
+      const record = inventory.daemons[d.name];
+      if (record === undefined || (record.owner ?? "") !== s.owner || record.pid <= 0 || record.stoppedAt !== undefined || killed.has(record.pid)) continue;
+      if (!(await isOurProcess(host, record))) continue; // not running: the poll's business
+      const greeting = await readDaemonGreeting(d.address, d.port);
+      const at = host.now().getTime();
+      const since = stepSilence(silentSince.get(record.pid), greeting.ok, at);
+      if (since === undefined) silentSince.delete(record.pid);
+      else silentSince.set(record.pid, since);
+      if (since === undefined || at - since < grace || options.paused()) continue;
+      try {
+        process.kill(record.pid, "SIGKILL");
+      } catch {
+        continue;
+      }
+      killed.add(record.pid);
+      silentSince.delete(record.pid);
+      options.onReplaced({ id: `daemon:${d.name}`, pid: record.pid, since: new Date(since).toISOString(), silentMs: at - since });
+    }
+  };
+
+  const timer = setInterval(() => {
+    if (busy) return;
+    busy = true;
+    check().then(
+      () => void (busy = false),
+      () => void (busy = false),
+    );
+  }, options.intervalMs ?? 1000);
+  timer.unref();
+
+  return {
+    update(next) {
+      scope = next;
+    },
+    stop() {
+      clearInterval(timer);
+    },
+  };
+}
