@@ -19,8 +19,12 @@ export type RunOutcome = (typeof RUN_OUTCOMES)[number];
 
 export const WATCHER_STATES = ["starting", "watching", "source-down", "halted", "stopping", "stopped"] as const;
 
-/** Why a job halted: its source looks unmounted, replaced or emptied, or a full sync hit maxDelete. */
-export const HALT_REASONS = ["source-missing", "source-unmounted", "source-device-changed", "source-emptied", "max-delete"] as const;
+/**
+ * Why a job halted: its source looks unmounted, replaced or emptied, or a full sync hit maxDelete.
+ * source-replaced: the source root is not the one recorded (guard/identity.ts); like a missing
+ * root found by that check, the job resumes by itself once the recorded root is back.
+ */
+export const HALT_REASONS = ["source-missing", "source-unmounted", "source-device-changed", "source-emptied", "max-delete", "source-replaced"] as const;
 export type HaltReason = (typeof HALT_REASONS)[number];
 
 export const ProgressSchema = z.object({

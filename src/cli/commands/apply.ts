@@ -6,6 +6,7 @@ import { systemHost } from "../../resources/host.ts";
 import type { ApplyResult } from "../../resources/plan-types.ts";
 import type { FollowedWatcher } from "../follow-sync.ts";
 import { watcherCommand } from "../watcher-command.ts";
+import { acceptedNames, applyAcceptSource } from "../accept-source.ts";
 import { loadForNode, printWarnings, warningsJson, type CommonOptions } from "../manifest-arg.ts";
 import type { Output } from "../output.ts";
 
@@ -19,13 +20,15 @@ function startedWatchers(results: readonly ApplyResult[]): FollowedWatcher[] {
 }
 
 // `rtsync apply`: each change printed as it is made, then `N changed, N unchanged, N failed`.
-export async function applyCommand(file: string, opts: CommonOptions, io: Output): Promise<number> {
+export async function applyCommand(file: string, opts: CommonOptions, io: Output, flags: Readonly<Record<string, unknown>> = {}): Promise<number> {
   const { resolved, warnings } = await loadForNode(file, opts);
+  const accept = acceptedNames(flags["acceptSource"]);
   if (!opts.json) printWarnings(warnings, io);
   const text = !opts.json;
   const stateWarnings: string[] = [];
-  const done = await withApplyLock(resolved.stateDir, resolved.file, () =>
-    convergeNode(resolved, systemHost(), process.env, {
+  const done = await withApplyLock(resolved.stateDir, resolved.file, async () => {
+    await applyAcceptSource(resolved, accept);
+    return convergeNode(resolved, systemHost(), process.env, {
       selfCommand: watcherCommand(),
       onStart: (plan) => {
         stateWarnings.push(...plan.warnings);
@@ -34,8 +37,8 @@ export async function applyCommand(file: string, opts: CommonOptions, io: Output
         io.out(`rtsync apply: ${plan.manifest} on node ${plan.node}`);
       },
       onResult: (r) => text && renderResult(r, io).forEach((l) => io.out(l)),
-    }),
-  );
+    });
+  });
   if (opts.json) io.out(JSON.stringify(renderApplyJson(done.plan, done.results, done.summary, warningsJson(warnings, stateWarnings)), null, 2));
   else io.out(renderSummary(done.summary));
   const started = startedWatchers(done.results);

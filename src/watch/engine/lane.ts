@@ -63,8 +63,12 @@ export interface Lane {
   add(changes: readonly Change[], now: number): void;
   /** A full sync for `reason`; it subsumes what is pending. */
   requestFull(reason: string): void;
-  /** Stops running rsync for good (a run in flight is cancelled); changes are still counted. */
+  /** Stops running rsync (a run in flight is cancelled) until resume; changes are still counted. */
   halt(reason: HaltReason, message: string): void;
+  /** Why it halted, while it is halted. */
+  haltedFor(): HaltReason | undefined;
+  /** Ends a halt (its cause is gone): a full sync for `why` catches up, then runs go on as before. */
+  resume(why: string): void;
   /** Changes not on the target yet: waiting, in flight, waiting for a retry or for a repair. */
   pending(): number;
   halted(): boolean;
@@ -383,12 +387,23 @@ export function startLane(o: LaneOptions): Lane {
     clearTimeout(timer);
   };
 
-  if (o.schedule !== undefined) {
+  const armSchedule = (): void => {
+    if (o.schedule === undefined) return;
     scheduleTimer = startScheduleTimer(o.schedule, {
       onArmed: (nextAt) => emit({ type: "full-sync-scheduled", at: Date.now(), target, nextAt }),
       onFire: () => requestFull("schedule"),
     });
-  }
+  };
+  armSchedule();
+
+  const resume = (why: string): void => {
+    if (halted === undefined || stopping) return;
+    halted = undefined;
+    emit({ type: "resumed", at: Date.now(), target, message: why });
+    dispatch({ type: "resume", now: performance.now() });
+    armSchedule();
+    requestFull(why);
+  };
 
   return {
     key: target,
@@ -399,6 +414,8 @@ export function startLane(o: LaneOptions): Lane {
     },
     requestFull,
     halt,
+    haltedFor: () => halted?.reason,
+    resume,
     pending: pendingNow,
     halted: () => state.phase === "halted",
     idle: () => state.phase === "idle" && inFlight === undefined && earlyInFlight === undefined && queuedCount(coalescer) === 0,

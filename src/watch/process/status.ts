@@ -193,6 +193,8 @@ function stepLane(l: LaneStatus, e: LaneInput, at: string): LaneStatus {
       });
     case "full-sync-scheduled":
       return { ...l, nextFullSync: iso(e.nextAt) };
+    case "resumed":
+      return laneHealth({ ...l, halted: null });
   }
 }
 
@@ -301,6 +303,7 @@ export function stepStatus(s: WatcherStatusDoc, e: StatusInput): WatcherStatusDo
     case "gave-up":
     case "repair-scheduled":
     case "halted":
+    case "resumed":
     case "full-sync-scheduled": {
       const lanes = s.targets ?? [];
       const i = lanes.findIndex((l) => l.target === e.target);
@@ -355,6 +358,8 @@ export function buildLogRecord(e: EngineEvent): LogRecord | undefined {
       return { at, type: "repair-scheduled", target: e.target, repairAt: iso(e.repairAt), attempt: e.attempt };
     case "halted":
       return { at, type: "halted", target: e.target, reason: e.reason, message: e.message };
+    case "resumed":
+      return { at, type: "resumed", target: e.target, message: e.message };
     case "source-error":
       return { at, type: "source-error", reason: e.reason, message: e.message, retryInMs: e.retryInMs };
     case "source-ready":
