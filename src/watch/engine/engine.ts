@@ -71,7 +71,7 @@ export interface EngineOptions {
 }
 
 // Halts the identity gate resumes once the recorded source root is back.
-const RESUMABLE: ReadonlySet<string> = new Set(["source-missing", "source-replaced"]);
+const RESUMABLE: ReadonlySet<string> = new Set(["source-missing", "source-unmounted", "source-replaced"]);
 
 export interface WatchEngine {
   readonly watcher: EventSource["kind"];

@@ -10,7 +10,7 @@ import { readSourceIdentity } from "./read-identity.ts";
 
 export type GateResult =
   | { readonly ok: true }
-  | { readonly ok: false; readonly reason: "source-missing" | "source-replaced"; readonly message: string };
+  | { readonly ok: false; readonly reason: "source-missing" | "source-unmounted" | "source-replaced"; readonly message: string };
 
 export interface IdentityGate {
   /** The source root now against the recorded identity (recording it when there is none). */

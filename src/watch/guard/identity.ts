@@ -8,9 +8,11 @@ import { formatDevice } from "./decide.ts";
 // 1. the root is missing                                          -> source-missing
 // 2. it is another kind of thing (a symlink where the directory   -> source-replaced
 //    was) or a symlink pointing elsewhere
-// 3. another mount holds it (a bind mount, a mount over it, an    -> source-replaced
-//    unmount): mount root, mount point or fstype differ, or, within
-//    the same boot, the mount ID
+// 3. the mount that held it is gone (its point is now held by a  -> source-unmounted
+//    mount further up)
+//    another mount holds it (a bind mount, a mount over it):       -> source-replaced
+//    mount root, mount point or fstype differ, or, within the same
+//    boot, the mount ID
 // 4. another inode, or (same boot) another device                 -> source-replaced
 // 5. otherwise                                                    -> same (refresh the record
 //    when it was made in an earlier boot: mount IDs and anonymous devices are new at every boot)
@@ -22,7 +24,7 @@ export type IdentityObservation = { readonly exists: false; readonly why: string
 
 export type IdentityVerdict =
   | { readonly same: true; readonly refresh: boolean }
-  | { readonly same: false; readonly reason: "source-missing" | "source-replaced"; readonly detail: string };
+  | { readonly same: false; readonly reason: "source-missing" | "source-unmounted" | "source-replaced"; readonly detail: string };
 
 /** One line of /proc/self/mountinfo. */
 export interface MountEntry extends SourceMount {
@@ -69,6 +71,9 @@ export function describeIdentity(id: SourceIdentity): string {
 
 const describeMount = (m: SourceMount): string => `mount ${m.id} root ${m.root} at ${m.point}`;
 
+// Whether `now` is a mount above the recorded one's point (what is left once that one is unmounted).
+const above = (now: SourceMount, was: SourceMount): boolean => now.point !== was.point && (now.point === "/" || was.point.startsWith(`${now.point}/`));
+
 function mountChanged(was: SourceMount, now: SourceMount, sameBoot: boolean): boolean {
   return was.root !== now.root || was.point !== now.point || was.fstype !== now.fstype || (sameBoot && was.id !== now.id);
 }
@@ -84,6 +89,10 @@ export function compareIdentity(source: string, recorded: SourceIdentity, now: I
     return replaced(`the source root ${source} is now ${describeIdentity(id)} (was ${was})`);
   }
   if (recorded.mount !== undefined && id.mount !== undefined && mountChanged(recorded.mount, id.mount, sameBoot)) {
+    if (above(id.mount, recorded.mount)) {
+      const detail = `the mount that held ${source} is gone (was ${describeMount(recorded.mount)}, ${recorded.mount.fstype}; now ${describeMount(id.mount)})`;
+      return { same: false, reason: "source-unmounted", detail };
+    }
     return replaced(`a different mount now holds ${source} (${describeMount(id.mount)}, was ${describeMount(recorded.mount)})`);
   }
   if (id.ino !== recorded.ino || (sameBoot && id.dev !== recorded.dev)) {
