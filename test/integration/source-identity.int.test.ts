@@ -2,12 +2,16 @@ import { mkdir, readdir, rename, rm, symlink, writeFile } from "node:fs/promises
 import { execa } from "execa";
 import { expect, onTestFinished, test } from "vitest";
 import { stateLayout } from "../../src/state/layout.ts";
+import type { EventSource, SourceHandlers } from "../../src/watch/sources/source.ts";
+import { bytePathFromText } from "../../src/watch/byte-path.ts";
+import { startHarness } from "../fixtures/watch-harness.ts";
+import { startRsyncDaemon } from "../helpers/rsync-daemon.ts";
 import { readLogRecords } from "../../src/state/watch-log.ts";
 import { readWatcherStatus, type WatcherStatusDoc } from "../../src/state/watcher-status.ts";
 import { useAgentProcess, waitForHealth } from "../helpers/agent.ts";
 import { freePort, loopbackManifest, useFixture, type ManifestFixture } from "../helpers/manifest-fixture.ts";
 import { processRunning, readInventory } from "../helpers/probes.ts";
-import { waitFor, waitForSameTree, writeTree } from "../helpers/temp-tree.ts";
+import { makeTempDir, waitFor, waitForSameTree, writeTree } from "../helpers/temp-tree.ts";
 
 // Issue 18, "a source is the same source or it halts": the two wipes of the fault run, through the
 // real agent, watcher, rsync daemon and a real bind mount / symlink swap. Each asserts that nothing
@@ -167,4 +171,43 @@ test("a new source on purpose: `rtsync apply --accept-source push` records it an
   await waitFor(async () => (await s.status())?.state === "watching" || `state ${(await s.status())?.state ?? "none"}`, 30_000);
   await waitForSameTree(source, f.path("replica"));
   expect((await f.run(["status", file])).exitCode).toBe(0);
+});
+
+// Breaks if only full syncs pass the identity gate: an incremental run of a path that exists only
+// in the foreign tree would copy it to the replica (and one of a path missing there would delete).
+test("an incremental run passes the gate too: a change reported while another tree is bound over the source sends nothing", async () => {
+  const daemon = await startRsyncDaemon({ modules: ["m"] });
+  onTestFinished(() => daemon.dispose());
+  let handlers: SourceHandlers | undefined;
+  // Events are pushed by hand: inotify would not see the bound tree at all.
+  const manual: EventSource = {
+    kind: "inotify",
+    subscribe: (h) => {
+      handlers = h;
+      return { ready: Promise.resolve({ watches: 1 }), close: async () => undefined };
+    },
+  };
+  const h = await startHarness({ daemon, module: "m", watcher: "inotify", eventSource: () => manual, spec: { fullSyncSchedule: "0 0 1 1 *" }, setup: (src) => writeTree(src, REAL) });
+  await waitForSameTree(h.source, h.replica);
+  const other = await makeTempDir("rtsync-other-");
+  await writeTree(other, OTHER);
+  await execa("mount", ["--bind", other, h.source]);
+  onTestFinished(async () => {
+    await execa("umount", [h.source], { reject: false });
+  });
+  handlers?.onEvents([
+    { type: "create", path: bytePathFromText("other0.txt"), isDir: false },
+    { type: "delete", path: bytePathFromText("real0.txt"), isDir: false },
+  ]);
+  await waitFor(() => h.engine.halted() || `lanes ${JSON.stringify(h.engine.lanes())}`);
+  const runs = h.events.filter((e) => e.type === "run-start");
+  expect(runs.map((e) => e.type === "run-start" && e.kind)).toEqual(["full"]); // the initial sync only
+  expect(h.events.find((e) => e.type === "halted")).toMatchObject({ reason: "source-replaced", message: expect.stringContaining(`a different mount now holds ${h.source}`) });
+  expect((await readdir(h.replica)).sort()).toEqual(Object.keys(REAL).sort());
+
+  // Unbound, the recorded root is back: the held changes go out after the full sync that resumes.
+  await execa("umount", [h.source]);
+  await waitFor(() => h.events.some((e) => e.type === "resumed") || "not resumed");
+  await waitFor(() => (h.engine.idle() && !h.engine.halted()) || `lanes ${JSON.stringify(h.engine.lanes())}`);
+  await waitForSameTree(h.source, h.replica);
 });
