@@ -38,19 +38,23 @@ interface Setup {
 // A node running watch `push` of 50 files (agent included), replicated; `other` holds 5 other files.
 async function replicated(withAgent: boolean): Promise<Setup & { readonly agent?: Awaited<ReturnType<typeof useAgentProcess>> }> {
   const f = await useFixture({ env: { DEMO_PW: PW } });
-  const port = await freePort();
   await mkdir(f.path("source"), { recursive: true });
   await writeTree(f.path("source"), REAL);
   await writeTree(f.path("other"), OTHER);
-  const file = await f.writeManifest(manifest(f, port));
+  // A free port can be taken by another process before the daemon binds it: another port then.
+  let file = "";
+  let applied = { exitCode: -1, stdout: "" };
+  for (let attempt = 0; attempt < 3 && applied.exitCode !== 0; attempt++) {
+    file = await f.writeManifest(manifest(f, await freePort()));
+    applied = await f.run(["apply", file]);
+  }
+  expect(applied.stdout).toContain("0 failed");
   const watchDir = stateLayout.watchDir(f.stateDir, "push");
   let agent;
   if (withAgent) {
     agent = await useAgentProcess([file], { DEMO_PW: PW });
     await f.adopt(file);
     await waitForHealth(agent, 200);
-  } else {
-    expect((await f.run(["apply", file])).exitCode).toBe(0);
   }
   await waitForSameTree(f.path("source"), f.path("replica"));
   return { f, file, watchDir, status: () => readWatcherStatus(watchDir).catch(() => undefined), ...(agent === undefined ? {} : { agent }) };
@@ -58,6 +62,16 @@ async function replicated(withAgent: boolean): Promise<Setup & { readonly agent?
 
 const replicaNames = async (f: ManifestFixture): Promise<string[]> => (await readdir(f.path("replica"))).sort();
 const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+// waitForHealth, and on failure the watcher's status and log too (what the halt or resume did).
+async function healthOrExplain(s: Setup, agent: Awaited<ReturnType<typeof useAgentProcess>>, status: 200 | 503): Promise<void> {
+  try {
+    await waitForHealth(agent, status);
+  } catch (error) {
+    const log = await readLogRecords(s.watchDir).catch(() => []);
+    throw new Error(`${String(error)}\nwatcher status: ${JSON.stringify(await s.status())}\nlog:\n${log.map((r) => JSON.stringify(r)).join("\n")}`);
+  }
+}
 
 async function haltedStatus(s: Setup): Promise<WatcherStatusDoc> {
   let last: WatcherStatusDoc | undefined;
@@ -84,7 +98,7 @@ test("mount --bind other src: halted with what changed, nothing deleted, /health
   try {
     const health = await waitForHealth(agent, 503);
     const status = await haltedStatus(s);
-    expect(status.halted?.reason).toBe("source-replaced");
+    expect(status.halted?.reason).toBe("source-changed");
     expect(status.halted?.message).toMatch(
       new RegExp(`^source replaced or gone: a different mount now holds ${source} \\(mount \\d+ root \\S*/other at ${source}, was mount \\d+ root / at \\S+\\); nothing deleted on the target; every target of watch push halts until the original source is back`),
     );
@@ -96,7 +110,7 @@ test("mount --bind other src: halted with what changed, nothing deleted, /health
     await execa("umount", [source]);
     mounted = false;
   }
-  await waitForHealth(agent, 200);
+  await healthOrExplain(s, agent, 200);
   await waitFor(async () => (await s.status())?.state === "watching" || "not watching again");
   await writeFile(f.path("source", "after.txt"), "after the umount\n");
   await waitForSameTree(source, f.path("replica"));
@@ -123,7 +137,7 @@ test("mv src src.real; ln -s other src: halted, nothing deleted, still halted af
   });
   await waitForHealth(agent, 503);
   const status = await haltedStatus(s);
-  expect(status.halted?.reason).toBe("source-replaced");
+  expect(status.halted?.reason).toBe("source-changed");
   expect(status.halted?.message).toMatch(
     new RegExp(`^source replaced or gone: the source root ${source} is now a symlink to ${f.path("other")} \\(was directory dev \\d+:\\d+ ino \\d+\\); nothing deleted on the target; `),
   );
@@ -136,14 +150,14 @@ test("mv src src.real; ln -s other src: halted, nothing deleted, still halted af
     const now = await s.status();
     return (now !== undefined && now.pid !== first && now.state === "halted") || `restarted watcher: pid ${now?.pid ?? "none"} state ${now?.state ?? "none"}`;
   }, 30_000);
-  expect((await s.status())?.halted?.reason).toBe("source-replaced");
+  expect((await s.status())?.halted?.reason).toBe("source-changed");
   await settle(5000);
   expect(await replicaNames(f)).toEqual(Object.keys(REAL).sort());
   expect((await agent.get("/healthz")).status).toBe(503);
 
   await rm(source);
   await rename(f.path("source.real"), source);
-  await waitForHealth(agent, 200);
+  await healthOrExplain(s, agent, 200);
   await writeFile(f.path("source", "after.txt"), "after the swap back\n");
   await waitForSameTree(source, f.path("replica"));
   expect(await replicaNames(f)).not.toContain("other0.txt");
@@ -202,7 +216,7 @@ test("an incremental run passes the gate too: a change reported while another tr
   await waitFor(() => h.engine.halted() || `lanes ${JSON.stringify(h.engine.lanes())}`);
   const runs = h.events.filter((e) => e.type === "run-start");
   expect(runs.map((e) => e.type === "run-start" && e.kind)).toEqual(["full"]); // the initial sync only
-  expect(h.events.find((e) => e.type === "halted")).toMatchObject({ reason: "source-replaced", message: expect.stringContaining(`a different mount now holds ${h.source}`) });
+  expect(h.events.find((e) => e.type === "halted")).toMatchObject({ reason: "source-changed", message: expect.stringContaining(`a different mount now holds ${h.source}`) });
   expect((await readdir(h.replica)).sort()).toEqual(Object.keys(REAL).sort());
 
   // Unbound, the recorded root is back: the held changes go out after the full sync that resumes.

@@ -47,10 +47,12 @@ function changedKeys(before: Readonly<Record<string, unknown>>, after: Readonly<
 // `rsync://…/data`, or `rsync://…/data, /srv/copy` for a watch with several targets.
 const targetsText = (spec: WatchSpec): string => spec.targets.map((t) => t.target).join(", ");
 
-// Why a running watcher, or one of its lanes, halted (apply restarts it), or undefined.
+// Why a running watcher, or one of its lanes, halted (apply restarts it), or undefined. Not a
+// halt because the source root changed: the watcher resumes by itself once the recorded root is
+// back, and a new one would compare with the same record (a restart only hides it for a moment).
 function haltedOf(report: WatcherStatusDoc): string | undefined {
-  if (report.state === "halted") return report.halted?.message.split("; ")[0] ?? "halted";
-  const lane = report.targets?.find((l) => l.halted !== null);
+  if (report.state === "halted") return report.halted?.reason === "source-changed" ? undefined : (report.halted?.message.split("; ")[0] ?? "halted");
+  const lane = report.targets?.find((l) => l.halted !== null && l.halted.reason !== "source-changed");
   return lane?.halted ? `target ${lane.url}: ${lane.halted.message.split("; ")[0] ?? lane.halted.reason}` : undefined;
 }
 

@@ -70,8 +70,8 @@ export interface EngineOptions {
   readonly resumeEveryMs?: number;
 }
 
-// Halts the identity gate resumes once the recorded source root is back.
-const RESUMABLE: ReadonlySet<string> = new Set(["source-missing", "source-unmounted", "source-replaced"]);
+// The halt the identity gate resumes once the recorded source root is back.
+const RESUMABLE: HaltReason = "source-changed";
 
 export interface WatchEngine {
   readonly watcher: EventSource["kind"];
@@ -156,7 +156,7 @@ export async function startWatchEngine(spec: WatchSpec, options: EngineOptions =
     async (batch, signal, hooks) => {
       const gate = await identity.check();
       if (!gate.ok) return haltWatch(gate.reason, gate.message);
-      if (batch.kind === "full" && rootGone) return haltWatch("source-missing", identityHaltMessage(spec.name, `the event source reports the source root ${spec.source} gone`));
+      if (batch.kind === "full" && rootGone) return haltWatch("source-changed", identityHaltMessage(spec.name, `the event source reports the source root ${spec.source} gone`));
       if (batch.kind === "full") {
         const guard = await checkFullSync({ spec: lane, excluded, baseline, signal });
         baseline = guard.baseline;
@@ -252,7 +252,7 @@ export async function startWatchEngine(spec: WatchSpec, options: EngineOptions =
         resolveReady({ watches });
         if (resumeOnReady) {
           resumeOnReady = false;
-          for (const lane of lanes) if (RESUMABLE.has(lane.haltedFor() ?? "")) lane.resume("source back");
+          for (const lane of lanes) if (lane.haltedFor() === RESUMABLE) lane.resume("source back");
         } else if (afterError) requestFull("watcher restarted");
         else if (spec.initialSync) requestFull("initial sync");
       },

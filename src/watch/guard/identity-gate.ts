@@ -10,7 +10,7 @@ import { readSourceIdentity } from "./read-identity.ts";
 
 export type GateResult =
   | { readonly ok: true }
-  | { readonly ok: false; readonly reason: "source-missing" | "source-unmounted" | "source-replaced"; readonly message: string };
+  | { readonly ok: false; readonly reason: "source-changed"; readonly message: string };
 
 export interface IdentityGate {
   /** The source root now against the recorded identity (recording it when there is none). */
@@ -47,7 +47,7 @@ export async function openIdentityGate(name: string, source: string, watchDir: s
       return OK;
     }
     const verdict = compareIdentity(source, recorded.identity, now);
-    if (!verdict.same) return { ok: false, reason: verdict.reason, message: identityHaltMessage(name, verdict.detail) };
+    if (!verdict.same) return { ok: false, reason: "source-changed", message: identityHaltMessage(name, verdict.detail) };
     if (now.exists && verdict.refresh) await record(now.identity);
     else if (unsaved) await record(recorded.identity);
     return OK;

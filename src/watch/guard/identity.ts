@@ -1,19 +1,19 @@
 import type { SourceIdentity, SourceMount } from "../../state/source-identity.ts";
 import { formatDevice } from "./decide.ts";
 
-// Is the source root still the tree the job replicates? Pure: the observation comes in
+// Is the source root still the tree the job replicates? Any change halts the job with the halt
+// reason source-changed and the detail below. Pure: the observation comes in
 // (read-identity.ts reads it). Compared against the identity recorded when the job first started
 // (state/source-identity.ts), before every run of every lane, in this order:
 //
-// 1. the root is missing                                          -> source-missing
-// 2. it is another kind of thing (a symlink where the directory   -> source-replaced
+// 1. the root is missing                                          -> changed ("is missing")
+// 2. it is another kind of thing (a symlink where the directory   -> changed ("is now a symlink")
 //    was) or a symlink pointing elsewhere
-// 3. the mount that held it is gone (its point is now held by a  -> source-unmounted
-//    mount further up)
-//    another mount holds it (a bind mount, a mount over it):       -> source-replaced
-//    mount root, mount point or fstype differ, or, within the same
-//    boot, the mount ID
-// 4. another inode, or (same boot) another device                 -> source-replaced
+// 3. the mount that held it is gone (its point is now held by a  -> changed ("the mount ... is gone")
+//    mount further up), or another mount holds it (a bind mount,   -> changed ("a different mount")
+//    a mount over it): mount root, mount point or fstype differ,
+//    or, within the same boot, the mount ID
+// 4. another inode, or (same boot) another device                 -> changed ("is now directory ...")
 // 5. otherwise                                                    -> same (refresh the record
 //    when it was made in an earlier boot: mount IDs and anonymous devices are new at every boot)
 //
@@ -24,7 +24,7 @@ export type IdentityObservation = { readonly exists: false; readonly why: string
 
 export type IdentityVerdict =
   | { readonly same: true; readonly refresh: boolean }
-  | { readonly same: false; readonly reason: "source-missing" | "source-unmounted" | "source-replaced"; readonly detail: string };
+  | { readonly same: false; readonly detail: string };
 
 /** One line of /proc/self/mountinfo. */
 export interface MountEntry extends SourceMount {
@@ -80,18 +80,17 @@ function mountChanged(was: SourceMount, now: SourceMount, sameBoot: boolean): bo
 
 /** Rules 1-5: the source root as observed now against the identity recorded for it. Pure. */
 export function compareIdentity(source: string, recorded: SourceIdentity, now: IdentityObservation): IdentityVerdict {
-  if (!now.exists) return { same: false, reason: "source-missing", detail: `the source root ${source} is missing (${now.why})` };
+  if (!now.exists) return { same: false, detail: `the source root ${source} is missing (${now.why})` };
   const id = now.identity;
   const sameBoot = recorded.bootId !== undefined && recorded.bootId === id.bootId;
-  const replaced = (detail: string): IdentityVerdict => ({ same: false, reason: "source-replaced", detail });
+  const replaced = (detail: string): IdentityVerdict => ({ same: false, detail });
   const was = describeIdentity(recorded);
   if (id.type !== recorded.type || (id.type === "symlink" && id.link !== recorded.link)) {
     return replaced(`the source root ${source} is now ${describeIdentity(id)} (was ${was})`);
   }
   if (recorded.mount !== undefined && id.mount !== undefined && mountChanged(recorded.mount, id.mount, sameBoot)) {
     if (above(id.mount, recorded.mount)) {
-      const detail = `the mount that held ${source} is gone (was ${describeMount(recorded.mount)}, ${recorded.mount.fstype}; now ${describeMount(id.mount)})`;
-      return { same: false, reason: "source-unmounted", detail };
+      return replaced(`the mount that held ${source} is gone (was ${describeMount(recorded.mount)}, ${recorded.mount.fstype}; now ${describeMount(id.mount)})`);
     }
     return replaced(`a different mount now holds ${source} (${describeMount(id.mount)}, was ${describeMount(recorded.mount)})`);
   }

@@ -215,9 +215,9 @@ describe("status tells the truth", () => {
 
   test("resumed (the recorded source root is back): no longer halted, watching, healthy again after the full sync", () => {
     const message = "source replaced or gone: the source root /src is now a symlink to /other (was directory dev 254:0 ino 12); nothing deleted on the target";
-    const halted = fold([watching, { type: "halted", target: K, at: T0 + 5, reason: "source-replaced", message }]);
-    expect(halted).toMatchObject({ state: "halted", healthy: false, halted: { reason: "source-replaced" } });
-    const resumed = fold([watching, { type: "halted", target: K, at: T0 + 5, reason: "source-replaced", message }, { type: "resumed", target: K, at: T0 + 6, message: "source back" }]);
+    const halted = fold([watching, { type: "halted", target: K, at: T0 + 5, reason: "source-changed", message }]);
+    expect(halted).toMatchObject({ state: "halted", healthy: false, halted: { reason: "source-changed" } });
+    const resumed = fold([watching, { type: "halted", target: K, at: T0 + 5, reason: "source-changed", message }, { type: "resumed", target: K, at: T0 + 6, message: "source back" }]);
     expect(resumed).toMatchObject({ state: "watching", halted: null, targets: [{ halted: null }] });
     const full: EngineEvent = { type: "run-done", target: K, at: T0 + 7, run: { kind: "full", reason: "source back", paths: 1, exitCode: 0, outcome: "ok", durationMs: 5, messages: [] }, pending: 0 };
     expect(stepStatus(resumed, full)).toMatchObject({ state: "watching", healthy: true });
