@@ -10,7 +10,7 @@ import { readLogRecords } from "../../src/state/watch-log.ts";
 import { readWatcherStatus, type WatcherStatusDoc } from "../../src/state/watcher-status.ts";
 import { useAgentProcess, waitForHealth } from "../helpers/agent.ts";
 import { freePort, loopbackManifest, useFixture, type ManifestFixture } from "../helpers/manifest-fixture.ts";
-import { processRunning, readInventory } from "../helpers/probes.ts";
+import { processRunning } from "../helpers/probes.ts";
 import { makeTempDir, waitFor, waitForSameTree, writeTree } from "../helpers/temp-tree.ts";
 
 // Issue 18, "a source is the same source or it halts": the two wipes of the fault run, through the
@@ -123,9 +123,9 @@ test("mount --bind other src: halted with what changed, nothing deleted, /health
   expect(log.slice(resume).find((r) => r.type === "run")).toMatchObject({ kind: "full", reason: "source back", outcome: "ok", deleted: 0 });
 });
 
-// Breaks if the gate uses stat (a symlink to a directory passes), if the identity is not persisted
-// (the restarted watcher would record `other` as its source and mirror it), or if it never resumes.
-test("mv src src.real; ln -s other src: halted, nothing deleted, still halted after the watcher is killed and restarted; undone, it resumes", async () => {
+// Breaks if the gate uses stat (a symlink to a directory passes: the message names a directory),
+// or if it never resumes.
+test("mv src src.real; ln -s other src: halted with what changed, nothing deleted, /healthz 503; undone, it resumes by itself", async () => {
   const s = await replicated(true);
   const { f, agent } = s;
   if (agent === undefined) throw new Error("no agent");
@@ -142,16 +142,7 @@ test("mv src src.real; ln -s other src: halted, nothing deleted, still halted af
     new RegExp(`^source replaced or gone: the source root ${source} is now a symlink to ${f.path("other")} \\(was directory dev \\d+:\\d+ ino \\d+\\); nothing deleted on the target; `),
   );
 
-  // A new watcher compares with the identity recorded at the job's first start, not with what is there now.
-  const first = (await readInventory(f.stateDir)).watchers["push"]?.pid ?? 0;
-  process.kill(first, "SIGKILL");
-  await waitFor(async () => !(await processRunning(first)) || "the watcher still runs");
-  await waitFor(async () => {
-    const now = await s.status();
-    return (now !== undefined && now.pid !== first && now.state === "halted") || `restarted watcher: pid ${now?.pid ?? "none"} state ${now?.state ?? "none"}`;
-  }, 30_000);
-  expect((await s.status())?.halted?.reason).toBe("source-changed");
-  await settle(5000);
+  await settle(5000); // two scheduled full syncs at least
   expect(await replicaNames(f)).toEqual(Object.keys(REAL).sort());
   expect((await agent.get("/healthz")).status).toBe(503);
 
@@ -161,6 +152,37 @@ test("mv src src.real; ln -s other src: halted, nothing deleted, still halted af
   await writeFile(f.path("source", "after.txt"), "after the swap back\n");
   await waitForSameTree(source, f.path("replica"));
   expect(await replicaNames(f)).not.toContain("other0.txt");
+});
+
+// Breaks if the identity is not persisted: the restarted watcher would record the symlink as its
+// source and its initial sync would mirror `other` (deleting the 50 real files on the replica).
+test("a watcher restarted while the source is swapped compares with the identity recorded at the job's first start: still halted, nothing deleted", async () => {
+  const s = await replicated(false);
+  const { f, file } = s;
+  const source = f.path("source");
+  await rename(source, f.path("source.real"));
+  await symlink(f.path("other"), source);
+  onTestFinished(async () => {
+    await rm(f.path("source.real"), { recursive: true, force: true });
+  });
+  const first = (await haltedStatus(s)).pid;
+  process.kill(first, "SIGKILL");
+  await waitFor(async () => !(await processRunning(first)) || "the watcher still runs");
+  // apply starts it again (and says that it cannot watch its source: the root is a symlink now).
+  await f.run(["apply", file]);
+  await waitFor(async () => {
+    const now = await s.status();
+    return (now !== undefined && now.pid !== first && now.state === "halted") || `restarted watcher: pid ${now?.pid ?? "none"} state ${now?.state ?? "none"}`;
+  }, 30_000);
+  expect((await s.status())?.halted?.reason).toBe("source-changed");
+  await settle(5000);
+  expect(await replicaNames(f)).toEqual(Object.keys(REAL).sort());
+
+  await rm(source);
+  await rename(f.path("source.real"), source);
+  await waitFor(async () => (await s.status())?.state === "watching" || `state ${(await s.status())?.state ?? "none"}`, 30_000);
+  await writeFile(f.path("source", "after.txt"), "after the swap back\n");
+  await waitForSameTree(source, f.path("replica"));
 });
 
 // Breaks if --accept-source does not re-record the identity (the job would stay halted).
