@@ -185,7 +185,8 @@ test("a watcher restarted while the source is swapped compares with the identity
   await waitForSameTree(source, f.path("replica"));
 });
 
-// Breaks if --accept-source does not re-record the identity (the job would stay halted).
+// Breaks if --accept-source does not re-record the identity (the job would stay halted), or if apply
+// restarts a watcher halted because its source changed while the record stands (diff shows drift).
 test("a new source on purpose: `rtsync apply --accept-source push` records it and the job replicates it", async () => {
   const s = await replicated(false);
   const { f, file } = s;
@@ -196,6 +197,7 @@ test("a new source on purpose: `rtsync apply --accept-source push` records it an
   const status = await haltedStatus(s);
   expect(status.halted?.message).toMatch(/^source replaced or gone: the source root \S+ is now directory dev \d+:\d+ ino \d+ \(was directory dev \d+:\d+ ino \d+\)/);
   expect(await replicaNames(f)).toEqual(Object.keys(REAL).sort());
+  expect((await f.run(["diff", file])).exitCode).toBe(0); // nothing for apply to do while the record stands
 
   const wrong = await f.run(["apply", file, "--accept-source", "nope"]);
   expect(wrong.exitCode).toBe(1);
