@@ -21,8 +21,10 @@ export const watchFiles = {
   /** The client password file; one per user when a watch's targets log in as several. */
   password: (watchDir: string, user?: string) => join(watchDir, user === undefined ? "password" : `password-${user}`),
   output: (watchDir: string) => join(watchDir, "watcher.log"),
-  /** A full sync asked for from outside (the agent), read on SIGUSR1. */
+  /** A full sync asked for from outside (the agent), read on SIGUSR2. */
   fullSyncRequest: (watchDir: string) => join(watchDir, "full-sync-request.json"),
+  /** The source root's identity as the job first found it (state/source-identity.ts). */
+  sourceIdentity: (watchDir: string) => join(watchDir, "source-identity.json"),
 } as const;
 
 /** The files of one daemon that rtsync keeps in its daemon directory by default. */

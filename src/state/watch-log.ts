@@ -63,6 +63,8 @@ export const LogRecordSchema = z.discriminatedUnion("type", [
   z.object({ at: z.string(), type: z.literal("repair-scheduled"), target: z.optional(z.string()), repairAt: z.string(), attempt: z.number() }),
   /** The job stopped running rsync: its source looks unmounted or emptied, or maxDelete was hit. */
   z.object({ at: z.string(), type: z.literal("halted"), target: z.optional(z.string()), reason: z.enum(HALT_REASONS), message: z.string() }),
+  /** A halt ended by itself (the recorded source root is back); a full sync follows. */
+  z.object({ at: z.string(), type: z.literal("resumed"), target: z.optional(z.string()), message: z.string() }),
   z.object({ at: z.string(), type: z.literal("source-error"), reason: z.string(), message: z.string(), retryInMs: z.number() }),
   z.object({ at: z.string(), type: z.literal("watching"), watcher: z.enum(SOURCE_KINDS), watches: z.number() }),
   /** `targets`: what each lane still had pending (absent before issue 14). */

@@ -20,8 +20,13 @@ export type RunOutcome = (typeof RUN_OUTCOMES)[number];
 
 export const WATCHER_STATES = ["starting", "watching", "source-down", "halted", "stopping", "stopped"] as const;
 
-/** Why a job halted: its source looks unmounted, replaced or emptied, or a full sync hit maxDelete. */
-export const HALT_REASONS = ["source-missing", "source-unmounted", "source-device-changed", "source-emptied", "max-delete"] as const;
+/**
+ * Why a job halted: its source looks unmounted, replaced or emptied, or a full sync hit maxDelete.
+ * source-changed: the source root is not the one recorded when the job first started (missing,
+ * unmounted, a symlink or another mount in its place: guard/identity.ts); the job resumes by
+ * itself once the recorded root is back, so apply does not restart it.
+ */
+export const HALT_REASONS = ["source-missing", "source-unmounted", "source-device-changed", "source-emptied", "max-delete", "source-changed"] as const;
 export type HaltReason = (typeof HALT_REASONS)[number];
 
 export const ProgressSchema = z.object({

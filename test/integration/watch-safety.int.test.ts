@@ -115,13 +115,14 @@ describe("nothing wiped", () => {
     await execa("umount", [source]);
     await waitFor(async () => (await w.status())?.state === "halted" || `state ${(await w.status())?.state}`, 60_000);
     const status = await w.status();
-    expect(status?.halted).toMatchObject({ reason: "source-unmounted" });
+    expect(status?.halted).toMatchObject({ reason: "source-changed" });
+    // The identity gate (issue 18) sees it first: the mount that held the source is gone.
     expect(status?.halted?.message).toMatch(
-      new RegExp(`^source looks unmounted or emptied: ${source}: it was a mount point when the watcher started and is not one now \\(device \\d+:\\d+, now \\d+:\\d+\\); nothing deleted on the target; fix the source, then \`rtsync apply\` or restart the watcher$`),
+      new RegExp(`^source replaced or gone: the mount that held ${source} is gone \\(was mount \\d+ root / at ${source}, tmpfs; now mount \\d+ root \\S+ at \\S+\\); nothing deleted on the target; `),
     );
     expect(status).toMatchObject({ healthy: false, nextFullSync: null, lastError: { message: status?.halted?.message } });
     expect((await readdir(replica)).sort()).toEqual(Object.keys(files(10)).sort());
-    expect((await w.log()).filter((r) => r.type === "halted")).toMatchObject([{ type: "halted", reason: "source-unmounted" }]);
+    expect((await w.log()).filter((r) => r.type === "halted")).toMatchObject([{ type: "halted", reason: "source-changed" }]);
   });
 
   test("a source emptied by hand while the watcher was down: the next start halts instead of emptying the replica", async () => {

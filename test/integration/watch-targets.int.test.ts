@@ -333,7 +333,7 @@ describe("deletion guards with two targets", () => {
     await execa("umount", [source]);
     await waitFor(() => engine.halted() || `lanes: ${JSON.stringify(engine.lanes())}`, 60_000);
     const halts = events.filter((e): e is Extract<EngineEvent, { type: "halted" }> => e.type === "halted");
-    expect(halts.map((h) => [h.target, h.reason]).sort()).toEqual(spec.targets.map((t) => [t.key, "source-unmounted"]).sort());
+    expect(halts.map((h) => [h.target, h.reason]).sort()).toEqual(spec.targets.map((t) => [t.key, "source-changed"]).sort());
     for (const r of replicas) expect((await readdir(r)).sort()).toEqual(["a.txt", "b.txt"]);
   });
 
@@ -355,7 +355,7 @@ describe("deletion guards with two targets", () => {
     await execa("umount", [source]);
     await waitFor(() => engine.halted() || `lanes: ${JSON.stringify(engine.lanes())}`, 30_000);
     const halts = events.filter((e): e is Extract<EngineEvent, { type: "halted" }> => e.type === "halted");
-    expect(halts.map((h) => [h.target, h.reason]).sort()).toEqual(spec.targets.map((t) => [t.key, "source-unmounted"]).sort());
+    expect(halts.map((h) => [h.target, h.reason]).sort()).toEqual(spec.targets.map((t) => [t.key, "source-changed"]).sort());
     // No rsync ran on b's lane at all.
     expect(events.filter((e) => e.type === "run-start" && e.target === spec.targets[1]?.key)).toEqual([]);
   });

@@ -7,6 +7,7 @@ import { systemHost } from "../../resources/host.ts";
 import type { ApplyResult } from "../../resources/plan-types.ts";
 import type { FollowedWatcher } from "../follow-sync.ts";
 import { watcherCommand } from "../watcher-command.ts";
+import { acceptedNames, applyAcceptSource } from "../accept-source.ts";
 import { loadForNode, printWarnings, warningsJson, type CommonOptions } from "../manifest-arg.ts";
 import type { Output } from "../output.ts";
 import { findRecreatedModules, recreatedReason, requestRefills } from "../../agent/module-recreated.ts";
@@ -39,15 +40,17 @@ async function refillRecreatedModules(resolved: ResolvedManifest, results: reado
 }
 
 // `rtsync apply`: each change printed as it is made, then `N changed, N unchanged, N failed`.
-export async function applyCommand(file: string, opts: CommonOptions, io: Output): Promise<number> {
+export async function applyCommand(file: string, opts: CommonOptions, io: Output, flags: Readonly<Record<string, unknown>> = {}): Promise<number> {
   const { resolved, warnings, policy } = await loadForNode(file, opts);
+  const accept = acceptedNames(flags["acceptSource"]);
   if (!opts.json) printWarnings(warnings, io);
   const text = !opts.json;
   // A daemon runs only on an rsync without the 2024 CVEs (throws), and is warned about without the 2026 fixes.
   const stateWarnings: string[] = resolved.daemons.length > 0 ? await readRsyncVersionWarnings(process.env["PATH"] ?? "/usr/bin:/bin", policy?.policy.rsync?.acceptVersion) : [];
   if (text) printWarnings([], io, stateWarnings);
-  const done = await withApplyLock(resolved.stateDir, resolved.file, () =>
-    convergeNode(resolved, systemHost(), process.env, {
+  const done = await withApplyLock(resolved.stateDir, resolved.file, async () => {
+    await applyAcceptSource(resolved, accept);
+    return convergeNode(resolved, systemHost(), process.env, {
       selfCommand: watcherCommand(),
       onStart: (plan) => {
         stateWarnings.push(...plan.warnings);
@@ -56,8 +59,8 @@ export async function applyCommand(file: string, opts: CommonOptions, io: Output
         io.out(`rtsync apply: ${plan.manifest} on node ${plan.node}`);
       },
       onResult: (r) => text && renderResult(r, io).forEach((l) => io.out(l)),
-    }),
-  );
+    });
+  });
   if (opts.json) io.json(renderApplyJson(done.plan, done.results, done.summary, warningsJson(warnings, stateWarnings)));
   else io.out(renderSummary(done.summary));
   await refillRecreatedModules(resolved, done.results, text ? io : undefined);

@@ -3,6 +3,7 @@ import type { WatcherRecord } from "../../state/inventory.ts";
 import { watchFiles } from "../../state/layout.ts";
 import { hashWatchSpec, type WatchSpec } from "../../state/watch-spec.ts";
 import { readWatcherStatus, type WatcherStatusDoc } from "../../state/watcher-status.ts";
+import { readRecordedIdentity } from "../../state/source-identity.ts";
 import { resourceId } from "../ids.ts";
 import { decideJob, planJobBookkeeping, planJobRemovals, readJob, stopDetails, type JobChangeFields, type JobView } from "../process/job.ts";
 import { startRecorded, stopTargets } from "../process/lifecycle.ts";
@@ -47,10 +48,14 @@ function changedKeys(before: Readonly<Record<string, unknown>>, after: Readonly<
 // `rsync://…/data`, or `rsync://…/data, /srv/copy` for a watch with several targets.
 const targetsText = (spec: WatchSpec): string => spec.targets.map((t) => t.target).join(", ");
 
-// Why a running watcher, or one of its lanes, halted (apply restarts it), or undefined.
-function haltedOf(report: WatcherStatusDoc): string | undefined {
-  if (report.state === "halted") return report.halted?.message.split("; ")[0] ?? "halted";
-  const lane = report.targets?.find((l) => l.halted !== null);
+// Why a running watcher, or one of its lanes, halted (apply restarts it), or undefined. Not a
+// halt because the source root changed while its record stands: the watcher resumes by itself
+// once the recorded root is back, and a new one would compare with the same record (a restart
+// only hides it for a moment). Once `--accept-source` removed the record, it is restarted.
+function haltedOf(report: WatcherStatusDoc, recorded: boolean): string | undefined {
+  const restarts = (reason: string | undefined): boolean => reason !== "source-changed" || !recorded;
+  if (report.state === "halted") return restarts(report.halted?.reason) ? (report.halted?.message.split("; ")[0] ?? "halted") : undefined;
+  const lane = report.targets?.find((l) => l.halted !== null && restarts(l.halted.reason));
   return lane?.halted ? `target ${lane.url}: ${lane.halted.message.split("; ")[0] ?? lane.halted.reason}` : undefined;
 }
 
@@ -84,7 +89,8 @@ export const watcherKind: ResourceKind<DesiredWatcher, WatcherActual, WatcherCha
   read: async (w, { host, inventory, marked }) => {
     const view = await readJob(host, w.id, inventory.watchers[w.name], marked);
     const report = view.running ? await readWatcherStatus(w.spec.stateDir).catch(() => undefined) : undefined;
-    const halted = report !== undefined && report.pid === view.record?.pid ? haltedOf(report) : undefined;
+    const recorded = (await readRecordedIdentity(w.spec.stateDir).catch(() => undefined)) !== undefined;
+    const halted = report !== undefined && report.pid === view.record?.pid ? haltedOf(report, recorded) : undefined;
     return halted === undefined ? view : { ...view, halted };
   },
 

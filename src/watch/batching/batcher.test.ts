@@ -326,6 +326,22 @@ describe("failures", () => {
     expect(() => step(limited[2]!.state, { type: "run-done", outcome: "ok", now: 60 }, config)).toThrow(/run-done received while halted/);
   });
 
+  test("resume (the recorded source root is back): what waited while halted runs again; elsewhere it changes nothing", () => {
+    const steps = run([
+      { type: "changed", changes: [file("a", "closed")], now: 0 },
+      { type: "halt", now: 1 },
+      { type: "changed", changes: [file("b", "closed")], now: 2 },
+      { type: "resume", now: 3 },
+      { type: "full-sync", now: 4 },
+    ]);
+    expect(steps[3]?.state.phase).toBe("collecting");
+    expect(pendingCount(steps[3]!.state)).toBe(2);
+    expect(entriesOf(steps[4])).toBe("full");
+    expect(step(INITIAL_STATE, { type: "resume", now: 0 }, config).state).toBe(INITIAL_STATE);
+    const emptyHalt = run([{ type: "halt", now: 0 }, { type: "resume", now: 1 }]);
+    expect(emptyHalt[1]?.state.phase).toBe("idle");
+  });
+
   test("halt from every phase (another lane found the watch's source gone): what waited stays counted, nothing runs", () => {
     const idle = step(INITIAL_STATE, { type: "halt", now: 0 }, config);
     expect(idle.state).toEqual({ phase: "halted", pending: expect.objectContaining({ full: false }) });

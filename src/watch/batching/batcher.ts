@@ -21,8 +21,9 @@ import type { Batch, BatcherConfig, Change } from "./types.ts";
 //       +-------------- run-done ok, nothing queued; partial >= max, fatal (given up) -----+  |
 //                                                                                             |
 //   +--------+  <------------ halt (a deletion guard refused the full sync), run-done max-delete +
-//   | halted |  absorbing: changes are still counted, nothing runs again (restart the watcher).
-//   +--------+  `halt` reaches it from every phase: another lane's guard found the watch's source
+//   | halted |  changes are still counted, nothing runs (restart the watcher), until `resume`:
+//   +--------+  the source root the job recorded is back (guard/identity.ts) -> collecting/idle.
+//               `halt` reaches it from every phase: another lane's guard found the watch's source
 //               unmounted (a run in flight then is cancelled first, and goes back to the pending set).
 //
 // Invariants:
@@ -50,7 +51,9 @@ export type BatcherInput =
    * Nothing runs any more: a deletion guard refused the run in flight (or another lane's found
    * the source gone), or maxDelete was hit. A batch in flight goes back to the pending set.
    */
-  | { readonly type: "halt"; readonly now: number };
+  | { readonly type: "halt"; readonly now: number }
+  /** The cause of a halt is gone (the recorded source root is back): what is pending runs again. */
+  | { readonly type: "resume"; readonly now: number };
 
 export const DEFAULT_BATCHER_CONFIG = {
   delayMs: 0,
@@ -210,6 +213,8 @@ export function step(state: BatcherState, input: BatcherInput, config: BatcherCo
       }
       break;
     }
+    case "resume":
+      return state.phase === "halted" ? settle(state.pending, config) : { state };
   }
   throw new InternalError(`batcher: unhandled ${input.type} in ${state.phase}`);
 }

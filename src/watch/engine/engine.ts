@@ -11,7 +11,10 @@ import { runBatch } from "../rsync/batch.ts";
 import { acceptsConnections, daemonAddressOf } from "../rsync/reachable.ts";
 import { checkFullSync } from "../guard/check.ts";
 import { baselineOf, haltScope, type SourceBaseline } from "../guard/decide.ts";
+import type { HaltReason } from "../../state/watcher-status.ts";
 import { readSourceRoot } from "../guard/source-root.ts";
+import { identityHaltMessage } from "../guard/identity.ts";
+import { openIdentityGate } from "../guard/identity-gate.ts";
 import { loadEventSource } from "../sources/select.ts";
 import { WatchSourceError, fullSyncRequest, type EventSource, type SourceEvent, type Subscription } from "../sources/source.ts";
 import type { EngineEvent } from "./events.ts";
@@ -20,6 +23,7 @@ import { makeUnwatchedReporter } from "./unwatched-report.ts";
 import { DEFAULT_SOURCE_RESTART, FRESH_SOURCE, planSourceRestart, type RestartState } from "./restart-policy.ts";
 import { DEFAULT_REPAIR } from "./repair-policy.ts";
 import { startSettleTimer } from "./settle-timer.ts";
+import { startResumePoll, type ResumePoll } from "./resume-poll.ts";
 
 // The wiring of one watch job: one event source and one change stream, and one lane per target
 // (lane.ts: its own batcher, coalescer, runs, retries, repair and full-sync schedules, halt), so a
@@ -47,6 +51,12 @@ import { startSettleTimer } from "./settle-timer.ts";
 //   missing, unmounted or on another device halts every lane (the source is the watch's); a
 //   source emptied while a target holds files, or a full sync that hit maxDelete, halts that
 //   target's lane. Halted, a lane runs no rsync at all until the watcher is started again.
+// - every run of every lane (incremental, full, early, retry) first passes the identity gate
+//   (guard/identity.ts): the source root must be the one recorded when the job first started
+//   (lstat, inode, mount). Any change, or a full sync while the source reports its root gone,
+//   halts every lane; the job looks again every second and, once the recorded root is back (or
+//   `--accept-source` removed the record), restarts the source and resumes every lane so halted
+//   with a full sync.
 
 /** How long a file written but not closed waits before it is sent, unless the spec says (manifest `settle:`). */
 export const DEFAULT_SETTLE_MS = 2000;
@@ -66,7 +76,12 @@ export interface EngineOptions {
   readonly repair?: Backoff;
   /** A run in flight longer than this lets a run beside it carry other paths (default 500 ms; Infinity: never). */
   readonly overlapAfterMs?: number;
+  /** How often a job halted by the identity gate looks at its source again (default 1 s). */
+  readonly resumeEveryMs?: number;
 }
+
+// The halt the identity gate resumes once the recorded source root is back.
+const RESUMABLE: HaltReason = "source-changed";
 
 export interface WatchEngine {
   readonly watcher: EventSource["kind"];
@@ -119,6 +134,12 @@ export async function startWatchEngine(spec: WatchSpec, options: EngineOptions =
   let restartTimer: NodeJS.Timeout | undefined;
   // The source root as the watcher started with it: what every lane's deletion guard compares against.
   let baseline: SourceBaseline | undefined = baselineOf(await readSourceRoot(spec.source, excluded));
+  // The source root as the job first found it (recorded in the watch's state dir on the first start).
+  const identity = await openIdentityGate(spec.name, spec.source, spec.stateDir);
+  await identity.check();
+  let rootGone = false;
+  let resumePoll: ResumePoll | undefined;
+  let resumeOnReady = false;
   let sub: Subscription | undefined;
   let resolveReady!: (v: { watches: number }) => void;
   const ready = new Promise<{ watches: number }>((res) => {
@@ -137,11 +158,28 @@ export async function startWatchEngine(spec: WatchSpec, options: EngineOptions =
       for (const lane of lanes) lane.notePending();
     },
   });
-  // A lane's runs: a full sync passes the deletion guard first (source checks of the watch, the
-  // listing of this lane's target); anything else runs at once.
+  // The source root is not the job's: every lane halts, and the job looks again every second.
+  const haltWatch = (reason: HaltReason, message: string): { readonly halted: { readonly reason: HaltReason; readonly message: string } } => {
+    for (const other of lanes) other.halt(reason, message);
+    resumePoll ??= startResumePoll({
+      everyMs: options.resumeEveryMs ?? 1000,
+      check: async () => (await identity.recheck()).ok,
+      onBack: () => {
+        resumePoll = undefined;
+        resumeOnReady = true;
+        restartSource(); // it may watch what stood in the root's place (a symlink's target)
+      },
+    });
+    return { halted: { reason, message } };
+  };
+  // A lane's runs: every run passes the identity gate, a full sync the deletion guard too
+  // (source checks of the watch, the listing of this lane's target).
   const runnerOf =
     (lane: LaneSpec): LaneRunner =>
     async (batch, signal, hooks) => {
+      const gate = await identity.check();
+      if (!gate.ok) return haltWatch(gate.reason, gate.message);
+      if (batch.kind === "full" && rootGone) return haltWatch("source-changed", identityHaltMessage(spec.name, `the event source reports the source root ${spec.source} gone`));
       if (batch.kind === "full") {
         const guard = await checkFullSync({ spec: lane, excluded, baseline, signal });
         baseline = guard.baseline;
@@ -199,6 +237,7 @@ export async function startWatchEngine(spec: WatchSpec, options: EngineOptions =
     const next = planSourceRestart(restart, restartPolicy);
     restart = next.state;
     const err = error instanceof WatchSourceError ? error : new WatchSourceError("failed", messageOf(error), { cause: error });
+    rootGone = err.reason === "root-gone";
     emit({ type: "source-error", at: Date.now(), reason: err.reason, message: err.message, retryInMs: next.delayMs });
     restartTimer = setTimeout(() => subscribe(true), next.delayMs);
   };
@@ -242,15 +281,28 @@ export async function startWatchEngine(spec: WatchSpec, options: EngineOptions =
       ({ watches }) => {
         if (sub !== current || stopping) return;
         restart = FRESH_SOURCE;
+        rootGone = false;
         emit({ type: "source-ready", at: Date.now(), watcher: source.kind, watches, ...(source.why === undefined ? {} : { why: source.why }) });
         resolveReady({ watches });
-        if (afterError) requestFull("watcher restarted");
+        if (resumeOnReady) {
+          resumeOnReady = false;
+          for (const lane of lanes) if (lane.haltedFor() === RESUMABLE) lane.resume("source back");
+        } else if (afterError) requestFull("watcher restarted");
         else if (spec.initialSync) requestFull(INITIAL_SYNC);
       },
       (error: unknown) => {
         if (sub === current) failSource(error);
       },
     );
+  };
+
+  // Watches the root afresh (after a halt: what the old watches saw may not be the root any more).
+  const restartSource = (): void => {
+    clearTimeout(restartTimer);
+    const old = sub;
+    sub = undefined;
+    void old?.close();
+    subscribe(true);
   };
 
   let stopped: Promise<void> | undefined;
@@ -260,6 +312,7 @@ export async function startWatchEngine(spec: WatchSpec, options: EngineOptions =
       emit({ type: "stopping", at: Date.now() });
       clearTimeout(restartTimer);
       settle.flushAndStop(); // written, not closed: in the final flush like the rest
+      resumePoll?.stop();
       for (const lane of lanes) lane.beginStop();
       const old = sub;
       sub = undefined;

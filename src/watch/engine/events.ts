@@ -62,8 +62,10 @@ export type LaneEvent =
   | { readonly type: "repair-scheduled"; readonly at: number; readonly target: string; readonly repairAt: number; readonly attempt: number }
   /** Changes not on this target yet (waiting, in flight, waiting for a retry or a repair) changed. */
   | { readonly type: "pending"; readonly at: number; readonly target: string; readonly pending: number }
-  /** The lane stopped running rsync for good (until the watcher is restarted). */
+  /** The lane stopped running rsync (until the watcher is restarted, or the cause is gone: resumed). */
   | { readonly type: "halted"; readonly at: number; readonly target: string; readonly reason: HaltReason; readonly message: string }
+  /** A halt ended by itself (the recorded source root is back); a full sync follows. */
+  | { readonly type: "resumed"; readonly at: number; readonly target: string; readonly message: string }
   | { readonly type: "full-sync-scheduled"; readonly at: number; readonly target: string; readonly nextAt: number }
   /** A full sync was asked for from outside (the agent recreated the target's module): the lane is Degraded until one succeeds. */
   | { readonly type: "full-sync-requested"; readonly at: number; readonly target: string; readonly reason: string }

@@ -84,8 +84,12 @@ export interface Lane {
   add(changes: readonly Change[], now: number): void;
   /** A full sync for `reason`; it subsumes what is pending. */
   requestFull(reason: string): void;
-  /** Stops running rsync for good (a run in flight is cancelled); changes are still counted. */
+  /** Stops running rsync (a run in flight is cancelled) until resume; changes are still counted. */
   halt(reason: HaltReason, message: string): void;
+  /** Why it halted, while it is halted. */
+  haltedFor(): HaltReason | undefined;
+  /** Ends a halt (its cause is gone): a full sync for `why` catches up, then runs go on as before. */
+  resume(why: string): void;
   /** Changes not on the target yet: waiting, in flight, waiting for a retry or for a repair. */
   pending(): number;
   /** `held` changed: tells status if the pending count did. */
@@ -450,8 +454,20 @@ export function startLane(o: LaneOptions): Lane {
     onArmed: (nextAt: number) => emit({ type: "full-sync-scheduled", at: Date.now(), target, nextAt }),
     onFire: () => requestFull("schedule"),
   };
-  if (o.schedule !== undefined) scheduleTimer = startScheduleTimer(o.schedule, scheduleHandlers);
-  else if (o.adaptive === true) scheduleTimer = startAdaptiveTimer(scheduleHandlers);
+  const armSchedule = (): void => {
+    if (o.schedule !== undefined) scheduleTimer = startScheduleTimer(o.schedule, scheduleHandlers);
+    else if (o.adaptive === true) scheduleTimer = startAdaptiveTimer(scheduleHandlers);
+  };
+  armSchedule();
+
+  const resume = (why: string): void => {
+    if (halted === undefined || stopping) return;
+    halted = undefined;
+    emit({ type: "resumed", at: Date.now(), target, message: why });
+    dispatch({ type: "resume", now: performance.now() });
+    armSchedule();
+    requestFull(why);
+  };
 
   return {
     key: target,
@@ -463,6 +479,8 @@ export function startLane(o: LaneOptions): Lane {
     },
     requestFull,
     halt,
+    haltedFor: () => halted?.reason,
+    resume,
     pending: pendingNow,
     notePending,
     halted: () => state.phase === "halted",

@@ -52,6 +52,7 @@ export function haltScope(reason: HaltReason): "watch" | "target" {
     case "source-missing":
     case "source-unmounted":
     case "source-device-changed":
+    case "source-changed":
       return "watch";
     case "source-emptied":
     case "max-delete":

@@ -235,6 +235,17 @@ describe("status tells the truth", () => {
     expect(s).toEqual({ ...start, heartbeatAt: "2025-01-01T00:00:07.000Z" });
   });
 
+  test("resumed (the recorded source root is back): no longer halted, watching, healthy again after the full sync", () => {
+    const message = "source replaced or gone: the source root /src is now a symlink to /other (was directory dev 254:0 ino 12); nothing deleted on the target";
+    const halted = fold([watching, { type: "halted", target: K, at: T0 + 5, reason: "source-changed", message }]);
+    expect(halted).toMatchObject({ state: "halted", healthy: false, halted: { reason: "source-changed" } });
+    const resumed = fold([watching, { type: "halted", target: K, at: T0 + 5, reason: "source-changed", message }, { type: "resumed", target: K, at: T0 + 6, message: "source back" }]);
+    expect(resumed).toMatchObject({ state: "watching", halted: null, targets: [{ halted: null }] });
+    const full: EngineEvent = { type: "run-done", target: K, at: T0 + 7, run: { kind: "full", reason: "source back", paths: 1, exitCode: 0, outcome: "ok", durationMs: 5, messages: [] }, pending: 0 };
+    expect(stepStatus(resumed, full)).toMatchObject({ state: "watching", healthy: true });
+    expect(buildLogRecord({ type: "resumed", target: K, at: T0, message: "source back" })).toEqual({ at: "2025-01-01T00:00:00.000Z", type: "resumed", target: K, message: "source back" });
+  });
+
   test("the watches count follows the tree; a full sync's record carries the files transferred and deleted", () => {
     const s = fold([watching, { type: "watches-counted", at: T0 + 10_000, watches: 942 }]);
     expect(s.watches).toBe(942);

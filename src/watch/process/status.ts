@@ -212,6 +212,8 @@ function stepLane(l: LaneStatus, e: LaneInput, at: string): LaneStatus {
       return { ...l, nextFullSync: iso(e.nextAt) };
     case "full-sync-requested":
       return laneHealth({ ...l, requested: { at, reason: e.reason }, lastError: { at, message: `${e.reason}; full sync pending` } });
+    case "resumed":
+      return laneHealth({ ...l, halted: null });
   }
 }
 
@@ -328,6 +330,7 @@ export function stepStatus(s: WatcherStatusDoc, e: StatusInput): WatcherStatusDo
     case "halted":
     case "repaired":
     case "full-sync-requested":
+    case "resumed":
     case "full-sync-scheduled": {
       const lanes = s.targets ?? [];
       const i = lanes.findIndex((l) => l.target === e.target);
@@ -391,6 +394,8 @@ export function buildLogRecord(e: EngineEvent): LogRecord | undefined {
       return { at, type: "repair-scheduled", target: e.target, repairAt: iso(e.repairAt), attempt: e.attempt };
     case "halted":
       return { at, type: "halted", target: e.target, reason: e.reason, message: e.message };
+    case "resumed":
+      return { at, type: "resumed", target: e.target, message: e.message };
     case "source-error":
       return { at, type: "source-error", reason: e.reason, message: e.message, retryInMs: e.retryInMs };
     case "source-ready":
