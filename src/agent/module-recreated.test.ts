@@ -24,6 +24,9 @@ describe("findRecreatedModules", () => {
   test("created with its daemon (a first apply), failed, or only chowned: not a recreation", () => {
     expect(findRecreatedModules(m, [result("directory", "directory:/srv/replica", "create"), result("daemon", "daemon:d1", "create")])).toEqual([]);
     expect(findRecreatedModules(m, [result("directory", "directory:/srv/replica", "create", "failed")])).toEqual([]);
+    // The daemon's start failed (a password variable unset): it was not running, nothing was lost.
+    expect(findRecreatedModules(m, [result("directory", "directory:/srv/replica", "create"), result("daemon", "daemon:d1", "create", "failed")])).toEqual([]);
+    expect(findRecreatedModules(m, [result("directory", "directory:/srv/replica", "create"), result("file", "file:/etc/rsyncd.conf", "update", "failed")])).toEqual([]);
     expect(findRecreatedModules(m, [result("directory", "directory:/srv/replica", "update")])).toEqual([]);
     // A module just added to the manifest: rsyncd.conf changed with it.
     expect(findRecreatedModules(m, [result("directory", "directory:/srv/replica", "create"), result("file", "file:/etc/rsyncd.conf", "update")])).toEqual([]);

@@ -28,8 +28,10 @@ const LOOPBACK = /^(?:127\.\d+\.\d+\.\d+|localhost|::1|\[::1\])$/i;
  */
 export function findRecreatedModules(m: ResolvedManifest, results: readonly ApplyResult[]): RecreatedModule[] {
   const created = new Set(results.filter((r) => r.change.kind === "directory" && r.change.op === "create" && r.status === "changed").map((r) => r.change.id));
-  const startedDaemons = new Set(results.filter((r) => r.change.kind === "daemon" && r.status === "changed").map((r) => r.change.id));
-  const changedFiles = new Set(results.filter((r) => r.change.kind === "file" && r.status === "changed").map((r) => r.change.id));
+  // A daemon this reconcile started (or tried to: a failed start is no running daemon either) and a
+  // config it wrote or tried to write: the directory is new with them, not recreated.
+  const startedDaemons = new Set(results.filter((r) => r.change.kind === "daemon").map((r) => r.change.id));
+  const changedFiles = new Set(results.filter((r) => r.change.kind === "file").map((r) => r.change.id));
   const out: RecreatedModule[] = [];
   for (const d of m.daemons) {
     if (startedDaemons.has(resourceId.daemon(d.name)) || changedFiles.has(resourceId.file(d.config))) continue;

@@ -64,7 +64,6 @@ const COMMANDS: readonly CommandInfo[] = [
     description: "converge this node to the manifest (exit 0 converged, 1 error or partial failure)",
     load: async () => (await import("./commands/apply.ts")).applyCommand,
     examples: [
-      "rtsync apply rtsync.yaml",
       "RSYNC_BACKUP_PASSWORD=… rtsync apply /etc/rtsync/rtsync.yaml --node inotify-master",
       "rtsync apply --json | jq .summary",
       "rtsync apply rtsync.yaml --accept-source www   # the source of watch www is now a new disk: record it, resume",
