@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { startAgentProcess, waitForHealth, type AgentProcess } from "../helpers/agent.ts";
 import { rtsync } from "../helpers/cli.ts";
 import { createFixture, freePort, loopbackManifest, type ManifestFixture } from "../helpers/manifest-fixture.ts";
+import { GIT_IDENT, makeGitRemote } from "../helpers/git-remote.ts";
 
 // The agent's git is a trusted program in a built environment. The agent is started with a PATH
 // whose first entry is a directory of another user (uid 65534) holding a fake `git`, a HOME
@@ -26,12 +27,9 @@ describe("rtsync agent --git runs git as a trusted program", () => {
     const bare = f.path("repo.git");
     const work = f.path("work");
     checkoutFile = f.path("checkout", "rtsync.yaml");
-    const ident = { GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@t", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@t" };
-    await execa("git", ["init", "--quiet", "--bare", "--initial-branch=main", bare]);
-    await mkdir(work);
-    await execa("git", ["init", "--quiet", "--initial-branch=main", work]);
+    await makeGitRemote(bare, work);
     await writeFile(`${work}/rtsync.yaml`, loopbackManifest(f, { port, daemonExtra: "    uid: root\n    gid: root\n    useChroot: true\n" }));
-    for (const args of [["add", "rtsync.yaml"], ["commit", "--quiet", "-m", "a daemon"], ["push", "--quiet", `file://${bare}`, "HEAD:main"]]) await execa("git", ["-C", work, ...args], { env: ident });
+    for (const args of [["add", "rtsync.yaml"], ["commit", "--quiet", "-m", "a daemon"], ["push", "--quiet", `file://${bare}`, "HEAD:main"]]) await execa("git", ["-C", work, ...args], { env: GIT_IDENT });
     // Another user's PATH entry, with a git that leaves a mark and then does the real work.
     await mkdir(f.path("fakebin"), { mode: 0o755 });
     await writeFile(f.path("fakebin", "git"), `#!/bin/sh\necho "$@" >> ${f.path("fake-git-ran")}\nexec /usr/bin/git "$@"\n`, { mode: 0o755 });

@@ -5,6 +5,7 @@ import { startAgentProcess, waitForHealth, type AgentProcess } from "../helpers/
 import { rtsync } from "../helpers/cli.ts";
 import { createFixture, freePort, loopbackManifest, type ManifestFixture } from "../helpers/manifest-fixture.ts";
 import { waitFor } from "../helpers/probes.ts";
+import { GIT_IDENT, makeGitRemote } from "../helpers/git-remote.ts";
 
 // A manifest committed as a symlink is not followed: `rtsync agent --git` opens the manifest at
 // --path, and a relative `password: { file }`, beneath the checkout with no symlink followed. A
@@ -24,8 +25,7 @@ describe("rtsync agent --git reads only regular files inside the checkout", () =
   let rootOnly: string;
   let lastGood = "";
   let good = "";
-  const ident = { GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@t", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@t" };
-  const git = async (...args: string[]) => String((await execa("git", ["-C", work, ...args], { env: ident })).stdout).trim();
+  const git = async (...args: string[]) => String((await execa("git", ["-C", work, ...args], { env: GIT_IDENT })).stdout).trim();
   const push = async (message: string) => {
     await git("add", "-A");
     await git("commit", "--quiet", "-m", message);
@@ -50,10 +50,7 @@ describe("rtsync agent --git reads only regular files inside the checkout", () =
     rootOnly = f.path("root-only", "shadow");
     await mkdir(f.path("root-only"), { mode: 0o700 });
     await writeFile(rootOnly, `${MARKER}\nroot:$6$${MARKER}HASH:19000:0:99999:7:::\n`, { mode: 0o600 });
-    await execa("git", ["init", "--quiet", "--bare", "--initial-branch=main", bare]);
-    await mkdir(work);
-    await execa("git", ["init", "--quiet", "--initial-branch=main", work]);
-    await git("remote", "add", "origin", `file://${bare}`);
+    await makeGitRemote(bare, work);
   });
   afterAll(async () => {
     if (agent) expect(await agent.stop()).toBe(0);

@@ -1,10 +1,11 @@
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { sampleKey, startAgentProcess, waitForHealth, type AgentProcess } from "../helpers/agent.ts";
 import { rtsync } from "../helpers/cli.ts";
 import { createFixture, freePort, loopbackManifest, type ManifestFixture } from "../helpers/manifest-fixture.ts";
 import { waitFor } from "../helpers/probes.ts";
+import { GIT_IDENT, makeGitRemote } from "../helpers/git-remote.ts";
 
 // Signed GitOps: `rtsync agent --git … --allowed-signers FILE` applies a commit only when git's
 // SSH signature verification (git verify-commit) accepts it against FILE. Real keys made by
@@ -23,8 +24,7 @@ describe("rtsync agent --git --allowed-signers", () => {
   let checkoutFile: string;
   let signers: string;
   let lastGood = "";
-  const ident = { GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@t", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@t" };
-  const git = async (...args: string[]) => String((await execa("git", ["-C", work, ...args], { env: ident })).stdout).trim();
+  const git = async (...args: string[]) => String((await execa("git", ["-C", work, ...args], { env: GIT_IDENT })).stdout).trim();
   // Commits `text` as rtsync.yaml, signed with `key` (a private key file) or unsigned, and pushes it.
   const commit = async (text: string, message: string, key?: string) => {
     await writeFile(`${work}/rtsync.yaml`, text);
@@ -46,10 +46,7 @@ describe("rtsync agent --git --allowed-signers", () => {
     signers = f.path("allowed_signers");
     for (const k of ["ops", "stranger"]) await execa("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", k, "-f", f.path(k)]);
     await writeFile(signers, `# who may change this node\nops@example.com ${(await readFile(f.path("ops.pub"), "utf8")).trim()}\n`);
-    await execa("git", ["init", "--quiet", "--bare", "--initial-branch=main", bare]);
-    await mkdir(work);
-    await execa("git", ["init", "--quiet", "--initial-branch=main", work]);
-    await git("remote", "add", "origin", `file://${bare}`);
+    await makeGitRemote(bare, work);
   });
   afterAll(async () => {
     if (agent) expect(await agent.stop()).toBe(0);

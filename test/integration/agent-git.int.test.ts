@@ -6,6 +6,7 @@ import { rtsync } from "../helpers/cli.ts";
 import { createFixture, freePort, loopbackManifest, type ManifestFixture } from "../helpers/manifest-fixture.ts";
 import { processRunning, readInventory, waitFor } from "../helpers/probes.ts";
 import { waitForSameTree } from "../helpers/temp-tree.ts";
+import { GIT_IDENT, makeGitRemote } from "../helpers/git-remote.ts";
 
 // GitOps pull: `rtsync agent --git` follows a branch of a real (local, bare) repository with the
 // system git. A commit pushed there is converged on the node and reported as the applied revision
@@ -22,7 +23,7 @@ describe("rtsync agent --git", () => {
   let work: string;
   let checkoutFile: string;
   let lastGood = "";
-  const git = async (...args: string[]) => String((await execa("git", ["-C", work, ...args], { env: { GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@t", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@t" } })).stdout).trim();
+  const git = async (...args: string[]) => String((await execa("git", ["-C", work, ...args], { env: GIT_IDENT })).stdout).trim();
   // Commits `text` as rtsync.yaml and pushes it; returns the commit id.
   const commit = async (text: string, message: string) => {
     await writeFile(`${work}/rtsync.yaml`, text);
@@ -41,10 +42,7 @@ describe("rtsync agent --git", () => {
     bare = f.path("repo.git");
     work = f.path("work");
     checkoutFile = f.path("checkout", "deploy", "rtsync.yaml");
-    await execa("git", ["init", "--quiet", "--bare", "--initial-branch=main", bare]);
-    await mkdir(work);
-    await execa("git", ["init", "--quiet", "--initial-branch=main", work]);
-    await git("remote", "add", "origin", `file://${bare}`);
+    await makeGitRemote(bare, work);
   });
   afterAll(async () => {
     if (agent) expect(await agent.stop()).toBe(0);
