@@ -236,14 +236,14 @@ describe("inotifywait specifics", () => {
 
 describe("early sends", () => {
   test("a change made while a slow full sync runs reaches the replica before the full sync ends; after it, the replica equals the source", async () => {
-    // 8 MiB at --bwlimit=2000 (KiB/s): the initial sync takes ~4 s; the small file rides beside it.
+    // 16 MiB at --bwlimit=2000 (KiB/s): the initial sync takes ~8 s (margin under load); the small file rides beside it.
     const h = await startHarness({
       daemon,
       module: "m",
       watcher: "inotify",
       settle: false,
       spec: { rsyncArgs: ["--bwlimit=2000"] },
-      setup: (source) => writeFile(path.join(source, "big.bin"), randomBytes(8 * 1024 * 1024)),
+      setup: (source) => writeFile(path.join(source, "big.bin"), randomBytes(16 * 1024 * 1024)),
     });
     await waitFor(() => h.runs("full").length > 0 || "no full sync yet");
     await writeTree(h.source, { "during/x.txt": "written during the initial sync\n" });

@@ -18,6 +18,7 @@ import { makeTempDir, waitFor, waitForSameTree, writeTree } from "../helpers/tem
 // that looks unmounted or emptied halts instead of deleting; maxDelete caps a full sync).
 
 const SLOW_RSYNC = fileURLToPath(new URL("../fixtures/slow-rsync.sh", import.meta.url));
+const SWAP_RSYNC = fileURLToPath(new URL("../fixtures/swap-then-rsync.sh", import.meta.url));
 const fast = { batcher: { backoffInitialMs: 200, backoffMaxMs: 1000 }, sourceRestart: { initialMs: 100, maxMs: 500 } };
 const NOBODY = 65534;
 
@@ -102,6 +103,34 @@ describe("nothing lost", () => {
 });
 
 describe("nothing wiped", () => {
+  test("rsync reads the source root the identity gate checked, not the path: a root replaced between the check and rsync's start is not mirrored", async () => {
+    const other = await makeTempDir("rtsync-other-");
+    await writeTree(other, { "other.txt": "not the job's\n" });
+    let swapped = "";
+    const h = await startHarness({
+      daemon,
+      module: "m",
+      watcher: "inotify",
+      spec: { rsync: SWAP_RSYNC, fullSyncSchedule: "0 0 1 1 *" },
+      setup: async (src) => {
+        await writeTree(src, files(5, "real"));
+        swapped = src;
+        process.env["SWAP_SOURCE"] = src;
+        process.env["SWAP_OTHER"] = other;
+      },
+    });
+    onTestFinished(async () => {
+      delete process.env["SWAP_SOURCE"];
+      delete process.env["SWAP_OTHER"];
+      await rm(swapped, { force: true });
+      await rm(`${swapped}.real`, { recursive: true, force: true });
+    });
+    await waitFor(() => h.events.some((e) => e.type === "run-done" && e.run.kind === "full") || "no full sync done yet", 30_000);
+    expect(h.events.find((e) => e.type === "run-done" && e.run.kind === "full")).toMatchObject({ run: { outcome: "ok" } });
+    // The initial sync ran after the swap: it read the pinned original, not the symlink's target.
+    expect((await readdir(h.replica)).sort()).toEqual(Object.keys(files(5, "real")).sort());
+  });
+
   test("a source on a tmpfs that is unmounted: the full sync halts, the replica keeps its files, status says why", async () => {
     const source = await makeTempDir("rtsync-mnt-");
     await execa("mount", ["-t", "tmpfs", "-o", "size=16m", "tmpfs", source]);

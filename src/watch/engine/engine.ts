@@ -136,7 +136,7 @@ export async function startWatchEngine(spec: WatchSpec, options: EngineOptions =
   let baseline: SourceBaseline | undefined = baselineOf(await readSourceRoot(spec.source, excluded));
   // The source root as the job first found it (recorded in the watch's state dir on the first start).
   const identity = await openIdentityGate(spec.name, spec.source, spec.stateDir);
-  await identity.check();
+  const atStart = await identity.check();
   let rootGone = false;
   let resumePoll: ResumePoll | undefined;
   let resumeOnReady = false;
@@ -172,31 +172,39 @@ export async function startWatchEngine(spec: WatchSpec, options: EngineOptions =
     });
     return { halted: { reason, message } };
   };
-  // A lane's runs: every run passes the identity gate, a full sync the deletion guard too
-  // (source checks of the watch, the listing of this lane's target).
+  // A lane's runs: every run passes the identity gate and runs on the root it checked (pinned by a
+  // descriptor), a full sync the deletion guard too (source checks, the listing of the target).
   const runnerOf =
     (lane: LaneSpec): LaneRunner =>
     async (batch, signal, hooks) => {
-      const gate = await identity.check();
-      if (!gate.ok) return haltWatch(gate.reason, gate.message);
-      if (batch.kind === "full" && rootGone) return haltWatch("source-changed", identityHaltMessage(spec.name, `the event source reports the source root ${spec.source} gone`));
-      if (batch.kind === "full") {
-        const guard = await checkFullSync({ spec: lane, excluded, baseline, signal });
-        baseline = guard.baseline;
-        if (guard.outcome.kind === "halt") {
-          const { reason, message } = guard.outcome;
-          // The source is the watch's: every other lane would mirror the same wrong tree.
-          if (haltScope(reason) === "watch") for (const other of lanes) if (other.key !== lane.key) other.halt(reason, message);
-          return { halted: { reason, message } };
-        }
-        if (guard.outcome.kind === "failed") {
-          hooks.start();
-          return guard.outcome.result;
-        }
+      const pinned = await identity.pin();
+      if (!pinned.ok) return haltWatch(pinned.reason, pinned.message);
+      try {
+        return await runPinned(lane, batch, signal, hooks, pinned.root.fd);
+      } finally {
+        await pinned.root.close();
       }
-      hooks.start();
-      return runBatch(lane, batch, { signal, onProgress: hooks.progress, ...(hooks.changed === undefined ? {} : { onChanged: hooks.changed }), ...(hooks.stall ? { onStall: hooks.stall } : {}) });
     };
+  // One run on the pinned source root (rsync reads it from the descriptor the gate opened).
+  const runPinned = async (lane: LaneSpec, batch: Parameters<LaneRunner>[0], signal: AbortSignal, hooks: Parameters<LaneRunner>[2], sourceFd: number): ReturnType<LaneRunner> => {
+    if (batch.kind === "full" && rootGone) return haltWatch("source-changed", identityHaltMessage(spec.name, `the event source reports the source root ${spec.source} gone`));
+    if (batch.kind === "full") {
+      const guard = await checkFullSync({ spec: lane, excluded, baseline, signal });
+      baseline = guard.baseline;
+      if (guard.outcome.kind === "halt") {
+        const { reason, message } = guard.outcome;
+        // The source is the watch's: every other lane would mirror the same wrong tree.
+        if (haltScope(reason) === "watch") for (const other of lanes) if (other.key !== lane.key) other.halt(reason, message);
+        return { halted: { reason, message } };
+      }
+      if (guard.outcome.kind === "failed") {
+        hooks.start();
+        return guard.outcome.result;
+      }
+    }
+    hooks.start();
+    return runBatch(lane, batch, { signal, sourceFd, onProgress: hooks.progress, ...(hooks.changed === undefined ? {} : { onChanged: hooks.changed }), ...(hooks.stall ? { onStall: hooks.stall } : {}) });
+  };
   // A daemon target that refused connections is probed while its lane backs off (lane.ts).
   const probeOf = (lane: LaneSpec): { probe: () => Promise<boolean> } | Record<string, never> => {
     const address = lane.daemonTarget ? daemonAddressOf(lane.key) : undefined;
@@ -324,7 +332,11 @@ export async function startWatchEngine(spec: WatchSpec, options: EngineOptions =
     return stopped;
   };
 
-  subscribe(false);
+  // Started while the root is not the job's (restarted while the source was replaced): halted at
+  // once with what changed, and watching only once the recorded root is back (resume poll), rather
+  // than a source that fails to start and keeps retrying on whatever stands in the root's place.
+  if (atStart.ok) subscribe(false);
+  else haltWatch(atStart.reason, atStart.message);
 
   return {
     watcher: source.kind,

@@ -1,3 +1,6 @@
+import { constants } from "node:fs";
+import { open, type FileHandle } from "node:fs/promises";
+import { describeErrno } from "../../core/errors.ts";
 import { readRecordedIdentity, writeRecordedIdentity, type RecordedIdentity, type SourceIdentity } from "../../state/source-identity.ts";
 import { compareIdentity, identityHaltMessage } from "./identity.ts";
 import { readSourceIdentity } from "./read-identity.ts";
@@ -12,7 +15,15 @@ export type GateResult =
   | { readonly ok: true }
   | { readonly ok: false; readonly reason: "source-changed"; readonly message: string };
 
+/** A gate passed, with the source root opened: rsync reads it from this descriptor. */
+export type PinResult = { readonly ok: true; readonly root: FileHandle } | Extract<GateResult, { ok: false }>;
+
 export interface IdentityGate {
+  /**
+   * check(), then the root opened (O_DIRECTORY|O_NOFOLLOW) and its device and inode compared with
+   * the record again: what a run reads is what was checked, whatever replaces the path meanwhile.
+   */
+  pin(): Promise<PinResult>;
   /** The source root now against the recorded identity (recording it when there is none). */
   check(): Promise<GateResult>;
   /** As check, after reading the record again: a removed record (accepted) records the root as it is now. */
@@ -53,8 +64,27 @@ export async function openIdentityGate(name: string, source: string, watchDir: s
     return OK;
   };
 
+  const pin = async (): Promise<PinResult> => {
+    const gate = await check();
+    if (!gate.ok) return gate;
+    let root: FileHandle;
+    try {
+      root = await open(source, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+    } catch (e) {
+      return { ok: false, reason: "source-changed", message: identityHaltMessage(name, `the source root ${source} cannot be opened as a directory (${describeErrno(e)})`) };
+    }
+    const s = await root.stat();
+    const want = recorded?.identity;
+    if (want !== undefined && (s.dev !== want.dev || s.ino !== want.ino)) {
+      await root.close();
+      return { ok: false, reason: "source-changed", message: identityHaltMessage(name, `the source root ${source} was replaced while it was checked (now dev ${s.dev} ino ${s.ino}, was dev ${want.dev} ino ${want.ino})`) };
+    }
+    return { ok: true, root };
+  };
+
   return {
     check,
+    pin,
     recheck: async () => {
       const doc = await readRecordedIdentity(watchDir).catch(() => recorded);
       if (doc === undefined) recorded = undefined;

@@ -235,6 +235,15 @@ describe("status tells the truth", () => {
     expect(s).toEqual({ ...start, heartbeatAt: "2025-01-01T00:00:07.000Z" });
   });
 
+  test("an initial sync halted before it ran (the source replaced at start) is done once a later full sync succeeds", () => {
+    const message = "source replaced or gone: the source root /src is now a symlink to /other";
+    const halted = fold([{ type: "halted", target: K, at: T0, reason: "source-changed", message }]);
+    expect(halted.initialSync.state).toBe("failed");
+    const back = fold([{ type: "halted", target: K, at: T0, reason: "source-changed", message }, watching, { type: "resumed", target: K, at: T0 + 1, message: "source back" }]);
+    const full: EngineEvent = { type: "run-done", target: K, at: T0 + 2, run: { kind: "full", reason: "source back", paths: 1, exitCode: 0, outcome: "ok", durationMs: 5, messages: [] }, pending: 0 };
+    expect(stepStatus(back, full)).toMatchObject({ initialSync: { state: "done" }, targets: [{ initialSync: { state: "done" } }] });
+  });
+
   test("resumed (the recorded source root is back): no longer halted, watching, healthy again after the full sync", () => {
     const message = "source replaced or gone: the source root /src is now a symlink to /other (was directory dev 254:0 ino 12); nothing deleted on the target";
     const halted = fold([watching, { type: "halted", target: K, at: T0 + 5, reason: "source-changed", message }]);

@@ -153,8 +153,13 @@ function stepLane(l: LaneStatus, e: LaneInput, at: string): LaneStatus {
         ...(run.repaired === undefined ? {} : { repaired: run.repaired }),
       };
       const c = l.counters;
+      // A later full sync that succeeds completes an initial sync that failed or was halted (the replica is whole now).
       const initial =
-        run.kind === "full" && l.initialSync.state === "running" ? { state: ok ? ("done" as const) : ("failed" as const), progress: l.initialSync.progress } : l.initialSync;
+        run.kind === "full" && l.initialSync.state === "running"
+          ? { state: ok ? ("done" as const) : ("failed" as const), progress: l.initialSync.progress }
+          : run.kind === "full" && ok && l.initialSync.state === "failed"
+            ? { state: "done" as const, progress: l.initialSync.progress }
+            : l.initialSync;
       return laneHealth({
         ...withPending(l, e.pending, at),
         stalledSince: null,

@@ -21,6 +21,12 @@ export interface BatchRunOptions {
   readonly onChanged?: (change: ItemizedChange) => void;
   /** A run of the batch stalled (epoch ms of its last byte), or moves data again (undefined). */
   readonly onStall?: (lastMovedAt: number | undefined) => void;
+  /**
+   * The source root, opened and checked by the identity gate: rsync reads the tree from this
+   * descriptor (its fd 3, /proc/self/fd/3/), not from the path, so a root replaced or covered
+   * between the check and the run cannot be mirrored onto the target.
+   */
+  readonly sourceFd?: number;
 }
 
 /** One rename step as it went: its own rsync run, reported beside the batch's. */
@@ -33,11 +39,15 @@ export interface RenameStepResult {
   readonly messages: readonly string[];
 }
 
+/** Where rsync finds the pinned source root: the descriptor it was given as fd 3. */
+const PINNED_SOURCE = "/proc/self/fd/3";
+
 /** The batch's result: the incremental (or full) run, its bytes and time including the rename steps. */
 export type BatchResult = RsyncResult & { readonly renameSteps?: readonly RenameStepResult[] };
 
-export async function runBatch(spec: LaneSpec, batch: Batch, options: BatchRunOptions): Promise<BatchResult> {
-  const common = { signal: options.signal, binary: spec.rsync, ...(options.onStall ? { onStall: options.onStall } : {}) };
+export async function runBatch(laneSpec: LaneSpec, batch: Batch, options: BatchRunOptions): Promise<BatchResult> {
+  const spec = options.sourceFd === undefined ? laneSpec : { ...laneSpec, source: PINNED_SOURCE };
+  const common = { signal: options.signal, binary: spec.rsync, ...(options.onStall ? { onStall: options.onStall } : {}), ...(options.sourceFd === undefined ? {} : { fd3: options.sourceFd }) };
   // Full syncs and rename steps can run for minutes: they die with the watcher (children.ts).
   // Incremental runs are the latency path, where setpriv's exec cost 1.5-5 ms of a 15-35 ms push;
   // one that outlives a killed watcher finishes the batch it was given and exits.

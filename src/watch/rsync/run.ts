@@ -27,6 +27,8 @@ export interface RsyncRequest {
   readonly onStall?: (lastMovedAt: number | undefined) => void;
   /** Return the tail of rsync's stdout in `output` (a --list-only listing). */
   readonly keepOutput?: boolean;
+  /** A descriptor rsync gets as its fd 3 (the pinned source root: its args name /proc/self/fd/3/). */
+  readonly fd3?: number;
 }
 
 export interface RsyncResult {
@@ -64,7 +66,8 @@ interface Exit {
 export async function runRsync(request: RsyncRequest): Promise<RsyncResult> {
   const started = performance.now();
   const binary = request.binary;
-  const child = spawnChild(binary, request.args, request.setpriv, { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, LC_ALL: "C" } });
+  const stdio: Array<"pipe" | number> = request.fd3 === undefined ? ["pipe", "pipe", "pipe"] : ["pipe", "pipe", "pipe", request.fd3];
+  const child = spawnChild(binary, request.args, request.setpriv, { stdio, env: { ...process.env, LC_ALL: "C" } });
   const exited = new Promise<Exit>((resolve) => {
     child.once("error", (error: NodeJS.ErrnoException) => resolve({ code: null, signal: null, spawnError: error }));
     child.once("close", (code, signal) => resolve({ code, signal }));
