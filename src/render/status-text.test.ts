@@ -181,3 +181,17 @@ test("unwatched directories: pending is a count plus the unknown, and the direct
   expect(lines).toContain("  unwatched: 2 directories, synced whole every 10 s: many/d1 (watch-limit, since 10s ago), many/d2 (watch-limit, since 10s ago)");
   expect(lines).toContain(`  problem: ${problem}`);
 });
+
+test("a full sync that had to repair paths says how many, beside what it sent and deleted", () => {
+  const now = new Date("2026-11-24T12:00:10Z");
+  const full = { kind: "full", at: "2026-11-24T12:00:00Z", ok: true, outcome: "ok", exitCode: 0, durationMs: 900, paths: 205, bytesSent: 1000, deleted: 0, repaired: 205 } as const;
+  const status: NodeStatus = {
+    manifest: "/etc/rtsync.yaml",
+    node: "web1",
+    healthy: true,
+    warnings: [],
+    daemons: [],
+    watchers: [{ name: "push", running: true, pid: 42, source: "/srv/www", target: "rsync://u@10.0.0.2/www", targets: ["rsync://u@10.0.0.2/www"], healthy: true, report: report({ lastFullSync: full, lastRun: full }) }],
+  };
+  expect(renderStatus(status, now, false)).toContain("  last full sync: 10s ago, ok, 205 files sent, 0 deleted, 205 repaired (the events never reported them)");
+});

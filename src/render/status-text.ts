@@ -36,7 +36,7 @@ function runLine(label: string, run: RunRecord | null, now: Date): string | unde
   // A full sync's record from this version counts files sent and deleted; older ones said 0 paths.
   const what =
     run.kind === "full" && run.deleted !== undefined
-      ? `${count(run.paths)} files sent${run.deleted === null ? "" : `, ${count(run.deleted)} deleted`}`
+      ? `${count(run.paths)} files sent${run.deleted === null ? "" : `, ${count(run.deleted)} deleted`}${run.repaired ? `, ${count(run.repaired)} repaired (the events never reported them)` : ""}`
       : `${count(run.paths)} paths`;
   return `${label}: ${ago(run.at, now) ?? "?"}, ${runResult(run)}, ${what}`;
 }
