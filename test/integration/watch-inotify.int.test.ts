@@ -232,7 +232,13 @@ describe("inotifywait: its view of the tree is repaired by a restart", () => {
     await h.settle();
     for (let i = 0; i < 2; i++) {
       await rm(path.join(h.source, "more"), { recursive: true });
-      await makeUnderWatchedParent(h.source, "more", `missed/f${i}`);
+      // Made again whole and moved in, so the run that sends `more/***` finds `missed` in it: the
+      // stand-in hides even the creation of `missed` (a real file system without inotify in that
+      // directory still reports it in its watched parent), so a `missed` made after that run went
+      // unseen — a race of the fixture, 2 CI runs in 6.
+      const stage = `${h.source}.stage-${i}`;
+      await writeTree(path.join(stage, "more"), { [`missed/f${i}`]: "x" });
+      await rename(path.join(stage, "more"), path.join(h.source, "more"));
       await waitForSameTree(h.source, h.replica);
       await new Promise((r) => setTimeout(r, 1000)); // past the check and its second look
       await h.settle();
