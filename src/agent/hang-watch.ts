@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { isOurProcess, isSameProcess, readProcessInfo } from "../resources/process/identity.ts";
 import { readInventory } from "../state/inventory.ts";
 import { assessWatcherLiveness, DEFAULT_LIVENESS, type LivenessPolicy } from "../state/watcher-liveness.ts";
-import { readWatcherStatus } from "../state/watcher-status.ts";
+import { readJobReport } from "../state/job-report.ts";
 
 // Replaces a watcher that runs but does not respond. The process poll (process-poll.ts) only
 // notices a pid that is gone; a SIGSTOPped or stuck watcher keeps its pid and replicates nothing.
@@ -88,7 +88,7 @@ export function startHangWatch(
     for (const w of s.watchers) {
       const record = inventory.watchers[w.name];
       if (record === undefined || (record.owner ?? "") !== s.owner || record.pid <= 0 || record.stoppedAt !== undefined || killed.has(record.pid)) continue;
-      const report = await readWatcherStatus(w.dir).catch(() => undefined);
+      const report = await readJobReport(s.stateDir, w.dir).catch(() => undefined);
       // The document of an earlier watcher (a new one has not written its first yet) says nothing of this one.
       if (report?.pid !== record.pid) continue;
       const liveness = assessWatcherLiveness(report, host.now().getTime(), options.policy ?? DEFAULT_LIVENESS);

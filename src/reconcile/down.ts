@@ -4,6 +4,7 @@ import type { Host } from "../resources/host.ts";
 import { resourceId } from "../resources/ids.ts";
 import { isSameProcess, readProcessInfo, stopProcess } from "../resources/process/identity.ts";
 import { readJob } from "../resources/process/job.ts";
+import { isHostRecord, withdrawJob } from "../resources/watcher/host.ts";
 import { readMarkedProcesses } from "../resources/process/markers.ts";
 import { readInventoryForRepair, setCorruptInventoryAside, writeInventory, type Inventory } from "../state/inventory.ts";
 
@@ -45,7 +46,9 @@ export async function stopDeclared(m: ResolvedManifest, host: Host): Promise<Dow
       const stopped: number[] = [];
       for (const t of targets) {
         if (!isSameProcess(await readProcessInfo(host, t.pid), t)) continue;
-        await stopProcess(t.pid, kind === "watcher" ? 15_000 : 8_000);
+        // A job of the watch host is withdrawn from it (the host runs other jobs; it exits with the last).
+        if (kind === "watcher" && isHostRecord(t)) await withdrawJob(m.stateDir, t.pid, name);
+        else await stopProcess(t.pid, kind === "watcher" ? 15_000 : 8_000);
         stopped.push(t.pid);
       }
       // Kept, marked stopped: status then says "stopped by rtsync down", not "never started".

@@ -8,7 +8,8 @@ import { readMarkedProcesses } from "../resources/process/markers.ts";
 import { readInventoryForRepair } from "../state/inventory.ts";
 import { unwatchedProblem } from "../state/unwatched.ts";
 import { assessWatcherLiveness, notRespondingMessage } from "../state/watcher-liveness.ts";
-import { readWatcherStatus, type WatcherStatusDoc } from "../state/watcher-status.ts";
+import { readJobReport } from "../state/job-report.ts";
+import type { WatcherStatusDoc } from "../state/watcher-status.ts";
 
 // What `rtsync status` reports: this node's daemons and watchers, from the inventory, the
 // processes themselves (recorded or only marked), and each watcher's status document. Only observes.
@@ -84,7 +85,7 @@ export async function gatherStatus(m: ResolvedManifest, host: Host): Promise<Nod
     m.watches.map(async (w): Promise<WatcherStatus> => {
       const view = await readJob(host, resourceId.watcher(w.name), inventory.watchers[w.name], marked);
       const run = runningPid(view, m.owner);
-      const report = await readWatcherStatus(w.dir).catch(() => undefined);
+      const report = await readJobReport(m.stateDir, w.dir).catch(() => undefined);
       // A watcher that does not run is described from its last document (dead or stopped).
       // A pid that runs is not enough: its heartbeat must be recent (state/watcher-liveness.ts).
       const liveness = run === undefined ? undefined : assessWatcherLiveness(report, host.now().getTime());

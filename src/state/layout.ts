@@ -11,6 +11,17 @@ export const stateLayout = {
   /** The agent's documents: status.json (the running agent's view), revision.json (what it applied). */
   agentStatus: (stateDir: string) => join(stateDir, "agent", "status.json"),
   agentRevision: (stateDir: string) => join(stateDir, "agent", "revision.json"),
+  /** The watch host's directory: jobs.json (what it should run), status.json (what it runs), host.log. */
+  hostDir: (stateDir: string) => join(stateDir, "host"),
+} as const;
+
+/** The files of the watch host (`rtsync __host STATEDIR`), inside its host directory. */
+export const hostFiles = {
+  /** The jobs it should run, written by apply and down (under the apply lock). */
+  jobs: (hostDir: string) => join(hostDir, "jobs.json"),
+  /** What it runs, written by the host. */
+  status: (hostDir: string) => join(hostDir, "status.json"),
+  output: (hostDir: string) => join(hostDir, "host.log"),
 } as const;
 
 /** The files of one watcher, inside its watch directory. */

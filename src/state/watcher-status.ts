@@ -184,6 +184,11 @@ export const WatcherStatusSchema = z.object({
    * (state/watcher-liveness.ts). Absent from a watcher started by an older rtsync.
    */
   heartbeatAt: z.optional(z.nullable(z.string())),
+  /**
+   * Run by the watch host (stateDir/host): the host's status.json carries the heartbeat of all its
+   * jobs, and this document none (one write a second per node rather than one per job).
+   */
+  hosted: z.optional(z.boolean()),
 });
 /** The watcher's status document, as the watcher writes it. */
 export type WatcherStatusDoc = z.infer<typeof WatcherStatusSchema>;

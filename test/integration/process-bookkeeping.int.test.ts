@@ -101,7 +101,7 @@ test("apply killed at any point of starting a daemon and a watcher: never two on
     const again = await f.run(["apply", file]);
     expect(again.all).not.toContain("is locked by");
     expect(again.exitCode, `after a kill at ${afterMs} ms: ${again.all}`).toBe(0);
-    expect(await markedJobs(f.stateDir), `after a kill at ${afterMs} ms`).toEqual(["daemon:d1", "watcher:push"]);
+    expect(await markedJobs(f.stateDir), `after a kill at ${afterMs} ms`).toEqual(["daemon:d1", "watch-host"]);
     expect((await f.run(["diff", file])).exitCode).toBe(0);
     // Start over for the next kill point: stop everything (also what apply may have left unrecorded).
     expect((await f.run(["down", file])).exitCode).toBe(0);

@@ -1,3 +1,4 @@
+import { readWatcherStatus } from "../../src/state/watcher-status.ts";
 import { mkdir, readdir, rm, writeFile } from "node:fs/promises";
 import { expect, test } from "vitest";
 import { freePort, loopbackManifest, useFixture } from "../helpers/manifest-fixture.ts";
@@ -52,11 +53,15 @@ test("a halted watcher: status says why, diff plans a restart, apply restarts it
 
   // The operator decides the files should go, removes them, and applies.
   for (const n of await readdir(f.path("replica"))) if (n.startsWith("s")) await rm(f.path("replica", n));
+  const haltedSince = (await readWatcherStatus(`${f.stateDir}/watches/push`))?.startedAt;
   const again = await f.run(["apply", file]);
   expect(again.exitCode, again.all).toBe(0);
-  const restarted = (await readInventory(f.stateDir)).watchers["push"]?.pid ?? 0;
-  expect(restarted).not.toBe(pid);
-  expect(await processRunning(pid)).toBe(false);
+  // The job restarts inside the watch host (same pid, a new start), not the host.
+  expect((await readInventory(f.stateDir)).watchers["push"]?.pid).toBe(pid);
+  expect(await processRunning(pid)).toBe(true);
+  const restarted = await readWatcherStatus(`${f.stateDir}/watches/push`);
+  expect(restarted?.startedAt).not.toBe(haltedSince);
+  expect(restarted?.state).not.toBe("halted");
   await waitFor(async () => {
     const r = await f.run(["status", file]);
     return r.exitCode === 0 || r.stdout;

@@ -1,3 +1,4 @@
+import { readWatcherStatus } from "../../src/state/watcher-status.ts";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createFixture, freePort, loopbackManifest, type ManifestFixture } from "../helpers/manifest-fixture.ts";
@@ -125,11 +126,15 @@ describe("watchers under the reconciler", () => {
     const d = await f.run(["diff", file]);
     expect(d.exitCode).toBe(2);
     expect(d.stdout).toContain(`~ watcher push: restart (spec changed: exclude; pid ${before})`);
+    const startedBefore = (await readWatcherStatus(`${f.stateDir}/watches/push`))?.startedAt;
     const a = await f.run(["apply", file]);
     expect(a.exitCode, a.all).toBe(0);
-    const after = await watcherPid(f);
-    expect(after).not.toBe(before);
-    expect(await processRunning(before ?? 0)).toBe(false);
+    // Only the job restarts, inside the watch host: the host's pid stays, the job's start is new.
+    expect(await watcherPid(f)).toBe(before);
+    expect(await processRunning(before ?? 0)).toBe(true);
+    const restarted = await readWatcherStatus(`${f.stateDir}/watches/push`);
+    expect(restarted?.startedAt).not.toBe(startedBefore);
+    expect(restarted?.specHash).not.toBe(undefined);
     await writeFile(f.path("source", "after-restart.txt"), "y\n");
     await writeFile(f.path("source", "x.swp"), "no\n");
     await waitForSameTree(src(), replica(), { exclude: ["*.tmp", "*.swp"] });

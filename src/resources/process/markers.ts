@@ -60,9 +60,9 @@ export interface MarkedProcess {
   readonly marker: ProcessMarker;
 }
 
-// Only these can be rtsync's: an rsync daemon or a watcher.
+// Only these can be rtsync's: an rsync daemon, the watch host or a watcher of one job.
 function mayBeOurs(argv: readonly string[]): boolean {
-  return argv.includes("--daemon") || argv.includes("__watch");
+  return argv.includes("--daemon") || argv.includes("__host") || argv.includes("__watch");
 }
 
 // A /proc file, or "" when the process is gone or keeps it from us. Read synchronously on purpose:

@@ -5,15 +5,21 @@ import { hashWatchSpec, type WatchSpec } from "../../state/watch-spec.ts";
 import { readWatcherStatus, type WatcherStatusDoc } from "../../state/watcher-status.ts";
 import { readRecordedIdentity } from "../../state/source-identity.ts";
 import { resourceId } from "../ids.ts";
-import { decideJob, planJobBookkeeping, planJobRemovals, readJob, stopDetails, type JobChangeFields, type JobView } from "../process/job.ts";
+import { decideJob, planJobBookkeeping, planJobRemovals, readJob, stopDetails, type JobChangeFields, type JobView, type StopTarget } from "../process/job.ts";
+import { readHostStatus } from "../../state/host-jobs.ts";
 import { startRecorded, stopTargets } from "../process/lifecycle.ts";
-import { buildChildEnv } from "../process/markers.ts";
+import type { ProcessInfo } from "../process/identity.ts";
 import type { ApplyContext, ChangeBase, ResourceBase, ResourceKind } from "../types.ts";
+import { ensureWatchHost, handJob, HOST_JOB, hostMatch, isHostRecord, stopAlone, tellHost, waitForHostedJob, withdrawJob } from "./host.ts";
 import { buildWatchSpec } from "./spec.ts";
-import { startWatcher } from "./start.ts";
 
-// A watcher process (`watcher.js __watch SPEC`) rtsync starts and owns (recorded in the inventory,
-// marked in its environment). It restarts only when its own spec changed.
+// A watch job, run by the node's watch host (`watcher.js __host STATEDIR`, watch/host/main.ts):
+// recorded in the inventory with the host's identity (so "running" means the host runs), started
+// by handing it to the host, stopped by withdrawing it; it restarts (inside the host) only when its
+// own spec changed. A job still run by a watcher process of its own (`__watch SPEC`, the layout
+// before the host) is moved into the host: the host sets the job's watches first and holds its
+// runs until that process, stopped then, is gone (never two pushers, no change unwatched), and the
+// job's first run is a full sync.
 
 export interface DesiredWatcher extends ResourceBase {
   readonly name: string;
@@ -25,11 +31,15 @@ export interface DesiredWatcher extends ResourceBase {
 export type WatcherActual = JobView<WatcherRecord> & {
   /** The running watcher, or one of its lanes, halted (its source looked unmounted or emptied, or maxDelete was hit): why. */
   readonly halted?: string;
+  /** The watch host runs this job with the wanted spec, but the inventory does not record it (lost, or an apply killed before it recorded the job). */
+  readonly hostRuns?: ProcessInfo;
 };
 
 export interface WatcherChange extends ChangeBase, JobChangeFields {
   readonly kind: "watcher";
   readonly name: string;
+  /** A watcher process that runs this job alone (`__watch`): the host takes the job over from it. */
+  readonly handover?: StopTarget;
   /** What to start (absent when the watcher is only stopped). */
   readonly want?: DesiredWatcher;
   /** The spec keys that differ from what the running watcher was started with. */
@@ -66,8 +76,29 @@ function record(w: DesiredWatcher, ctx: ApplyContext): Omit<WatcherRecord, "pid"
     node: ctx.node,
     hash: w.specHash,
     startedAt: ctx.host.now().toISOString(),
-    match: ["__watch", w.specFile],
+    match: hostMatch(ctx.stateDir),
     detail: { specFile: w.specFile, spec: { ...w.spec } },
+  };
+}
+
+// Stops what a change stops: a job in the host is withdrawn from it (the host runs other jobs),
+// a process that runs a job alone is stopped.
+async function stopJobs(ctx: ApplyContext, name: string, targets: readonly StopTarget[]): Promise<void> {
+  for (const t of targets) {
+    if (isHostRecord(t)) await withdrawJob(ctx.stateDir, t.pid, name);
+    else await stopTargets(ctx, [t], GRACE_MS);
+  }
+}
+
+// The change that moves a job run alone by `p` into the host. Pure.
+function handoverOf(w: DesiredWatcher, p: StopTarget, extra: readonly StopTarget[]): Pick<WatcherChange, "op" | "title" | "details" | "action" | "stop" | "handover"> {
+  return {
+    op: "update",
+    title: `watcher ${w.name}: move into the watch host (pid ${p.pid} runs it alone; handed over without a gap)`,
+    details: stopDetails([p, ...extra]),
+    action: "start",
+    stop: extra,
+    handover: p,
   };
 }
 
@@ -87,7 +118,20 @@ export const watcherKind: ResourceKind<DesiredWatcher, WatcherActual, WatcherCha
     }),
 
   read: async (w, { host, inventory, marked }) => {
-    const view = await readJob(host, w.id, inventory.watchers[w.name], marked);
+    let view = await readJob(host, w.id, inventory.watchers[w.name], marked);
+    const r = view.record;
+    // The host runs, but runs this job only if its status lists it (jobs.json lost, a withdrawal).
+    if (view.running && r !== undefined && isHostRecord(r)) {
+      const hosted = (await readHostStatus(r.match[r.match.indexOf("__host") + 1] ?? "").catch(() => undefined))?.jobs[w.name];
+      if (hosted === undefined || hosted.state === "stopping") view = { ...view, running: false };
+    }
+    if (!view.running) {
+      // Not recorded as running, but the host of this stateDir (marked) runs it with this spec: adopted, not started twice.
+      const hostProc = marked.find((p) => p.marker.job === HOST_JOB && p.info.argv.includes("__host"));
+      const hosted = hostProc === undefined ? undefined : await readHostStatus(hostProc.marker.stateDir).catch(() => undefined);
+      const job = hosted?.pid === hostProc?.info.pid ? hosted?.jobs[w.name] : undefined;
+      if (hostProc !== undefined && job !== undefined && job.specHash === w.specHash && job.state !== "stopping") return { ...view, hostRuns: hostProc.info };
+    }
     const report = view.running ? await readWatcherStatus(w.spec.stateDir).catch(() => undefined) : undefined;
     const recorded = (await readRecordedIdentity(w.spec.stateDir).catch(() => undefined)) !== undefined;
     const halted = report !== undefined && report.pid === view.record?.pid ? haltedOf(report, recorded) : undefined;
@@ -99,9 +143,10 @@ export const watcherKind: ResourceKind<DesiredWatcher, WatcherActual, WatcherCha
     const decision = decideJob(have, w.specHash, ctx.owner);
     switch (decision.type) {
       case "keep": {
+        const r = have.record;
+        if (r !== undefined && !isHostRecord(r)) return { ...base, ...handoverOf(w, { pid: r.pid, uid: r.uid, startTime: r.startTime, match: r.match, why: "it ran the job alone" }, []) };
         // A halted watcher runs no rsync until it is started again: apply does that, and the new
         // watcher checks its source afresh (it halts again if the source is still not right).
-        const r = have.record;
         if (have.halted === undefined || r === undefined) return undefined;
         return {
           ...base,
@@ -112,11 +157,26 @@ export const watcherKind: ResourceKind<DesiredWatcher, WatcherActual, WatcherCha
           stop: [{ pid: r.pid, uid: r.uid, startTime: r.startTime, match: r.match, why: "it halted" }],
         };
       }
-      case "blocked":
       case "adopt":
+        // A watcher process of this job that the inventory lost: the host takes the job from it.
+        if (!decision.adopt.argv.includes("__host")) return { ...base, ...handoverOf(w, { ...decision.adopt, match: [...decision.adopt.argv], why: "it ran the job alone" }, decision.stop) };
+        return { ...base, ...planJobBookkeeping(`watcher ${w.name}`, "watcher(s) of this job", decision) };
+      case "blocked":
       case "stop-extra":
         return { ...base, ...planJobBookkeeping(`watcher ${w.name}`, "watcher(s) of this job", decision) };
       case "start": {
+        const hostRuns = have.hostRuns;
+        if (!decision.restart && hostRuns !== undefined && decision.stop.length === 0) {
+          return {
+            ...base,
+            op: "update",
+            title: `watcher ${w.name}: adopt pid ${hostRuns.pid} (running, but missing from the inventory)`,
+            details: [],
+            action: "adopt",
+            stop: [],
+            adopt: hostRuns,
+          };
+        }
         if (decision.restart && have.record) {
           const keys = changedKeys(have.record.detail.spec, w.spec);
           return {
@@ -140,27 +200,47 @@ export const watcherKind: ResourceKind<DesiredWatcher, WatcherActual, WatcherCha
   apply: async (c, ctx) => {
     const w = c.want;
     if (c.action === "stop" || w === undefined) {
-      await stopTargets(ctx, c.stop, GRACE_MS);
+      await stopJobs(ctx, c.name, c.stop);
       if (c.op === "delete") await ctx.updateInventory((inv) => void delete inv.watchers[c.name]);
       return {};
     }
     const base = record(w, ctx);
     if (c.action === "adopt" && c.adopt !== undefined) {
-      await stopTargets(ctx, c.stop, GRACE_MS);
+      await stopJobs(ctx, c.name, c.stop);
       const { pid, uid, startTime } = c.adopt;
       await ctx.updateInventory((inv) => void (inv.watchers[w.name] = { ...base, pid, uid, startTime }));
       return { pid };
     }
-    const env = buildChildEnv({ stateDir: ctx.stateDir, owner: ctx.owner, job: w.id, hash: w.specHash }, ctx.env);
     let problem: string | undefined;
+    // The host's own record among what to stop is this job in the host: handing it the new spec
+    // restarts the job in place. Anything else (a second process of the job) goes first.
+    const others = c.stop.filter((t) => !isHostRecord(t));
     const pid = await startRecorded(
       ctx,
       { put: (inv, identity) => void (inv.watchers[w.name] = { ...base, ...identity }), remove: (inv) => void delete inv.watchers[w.name], graceMs: GRACE_MS },
-      c.stop,
+      others,
       async () => {
-        const started = await startWatcher({ specFile: w.specFile, watchDir: w.spec.stateDir, watcher: w.spec.watcher, env }, ctx.selfCommand);
-        problem = started.problem;
-        return started.pid;
+        const job = { name: w.name, specHash: w.specHash, watchDir: w.spec.stateDir };
+        const alone = c.handover;
+        // The list first: a host started now runs what it lists, and exits on an empty one.
+        await handJob(ctx.stateDir, w.name, {
+          specFile: w.specFile,
+          specHash: w.specHash,
+          owner: ctx.owner,
+          // Its own record among what to stop: restart it in the host even with the same spec (a halt).
+          ...(c.stop.some(isHostRecord) ? { restart: ctx.host.now().toISOString() } : {}),
+          ...(alone === undefined ? {} : { after: { pid: alone.pid, ...(alone.startTime === undefined ? {} : { startTime: alone.startTime }) } }),
+        });
+        const hostInfo = await ensureWatchHost(ctx.host, { stateDir: ctx.stateDir, selfCommand: ctx.selfCommand, env: ctx.env, watcher: w.spec.watcher });
+        tellHost(hostInfo.pid);
+        if (alone !== undefined) {
+          // Watches set in the host first, then the process that ran the job alone stops
+          // (flushing what it has pending); the host's runs start once it is gone.
+          await waitForHostedJob(ctx.stateDir, hostInfo.pid, job, "held");
+          await stopAlone(ctx.host, alone);
+        }
+        problem = (await waitForHostedJob(ctx.stateDir, hostInfo.pid, job, "watching")).problem;
+        return hostInfo.pid;
       },
     );
     // Recorded (it runs and retries), but not done: it does not watch what it should.
@@ -172,6 +252,7 @@ export const watcherKind: ResourceKind<DesiredWatcher, WatcherActual, WatcherCha
     name: c.name,
     ...(c.want ? { source: c.want.spec.source, target: c.want.spec.targets[0]?.target ?? "", targets: c.want.spec.targets.map((t) => t.target) } : {}),
     ...(c.adopt ? { adopt: c.adopt.pid } : {}),
+    ...(c.handover ? { handover: c.handover.pid } : {}),
     ...(c.stop.length > 0 ? { stop: c.stop.map((t) => t.pid) } : {}),
     ...(c.changedKeys ? { changedKeys: c.changedKeys } : {}),
   }),

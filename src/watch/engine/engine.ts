@@ -78,6 +78,10 @@ export interface EngineOptions {
   readonly overlapAfterMs?: number;
   /** How often a job halted by the identity gate looks at its source again (default 1 s). */
   readonly resumeEveryMs?: number;
+  /** No run of any lane before this settles (the watch host's handover from a watcher process that ran the job alone). */
+  readonly hold?: Promise<void>;
+  /** A full sync once the watches are set, for this reason, even when the spec skips the initial sync (a job restarted after a failure). */
+  readonly fullSyncAtStart?: string;
 }
 
 // The halt the identity gate resumes once the recorded source root is back.
@@ -177,6 +181,7 @@ export async function startWatchEngine(spec: WatchSpec, options: EngineOptions =
   const runnerOf =
     (lane: LaneSpec): LaneRunner =>
     async (batch, signal, hooks) => {
+      if (options.hold !== undefined) await options.hold;
       const pinned = await identity.pin();
       if (!pinned.ok) return haltWatch(pinned.reason, pinned.message);
       try {
@@ -296,6 +301,7 @@ export async function startWatchEngine(spec: WatchSpec, options: EngineOptions =
           resumeOnReady = false;
           for (const lane of lanes) if (lane.haltedFor() === RESUMABLE) lane.resume("source back");
         } else if (afterError) requestFull("watcher restarted");
+        else if (options.fullSyncAtStart !== undefined) requestFull(options.fullSyncAtStart);
         else if (spec.initialSync) requestFull(INITIAL_SYNC);
       },
       (error: unknown) => {

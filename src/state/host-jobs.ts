@@ -1,0 +1,83 @@
+import * as z from "zod/mini";
+import { readDocument, writeDocument, type DocumentKind } from "./document.ts";
+import { hostFiles, stateLayout } from "./layout.ts";
+
+// The watch host's two documents (stateDir/host/). jobs.json is what the host should run: one
+// entry per watch job of this stateDir, written by apply and down under the apply lock, read by
+// the host at start and whenever it gets SIGUSR1 (or sees the file change). status.json is what
+// the host runs, written by the host alone: its identity, a heartbeat, and each job's state, so
+// apply can tell a job was taken in before it looks at the job's own status.json.
+
+export const HostJobSchema = z.object({
+  /** The job's spec.json (what `rtsync __watch` took as its argument). */
+  specFile: z.string().check(z.minLength(1)),
+  /** hashWatchSpec of that spec: another hash means the job restarts inside the host. */
+  specHash: z.string().check(z.minLength(1)),
+  /** The manifest identity the job belongs to (ResolvedManifest.owner). */
+  owner: z.string(),
+  /** Set anew to restart the job in place with the same spec (a halted job that apply starts again). */
+  restart: z.optional(z.string()),
+  /** A process that ran this job alone (the per-process layout) and must be gone before the job's first run: handed over without two pushers. */
+  after: z.optional(z.object({ pid: z.int(), startTime: z.optional(z.number()) })),
+});
+export type HostJob = z.infer<typeof HostJobSchema>;
+
+export const HostJobsSchema = z.object({
+  version: z.literal(1),
+  jobs: z.record(z.string(), HostJobSchema),
+});
+export type HostJobs = z.infer<typeof HostJobsSchema>;
+
+const JOBS: DocumentKind<HostJobs> = {
+  what: "the watch host's job list",
+  schema: HostJobsSchema,
+  fix: "remove it and run `rtsync apply` (it writes the list again)",
+};
+
+export const HOST_JOB_STATES = ["starting", "held", "running", "restarting", "stopping"] as const;
+export type HostJobState = (typeof HOST_JOB_STATES)[number];
+
+export const HostStatusSchema = z.object({
+  version: z.literal(1),
+  pid: z.int(),
+  /** /proc/self/stat field 22: with the pid, the host's identity. */
+  startTime: z.optional(z.number()),
+  startedAt: z.string(),
+  heartbeatAt: z.string(),
+  jobs: z.record(
+    z.string(),
+    z.object({
+      specHash: z.string(),
+      state: z.enum(HOST_JOB_STATES),
+      since: z.string(),
+      /** Restarts in place after a failure (an exception, an engine that would not start). */
+      restarts: z.int(),
+      lastError: z.optional(z.object({ at: z.string(), message: z.string() })),
+    }),
+  ),
+});
+export type HostStatus = z.infer<typeof HostStatusSchema>;
+
+const STATUS: DocumentKind<HostStatus> = {
+  what: "a watch host status document",
+  schema: HostStatusSchema,
+  fix: "remove it; the watch host writes it again within a second",
+};
+
+export const emptyHostJobs = (): HostJobs => ({ version: 1, jobs: {} });
+
+export async function readHostJobs(stateDir: string): Promise<HostJobs> {
+  return (await readDocument(hostFiles.jobs(stateLayout.hostDir(stateDir)), JOBS)) ?? emptyHostJobs();
+}
+
+export function writeHostJobs(stateDir: string, jobs: HostJobs): Promise<void> {
+  return writeDocument(hostFiles.jobs(stateLayout.hostDir(stateDir)), jobs);
+}
+
+export function readHostStatus(stateDir: string): Promise<HostStatus | undefined> {
+  return readDocument(hostFiles.status(stateLayout.hostDir(stateDir)), STATUS);
+}
+
+export function writeHostStatus(hostDir: string, status: HostStatus): Promise<void> {
+  return writeDocument(hostFiles.status(hostDir), status);
+}
