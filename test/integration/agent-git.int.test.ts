@@ -80,7 +80,7 @@ describe("rtsync agent --git", () => {
     lastGood = await readFile(checkoutFile, "utf8");
     expect(await readFile(`${f.stateDir}/daemons/d1/rsyncd.conf`, "utf8")).toContain("[more]");
     expect((await readInventory(f.stateDir)).daemons["d1"]?.pid).toBe(pid);
-    expect(await processRunning((await readInventory(f.stateDir)).watchers["push"]?.pid ?? 0, ["__watch"])).toBe(true);
+    expect(await processRunning((await readInventory(f.stateDir)).watchers["push"]?.pid ?? 0, ["__host"])).toBe(true);
     await waitForSameTree(f.path("source"), f.path("replica"));
     const m = await agent?.metrics();
     expect(m?.get(sampleKey("rtsync_applied_revision_info", { ref: "main", revision: second, source: "git" }))).toBe(1);

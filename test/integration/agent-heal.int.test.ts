@@ -73,7 +73,7 @@ describe("rtsync agent", () => {
     const body = await waitForHealth(agent, 200);
     expect(body).toMatchObject({ converged: true, sync: "Synced", health: "Healthy", problems: [], revision: { revision: sha256(await readFile(file, "utf8")), result: "converged" } });
     await waitForSameTree(src(), replica(), { exclude: ["*.tmp"] });
-    expect(await processRunning((await watcherPid()) ?? 0, ["__watch"])).toBe(true);
+    expect(await processRunning((await watcherPid()) ?? 0, ["__host"])).toBe(true);
     expect(await processRunning((await daemonPid()) ?? 0, ["--daemon"])).toBe(true);
     // One JSON object per line, each with time, level and msg; never the password.
     expect(agent.junk).toEqual([]);
@@ -90,7 +90,7 @@ describe("rtsync agent", () => {
     await mkdir(f.path("source", "dead-dir"), { recursive: true });
     await writeFile(f.path("source", "dead-dir", "x.txt"), "x\n");
     await agent.waitForLine((l) => l.level === "warn" && l.resource === "watcher:push" && l.msg.startsWith(`watcher:push died (pid ${pid},`));
-    expect(await waitFor(async () => ((await watcherPid()) ?? pid) !== pid && (await processRunning((await watcherPid()) ?? 0, ["__watch"])), 20_000)).toBe(true);
+    expect(await waitFor(async () => ((await watcherPid()) ?? pid) !== pid && (await processRunning((await watcherPid()) ?? 0, ["__host"])), 20_000)).toBe(true);
     await waitForSameTree(src(), replica(), { exclude: ["*.tmp"] });
   });
 
@@ -177,7 +177,7 @@ describe("rtsync agent", () => {
 
   test("an invalid edit is refused: everything keeps running, /healthz says 503 with FILE:LINE:COL", async () => {
     await save(manifest(f, port));
-    expect(await waitFor(async () => processRunning((await watcherPid()) ?? 0, ["__watch"]), 20_000)).toBe(true);
+    expect(await waitFor(async () => processRunning((await watcherPid()) ?? 0, ["__host"]), 20_000)).toBe(true);
     await waitForHealth(agent, 200);
     const pids = [await watcherPid(), await daemonPid()];
     const good = await readFile(file, "utf8");
@@ -194,7 +194,7 @@ describe("rtsync agent", () => {
     await waitForSameTree(src(), replica(), { exclude: ["*.tmp"] });
     // And still repairing it: a watcher killed now is started again from the last good revision.
     process.kill(pids[0] ?? 0, "SIGKILL");
-    expect(await waitFor(async () => ((await watcherPid()) ?? 0) !== pids[0] && (await processRunning((await watcherPid()) ?? 0, ["__watch"])), 20_000)).toBe(true);
+    expect(await waitFor(async () => ((await watcherPid()) ?? 0) !== pids[0] && (await processRunning((await watcherPid()) ?? 0, ["__host"])), 20_000)).toBe(true);
     pids[0] = await watcherPid();
     await writeFile(f.path("source", "after-kill-while-invalid.txt"), "replicated\n");
     await waitForSameTree(src(), replica(), { exclude: ["*.tmp"] });

@@ -71,7 +71,7 @@ describe("liveness under rtsync agent", () => {
       const status = await f.run(["status", file]);
       expect(status.exitCode).toBe(3);
       expect(status.stdout).toContain("not responding since");
-      expect(await processRunning(pid, ["__watch"])).toBe(true); // the pid was there all along
+      expect(await processRunning(pid, ["__host"])).toBe(true); // the pid was there all along
     } finally {
       resume(pid);
     }
@@ -131,7 +131,7 @@ describe("liveness under rtsync agent", () => {
       const line = await agent.waitForLine((l) => l.resource === "watcher:push" && l.msg.includes("not responding since"), 60_000, from);
       expect(line.level).toBe("warn");
       expect(line.msg).toMatch(new RegExp(`^watcher:push not responding since \\S+ \\(no heartbeat for \\d+ s\\); replacing it: SIGKILL to pid ${pid}$`));
-      expect(await waitFor(async () => ((await watcherPid()) ?? pid) !== pid && (await processRunning((await watcherPid()) ?? 0, ["__watch"])), 20_000)).toBe(true);
+      expect(await waitFor(async () => ((await watcherPid()) ?? pid) !== pid && (await processRunning((await watcherPid()) ?? 0, ["__host"])), 20_000)).toBe(true);
     } finally {
       resume(pid);
     }
@@ -153,7 +153,7 @@ describe("liveness under rtsync agent", () => {
       expect(line.level).toBe("error");
       expect(line.msg).toBe(`watcher:push: ${dir} takes no write (EPERM): the heartbeat of pid ${pid} cannot reach the disk, so it is not replaced`);
       expect(await watcherPid()).toBe(pid);
-      expect(await processRunning(pid, ["__watch"])).toBe(true);
+      expect(await processRunning(pid, ["__host"])).toBe(true);
     } finally {
       await execa("chattr", ["-i", dir]);
     }

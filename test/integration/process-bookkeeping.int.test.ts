@@ -151,14 +151,14 @@ test("a process of another user carrying the watcher's command line is not the w
   const watcher = inventory.watchers["push"];
   if (!watcher) throw new Error("no watcher");
   await stopPid(watcher.pid);
-  const impostor = execa("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "bash", "-c", "sleep 300; :", "__watch", watcher.detail.specFile], {
+  const impostor = execa("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "bash", "-c", "sleep 300; :", ...watcher.match], {
     stdin: "ignore",
     reject: false,
   });
   onTestFinished(() => void impostor.kill("SIGKILL"));
   const info = await (async () => {
     let found;
-    await waitFor(async () => (found = await readProcessInfo(systemHost(), impostor.pid ?? 0))?.argv.includes("__watch") === true || "not yet");
+    await waitFor(async () => (found = await readProcessInfo(systemHost(), impostor.pid ?? 0))?.argv.includes("__host") === true || "not yet");
     return found as unknown as NonNullable<Awaited<ReturnType<typeof readProcessInfo>>>;
   })();
   // The record now names the impostor's pid and start time: only its owner (65534, not us) differs.
@@ -168,5 +168,5 @@ test("a process of another user carrying the watcher's command line is not the w
   expect(status.exitCode).toBe(3);
   const down = await f.run(["down", file]);
   expect(down.stdout).toContain(`- watcher push: was not running (pid ${info.pid})`);
-  expect(await processRunning(info.pid, ["__watch"]), down.all).toBe(true);
+  expect(await processRunning(info.pid, ["__host"]), down.all).toBe(true);
 });

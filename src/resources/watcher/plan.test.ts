@@ -39,7 +39,7 @@ test("a halted watcher is restarted by apply; a running one with its spec is not
     pid: 4242,
     hash: w.specHash,
     startedAt: "2026-01-01T00:00:00Z",
-    match: [],
+    match: ["__host", "/state"],
     detail: { specFile: w.specFile, spec: { ...w.spec } },
   };
   expect(watcherKind.plan(w, { record, running: true, unrecorded: [] }, ctx)).toBeUndefined();
@@ -50,4 +50,27 @@ test("a halted watcher is restarted by apply; a running one with its spec is not
     action: "start",
     stop: [{ pid: 4242, why: "it halted" }],
   });
+});
+
+test("a job still run by a watcher process of its own (the layout before the host) is moved into the host", () => {
+  const w = desired();
+  const record: WatcherRecord = {
+    manifest: "/m.yaml",
+    node: "n1",
+    pid: 4243,
+    hash: w.specHash,
+    startedAt: "2026-01-01T00:00:00Z",
+    match: ["__watch", w.specFile],
+    detail: { specFile: w.specFile, spec: { ...w.spec } },
+  };
+  const change = watcherKind.plan(w, { record, running: true, unrecorded: [] }, ctx);
+  expect(change).toMatchObject({ op: "update", action: "start", stop: [], handover: { pid: 4243, match: ["__watch", w.specFile] } });
+  expect(change?.title).toBe("watcher push: move into the watch host (pid 4243 runs it alone; handed over without a gap)");
+});
+
+test("a job the host runs with this spec but the inventory lost is adopted, not started again", () => {
+  const w = desired();
+  const info = { pid: 5000, argv: ["node", "watcher.js", "__host", "/state"], state: "S", ppid: 1, uid: 0, startTime: 77 };
+  const change = watcherKind.plan(w, { running: false, unrecorded: [], hostRuns: info }, ctx);
+  expect(change).toMatchObject({ op: "update", action: "adopt", adopt: { pid: 5000 }, title: "watcher push: adopt pid 5000 (running, but missing from the inventory)" });
 });

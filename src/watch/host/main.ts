@@ -154,6 +154,10 @@ export async function runWatchHost(stateDir: string, options: RunHostOptions = {
       slot.job = job;
       slot.hash = job.specHash;
       slot.startedAt = Date.now();
+      // Tests only (never in a child environment apply builds): an exception thrown inside this job's context.
+      if (process.env["RTSYNC_TEST_THROW_IN_JOB"] === slot.name && slot.restarts === 0) context.run(slot.name, () => setTimeout(() => {
+        throw new Error(`fault injected into job ${slot.name} (RTSYNC_TEST_THROW_IN_JOB)`);
+      }, 300));
       if (hold === undefined) setState(slot, "running");
       else {
         // Handed over: "held" once its watches are set (apply then stops the process that ran
