@@ -143,10 +143,10 @@ export function readProcessFigures(pid: number): ProcessFigures | undefined {
 export function sessionsOf(logText: string, modulePath: string): { started: number; closed: number } {
   const starts = new Set<number>();
   let closed = 0;
-  const to = ` ${MODULE}/${modulePath}`;
+  const to = `${MODULE}/${modulePath}`.replace(/\/+$/, "");
   for (const line of logText.split("\n")) {
     const start = /\[(\d+)\] rsync (?:to|on) (\S+)/.exec(line);
-    if (start && ` ${start[2] ?? ""}`.startsWith(to)) starts.add(Number(start[1]));
+    if (start && (start[2] ?? "").replace(/\/+$/, "") === to) starts.add(Number(start[1]));
     const end = /\[(\d+)\] sent \d+ bytes\s+received \d+ bytes\s+total size/.exec(line);
     if (end && starts.has(Number(end[1]))) closed++;
   }
