@@ -243,7 +243,3 @@ export function startLsyncd(config: string): { pid: number; stop: () => Promise<
 export async function writeManifest(path: string, input: NodeManifestInput): Promise<void> {
   await writeFile(path, renderNodeManifest(input));
 }
-
-export function fmtMiB(kib: number): string {
-  return `${(kib / 1024).toFixed(1)}`;
-}
