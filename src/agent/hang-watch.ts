@@ -4,9 +4,12 @@ import type { Host } from "../resources/host.ts";
 import { unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { isOurProcess, isSameProcess, readProcessInfo } from "../resources/process/identity.ts";
-import { readInventory } from "../state/inventory.ts";
+import { readInventory, type Inventory } from "../state/inventory.ts";
 import { assessWatcherLiveness, DEFAULT_LIVENESS, type LivenessPolicy } from "../state/watcher-liveness.ts";
-import { readJobReport } from "../state/job-report.ts";
+import { statSync } from "node:fs";
+import { readHostStatus, type HostStatus } from "../state/host-jobs.ts";
+import { stateLayout } from "../state/layout.ts";
+import { readWatcherStatus } from "../state/watcher-status.ts";
 
 // Replaces a watcher that runs but does not respond. The process poll (process-poll.ts) only
 // notices a pid that is gone; a SIGSTOPped or stuck watcher keeps its pid and replicates nothing.
@@ -80,15 +83,32 @@ export function startHangWatch(
     }
   };
 
+  // The inventory, read again only when its file changed (an idle agent checks every second).
+  let inventory: Inventory | undefined;
+  let inventoryStamp = "";
+  const readInventoryIfChanged = async (stateDir: string): Promise<Inventory | undefined> => {
+    const st = statSync(stateLayout.inventory(stateDir), { throwIfNoEntry: false });
+    const stamp = st ? `${stateDir}:${st.ino}:${st.mtimeMs}:${st.size}` : "none";
+    if (stamp !== inventoryStamp || inventory === undefined) {
+      inventory = await readInventory(stateDir).catch(() => undefined);
+      inventoryStamp = stamp;
+    }
+    return inventory;
+  };
+
   const check = async (): Promise<void> => {
     const s = scope;
     if (s === undefined || options.paused()) return;
-    const inventory = await readInventory(s.stateDir).catch(() => undefined);
+    const inventory = await readInventoryIfChanged(s.stateDir);
     if (inventory === undefined) return;
+    // The watch host's one heartbeat stands for every job it runs: read once per check.
+    let hostDoc: Promise<HostStatus | undefined> | undefined;
     for (const w of s.watchers) {
       const record = inventory.watchers[w.name];
       if (record === undefined || (record.owner ?? "") !== s.owner || record.pid <= 0 || record.stoppedAt !== undefined || killed.has(record.pid)) continue;
-      const report = await readJobReport(s.stateDir, w.dir).catch(() => undefined);
+      const hosted = record.match.includes("__host");
+      const report = hosted ? await (hostDoc ??= readHostStatus(s.stateDir).catch(() => undefined)) : await readWatcherStatus(w.dir).catch(() => undefined);
+      const dir = hosted ? stateLayout.hostDir(s.stateDir) : w.dir;
       // The document of an earlier watcher (a new one has not written its first yet) says nothing of this one.
       if (report?.pid !== record.pid) continue;
       const liveness = assessWatcherLiveness(report, host.now().getTime(), options.policy ?? DEFAULT_LIVENESS);
@@ -98,9 +118,9 @@ export function startHangWatch(
       const info = await readProcessInfo(host, record.pid);
       if (options.paused() || !isSameProcess(info, record)) continue;
       const stopped = info?.state === "T" || info?.state === "t";
-      const cannotWrite = stopped ? undefined : await writable(w.dir);
+      const cannotWrite = stopped ? undefined : await writable(dir);
       if (cannotWrite !== undefined) {
-        if (!unwritableAt.has(record.pid)) options.onUnwritable?.(`watcher:${w.name}`, `${w.dir} takes no write (${cannotWrite}): the heartbeat of pid ${record.pid} cannot reach the disk, so it is not replaced`);
+        if (!unwritableAt.has(record.pid)) options.onUnwritable?.(`watcher:${w.name}`, `${dir} takes no write (${cannotWrite}): the heartbeat of pid ${record.pid} cannot reach the disk, so it is not replaced`);
         unwritableAt.set(record.pid, host.now().getTime());
         continue;
       }
@@ -118,7 +138,7 @@ export function startHangWatch(
   // Daemons: since when each (by pid) has not greeted.
   const silentSince = new Map<number, number>();
   let lastDaemonCheck = 0;
-  const checkDaemons = async (s: HangScope, inventory: NonNullable<Awaited<ReturnType<typeof readInventory>>>): Promise<void> => {
+  const checkDaemons = async (s: HangScope, inventory: Inventory): Promise<void> => {
     const now = host.now().getTime();
     if (now - lastDaemonCheck < (options.daemonEveryMs ?? 10_000)) return;
     lastDaemonCheck = now;

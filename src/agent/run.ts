@@ -10,6 +10,7 @@ import type { NodeStatus } from "../resources/node-status.ts";
 import type { ApplyResult } from "../resources/plan-types.ts";
 import { readAppliedRevision, writeAppliedRevision, type AppliedRevision, type RevisionSource } from "../state/agent-revision.ts";
 import { writeAgentStatus, type AgentStatusDoc } from "../state/agent-status.ts";
+import { hostCrashLoops, readHostStatus } from "../state/host-jobs.ts";
 import { crashLooping, initialAgentState, stepAgent, type AgentAction, type AgentInput, type AgentPolicy, type AgentState } from "./decide.ts";
 import { readFingerprint, startFileWatch } from "./file-watch.ts";
 import { readGitHead, runGitCheckout, runGitFetch, runGitInit, type GitSource } from "./git.ts";
@@ -142,6 +143,17 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   const statusWriter = documentWriter("the agent's status", writeAgentStatus);
   const revisionWriter = documentWriter("the applied revision", writeAppliedRevision);
 
+  // What crash-loops: processes the agent keeps starting again (decide.ts), and jobs the watch
+  // host keeps restarting in place (its status.json: a job that fails inside the host never dies
+  // as a process, so the agent would not see it).
+  const allCrashLoops = async (now: number): Promise<Array<{ id: string; deaths: number; nextRestartAt: string | null }>> => {
+    const own = crashLooping(state, now, policy).map((c) => ({ id: c.id, deaths: c.deaths, nextRestartAt: c.nextRestartAt === undefined ? null : iso(c.nextRestartAt) }));
+    const stateDir = lastGood?.resolved.stateDir;
+    const names = new Set(lastGood?.resolved.watches.map((w) => w.name) ?? []);
+    const hosted = stateDir === undefined ? [] : hostCrashLoops(await readHostStatus(stateDir).catch(() => undefined)).filter((l) => names.has(l.name));
+    return [...own, ...hosted.map((l) => ({ id: `watcher:${l.name}`, deaths: l.failures, nextRestartAt: l.retryAt })).filter((l) => !own.some((o) => o.id === l.id))];
+  };
+
   // Health, as /healthz and metrics see it now.
   const readHealth = async (): Promise<{ status: NodeStatus; health: NodeHealth } | undefined> => {
     if (lastGood === undefined) return undefined;
@@ -149,7 +161,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     const drift: Drift = last?.outcome ? { known: true, outOfSync: last.outcome.outOfSync, unknown: [] } : { known: false, reason: last ? `the last reconcile failed: ${last.message ?? "?"}` : "no reconcile has run yet" };
     const now = Date.now();
     const agent = {
-      crashLooping: crashLooping(state, now, policy).map((c) => ({ id: c.id, deaths: c.deaths, nextRestartAt: c.nextRestartAt === undefined ? null : iso(c.nextRestartAt) })),
+      crashLooping: await allCrashLoops(now),
       refused: refused ? { revision: refused.revision, issues: refused.issues.map(issueText) } : null,
     };
     return { status, health: assessHealth({ status, drift, nodeMatch: lastGood.nodeMatch, agent }) };
@@ -158,7 +170,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   const metrics = createAgentMetrics(async (): Promise<MetricsSnapshot> => {
     const now = Date.now();
     const seen = await readHealth();
-    const loops = new Set(crashLooping(state, now, policy).map((c) => c.id));
+    const loops = new Set((await allCrashLoops(now)).map((c) => c.id));
     const restarts = (id: string) => state.tracks.get(id)?.restarts ?? 0;
     const watches = await Promise.all(
       (seen?.status.watchers ?? []).map(async (w) => {
@@ -185,7 +197,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
       startedAt: iso(startedAt),
       updatedAt: iso(now),
       refused,
-      crashLooping: crashLooping(state, now, policy).map((c) => ({ id: c.id, deaths: c.deaths, nextRestartAt: c.nextRestartAt === undefined ? null : iso(c.nextRestartAt) })),
+      crashLooping: await allCrashLoops(now),
       lastReconcile: last
         ? {
             at: iso(last.at),

@@ -8,6 +8,7 @@ import { readMarkedProcesses } from "../resources/process/markers.ts";
 import { readInventoryForRepair } from "../state/inventory.ts";
 import { unwatchedProblem } from "../state/unwatched.ts";
 import { assessWatcherLiveness, notRespondingMessage } from "../state/watcher-liveness.ts";
+import { readHostStatus, type HostStatus } from "../state/host-jobs.ts";
 import { readJobReport } from "../state/job-report.ts";
 import type { WatcherStatusDoc } from "../state/watcher-status.ts";
 
@@ -59,6 +60,17 @@ function laneProblem(report: WatcherStatusDoc): string {
   return report.lastError?.message ?? `state ${report.state}`;
 }
 
+/** Why the watch host does not run a job it was given, or undefined when it runs it. Pure. */
+export function hostJobProblem(job: HostStatus["jobs"][string] | undefined): string | undefined {
+  if (job === undefined) return "the watch host does not run it (run `rtsync apply`)";
+  if (job.state === "restarting") {
+    const again = job.retryAt === undefined ? "" : `; the watch host starts it again at ${job.retryAt}`;
+    return `failed in the watch host: ${job.lastError?.message ?? "?"}${again}`;
+  }
+  if (job.state === "stopping") return "being stopped by the watch host";
+  return undefined;
+}
+
 export async function gatherStatus(m: ResolvedManifest, host: Host): Promise<NodeStatus> {
   const [{ inventory, warning }, marked] = await Promise.all([readInventoryForRepair(m.stateDir), readMarkedProcesses(host, m.stateDir)]);
   const daemons = await Promise.all(
@@ -81,17 +93,21 @@ export async function gatherStatus(m: ResolvedManifest, host: Host): Promise<Nod
       };
     }),
   );
+  // The watch host's view of its jobs: a job it keeps failing to run is not running, whatever its pid.
+  const hostDoc = readHostStatus(m.stateDir).catch(() => undefined);
   const watchers = await Promise.all(
     m.watches.map(async (w): Promise<WatcherStatus> => {
       const view = await readJob(host, resourceId.watcher(w.name), inventory.watchers[w.name], marked);
-      const run = runningPid(view, m.owner);
+      const hostedProblem = view.running && view.record?.match.includes("__host") === true ? hostJobProblem((await hostDoc)?.jobs[w.name]) : undefined;
+      const run = hostedProblem === undefined ? runningPid(view, m.owner) : undefined;
       const report = await readJobReport(m.stateDir, w.dir).catch(() => undefined);
       // A watcher that does not run is described from its last document (dead or stopped).
       // A pid that runs is not enough: its heartbeat must be recent (state/watcher-liveness.ts).
       const liveness = run === undefined ? undefined : assessWatcherLiveness(report, host.now().getTime());
       const hung = liveness?.responding === false ? notRespondingMessage(liveness) : undefined;
       const problem =
-        run === undefined && report !== undefined && view.record?.owner === m.owner ? watcherProblem(false, report) : (hung ?? processProblem(view, m.owner, run) ?? watcherProblem(run !== undefined, report));
+        hostedProblem ??
+        (run === undefined && report !== undefined && view.record?.owner === m.owner ? watcherProblem(false, report) : (hung ?? processProblem(view, m.owner, run) ?? watcherProblem(run !== undefined, report)));
       return {
         name: w.name,
         running: run !== undefined,

@@ -81,7 +81,7 @@ describe("the health vocabulary", () => {
     expect(h.problems.map((p) => p.message)).toEqual([
       'node "web1" matches none of the manifest\'s nodes: lists (it knows "master", "slave"), so nothing runs here (pass --node with one of them, or add "web1" to a nodes: list)',
       "manifest revision abc was refused (the agent keeps running the last one it applied): /m.yaml:3:5: bad",
-      "crash-looping: died 3 times in a row soon after starting; the agent starts it again at 2026-11-24T12:00:04Z",
+      "crash-looping: failed 3 times in a row soon after starting; started again at 2026-11-24T12:00:04Z",
     ]);
   });
 

@@ -113,8 +113,8 @@ function syncOf(id: string, running: boolean, drift: Drift): SyncStatus {
 function crashLoopProblem(agent: AgentView | undefined, id: string): string | undefined {
   const loop = agent?.crashLooping.find((c) => c.id === id);
   if (loop === undefined) return undefined;
-  const next = loop.nextRestartAt === null ? "" : `; the agent starts it again at ${loop.nextRestartAt}`;
-  return `crash-looping: died ${loop.deaths} times in a row soon after starting${next}`;
+  const next = loop.nextRestartAt === null ? "" : `; started again at ${loop.nextRestartAt}`;
+  return `crash-looping: failed ${loop.deaths} times in a row soon after starting${next}`;
 }
 
 function daemonHealth(d: DaemonStatus, inputs: HealthInputs): ResourceHealth {

@@ -52,6 +52,10 @@ export const HostStatusSchema = z.object({
       since: z.string(),
       /** Restarts in place after a failure (an exception, an engine that would not start). */
       restarts: z.int(),
+      /** Failures in a row (0 once the job ran a minute without one). */
+      failures: z.optional(z.int()),
+      /** state restarting: when it starts again. */
+      retryAt: z.optional(z.string()),
       lastError: z.optional(z.object({ at: z.string(), message: z.string() })),
     }),
   ),
@@ -80,4 +84,12 @@ export function readHostStatus(stateDir: string): Promise<HostStatus | undefined
 
 export function writeHostStatus(hostDir: string, status: HostStatus): Promise<void> {
   return writeDocument(hostFiles.status(hostDir), status);
+}
+
+/** Jobs the host keeps failing to run (`minFailures` or more failures in a row, waiting for the next try). Pure. */
+export function hostCrashLoops(status: HostStatus | undefined, minFailures = 3): Array<{ readonly name: string; readonly failures: number; readonly retryAt: string | null }> {
+  if (status === undefined) return [];
+  return Object.entries(status.jobs)
+    .filter(([, j]) => j.state === "restarting" && (j.failures ?? 0) >= minFailures)
+    .map(([name, j]) => ({ name, failures: j.failures ?? 0, retryAt: j.retryAt ?? null }));
 }

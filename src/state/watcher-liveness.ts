@@ -34,7 +34,7 @@ export type WatcherLiveness =
     };
 
 /** The liveness of a watcher that runs, from its status document. A document without a heartbeat (an older watcher) or none at all says nothing: responding. */
-export function assessWatcherLiveness(report: WatcherStatusDoc | undefined, now: number, policy: LivenessPolicy = DEFAULT_LIVENESS): WatcherLiveness {
+export function assessWatcherLiveness(report: Pick<WatcherStatusDoc, "heartbeatAt"> | undefined, now: number, policy: LivenessPolicy = DEFAULT_LIVENESS): WatcherLiveness {
   const beat = report?.heartbeatAt;
   if (beat === undefined || beat === null) return { responding: true };
   const at = Date.parse(beat);

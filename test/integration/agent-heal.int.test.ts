@@ -160,9 +160,12 @@ describe("rtsync agent", () => {
     expect(await daemonPid()).toBe(daemon);
 
     const watcher = await watcherPid();
+    const started = (await readWatcherStatus(`${f.stateDir}/watches/push`))?.startedAt;
     await save(manifest(f, port, { exclude: '["*.tmp", "*.swp"]' }));
     await agent.waitForLine((l) => l.resource === "watcher:push" && l.msg.includes("spec changed: exclude") && l.msg.endsWith(": done"), 20_000);
-    expect(await watcherPid()).not.toBe(watcher);
+    // The job restarts inside the watch host: same host, a new start.
+    expect(await watcherPid()).toBe(watcher);
+    expect((await readWatcherStatus(`${f.stateDir}/watches/push`))?.startedAt).not.toBe(started);
     await writeFile(f.path("source", "after-edit.txt"), "sent\n");
     await writeFile(f.path("source", "scratch.swp"), "not sent\n");
     await waitForSameTree(src(), replica(), { exclude: ["*.tmp", "*.swp"] });

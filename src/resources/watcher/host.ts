@@ -138,7 +138,7 @@ export async function waitForHostedJob(
         if (status?.pid === hostPid && status.specHash === job.specHash) {
           if (status.state === "watching") return {};
           if (status.state === "source-down" || status.state === "stopped") {
-            return { problem: `the watch runs but cannot watch its source: ${status.lastError?.message ?? status.state}; it keeps retrying (rtsync status shows it)` };
+            return { problem: `the watcher runs but cannot watch its source: ${status.lastError?.message ?? status.state}; it keeps retrying (rtsync status shows it)` };
           }
         }
       }

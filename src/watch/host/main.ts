@@ -63,8 +63,11 @@ interface Slot {
   restarts: number;
   /** Failures in a row (reset after a stable spell). */
   failures: number;
-  startedAt: number;
+  /** When its job last started successfully (ms); undefined while it has not since its last failure. */
+  runningSince?: number;
   retryTimer?: NodeJS.Timeout;
+  /** When a failed job starts again (ms). */
+  retryAt?: number;
   lastError?: { at: string; message: string };
   /** Stopped for good (removed from the list): a late failure restarts nothing. */
   removed: boolean;
@@ -112,7 +115,18 @@ export async function runWatchHost(stateDir: string, options: RunHostOptions = {
     startedAt,
     heartbeatAt: iso(),
     jobs: Object.fromEntries(
-      [...slots.values()].map((s) => [s.name, { specHash: s.hash, state: s.state, since: s.since, restarts: s.restarts, ...(s.lastError ? { lastError: s.lastError } : {}) }]),
+      [...slots.values()].map((s) => [
+        s.name,
+        {
+          specHash: s.hash,
+          state: s.state,
+          since: s.since,
+          restarts: s.restarts,
+          failures: s.failures,
+          ...(s.state === "restarting" && s.retryAt !== undefined ? { retryAt: iso(s.retryAt) } : {}),
+          ...(s.lastError ? { lastError: s.lastError } : {}),
+        },
+      ]),
     ),
   });
   const writer = startRetryingWriter((doc: HostStatus) => writeHostStatus(hostDir, doc), { delayMs: 100 });
@@ -153,7 +167,7 @@ export async function runWatchHost(stateDir: string, options: RunHostOptions = {
       );
       slot.job = job;
       slot.hash = job.specHash;
-      slot.startedAt = Date.now();
+      slot.runningSince = Date.now();
       // Tests only (never in a child environment apply builds): an exception thrown inside this job's context.
       if (process.env["RTSYNC_TEST_THROW_IN_JOB"] === slot.name && slot.restarts === 0) context.run(slot.name, () => setTimeout(() => {
         throw new Error(`fault injected into job ${slot.name} (RTSYNC_TEST_THROW_IN_JOB)`);
@@ -174,11 +188,13 @@ export async function runWatchHost(stateDir: string, options: RunHostOptions = {
   // and start it again after the backoff, with a full sync (events may have been lost meanwhile).
   const fail = (slot: Slot, error: unknown): void => {
     if (slot.removed || slot.state === "restarting") return;
-    if (Date.now() - slot.startedAt > STABLE_AFTER_MS) slot.failures = 0;
+    if (slot.runningSince !== undefined && Date.now() - slot.runningSince > STABLE_AFTER_MS) slot.failures = 0;
+    delete slot.runningSince;
     const delay = backoffDelay(slot.failures, restartPolicy);
     slot.failures += 1;
     slot.restarts += 1;
     slot.lastError = { at: iso(), message: messageOf(error) };
+    slot.retryAt = Date.now() + delay;
     say(`job ${slot.name} failed: ${messageOf(error)}; restarting it in ${delay} ms`);
     setState(slot, "restarting");
     const old = slot.job;
@@ -264,7 +280,7 @@ export async function runWatchHost(stateDir: string, options: RunHostOptions = {
       for (const name of plan.start) {
         const want = desired[name];
         if (want === undefined) continue;
-        const slot: Slot = { name, desired: want, hash: want.specHash, key: jobKey(want), state: "starting", since: iso(), chain: Promise.resolve(), restarts: 0, failures: 0, startedAt: Date.now(), removed: false };
+        const slot: Slot = { name, desired: want, hash: want.specHash, key: jobKey(want), state: "starting", since: iso(), chain: Promise.resolve(), restarts: 0, failures: 0, removed: false };
         slots.set(name, slot);
         void enqueue(slot, () => launch(slot, undefined));
       }
