@@ -38,19 +38,18 @@ import { startKnownPaths } from "./known-paths.ts";
 // The decisions are the pure parts' (batching/batcher.ts, engine/coalescer.ts,
 // engine/repair-policy.ts, batching/overlap.ts); this file carries them out: timers, the runner, events.
 
-/** How a lane's batch runs: rsync for real (the engine's), or whatever a test gives. */
-export type LaneRunner = (
-  batch: Batch,
-  signal: AbortSignal,
-  hooks: {
-    readonly start: () => void;
-    readonly progress: (progress: Progress) => void;
-    /** A full sync changed this path on the target (rsync/itemized.ts); absent: not counted (the initial sync's rsync itemizes nothing). */
-    readonly changed?: (change: ItemizedChange) => void;
-    /** The run stalled (epoch ms of its last byte), or moves data again (undefined). */
-    readonly stall?: (lastMovedAt: number | undefined) => void;
-  },
-) => Promise<BatchResult | { readonly halted: { readonly reason: HaltReason; readonly message: string } }>;
+/** What a run tells its lane while it goes. */
+export interface LaneHooks {
+  readonly start: () => void;
+  readonly progress: (progress: Progress) => void;
+  /** A full sync changed this path on the target (rsync/itemized.ts); absent: not counted (the initial sync's rsync itemizes nothing). */
+  readonly changed?: (change: ItemizedChange) => void;
+  /** The run stalled (epoch ms of its last byte), or moves data again (undefined). */
+  readonly stall?: (lastMovedAt: number | undefined) => void;
+}
+
+/** How a lane's batch runs: rsync for real (the engine's, runner.ts), or whatever a test gives. */
+export type LaneRunner = (batch: Batch, signal: AbortSignal, hooks: LaneHooks) => Promise<BatchResult | { readonly halted: { readonly reason: HaltReason; readonly message: string } }>;
 
 export interface LaneOptions {
   /** The lane's key (TargetSpec.key): the `target` of its events. */
@@ -186,7 +185,7 @@ export function startLane(o: LaneOptions): Lane {
   const known = startKnownPaths();
 
   // A runner that throws is a fatal run, not a lane that stops.
-  const runSafely = (batch: Batch, signal: AbortSignal, hooks: Parameters<LaneRunner>[2]): ReturnType<LaneRunner> =>
+  const runSafely = (batch: Batch, signal: AbortSignal, hooks: LaneHooks): ReturnType<LaneRunner> =>
     o.run(batch, signal, hooks).catch((error: unknown): BatchResult => ({ outcome: "fatal", exitCode: -1, durationMs: 0, messages: [messageOf(error)] }));
 
   // Runs beside a long run in flight (overlap-run.ts): paths disjoint from it go out meanwhile.
