@@ -214,23 +214,6 @@ export function startLane(o: LaneOptions): Lane {
     batchTimer = setTimeout(() => dispatch({ type: "tick", now: performance.now() }), Math.max(0, wakeAt - performance.now()));
   };
 
-  // Steps the coalescer and keeps its timer; returns what it delivers (the caller hands it on).
-  const stepQueue = (input: CoalescerInput): readonly Change[] | undefined => {
-    const result = stepCoalescer(coalescer, input);
-    coalescer = result.state;
-    const wakeAt = coalescer.wakeAt;
-    if (wakeAt !== undefined && coalesceTimer === undefined) {
-      coalesceTimer = setTimeout(() => {
-        coalesceTimer = undefined;
-        coalesce({ type: "timer", now: performance.now() });
-      }, Math.max(0, wakeAt - performance.now()));
-    } else if (wakeAt === undefined && coalesceTimer !== undefined) {
-      clearTimeout(coalesceTimer);
-      coalesceTimer = undefined;
-    }
-    return result.deliver;
-  };
-
   // Steps the batcher with one input and carries out what it says: the run to start (or, while
   // stopping, its cancellation, stepped at once), the next wake-up, the pending count. It calls
   // neither itself nor the coalescer; it returns the first step (a run-done's give-up is in it).
@@ -257,17 +240,25 @@ export function startLane(o: LaneOptions): Lane {
     }
   };
 
-  // Changes the coalescer delivered, into the batcher.
-  const deliver = (changes: readonly Change[]): void => {
-    stepBatcher({ type: "changed", changes, now: performance.now() });
-    emit({ type: "changes", at: Date.now(), target, count: changes.length, pending: pendingNow() });
-    beside.consider();
-  };
-
-  // One input to the coalescer; what it delivers goes to the batcher.
+  // One input to the coalescer (and its timer); what it delivers goes to the batcher.
   const coalesce = (input: CoalescerInput): void => {
-    const delivered = stepQueue(input);
-    if (delivered !== undefined) deliver(delivered);
+    const result = stepCoalescer(coalescer, input);
+    coalescer = result.state;
+    if (result.deliver !== undefined) {
+      stepBatcher({ type: "changed", changes: result.deliver, now: performance.now() });
+      emit({ type: "changes", at: Date.now(), target, count: result.deliver.length, pending: pendingNow() });
+      beside.consider();
+    }
+    const wakeAt = coalescer.wakeAt;
+    if (wakeAt !== undefined && coalesceTimer === undefined) {
+      coalesceTimer = setTimeout(() => {
+        coalesceTimer = undefined;
+        coalesce({ type: "timer", now: performance.now() });
+      }, Math.max(0, wakeAt - performance.now()));
+    } else if (wakeAt === undefined && coalesceTimer !== undefined) {
+      clearTimeout(coalesceTimer);
+      coalesceTimer = undefined;
+    }
   };
 
   // One input to the batcher. A retry (the backoff's tick, or a flush) carries everything that
