@@ -37,6 +37,7 @@ import { STOP_MODES, renderReport, type FootprintLayout, type FootprintRecord, t
 import { planTree, writeTree, type TreeLayout } from "./tree.ts";
 import { runVerify } from "./verify.ts";
 import { describeMachine } from "./machine.ts";
+import { readWatcherStatus } from "../src/state/watcher-status.ts";
 
 const REPO = fileURLToPath(new URL("../", import.meta.url));
 const PARTS = ["stopped", "footprint"] as const;
@@ -320,8 +321,8 @@ async function runStopped(bed: Bed, o: Options, size: number, run: number, tool:
     verify = await verifyReplicas(bed, [0]);
     if (two && mode && running.stateDir) {
       // what `rtsync status` reads: the lagging lane, named
-      const status = JSON.parse(await readFile(join(running.stateDir, "watches", "push", "status.json"), "utf8").catch(() => "{}")) as { targets?: { target: string; pending: number; behindSince: string | null; healthy: boolean }[] };
-      detail["lanesWhileStopped"] = status.targets?.map((t) => ({ target: t.target, pending: t.pending, behindSince: t.behindSince, healthy: t.healthy }));
+      const status = await readWatcherStatus(join(running.stateDir, "watches", "push")).catch(() => undefined);
+      detail["lanesWhileStopped"] = status?.targets?.map((t) => ({ target: t.target, pending: t.pending, behindSince: t.behindSince, healthy: t.healthy }));
     }
     if (two && mode) {
       const b = bed.daemons[1] as RsyncDaemon;

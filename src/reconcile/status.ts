@@ -6,7 +6,7 @@ import type { DaemonStatus, NodeStatus, WatcherStatus } from "../resources/node-
 import { readJob, type JobRecord, type JobView } from "../resources/process/job.ts";
 import { readMarkedProcesses } from "../resources/process/markers.ts";
 import { readInventoryForRepair } from "../state/inventory.ts";
-import { unwatchedProblem } from "../state/unwatched.ts";
+import { assessWatcherHealth } from "../state/watcher-health.ts";
 import { assessWatcherLiveness, notRespondingMessage } from "../state/watcher-liveness.ts";
 import { readHostStatus, type HostStatus } from "../state/host-jobs.ts";
 import { readJobReport } from "../state/job-report.ts";
@@ -35,7 +35,8 @@ function processProblem<R extends JobRecord>(view: JobView<R>, owner: string, ru
 
 /**
  * A watcher's problem. A watcher that is not running is reported from its last document as
- * stopped (down, or a signal) or dead, never as watching. Pure.
+ * stopped (down, or a signal) or dead, never as watching; a running one as its document says
+ * (state/watcher-health.ts decides). Pure.
  */
 export function watcherProblem(running: boolean, report: WatcherStatusDoc | undefined): string | undefined {
   if (!running) {
@@ -43,21 +44,7 @@ export function watcherProblem(running: boolean, report: WatcherStatusDoc | unde
     if (report.state === "stopped") return `stopped at ${report.updatedAt} (by \`rtsync down\` or a signal; \`rtsync apply\` starts it)`;
     return `dead: pid ${report.pid} ended without stopping (last report ${report.updatedAt}, state ${report.state}); run \`rtsync apply\``;
   }
-  if (!report || report.healthy || report.state === "starting") return undefined;
-  // Directories inotify would not watch: Degraded, naming them, while the rest replicates.
-  const unwatched = report.state === "watching" ? unwatchedProblem(report) : undefined;
-  if (unwatched !== undefined && (report.targets ?? []).every((l) => l.healthy)) return unwatched;
-  const other = laneProblem(report);
-  return unwatched === undefined ? other : `${other}; ${unwatched}`;
-}
-
-// The problem of a watcher whose lanes are not all healthy, or that is not watching. Pure.
-function laneProblem(report: WatcherStatusDoc): string {
-  // Several targets: each lane that is not healthy, by name (the others replicate meanwhile).
-  const lanes = report.targets ?? [];
-  const sick = report.state === "watching" && lanes.length > 1 ? lanes.filter((l) => !l.healthy) : [];
-  if (sick.length > 0) return sick.map((l) => `target ${l.url}: ${l.lastError?.message ?? "not healthy"}`).join("; ");
-  return report.lastError?.message ?? `state ${report.state}`;
+  return report === undefined ? undefined : assessWatcherHealth(report).problem;
 }
 
 /** Why the watch host does not run a job it was given, or undefined when it runs it. Pure. */

@@ -2,6 +2,7 @@ import type { NodeMatch } from "../manifest/node-match.ts";
 import type { AppliedRevision } from "../state/agent-revision.ts";
 import type { AgentStatusDoc } from "../state/agent-status.ts";
 import { unmatchedNodeMessage } from "../manifest/node-match.ts";
+import { assessWatcherHealth } from "../state/watcher-health.ts";
 import type { Change } from "./kinds.ts";
 import type { DaemonStatus, NodeStatus, WatcherStatus } from "./node-status.ts";
 import type { Plan } from "./plan-types.ts";
@@ -134,9 +135,9 @@ function watcherHealth(w: WatcherStatus, inputs: HealthInputs): ResourceHealth {
   if (loop) return { id, sync, health: "Degraded", problem: loop };
   if (!w.running) return { id, sync, health: "Missing", ...(w.problem ? { problem: w.problem } : {}) };
   if (w.problem) return { id, sync, health: "Degraded", problem: w.problem };
-  const r = w.report;
-  const progressing = r === undefined || r.state === "starting" || r.initialSync.state === "pending" || r.initialSync.state === "running";
-  return { id, sync, health: progressing ? "Progressing" : "Healthy" };
+  // What its document says (state/watcher-health.ts, as `rtsync status` decided the problem above).
+  const { health, problem } = assessWatcherHealth(w.report);
+  return { id, sync, health, ...(problem === undefined ? {} : { problem }) };
 }
 
 /** The node's sync status and health, and each problem in one sentence. */

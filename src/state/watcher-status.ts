@@ -3,12 +3,18 @@ import { UnwatchedDirSchema } from "./unwatched.ts";
 import { readDocument, writeDocument, type DocumentKind } from "./document.ts";
 import { watchFiles } from "./layout.ts";
 import { SOURCE_KINDS } from "./watch-spec.ts";
+import { assessWatcherHealth } from "./watcher-health.ts";
 
 // The watcher's status document (WATCHDIR/status.json): written by the watcher process only (its
 // status reducer, watch/process/status.ts), read by `rtsync status`, apply's progress display and
 // the agent. Times are ISO strings, absent values null. The reader is lenient about keys it does
 // not know (a watcher started by an older or newer rtsync may still be running), strict about the
 // ones it reads.
+//
+// Each lane is stored once (`targets`); what the watch as a whole says of them (pending the most
+// any lane has, the latest runs, counters summed, healthy, ...) is computed when the document is
+// read (viewWatcherStatus), the health by state/watcher-health.ts. A document written by an older
+// watcher also holds those aggregates (and no lanes before issue 14): it is read as it is.
 
 export const RUN_OUTCOMES = ["ok", "transient", "auth", "partial", "max-delete", "fatal", "cancelled"] as const;
 /**
@@ -102,7 +108,7 @@ export const LaneStatusSchema = z.object({
   target: z.string(),
   /** The destination as rsync takes it (a daemon user included, never a password). */
   url: z.string(),
-  /** Its last run (if any) succeeded, nothing is given up and it did not halt. */
+  /** Its last run (if any) succeeded, nothing is given up and it did not halt (watcher-health.ts; computed on read). */
   healthy: z.boolean(),
   /** Changes not on this target yet: waiting, in flight, waiting for a retry or a repair. */
   pending: z.number(),
@@ -190,21 +196,144 @@ export const WatcherStatusSchema = z.object({
    */
   hosted: z.optional(z.boolean()),
 });
-/** The watcher's status document, as the watcher writes it. */
+/** The watcher's status document as its readers see it: the lanes and the watch's aggregate of them. */
 export type WatcherStatusDoc = z.infer<typeof WatcherStatusSchema>;
 
-const STATUS: DocumentKind<WatcherStatusDoc> = {
+/** The fields computed on read (from the lanes): stored only by older watchers. */
+const AGGREGATES = { healthy: true, pending: true, retryAt: true, lastRun: true, lastIncremental: true, lastFullSync: true, nextFullSync: true, initialSync: true } as const;
+
+const StoredLaneSchema = z.extend(LaneStatusSchema, { healthy: z.optional(z.boolean()) });
+
+/** What status.json holds: each lane once, the watch's own fields, and (older watchers) the aggregates. */
+const StoredWatcherStatusSchema = z.extend(z.partial(WatcherStatusSchema, AGGREGATES), {
+  counters: z.object({
+    // The lanes' sums: written by older watchers only.
+    ...z.partial(z.object(RUN_COUNTERS)).shape,
+    sourceRestarts: z.number(),
+    overflows: z.optional(z.number()),
+  }),
+  targets: z.optional(z.array(StoredLaneSchema)),
+});
+type StoredWatcherStatus = z.infer<typeof StoredWatcherStatusSchema>;
+type StoredLane = z.infer<typeof StoredLaneSchema>;
+
+const later = <T extends { readonly at: string }>(a: T | null, b: T | null): T | null => (a === null ? b : b === null ? a : Date.parse(b.at) > Date.parse(a.at) ? b : a);
+const earliest = (times: ReadonlyArray<string | null>): string | null =>
+  times.reduce<string | null>((min, t) => (t === null ? min : min === null || Date.parse(t) < Date.parse(min) ? t : min), null);
+
+const INITIAL_ORDER = ["running", "pending", "failed", "done", "skipped"] as const;
+const SAMPLE = 20;
+
+type Failing = NonNullable<LaneStatus["failing"]>;
+
+function mergeUnique(a: readonly string[], b: readonly string[], max: number): string[] {
+  return [...new Set([...a, ...b])].slice(0, max);
+}
+
+// The lanes' failing paths together (one lane's as it is).
+function mergeFailing(all: readonly Failing[]): Failing | null {
+  const [first, ...rest] = all;
+  if (first === undefined) return null;
+  return rest.reduce<Failing>(
+    (m, f) => ({
+      since: earliest([m.since, f.since]) ?? m.since,
+      paths: m.paths + f.paths,
+      sample: mergeUnique(m.sample, f.sample, SAMPLE),
+      reasons: mergeUnique(m.reasons, f.reasons, 5),
+      detail: m.detail ?? f.detail,
+      repairAt: earliest([m.repairAt, f.repairAt]),
+      attempts: Math.max(m.attempts, f.attempts),
+    }),
+    first,
+  );
+}
+
+// A document of a watcher before issue 14 (no lanes): its aggregates are all it has.
+function viewWithoutLanes(s: StoredWatcherStatus): WatcherStatusDoc {
+  const { targets: _none, ...watch } = s;
+  const c = s.counters;
+  return {
+    ...watch,
+    healthy: assessWatcherHealth(s).healthy,
+    pending: s.pending ?? 0,
+    retryAt: s.retryAt ?? null,
+    lastRun: s.lastRun ?? null,
+    lastIncremental: s.lastIncremental ?? null,
+    lastFullSync: s.lastFullSync ?? null,
+    nextFullSync: s.nextFullSync ?? null,
+    initialSync: s.initialSync ?? { state: "skipped", progress: null },
+    counters: { ...c, runs: c.runs ?? 0, incrementalRuns: c.incrementalRuns ?? 0, fullSyncs: c.fullSyncs ?? 0, failedRuns: c.failedRuns ?? 0, gaveUp: c.gaveUp ?? 0, pathsSent: c.pathsSent ?? 0, bytesSent: c.bytesSent ?? 0 },
+  };
+}
+
+/**
+ * The document as its readers see it: the top-level fields from the lanes, so a reader that knows
+ * nothing of lanes (a script) reads the watch as a whole: pending the most any lane has, the latest
+ * runs, the earliest retry and next full sync, counters summed, halted only when every lane is,
+ * healthy (watcher-health.ts) only when every lane is. The state is the watcher's own (stored). Whatever aggregate a stored document holds
+ * (an older watcher's) is replaced by the one computed here. Pure.
+ */
+export function viewWatcherStatus(s: StoredWatcherStatus): WatcherStatusDoc {
+  const stored = s.targets;
+  if (stored === undefined) return viewWithoutLanes(s);
+  const health = assessWatcherHealth(s);
+  const lanes: LaneStatus[] = stored.map((l, i) => ({ ...l, healthy: health.targets[i]?.healthy ?? false }));
+  const allHalted = lanes.length > 0 && lanes.every((l) => l.halted !== null);
+  const sum = (pick: (c: LaneStatus["counters"]) => number): number => lanes.reduce((n, l) => n + pick(l.counters), 0);
+  const initial = INITIAL_ORDER.find((st) => lanes.some((l) => l.initialSync.state === st)) ?? s.initialSync?.state ?? "skipped";
+  const initialLane = lanes.find((l) => l.initialSync.state === initial);
+  return {
+    ...s,
+    healthy: health.healthy,
+    pending: Math.max(0, ...lanes.map((l) => l.pending)),
+    retryAt: earliest(lanes.map((l) => l.retryAt)),
+    lastRun: lanes.reduce<RunRecord | null>((r, l) => later(r, l.lastRun), null),
+    lastIncremental: lanes.reduce<RunRecord | null>((r, l) => later(r, l.lastIncremental), null),
+    lastFullSync: lanes.reduce<RunRecord | null>((r, l) => later(r, l.lastFullSync), null),
+    nextFullSync: earliest(lanes.map((l) => l.nextFullSync)),
+    initialSync: { state: initial, progress: initialLane?.initialSync.progress ?? null },
+    counters: {
+      ...s.counters,
+      runs: sum((c) => c.runs),
+      incrementalRuns: sum((c) => c.incrementalRuns),
+      fullSyncs: sum((c) => c.fullSyncs),
+      failedRuns: sum((c) => c.failedRuns),
+      gaveUp: sum((c) => c.gaveUp),
+      pathsSent: sum((c) => c.pathsSent),
+      bytesSent: sum((c) => c.bytesSent),
+      repairedPaths: sum((c) => c.repairedPaths ?? 0),
+    },
+    halted: allHalted ? lanes.reduce<LaneStatus["halted"]>((h, l) => later(h, l.halted), null) : null,
+    failing: mergeFailing(lanes.flatMap((l) => (l.failing === null ? [] : [l.failing]))),
+    targets: lanes,
+  };
+}
+
+// What status.json stores of a document: each lane once, without what is computed on read.
+function storedOf(doc: WatcherStatusDoc): StoredWatcherStatus {
+  if (doc.targets === undefined) return doc;
+  const { healthy: _h, pending: _p, retryAt: _r, lastRun: _l, lastIncremental: _i, lastFullSync: _f, nextFullSync: _n, initialSync: _s, halted: _halted, failing: _failing, counters, targets, ...watch } = doc;
+  const { sourceRestarts, overflows } = counters;
+  return {
+    ...watch,
+    counters: { sourceRestarts, ...(overflows === undefined ? {} : { overflows }) },
+    targets: targets.map(({ healthy: _lane, ...lane }): StoredLane => lane),
+  };
+}
+
+const STATUS: DocumentKind<StoredWatcherStatus> = {
   what: "an rtsync watcher status document",
-  schema: WatcherStatusSchema,
+  schema: StoredWatcherStatusSchema,
   fix: "the watcher rewrites it within a second while it runs; if it does not run, `rtsync apply` starts it",
 };
 
-/** The watcher's status.json, or undefined before its first write. */
-export function readWatcherStatus(watchDir: string): Promise<WatcherStatusDoc | undefined> {
-  return readDocument(watchFiles.status(watchDir), STATUS);
+/** The watcher's status.json as its readers see it (viewWatcherStatus), or undefined before its first write. */
+export async function readWatcherStatus(watchDir: string): Promise<WatcherStatusDoc | undefined> {
+  const stored = await readDocument(watchFiles.status(watchDir), STATUS);
+  return stored === undefined ? undefined : viewWatcherStatus(stored);
 }
 
-/** Replaces status.json (atomically, without fsync: it is rewritten every few hundred ms). */
+/** Replaces status.json (atomically, without fsync: it is rewritten every few hundred ms), each lane once. */
 export function writeWatcherStatus(watchDir: string, doc: WatcherStatusDoc): Promise<void> {
-  return writeDocument(watchFiles.status(watchDir), doc, { fsync: false });
+  return writeDocument(watchFiles.status(watchDir), storedOf(doc), { fsync: false });
 }

@@ -7,18 +7,16 @@ import { DEFAULT_BATCHER_CONFIG } from "../batching/batcher.ts";
 import { buildChanges } from "../batching/changes.ts";
 import { buildExcludeMatcher, type ExcludeMatcher } from "../batching/exclude-match.ts";
 import type { BatcherConfig } from "../batching/types.ts";
-import { runBatch } from "../rsync/batch.ts";
 import { acceptsConnections, daemonAddressOf } from "../rsync/reachable.ts";
-import { checkFullSync } from "../guard/check.ts";
-import { baselineOf, haltScope, type SourceBaseline } from "../guard/decide.ts";
+import { baselineOf } from "../guard/decide.ts";
 import type { HaltReason } from "../../state/watcher-status.ts";
 import { readSourceRoot } from "../guard/source-root.ts";
-import { identityHaltMessage } from "../guard/identity.ts";
 import { openIdentityGate } from "../guard/identity-gate.ts";
 import { loadEventSource } from "../sources/select.ts";
 import { WatchSourceError, fullSyncRequest, type EventSource, type SourceEvent, type Subscription } from "../sources/source.ts";
 import type { EngineEvent } from "./events.ts";
 import { INITIAL_SYNC, startLane, type Lane, type LaneRunner } from "./lane.ts";
+import { runLaneBatch, type HaltReport, type RunnerInputs, type SourceRootState } from "./runner.ts";
 import { makeUnwatchedReporter } from "./unwatched-report.ts";
 import { DEFAULT_SOURCE_RESTART, FRESH_SOURCE, planSourceRestart, type RestartState } from "./restart-policy.ts";
 import { DEFAULT_REPAIR } from "./repair-policy.ts";
@@ -29,8 +27,8 @@ import { startResumePoll, type ResumePoll } from "./resume-poll.ts";
 // (lane.ts: its own batcher, coalescer, runs, retries, repair and full-sync schedules, halt), so a
 // target that is down or slow never delays another. What to send and when is decided by the pure
 // parts (batching/batcher.ts, engine/coalescer.ts, engine/restart-policy.ts,
-// engine/repair-policy.ts); this file and lane.ts own the timers, the child processes and the
-// order of things:
+// engine/repair-policy.ts); lane.ts owns a lane's timers and runs, runner.ts carries out one run
+// (identity gate, deletion guard, rsync), and this file only wires them and the event source:
 //
 //   event source --events--> buildChanges (excludes, once) --+--> lane 1 --> rsync to target 1
 //        ^  fails: restart with backoff,                      +--> lane 2 --> rsync to target 2
@@ -47,7 +45,7 @@ import { startResumePoll, type ResumePoll } from "./resume-poll.ts";
 // - a file written but not closed (MODIFY without CLOSE_WRITE: a log, a database) is held for the
 //   watch's settle time and then handed to every lane as if closed, again each settle time while
 //   writes continue (settle-timer.ts); each lane counts it as pending meanwhile.
-// - every full sync first passes the deletion guard (guard/decide.ts). A source root that is
+// - every full sync first passes the deletion guard (guard/decide.ts, via runner.ts). A source root that is
 //   missing, unmounted or on another device halts every lane (the source is the watch's); a
 //   source emptied while a target holds files, or a full sync that hit maxDelete, halts that
 //   target's lane. Halted, a lane runs no rsync at all until the watcher is started again.
@@ -136,12 +134,12 @@ export async function startWatchEngine(spec: WatchSpec, options: EngineOptions =
   let restart: RestartState = FRESH_SOURCE;
   let stopping = false;
   let restartTimer: NodeJS.Timeout | undefined;
-  // The source root as the watcher started with it: what every lane's deletion guard compares against.
-  let baseline: SourceBaseline | undefined = baselineOf(await readSourceRoot(spec.source, excluded));
+  // The source root as the watcher started with it (what every lane's deletion guard compares
+  // against), and whether the source reported it gone: shared by the lanes' runs (runner.ts).
+  const root: SourceRootState = { baseline: baselineOf(await readSourceRoot(spec.source, excluded)), gone: false };
   // The source root as the job first found it (recorded in the watch's state dir on the first start).
   const identity = await openIdentityGate(spec.name, spec.source, spec.stateDir);
   const atStart = await identity.check();
-  let rootGone = false;
   let resumePoll: ResumePoll | undefined;
   let resumeOnReady = false;
   let sub: Subscription | undefined;
@@ -163,7 +161,7 @@ export async function startWatchEngine(spec: WatchSpec, options: EngineOptions =
     },
   });
   // The source root is not the job's: every lane halts, and the job looks again every second.
-  const haltWatch = (reason: HaltReason, message: string): { readonly halted: { readonly reason: HaltReason; readonly message: string } } => {
+  const haltWatch = (reason: HaltReason, message: string): void => {
     for (const other of lanes) other.halt(reason, message);
     resumePoll ??= startResumePoll({
       everyMs: options.resumeEveryMs ?? 1000,
@@ -174,41 +172,31 @@ export async function startWatchEngine(spec: WatchSpec, options: EngineOptions =
         restartSource(); // it may watch what stood in the root's place (a symlink's target)
       },
     });
-    return { halted: { reason, message } };
   };
-  // A lane's runs: every run passes the identity gate and runs on the root it checked (pinned by a
-  // descriptor), a full sync the deletion guard too (source checks, the listing of the target).
-  const runnerOf =
-    (lane: LaneSpec): LaneRunner =>
-    async (batch, signal, hooks) => {
+  // A lane's runs (runner.ts); a halt it reports is carried out here, on the lanes it concerns.
+  const runnerOf = (lane: LaneSpec): LaneRunner => {
+    const inputs: RunnerInputs = { watch: spec.name, source: spec.source, lane, excluded, identity, root };
+    return async (batch, signal, hooks) => {
+      // Handed over from a process that ran the job alone: no run before it is gone.
       if (options.hold !== undefined) await options.hold;
-      const pinned = await identity.pin();
-      if (!pinned.ok) return haltWatch(pinned.reason, pinned.message);
-      try {
-        return await runPinned(lane, batch, signal, hooks, pinned.root.fd);
-      } finally {
-        await pinned.root.close();
-      }
+      const report = await runLaneBatch(inputs, batch, signal, hooks);
+      if ("halted" in report) haltFor(lane.key, report.halted);
+      return report;
     };
-  // One run on the pinned source root (rsync reads it from the descriptor the gate opened).
-  const runPinned = async (lane: LaneSpec, batch: Parameters<LaneRunner>[0], signal: AbortSignal, hooks: Parameters<LaneRunner>[2], sourceFd: number): ReturnType<LaneRunner> => {
-    if (batch.kind === "full" && rootGone) return haltWatch("source-changed", identityHaltMessage(spec.name, `the event source reports the source root ${spec.source} gone`));
-    if (batch.kind === "full") {
-      const guard = await checkFullSync({ spec: lane, excluded, baseline, signal });
-      baseline = guard.baseline;
-      if (guard.outcome.kind === "halt") {
-        const { reason, message } = guard.outcome;
-        // The source is the watch's: every other lane would mirror the same wrong tree.
-        if (haltScope(reason) === "watch") for (const other of lanes) if (other.key !== lane.key) other.halt(reason, message);
-        return { halted: { reason, message } };
-      }
-      if (guard.outcome.kind === "failed") {
-        hooks.start();
-        return guard.outcome.result;
-      }
+  };
+  // What a halt a run reported means for the lanes: the job's (every lane, and the resume poll),
+  // the watch's (every other lane; the reporting lane halts itself), or the target's alone.
+  const haltFor = (key: string, halt: HaltReport): void => {
+    switch (halt.scope) {
+      case "job":
+        haltWatch(halt.reason, halt.message);
+        return;
+      case "watch":
+        for (const other of lanes) if (other.key !== key) other.halt(halt.reason, halt.message);
+        return;
+      case "target":
+        return;
     }
-    hooks.start();
-    return runBatch(lane, batch, { signal, sourceFd, onProgress: hooks.progress, ...(hooks.changed === undefined ? {} : { onChanged: hooks.changed }), ...(hooks.stall ? { onStall: hooks.stall } : {}) });
   };
   // A daemon target that refused connections is probed while its lane backs off (lane.ts).
   const probeOf = (lane: LaneSpec): { probe: () => Promise<boolean> } | Record<string, never> => {
@@ -250,7 +238,7 @@ export async function startWatchEngine(spec: WatchSpec, options: EngineOptions =
     const next = planSourceRestart(restart, restartPolicy);
     restart = next.state;
     const err = error instanceof WatchSourceError ? error : new WatchSourceError("failed", messageOf(error), { cause: error });
-    rootGone = err.reason === "root-gone";
+    root.gone = err.reason === "root-gone";
     emit({ type: "source-error", at: Date.now(), reason: err.reason, message: err.message, retryInMs: next.delayMs });
     restartTimer = setTimeout(() => subscribe(true), next.delayMs);
   };
@@ -294,7 +282,7 @@ export async function startWatchEngine(spec: WatchSpec, options: EngineOptions =
       ({ watches }) => {
         if (sub !== current || stopping) return;
         restart = FRESH_SOURCE;
-        rootGone = false;
+        root.gone = false;
         emit({ type: "source-ready", at: Date.now(), watcher: source.kind, watches, ...(source.why === undefined ? {} : { why: source.why }) });
         resolveReady({ watches });
         if (resumeOnReady) {

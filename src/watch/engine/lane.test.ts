@@ -3,7 +3,8 @@ import { DEFAULT_BATCHER_CONFIG } from "../batching/batcher.ts";
 import type { Batch, BatcherConfig, Change } from "../batching/types.ts";
 import type { BatchResult } from "../rsync/batch.ts";
 import type { LaneEvent } from "./events.ts";
-import { EARLY_MAX_PATHS, startLane, type Lane, type LaneRunner } from "./lane.ts";
+import { EARLY_MAX_PATHS } from "./early-sends.ts";
+import { startLane, type Lane, type LaneRunner } from "./lane.ts";
 
 // The lane as a unit: two of them fed the same change stream, one runner for each standing in
 // for rsync (a target that answers, one that is down, one that is slow). No processes, real (short)

@@ -5,7 +5,7 @@ import type { HaltReason, Progress } from "../../state/watcher-status.ts";
 import { fullSyncPending, INITIAL_STATE, pendingCount, step, type BatcherInput, type BatcherState, type Step } from "../batching/batcher.ts";
 import { DEFAULT_OVERLAP_AFTER_MS } from "../batching/overlap.ts";
 import type { Batch, BatcherConfig, Change } from "../batching/types.ts";
-import { displayPath, type BytePath } from "../byte-path.ts";
+import { displayPath } from "../byte-path.ts";
 import { maxDeleteHaltMessage } from "../guard/decide.ts";
 import type { BatchResult } from "../rsync/batch.ts";
 import { failedToConnect, firstErrorLine, parseFailureReasons, parseSkippedDeletions } from "../rsync/result.ts";
@@ -17,6 +17,8 @@ import { startAdaptiveTimer, startScheduleTimer, type ScheduleTimer } from "./sc
 import type { ItemizedChange } from "../rsync/itemized.ts";
 import { startRepairCount } from "./repair-count.ts";
 import { startKnownPaths } from "./known-paths.ts";
+import { startEarlySends } from "./early-sends.ts";
+import { startReachProbe } from "./reach-probe.ts";
 
 // One lane: everything a watch does for one of its targets. The engine (engine.ts) owns the event
 // source and hands every change to each lane; a lane owns its own pending set and batcher state,
@@ -33,24 +35,27 @@ import { startKnownPaths } from "./known-paths.ts";
 //   change stream                               halt: no rsync any more (restart the watcher)
 //
 // An incremental run in flight for long (a big file, a --bwlimit) lets one run beside it carry
-// the pending paths it cannot meet (overlap-run.ts); the batcher's next run waits for both.
+// the pending paths it cannot meet (overlap-run.ts); the batcher's next run waits for both. While
+// a full sync runs, changes are also sent early beside it (early-sends.ts); while the lane backs
+// off from a target it could not reach, the target is probed (reach-probe.ts). Both own their state.
 //
-// The decisions are the pure parts' (batching/batcher.ts, engine/coalescer.ts,
-// engine/repair-policy.ts, batching/overlap.ts); this file carries them out: timers, the runner, events.
+// Every input reaches the batcher through one function (stepBatcher), which calls neither itself
+// nor the coalescer; a run's end comes back as a value to runEnded. The decisions are the pure
+// parts' (batching/batcher.ts, engine/coalescer.ts, engine/repair-policy.ts, batching/overlap.ts,
+// stepEarlySends, stepReachProbe); this file carries them out: timers, the runner, events.
 
-/** How a lane's batch runs: rsync for real (the engine's), or whatever a test gives. */
-export type LaneRunner = (
-  batch: Batch,
-  signal: AbortSignal,
-  hooks: {
-    readonly start: () => void;
-    readonly progress: (progress: Progress) => void;
-    /** A full sync changed this path on the target (rsync/itemized.ts); absent: not counted (the initial sync's rsync itemizes nothing). */
-    readonly changed?: (change: ItemizedChange) => void;
-    /** The run stalled (epoch ms of its last byte), or moves data again (undefined). */
-    readonly stall?: (lastMovedAt: number | undefined) => void;
-  },
-) => Promise<BatchResult | { readonly halted: { readonly reason: HaltReason; readonly message: string } }>;
+/** What a run tells its lane while it goes. */
+export interface LaneHooks {
+  readonly start: () => void;
+  readonly progress: (progress: Progress) => void;
+  /** A full sync changed this path on the target (rsync/itemized.ts); absent: not counted (the initial sync's rsync itemizes nothing). */
+  readonly changed?: (change: ItemizedChange) => void;
+  /** The run stalled (epoch ms of its last byte), or moves data again (undefined). */
+  readonly stall?: (lastMovedAt: number | undefined) => void;
+}
+
+/** How a lane's batch runs: rsync for real (the engine's, runner.ts), or whatever a test gives. */
+export type LaneRunner = (batch: Batch, signal: AbortSignal, hooks: LaneHooks) => Promise<BatchResult | { readonly halted: { readonly reason: HaltReason; readonly message: string } }>;
 
 export interface LaneOptions {
   /** The lane's key (TargetSpec.key): the `target` of its events. */
@@ -108,24 +113,6 @@ interface InFlight {
   readonly done: Promise<void>;
 }
 
-/**
- * Paths an early send may carry before it gives up for the rest of the full sync (a storm during a
- * full sync goes out after it, as a batch or a full sync of its own, as it always did).
- */
-export const EARLY_MAX_PATHS = 1000;
-
-/**
- * What an early send takes from a change stream: closed writes, new and deleted paths; not a file
- * still open (it is sent once closed), nor a renamed directory (its rename step needs the batch
- * machinery). `into` is path -> tree. Pure apart from filling `into`.
- */
-export function addEarlyPaths(into: Map<BytePath, boolean>, changes: readonly Change[]): void {
-  for (const c of changes) {
-    if (c.write === "open" || c.renamedFrom !== undefined || c.path.length === 0) continue;
-    into.set(c.path, c.tree || (into.get(c.path) ?? false));
-  }
-}
-
 /** A finished run as the log and status see it. Pure. */
 function summaryOf(kind: RunKind, reason: string, paths: number, result: BatchResult, repaired?: number): RunSummary {
   return {
@@ -168,32 +155,18 @@ export function startLane(o: LaneOptions): Lane {
   let repairTimer: NodeJS.Timeout | undefined;
   let scheduleTimer: ScheduleTimer | undefined;
   let lastPending = 0;
-  // Early sends (see LaneEvent "early-run-done"): while a full sync runs, which can take minutes
-  // on a big tree, the changes that arrive are held for after it (that is what keeps them safe:
-  // its --delete-delay may remove a file it did not list, or land an older copy over a newer one)
-  // and, meanwhile, also sent at once by small incremental runs beside it, one at a time, so they
-  // show on the target without waiting for its end. Nothing depends on them.
-  let fullInFlight = false;
-  let early: Map<BytePath, boolean> = new Map();
-  let earlyGaveUp = false;
-  let earlyInFlight: InFlight | undefined;
-  let probeTimer: NodeJS.Timeout | undefined;
-  // A probe said yes and the retry still could not connect (a proxy, another address): the probe
-  // does not see what rsync sees, so the backoff alone decides until a run succeeds.
-  let probeRetried = false;
-  let probeMisled = false;
   // What the event path has pending: a full sync's changes outside it are counted as repaired.
   const known = startKnownPaths();
 
   // A runner that throws is a fatal run, not a lane that stops.
-  const runSafely = (batch: Batch, signal: AbortSignal, hooks: Parameters<LaneRunner>[2]): ReturnType<LaneRunner> =>
+  const runSafely = (batch: Batch, signal: AbortSignal, hooks: LaneHooks): ReturnType<LaneRunner> =>
     o.run(batch, signal, hooks).catch((error: unknown): BatchResult => ({ outcome: "fatal", exitCode: -1, durationMs: 0, messages: [messageOf(error)] }));
 
   // Runs beside a long run in flight (overlap-run.ts): paths disjoint from it go out meanwhile.
   const beside = startBesideRuns({
     config,
     afterMs: o.overlapAfterMs ?? DEFAULT_OVERLAP_AFTER_MS,
-    read: () => ({ pending: state.phase === "running" ? state.pending : undefined, blocked: earlyInFlight !== undefined || stopping || halted !== undefined }),
+    read: () => ({ pending: state.phase === "running" ? state.pending : undefined, blocked: early.inFlight() !== undefined || stopping || halted !== undefined }),
     take: (rest) => {
       if (state.phase === "running") state = { ...state, pending: rest };
     },
@@ -204,6 +177,25 @@ export function startLane(o: LaneOptions): Lane {
       notePending();
     },
   });
+
+  // Changes sent at once beside a full sync in flight (early-sends.ts).
+  const early = startEarlySends({
+    run: (batch, signal) => runSafely(batch, signal, { start: () => undefined, progress: () => undefined }),
+    done: (batch, result) => {
+      if (batch.kind === "incremental") emit({ type: "early-run-done", at: Date.now(), target, run: summaryOf("incremental", "early, during a full sync", batch.entries.size, result) });
+    },
+    blocked: () => stopping || halted !== undefined,
+  });
+  // A target that could not be reached is asked again while the lane backs off (reach-probe.ts).
+  const reach =
+    o.probe === undefined
+      ? undefined
+      : startReachProbe({
+          probe: o.probe,
+          everyMs: o.probeEveryMs ?? 500,
+          waiting: () => state.phase === "backoff" && !stopping && halted === undefined,
+          retry: () => dispatch({ type: "flush", now: performance.now() }),
+        });
 
   const pendingNow = (): number => pendingCount(state) + queuedCount(coalescer) + repair.paths + beside.paths() + (o.held?.() ?? 0);
 
@@ -222,28 +214,59 @@ export function startLane(o: LaneOptions): Lane {
     batchTimer = setTimeout(() => dispatch({ type: "tick", now: performance.now() }), Math.max(0, wakeAt - performance.now()));
   };
 
-  // One input to the batcher; carries out the run it asks for and arms its next wake-up.
-  const dispatch = (input: BatcherInput): Step => {
-    // A retry (the backoff's tick, or a flush) carries everything that waited behind it, not only
-    // what had reached the batcher: the coalescer holds changes while the lane backs off.
-    if (state.phase === "backoff" && (input.type === "tick" || input.type === "flush")) coalesce({ type: "flush", now: input.now });
-    const before = state.phase;
-    const result = step(state, input, config);
-    const next = result.state;
-    state = next;
-    if (next.phase === "backoff" && before === "running" && input.type === "run-done") {
-      emit({ type: "retry-scheduled", at: Date.now(), target, retryAt: Date.now() + (next.retryAt - performance.now()), attempt: next.attempt, outcome: input.outcome });
-    }
-    if (result.run !== undefined) {
-      if (stopping && !allowLaunch) {
-        dispatch({ type: "run-done", outcome: "cancelled", now: performance.now() });
-        return result;
+  // Steps the batcher with one input and carries out what it says: the run to start (or, while
+  // stopping, its cancellation, stepped at once), the next wake-up, the pending count. It calls
+  // neither itself nor the coalescer; it returns the first step (a run-done's give-up is in it).
+  const stepBatcher = (first: BatcherInput): Step => {
+    let input = first;
+    let firstStep: Step | undefined;
+    for (;;) {
+      const before = state.phase;
+      const result = step(state, input, config);
+      firstStep ??= result;
+      const next = result.state;
+      state = next;
+      if (next.phase === "backoff" && before === "running" && input.type === "run-done") {
+        emit({ type: "retry-scheduled", at: Date.now(), target, retryAt: Date.now() + (next.retryAt - performance.now()), attempt: next.attempt, outcome: input.outcome });
       }
-      launch(result.run);
+      if (result.run !== undefined && stopping && !allowLaunch) {
+        input = { type: "run-done", outcome: "cancelled", now: performance.now() };
+        continue;
+      }
+      if (result.run !== undefined) launch(result.run);
+      armBatchTimer(result.wakeAt);
+      notePending();
+      return firstStep;
     }
-    armBatchTimer(result.wakeAt);
-    notePending();
-    return result;
+  };
+
+  // One input to the coalescer (and its timer); what it delivers goes to the batcher.
+  const coalesce = (input: CoalescerInput): void => {
+    const result = stepCoalescer(coalescer, input);
+    coalescer = result.state;
+    if (result.deliver !== undefined) {
+      stepBatcher({ type: "changed", changes: result.deliver, now: performance.now() });
+      emit({ type: "changes", at: Date.now(), target, count: result.deliver.length, pending: pendingNow() });
+      beside.consider();
+    }
+    const wakeAt = coalescer.wakeAt;
+    if (wakeAt !== undefined && coalesceTimer === undefined) {
+      coalesceTimer = setTimeout(() => {
+        coalesceTimer = undefined;
+        coalesce({ type: "timer", now: performance.now() });
+      }, Math.max(0, wakeAt - performance.now()));
+    } else if (wakeAt === undefined && coalesceTimer !== undefined) {
+      clearTimeout(coalesceTimer);
+      coalesceTimer = undefined;
+    }
+  };
+
+  // One input to the batcher. A retry (the backoff's tick, or a flush) carries everything that
+  // waited behind it, not only what had reached the batcher: the coalescer holds changes while the
+  // lane backs off, so they are delivered first.
+  const dispatch = (input: BatcherInput): Step => {
+    if (state.phase === "backoff" && (input.type === "tick" || input.type === "flush")) coalesce({ type: "flush", now: input.now });
+    return stepBatcher(input);
   };
 
   const armRepairTimer = (): void => {
@@ -281,27 +304,6 @@ export function startLane(o: LaneOptions): Lane {
     armRepairTimer();
   };
 
-  // One input to the coalescer; what it delivers goes to the batcher.
-  const coalesce = (input: CoalescerInput): void => {
-    const result = stepCoalescer(coalescer, input);
-    coalescer = result.state;
-    if (result.deliver !== undefined) {
-      dispatch({ type: "changed", changes: result.deliver, now: performance.now() });
-      emit({ type: "changes", at: Date.now(), target, count: result.deliver.length, pending: pendingNow() });
-      beside.consider();
-    }
-    const wakeAt = coalescer.wakeAt;
-    if (wakeAt !== undefined && coalesceTimer === undefined) {
-      coalesceTimer = setTimeout(() => {
-        coalesceTimer = undefined;
-        coalesce({ type: "timer", now: performance.now() });
-      }, Math.max(0, wakeAt - performance.now()));
-    } else if (wakeAt === undefined && coalesceTimer !== undefined) {
-      clearTimeout(coalesceTimer);
-      coalesceTimer = undefined;
-    }
-  };
-
   const halt = (reason: HaltReason, message: string): void => {
     if (halted !== undefined) return;
     halted = { reason, message };
@@ -309,73 +311,25 @@ export function startLane(o: LaneOptions): Lane {
     clearTimeout(batchTimer);
     scheduleTimer?.stop();
     emit({ type: "halted", at: Date.now(), target, reason, message });
-    earlyInFlight?.controller.abort();
+    early.halt();
     beside.abort();
-    early = new Map();
-    clearTimeout(probeTimer);
-    probeTimer = undefined;
-    // A run in flight is cancelled; its end takes the batcher to halted (launch, below).
+    reach?.stop();
+    // A run in flight is cancelled; its end takes the batcher to halted (runEnded, below).
     if (inFlight !== undefined) inFlight.controller.abort();
     else dispatch({ type: "halt", now: performance.now() });
   };
 
-  const launchEarly = (): void => {
-    if (earlyInFlight !== undefined || early.size === 0 || !fullInFlight || stopping || halted !== undefined) return;
-    const batch: Batch = { kind: "incremental", entries: early, renames: new Map() };
-    early = new Map();
-    const controller = new AbortController();
-    const quiet = { start: (): void => undefined, progress: (): void => undefined };
-    const done = runSafely(batch, controller.signal, quiet).then((result) => {
-      earlyInFlight = undefined;
-      if ("halted" in result) return;
-      emit({ type: "early-run-done", at: Date.now(), target, run: summaryOf("incremental", "early, during a full sync", batch.entries.size, result) });
-      launchEarly(); // what arrived meanwhile
-    });
-    earlyInFlight = { controller, done };
-  };
-
-  // While the lane backs off from a target that could not be reached: ask whether it answers
-  // again, and retry at once when it does (the batcher's flush ends the backoff).
-  const probeUntilBack = (): void => {
-    const probe = o.probe;
-    if (probe === undefined || probeTimer !== undefined || probeMisled) return;
-    probeTimer = setTimeout(() => {
-      void probe()
-        .catch(() => false)
-        .then((up) => {
-          probeTimer = undefined;
-          if (state.phase !== "backoff" || stopping || halted !== undefined) return;
-          if (!up) return probeUntilBack();
-          probeRetried = true;
-          dispatch({ type: "flush", now: performance.now() });
-        });
-    }, o.probeEveryMs ?? 500);
-  };
-
-  const sendEarly = (changes: readonly Change[]): void => {
-    if (!fullInFlight || earlyGaveUp || stopping || halted !== undefined) return;
-    addEarlyPaths(early, changes);
-    if (early.size > EARLY_MAX_PATHS) {
-      earlyGaveUp = true;
-      early = new Map();
-      return;
-    }
-    launchEarly();
-  };
-
+  // Starts the run the batcher asked for; its end comes back as a value to runEnded.
   const launch = (batch: Batch): void => {
     const controller = new AbortController();
-    if (batch.kind === "full") {
-      fullInFlight = true;
-      earlyGaveUp = false;
-    }
+    if (batch.kind === "full") early.fullStarted();
     const kind: RunKind = batch.kind;
     const listed = batch.kind === "full" ? 0 : batch.entries.size;
     const reason = batch.kind === "full" ? fullReason : "changes";
     const mark = known.mark();
     // The initial sync (a new or restarted watcher) fills a replica the events never covered: not a repair.
     const repairs = kind === "full" && reason !== INITIAL_SYNC ? startRepairCount(known) : undefined;
-    const hooks = {
+    const hooks: LaneHooks = {
       start: (): void => emit({ type: "run-start", at: Date.now(), target, kind, paths: listed, reason }),
       progress: (progress: Progress): void => emit({ type: "run-progress", at: Date.now(), target, progress }),
       ...(repairs === undefined ? {} : { changed: (change: ItemizedChange): void => repairs.add(change.path) }),
@@ -384,52 +338,55 @@ export function startLane(o: LaneOptions): Lane {
     beside.started(batch, performance.now());
     // The next normal run waits for the run beside too (never two runs over the same path).
     const done = runSafely(batch, controller.signal, hooks).then(async (result) => {
-        await beside.ended();
-        inFlight = undefined;
-        if (kind === "full") {
-          fullInFlight = false;
-          early = new Map(); // held too: they go out after the full sync, as the next batch
-        }
-        coalesce({ type: "flush", now: performance.now() }); // what arrived during the run joins the next batch
-        if ("halted" in result) {
-          // The deletion guard refused the run: it never started.
-          if (halted === undefined) halt(result.halted.reason, result.halted.message);
-          else dispatch({ type: "halt", now: performance.now() });
-          return;
-        }
-        const paths = kind === "full" ? (result.transferred ?? 0) : listed;
-        const repaired = repairs?.result(); // after the flush above: changes seen during the run are the events'
-        emit({ type: "run-done", at: Date.now(), target, run: summaryOf(kind, reason, paths, result, repaired?.count), pending: pendingNow() });
-        if (repaired !== undefined && repaired.count > 0) emit({ type: "repaired", at: Date.now(), target, reason, count: repaired.count, sample: repaired.sample });
-        if (result.outcome === "ok") {
-          if (batch.kind === "full") known.synced(mark);
-          else known.sent(batch.entries.keys(), mark);
-        }
-        if (halted !== undefined) {
-          // Halted while it ran (another lane's guard found the source gone): it was cancelled.
-          dispatch({ type: "halt", now: performance.now() });
-          return;
-        }
-        if (kind === "full" && result.outcome !== "cancelled") scheduleTimer?.fullSyncDone(result.cpuSeconds);
-        if (kind === "full" && result.outcome === "ok") {
-          repair = stepRepair(repair, { type: "full-ok", now: performance.now() }, o.repair);
-          armRepairTimer();
-        }
-        // A full sync retried after a transient failure keeps its reason (an initial sync stays one).
-        if (kind === "full" && fullReason === reason && result.outcome !== "transient" && result.outcome !== "auth") fullReason = "too many changes";
-        const stepped = dispatch({ type: "run-done", outcome: result.outcome, now: performance.now() });
-        if (stepped.gaveUp !== undefined) gaveUp(stepped.gaveUp, result.messages);
-        const unreachable = failedToConnect(result.exitCode, result.messages);
-        if (probeRetried && unreachable) probeMisled = true;
-        if (result.outcome === "ok") probeMisled = false;
-        probeRetried = false;
-        if (stepped.state.phase === "backoff" && unreachable) probeUntilBack();
-        if (result.outcome === "max-delete") {
-          halt("max-delete", maxDeleteHaltMessage(o.maxDelete, result.deleted, parseSkippedDeletions(result.messages)));
-        }
-        notePending();
-      });
+      await beside.ended();
+      inFlight = undefined;
+      runEnded({ batch, reason, listed, mark, repairs }, result);
+    });
     inFlight = { controller, done };
+  };
+
+  // A run ended: report it, and step the batcher, the repair schedule and the probe with its outcome.
+  const runEnded = (
+    run: { readonly batch: Batch; readonly reason: string; readonly listed: number; readonly mark: number; readonly repairs: ReturnType<typeof startRepairCount> | undefined },
+    result: Awaited<ReturnType<LaneRunner>>,
+  ): void => {
+    const { batch, reason, listed, mark, repairs } = run;
+    const kind: RunKind = batch.kind;
+    if (kind === "full") early.fullEnded();
+    coalesce({ type: "flush", now: performance.now() }); // what arrived during the run joins the next batch
+    if ("halted" in result) {
+      // The deletion guard refused the run: it never started.
+      if (halted === undefined) halt(result.halted.reason, result.halted.message);
+      else dispatch({ type: "halt", now: performance.now() });
+      return;
+    }
+    const paths = kind === "full" ? (result.transferred ?? 0) : listed;
+    const repaired = repairs?.result(); // after the flush above: changes seen during the run are the events'
+    emit({ type: "run-done", at: Date.now(), target, run: summaryOf(kind, reason, paths, result, repaired?.count), pending: pendingNow() });
+    if (repaired !== undefined && repaired.count > 0) emit({ type: "repaired", at: Date.now(), target, reason, count: repaired.count, sample: repaired.sample });
+    if (result.outcome === "ok") {
+      if (batch.kind === "full") known.synced(mark);
+      else known.sent(batch.entries.keys(), mark);
+    }
+    if (halted !== undefined) {
+      // Halted while it ran (another lane's guard found the source gone): it was cancelled.
+      dispatch({ type: "halt", now: performance.now() });
+      return;
+    }
+    if (kind === "full" && result.outcome !== "cancelled") scheduleTimer?.fullSyncDone(result.cpuSeconds);
+    if (kind === "full" && result.outcome === "ok") {
+      repair = stepRepair(repair, { type: "full-ok", now: performance.now() }, o.repair);
+      armRepairTimer();
+    }
+    // A full sync retried after a transient failure keeps its reason (an initial sync stays one).
+    if (kind === "full" && fullReason === reason && result.outcome !== "transient" && result.outcome !== "auth") fullReason = "too many changes";
+    const stepped = dispatch({ type: "run-done", outcome: result.outcome, now: performance.now() });
+    if (stepped.gaveUp !== undefined) gaveUp(stepped.gaveUp, result.messages);
+    reach?.runDone({ unreachable: failedToConnect(result.exitCode, result.messages), ok: result.outcome === "ok", backoff: stepped.state.phase === "backoff" });
+    if (result.outcome === "max-delete") {
+      halt("max-delete", maxDeleteHaltMessage(o.maxDelete, result.deleted, parseSkippedDeletions(result.messages)));
+    }
+    notePending();
   };
 
   const requestFull = (reason: string): void => {
@@ -440,7 +397,7 @@ export function startLane(o: LaneOptions): Lane {
 
   // Lets the run in flight end, cancelling it after `ms`.
   const settleInFlight = async (ms: number): Promise<void> => {
-    const runs = [inFlight, earlyInFlight].filter((r): r is InFlight => r !== undefined);
+    const runs = [inFlight, early.inFlight()].filter((r): r is InFlight => r !== undefined);
     if (runs.length === 0) return;
     const timer = setTimeout(() => {
       for (const r of runs) r.controller.abort();
@@ -475,7 +432,7 @@ export function startLane(o: LaneOptions): Lane {
       known.add(changes);
       const busy = state.phase === "running" || state.phase === "backoff";
       coalesce({ type: "add", changes, busy, now });
-      sendEarly(changes);
+      early.add(changes);
     },
     requestFull,
     halt,
@@ -484,12 +441,11 @@ export function startLane(o: LaneOptions): Lane {
     pending: pendingNow,
     notePending,
     halted: () => state.phase === "halted",
-    idle: () => state.phase === "idle" && inFlight === undefined && earlyInFlight === undefined && !beside.inFlight() && queuedCount(coalescer) === 0,
+    idle: () => state.phase === "idle" && inFlight === undefined && early.inFlight() === undefined && !beside.inFlight() && queuedCount(coalescer) === 0,
     beginStop: () => {
       stopping = true;
       beside.stop();
-      clearTimeout(probeTimer);
-      probeTimer = undefined;
+      reach?.stop();
       clearTimeout(batchTimer);
       clearTimeout(repairTimer);
       scheduleTimer?.stop();

@@ -1,6 +1,9 @@
-import { describe, expect, test } from "vitest";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, onTestFinished, test } from "vitest";
 import type { EngineEvent } from "../engine/events.ts";
-import type { WatcherStatusDoc } from "../../state/watcher-status.ts";
+import { readWatcherStatus, writeWatcherStatus, type WatcherStatusDoc } from "../../state/watcher-status.ts";
 import { buildInitialStatus, buildLogRecord, stepStatus, type StatusInput } from "./status.ts";
 
 const T0 = Date.UTC(2025, 0, 1);
@@ -399,5 +402,49 @@ describe("a full sync asked for from outside, and what full syncs repaired", () 
       sample: ["a", "b"],
       message: "full sync repaired 3 paths the events never reported: a, b, … — something changed the replica or was missed",
     });
+  });
+});
+
+describe("status.json stores each lane once; the watch's aggregate is computed on read", () => {
+  const A2 = "rsync://10.0.0.2:873/a";
+  const B2 = "rsync://10.0.0.3:873/b";
+  const twoLanes = buildInitialStatus({ name: "push", pid: 42, specHash: "abc", startedAt: T0, initialSync: true, targets: [{ key: A2, url: A2 }, { key: B2, url: B2 }] });
+  const events: StatusInput[] = [
+    { type: "source-ready", at: T0, watcher: "inotify", watches: 3 },
+    { type: "run-start", target: A2, at: T0 + 1, kind: "full", paths: 0, reason: "initial sync" },
+    { ...fullOk, target: A2, at: T0 + 100 },
+    { type: "run-done", target: B2, at: T0 + 200, run: { kind: "incremental", reason: "changes", paths: 3, exitCode: 10, outcome: "transient", durationMs: 5, messages: ["rsync error: error in socket IO (code 10)"] }, pending: 3 },
+    { type: "retry-scheduled", target: B2, at: T0 + 200, retryAt: T0 + 1200, attempt: 1, outcome: "transient" },
+  ];
+  const doc = events.reduce(stepStatus, twoLanes);
+
+  async function tempWatchDir(): Promise<string> {
+    const dir = await mkdtemp(join(tmpdir(), "rtsync-status-"));
+    onTestFinished(() => rm(dir, { recursive: true, force: true }));
+    return dir;
+  }
+
+  test("written and read back, the document is what the watcher holds; the file has no aggregate", async () => {
+    const dir = await tempWatchDir();
+    await writeWatcherStatus(dir, doc);
+    expect(await readWatcherStatus(dir)).toEqual(doc);
+    const raw = JSON.parse(await readFile(join(dir, "status.json"), "utf8")) as Record<string, unknown>;
+    for (const key of ["healthy", "pending", "retryAt", "lastRun", "lastIncremental", "lastFullSync", "nextFullSync", "initialSync", "halted", "failing"]) expect(raw).not.toHaveProperty(key);
+    expect(raw.counters).toEqual({ sourceRestarts: 0, overflows: 0 });
+    expect((raw.targets as Record<string, unknown>[]).map((l) => "healthy" in l)).toEqual([false, false]);
+  });
+
+  test("a document an older watcher wrote, with every lane field twice, reads the same", async () => {
+    const dir = await tempWatchDir();
+    await writeFile(join(dir, "status.json"), JSON.stringify(doc));
+    expect(await readWatcherStatus(dir)).toEqual(doc);
+    expect(doc).toMatchObject({ healthy: false, pending: 3, retryAt: "2025-01-01T00:00:01.200Z", initialSync: { state: "pending" }, counters: { runs: 2, failedRuns: 1 } });
+  });
+
+  test("a document without lanes (a watcher from before issue 14) reads with its own aggregates", async () => {
+    const dir = await tempWatchDir();
+    const { targets: _t, ...old } = fold([{ type: "source-ready", at: T0, watcher: "inotifywait", watches: 1 }, fullOk]);
+    await writeFile(join(dir, "status.json"), JSON.stringify(old));
+    expect(await readWatcherStatus(dir)).toEqual({ ...old, healthy: true });
   });
 });

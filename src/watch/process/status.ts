@@ -1,11 +1,13 @@
 import type { LogRecord } from "../../state/watch-log.ts";
-import type { LaneStatus, RunRecord, WatcherStatusDoc } from "../../state/watcher-status.ts";
+import { viewWatcherStatus, type LaneStatus, type RunRecord, type WatcherStatusDoc } from "../../state/watcher-status.ts";
 import type { EngineEvent, RunSummary, WatchEvent } from "../engine/events.ts";
-import { allWatched, unwatchedLogRecord, withUnwatched } from "./unwatched-status.ts";
+import { unwatchedLogRecord, withUnwatched } from "./unwatched-status.ts";
 
 // The watcher's status document (state/watcher-status.ts) and its log records (state/watch-log.ts),
 // built from engine events by pure reducers. The watcher process is their only writer. Events of a
-// lane update its entry in `targets`; the top-level fields are then the lanes' aggregate.
+// lane update its entry in `targets`; the top-level fields and every `healthy` are then the
+// document's view (viewWatcherStatus: the lanes' aggregate, computed the same way on read, since
+// status.json stores each lane once).
 
 export interface StatusIdentity {
   readonly name: string;
@@ -106,10 +108,6 @@ function mergeUnique(a: readonly string[], b: readonly string[], max: number): s
   return [...new Set([...a, ...b])].slice(0, max);
 }
 
-function laneHealth(l: LaneStatus): LaneStatus {
-  return { ...l, healthy: l.halted === null && l.failing === null && (l.requested ?? null) === null && (l.stalledSince ?? null) === null && (l.lastRun === null || l.lastRun.ok) };
-}
-
 // Pending changed: a lane with something pending has been behind since the first of them.
 function withPending(l: LaneStatus, pending: number, at: string): LaneStatus {
   return { ...l, pending, behindSince: pending === 0 ? null : (l.behindSince ?? at) };
@@ -128,9 +126,9 @@ function stepLane(l: LaneStatus, e: LaneInput, at: string): LaneStatus {
       if (e.kind === "full" && e.reason === "initial sync" && l.initialSync.state !== "done") return { ...l, initialSync: { state: "running", progress: null } };
       return l;
     case "run-stalled": {
-      if (e.lastMovedAt === null) return laneHealth({ ...l, stalledSince: null });
+      if (e.lastMovedAt === null) return { ...l, stalledSince: null };
       const since = iso(e.lastMovedAt);
-      return laneHealth({ ...l, stalledSince: since, lastError: { at, message: `the run in flight has moved no data since ${since}: the target stopped answering; it is stopped at its --timeout and retried` } });
+      return { ...l, stalledSince: since, lastError: { at, message: `the run in flight has moved no data since ${since}: the target stopped answering; it is stopped at its --timeout and retried` } };
     }
     case "run-progress":
       if (l.initialSync.state !== "running") return l;
@@ -160,7 +158,7 @@ function stepLane(l: LaneStatus, e: LaneInput, at: string): LaneStatus {
           : run.kind === "full" && ok && l.initialSync.state === "failed"
             ? { state: "done" as const, progress: l.initialSync.progress }
             : l.initialSync;
-      return laneHealth({
+      return {
         ...withPending(l, e.pending, at),
         stalledSince: null,
         retryAt: null,
@@ -183,7 +181,7 @@ function stepLane(l: LaneStatus, e: LaneInput, at: string): LaneStatus {
           repairedPaths: (c.repairedPaths ?? 0) + (run.repaired ?? 0),
         },
         lastError: ok || run.outcome === "cancelled" ? l.lastError : { at, message: runError(run) },
-      });
+      };
     }
     case "retry-scheduled":
       return { ...l, retryAt: iso(e.retryAt) };
@@ -198,13 +196,13 @@ function stepLane(l: LaneStatus, e: LaneInput, at: string): LaneStatus {
         repairAt: before?.repairAt ?? null,
         attempts: before?.attempts ?? 0,
       };
-      return laneHealth({ ...l, failing, counters: { ...l.counters, gaveUp: l.counters.gaveUp + 1 }, lastError: { at, message: failingMessage(failing) } });
+      return { ...l, failing, counters: { ...l.counters, gaveUp: l.counters.gaveUp + 1 }, lastError: { at, message: failingMessage(failing) } };
     }
     case "repair-scheduled":
       if (l.failing === null) return l;
       return { ...l, failing: { ...l.failing, repairAt: iso(e.repairAt), attempts: e.attempt - 1 } };
     case "halted":
-      return laneHealth({
+      return {
         ...l,
         // An initial sync the guard refused is over: it failed (apply stops following it).
         initialSync: l.initialSync.state === "pending" || l.initialSync.state === "running" ? { ...l.initialSync, state: "failed" } : l.initialSync,
@@ -212,84 +210,20 @@ function stepLane(l: LaneStatus, e: LaneInput, at: string): LaneStatus {
         nextFullSync: null,
         retryAt: null,
         lastError: { at, message: e.message },
-      });
+      };
     case "full-sync-scheduled":
       return { ...l, nextFullSync: iso(e.nextAt) };
     case "full-sync-requested":
-      return laneHealth({ ...l, requested: { at, reason: e.reason }, lastError: { at, message: `${e.reason}; full sync pending` } });
+      return { ...l, requested: { at, reason: e.reason }, lastError: { at, message: `${e.reason}; full sync pending` } };
     case "resumed":
-      return laneHealth({ ...l, halted: null });
+      return { ...l, halted: null };
   }
 }
 
-const later = <T extends { readonly at: string }>(a: T | null, b: T | null): T | null => (a === null ? b : b === null ? a : Date.parse(b.at) > Date.parse(a.at) ? b : a);
-const earliest = (times: ReadonlyArray<string | null>): string | null =>
-  times.reduce<string | null>((min, t) => (t === null ? min : min === null || Date.parse(t) < Date.parse(min) ? t : min), null);
-
-const INITIAL_ORDER = ["running", "pending", "failed", "done", "skipped"] as const;
-
-// The lanes' failing paths together (one lane's as it is).
-function mergeFailing(all: readonly Failing[]): Failing | null {
-  const [first, ...rest] = all;
-  if (first === undefined) return null;
-  return rest.reduce<Failing>(
-    (m, f) => ({
-      since: earliest([m.since, f.since]) ?? m.since,
-      paths: m.paths + f.paths,
-      sample: mergeUnique(m.sample, f.sample, SAMPLE),
-      reasons: mergeUnique(m.reasons, f.reasons, 5),
-      detail: m.detail ?? f.detail,
-      repairAt: earliest([m.repairAt, f.repairAt]),
-      attempts: Math.max(m.attempts, f.attempts),
-    }),
-    first,
-  );
-}
-
-/**
- * The top-level fields from the lanes, so a reader that knows nothing of lanes (an older rtsync,
- * a script) reads the watch as a whole: pending the most any lane has, the latest runs, the
- * earliest retry and next full sync, counters summed, halted only when every lane is, healthy
- * only when every lane is. Pure.
- */
-function aggregate(s: WatcherStatusDoc, lanes: readonly LaneStatus[]): WatcherStatusDoc {
+// The watch's state after a lane's event: halted once every lane is, watching again once one resumed.
+function watchState(s: WatcherStatusDoc, lanes: readonly LaneStatus[]): WatcherStatusDoc["state"] {
   const allHalted = lanes.length > 0 && lanes.every((l) => l.halted !== null);
-  const state = allHalted ? "halted" : s.state === "halted" ? "watching" : s.state;
-  const sum = (pick: (c: LaneStatus["counters"]) => number): number => lanes.reduce((n, l) => n + pick(l.counters), 0);
-  const initial = INITIAL_ORDER.find((st) => lanes.some((l) => l.initialSync.state === st)) ?? s.initialSync.state;
-  const initialLane = lanes.find((l) => l.initialSync.state === initial);
-  return {
-    ...s,
-    state,
-    healthy: state === "watching" && lanes.every((l) => l.healthy) && allWatched(s),
-    pending: Math.max(0, ...lanes.map((l) => l.pending)),
-    retryAt: earliest(lanes.map((l) => l.retryAt)),
-    lastRun: lanes.reduce<RunRecord | null>((r, l) => later(r, l.lastRun), null),
-    lastIncremental: lanes.reduce<RunRecord | null>((r, l) => later(r, l.lastIncremental), null),
-    lastFullSync: lanes.reduce<RunRecord | null>((r, l) => later(r, l.lastFullSync), null),
-    nextFullSync: earliest(lanes.map((l) => l.nextFullSync)),
-    initialSync: { state: initial, progress: initialLane?.initialSync.progress ?? null },
-    counters: {
-      ...s.counters,
-      runs: sum((c) => c.runs),
-      incrementalRuns: sum((c) => c.incrementalRuns),
-      fullSyncs: sum((c) => c.fullSyncs),
-      failedRuns: sum((c) => c.failedRuns),
-      gaveUp: sum((c) => c.gaveUp),
-      pathsSent: sum((c) => c.pathsSent),
-      bytesSent: sum((c) => c.bytesSent),
-      repairedPaths: sum((c) => c.repairedPaths ?? 0),
-    },
-    halted: allHalted ? lanes.reduce<LaneStatus["halted"]>((h, l) => later(h, l.halted), null) : null,
-    failing: mergeFailing(lanes.flatMap((l) => (l.failing === null ? [] : [l.failing]))),
-    targets: [...lanes],
-  };
-}
-
-// The watch's state with its lanes' health: a watching watcher is healthy only when every lane is.
-function watchHealth(s: WatcherStatusDoc): WatcherStatusDoc {
-  const lanes = s.targets ?? [];
-  return { ...s, healthy: s.state === "watching" && lanes.every((l) => l.healthy) && allWatched(s) };
+  return allHalted ? "halted" : s.state === "halted" ? "watching" : s.state;
 }
 
 /** The status after one engine event (or the watcher's own count of watches). Pure. */
@@ -299,17 +233,17 @@ export function stepStatus(s: WatcherStatusDoc, e: StatusInput): WatcherStatusDo
   const halted = s.state === "halted";
   switch (e.type) {
     case "source-ready":
-      return watchHealth({ ...base, state: halted ? "halted" : "watching", watcher: e.watcher, watcherReason: e.why ?? s.watcherReason ?? null, watches: e.watches });
+      return viewWatcherStatus({ ...base, state: halted ? "halted" : "watching", watcher: e.watcher, watcherReason: e.why ?? s.watcherReason ?? null, watches: e.watches });
     case "watches-counted":
       return { ...base, watches: e.watches };
     case "unwatched":
-      return watchHealth(withUnwatched(base, e));
+      return viewWatcherStatus(withUnwatched(base, e));
     case "heartbeat":
       return { ...s, heartbeatAt: at };
     case "overflow":
       return { ...base, counters: { ...s.counters, overflows: (s.counters.overflows ?? 0) + 1 } };
     case "source-error":
-      return watchHealth({
+      return viewWatcherStatus({
         ...base,
         state: halted ? "halted" : "source-down",
         counters: { ...s.counters, sourceRestarts: s.counters.sourceRestarts + 1 },
@@ -318,10 +252,10 @@ export function stepStatus(s: WatcherStatusDoc, e: StatusInput): WatcherStatusDo
     case "early-run-done":
       return s; // a head start only: the lane's state is what its held changes say (log.jsonl has the run)
     case "stopping":
-      return watchHealth({ ...base, state: "stopping" });
+      return viewWatcherStatus({ ...base, state: "stopping" });
     case "stopped": {
       const lanes = (s.targets ?? []).map((l) => withPending(l, e.targets.find((t) => t.target === l.target)?.pending ?? l.pending, at));
-      return watchHealth({ ...base, state: "stopped", pending: e.pending, targets: lanes });
+      return viewWatcherStatus({ ...base, state: "stopped", pending: e.pending, targets: lanes });
     }
     case "changes":
     case "pending":
@@ -343,7 +277,7 @@ export function stepStatus(s: WatcherStatusDoc, e: StatusInput): WatcherStatusDo
       if (before === undefined) return base; // not a lane of this spec: nothing to say
       const after = stepLane(before, e, at);
       if (after === before) return base;
-      const next = aggregate(base, lanes.map((l, j) => (j === i ? after : l)));
+      const next = viewWatcherStatus({ ...base, state: watchState(s, lanes.map((l, j) => (j === i ? after : l))), targets: lanes.map((l, j) => (j === i ? after : l)) });
       // The newest error of any lane is the watch's, naming its target when there are several.
       if (after.lastError === before.lastError || after.lastError === null) return next;
       return { ...next, lastError: lanes.length > 1 ? { at: after.lastError.at, message: `target ${after.url}: ${after.lastError.message}` } : after.lastError };

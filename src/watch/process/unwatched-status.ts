@@ -24,11 +24,6 @@ export function withUnwatched(s: WatcherStatusDoc, e: UnwatchedEvent): WatcherSt
   return { ...s, unwatched: listed(e), unwatchedCount: e.dirs.length, maxUserWatches: e.maxUserWatches ?? null };
 }
 
-/** Whether every directory under the source is watched (a watch with unwatched ones is not healthy). */
-export function allWatched(s: WatcherStatusDoc): boolean {
-  return (s.unwatchedCount ?? 0) === 0;
-}
-
 /** The log line: a warning while some are unwatched, and one when all are watched again. */
 export function unwatchedLogRecord(e: UnwatchedEvent): LogRecord {
   const dirs = listed(e);
