@@ -1,14 +1,14 @@
 import { DEFAULT_WRITE_RETRY } from "../core/retrying-writer.ts";
 import { readDaemonGreeting } from "../resources/daemon/greeting.ts";
 import type { Host } from "../resources/host.ts";
-import { unlink, writeFile } from "node:fs/promises";
+import { unlink, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { isOurProcess, isSameProcess, readProcessInfo } from "../resources/process/identity.ts";
 import { readInventory, type Inventory } from "../state/inventory.ts";
 import { assessWatcherLiveness, DEFAULT_LIVENESS, type LivenessPolicy } from "../state/watcher-liveness.ts";
 import { statSync } from "node:fs";
-import { readHostStatus, type HostStatus } from "../state/host-jobs.ts";
-import { stateLayout } from "../state/layout.ts";
+import { readHostHeartbeat, readHostStatus } from "../state/host-jobs.ts";
+import { hostFiles, stateLayout } from "../state/layout.ts";
 import { readWatcherStatus } from "../state/watcher-status.ts";
 
 // Replaces a watcher that runs but does not respond. The process poll (process-poll.ts) only
@@ -75,6 +75,12 @@ export function startHangWatch(
   const writable = async (dir: string): Promise<string | undefined> => {
     const probe = join(dir, `.liveness-probe-${process.pid}`);
     try {
+      // The host's heartbeat file: its times set to what they are (a probe must not beat for it).
+      const st = statSync(dir, { throwIfNoEntry: false });
+      if (st?.isFile() === true) {
+        await utimes(dir, st.atime, st.mtime);
+        return undefined;
+      }
       await writeFile(probe, "");
       await unlink(probe);
       return undefined;
@@ -96,19 +102,33 @@ export function startHangWatch(
     return inventory;
   };
 
+  // The host's pid (its status document, parsed again only when it changed) and its heartbeat.
+  let hostDocStamp = "";
+  let hostPid: number | undefined;
+  const readHostBeat = async (stateDir: string): Promise<{ pid: number; heartbeatAt: string | null } | undefined> => {
+    const st = statSync(hostFiles.status(stateLayout.hostDir(stateDir)), { throwIfNoEntry: false });
+    const stamp = st ? `${stateDir}:${st.ino}:${st.mtimeMs}:${st.size}` : "none";
+    if (stamp !== hostDocStamp) {
+      hostPid = (await readHostStatus(stateDir).catch(() => undefined))?.pid;
+      hostDocStamp = stamp;
+    }
+    return hostPid === undefined ? undefined : { pid: hostPid, heartbeatAt: readHostHeartbeat(stateDir) ?? null };
+  };
+
   const check = async (): Promise<void> => {
     const s = scope;
     if (s === undefined || options.paused()) return;
     const inventory = await readInventoryIfChanged(s.stateDir);
     if (inventory === undefined) return;
-    // The watch host's one heartbeat stands for every job it runs: read once per check.
-    let hostDoc: Promise<HostStatus | undefined> | undefined;
+    // The watch host's one heartbeat stands for every job it runs: one stat per check.
+    let hostReport: Promise<{ pid: number; heartbeatAt: string | null } | undefined> | undefined;
     for (const w of s.watchers) {
       const record = inventory.watchers[w.name];
       if (record === undefined || (record.owner ?? "") !== s.owner || record.pid <= 0 || record.stoppedAt !== undefined || killed.has(record.pid)) continue;
       const hosted = record.match.includes("__host");
-      const report = hosted ? await (hostDoc ??= readHostStatus(s.stateDir).catch(() => undefined)) : await readWatcherStatus(w.dir).catch(() => undefined);
-      const dir = hosted ? stateLayout.hostDir(s.stateDir) : w.dir;
+      const report = hosted ? await (hostReport ??= readHostBeat(s.stateDir)) : await readWatcherStatus(w.dir).catch(() => undefined);
+      // Where the heartbeat goes: the host's heartbeat file, a watcher's own directory.
+      const dir = hosted ? hostFiles.heartbeat(stateLayout.hostDir(s.stateDir)) : w.dir;
       // The document of an earlier watcher (a new one has not written its first yet) says nothing of this one.
       if (report?.pid !== record.pid) continue;
       const liveness = assessWatcherLiveness(report, host.now().getTime(), options.policy ?? DEFAULT_LIVENESS);

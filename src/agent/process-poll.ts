@@ -74,6 +74,8 @@ export function startProcessPoll(host: Host, options: { readonly intervalMs?: nu
       for (const pid of reported) if (!pids.has(pid)) reported.delete(pid);
     }
     if (options.paused()) return;
+    // The watch host runs every job: one check of its pid per poll, not one per job.
+    const alive = new Map<number, boolean>();
     for (const r of current) {
       if (reported.has(r.pid)) continue;
       let k = known.get(r.pid);
@@ -81,7 +83,9 @@ export function startProcessPoll(host: Host, options: { readonly intervalMs?: nu
         k = { pid: r.pid, ours: await isOurProcess(host, r.record) };
         known.set(r.pid, k);
       }
-      if (k.ours && isAlive(r.pid)) continue;
+      let up = alive.get(r.pid);
+      if (up === undefined) alive.set(r.pid, (up = isAlive(r.pid)));
+      if (k.ours && up) continue;
       // An apply or down of someone else is at work: what it stops is not a death.
       if (options.paused() || statSync(stateLayout.lockOwner(s.stateDir), { throwIfNoEntry: false }) !== undefined) return;
       reported.add(r.pid);

@@ -53,6 +53,10 @@ function applyOne<K extends KindName>(kind: K, change: ChangeOf<K>, ctx: ApplyCo
   return KINDS[kind].apply(change, ctx);
 }
 
+function prepareKind<K extends KindName>(kind: K, changes: readonly ChangeOf<K>[], ctx: ApplyContext): void {
+  if (changes.length > 0) KINDS[kind].prepare?.(changes, ctx);
+}
+
 // The message of a failed change: the system's reason, or (for a bug) a request to report it.
 function failureMessage(error: unknown): string {
   if (error instanceof RtsyncError && error.source !== "internal") return error.message;
@@ -69,6 +73,8 @@ export async function applyPlan(plan: Plan, desired: Desired, options: ApplyOpti
     if (r.status !== "changed") notDone.add(r.change.id);
     options.onResult?.(r);
   };
+  // What takes a while to get ready (the watch host's start) overlaps with the changes before it.
+  for (const kind of Object.keys(KINDS) as KindName[]) prepareKind(kind, plan.changes.filter((c): c is ChangeOf<typeof kind> => c.kind === kind && c.blocked === undefined), ctx);
   for (const change of plan.changes) {
     // A change that cannot be applied says why itself, before any dependency that failed.
     if (change.blocked) {

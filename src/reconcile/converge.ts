@@ -67,8 +67,9 @@ export async function convergeNode(m: ResolvedManifest, host: Host, env: Readonl
   const plan = withoutHeld(full, hold);
   options.onStart?.(plan);
   const results = await applyPlan(plan, desired, { host, env, selfCommand: options.selfCommand, ...(options.onResult ? { onResult: options.onResult } : {}) });
-  // Converged means a fresh look finds nothing left to do (beyond what failed).
-  const leftovers = planLeftovers(results, withoutHeld((await gatherPlan(m, host, env)).plan, hold));
+  // Converged means a fresh look finds nothing left to do (beyond what failed). A plan with
+  // nothing to do was that fresh look (the agent's idle reconcile every interval: half its cost).
+  const leftovers = plan.changes.length === 0 ? [] : planLeftovers(results, withoutHeld((await gatherPlan(m, host, env)).plan, hold));
   for (const r of leftovers) options.onResult?.(r);
   const all = [...results, ...leftovers];
   return { plan, desired, results: all, summary: summarise(all, plan.unchanged.length) };

@@ -108,6 +108,8 @@ export interface ResourceKind<D extends ResourceBase, A, C extends ChangeBase> {
   read(desired: D, ctx: ReadContext): Promise<A>;
   plan(desired: D, actual: A, ctx: PlanContext): C | undefined;
   prune?(desired: readonly D[], ctx: PlanContext): readonly C[];
+  /** Starts, without waiting, what this kind's changes of the plan will need (the watch host), so it is ready when they are applied. */
+  prepare?(changes: readonly C[], ctx: ApplyContext): void;
   apply(change: C, ctx: ApplyContext): Promise<ApplyEffect>;
   describe(change: C): { readonly [key: string]: JsonValue };
   /** Something the operator should know even when nothing changes (a secret in a directory others can write). Pure. */

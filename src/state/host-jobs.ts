@@ -1,12 +1,14 @@
 import * as z from "zod/mini";
-import { readDocument, writeDocument, type DocumentKind } from "./document.ts";
+import { statSync } from "node:fs";
+import { readDocument, untrustedDocument, writeDocument, type DocumentKind } from "./document.ts";
 import { hostFiles, stateLayout } from "./layout.ts";
 
 // The watch host's two documents (stateDir/host/). jobs.json is what the host should run: one
 // entry per watch job of this stateDir, written by apply and down under the apply lock, read by
 // the host at start and whenever it gets SIGUSR1 (or sees the file change). status.json is what
 // the host runs, written by the host alone: its identity, a heartbeat, and each job's state, so
-// apply can tell a job was taken in before it looks at the job's own status.json.
+// apply can tell a job was taken in before it looks at the job's own status.json. The heartbeat
+// of every job is the modification time of host/heartbeat (set every second).
 
 export const HostJobSchema = z.object({
   /** The job's spec.json (what `rtsync __watch` took as its argument). */
@@ -43,6 +45,7 @@ export const HostStatusSchema = z.object({
   /** /proc/self/stat field 22: with the pid, the host's identity. */
   startTime: z.optional(z.number()),
   startedAt: z.string(),
+  /** When the document was written (it is written when a job changes; the heartbeat is the heartbeat file's). */
   heartbeatAt: z.string(),
   jobs: z.record(
     z.string(),
@@ -76,6 +79,17 @@ export async function readHostJobs(stateDir: string): Promise<HostJobs> {
 
 export function writeHostJobs(stateDir: string, jobs: HostJobs): Promise<void> {
   return writeDocument(hostFiles.jobs(stateLayout.hostDir(stateDir)), jobs);
+}
+
+/**
+ * The host's last heartbeat (ISO): the modification time of stateDir/host/heartbeat, which the
+ * host sets every second (one system call, not a document written). Undefined without the file.
+ * Only a root-owned file counts (anyone else could set its time).
+ */
+export function readHostHeartbeat(stateDir: string): string | undefined {
+  const st = statSync(hostFiles.heartbeat(stateLayout.hostDir(stateDir)), { throwIfNoEntry: false });
+  if (st === undefined || !st.isFile() || untrustedDocument(st, process.getuid?.() ?? 0) !== undefined) return undefined;
+  return st.mtime.toISOString();
 }
 
 export function readHostStatus(stateDir: string): Promise<HostStatus | undefined> {

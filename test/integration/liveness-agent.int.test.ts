@@ -140,11 +140,11 @@ describe("liveness under rtsync agent", () => {
     await waitForHealth(agent, 200, 20_000);
   });
 
-  test("a watch host whose directory takes no write is Degraded (its heartbeat cannot reach the disk) but not replaced", async () => {
+  test("a watch host whose heartbeat file takes no write is Degraded (its heartbeat cannot reach the disk) but not replaced", async () => {
     const pid = await watcherPid();
     if (pid === undefined) throw new Error("no watcher");
-    // The heartbeat of every job is the host's (stateDir/host/status.json).
-    const dir = `${f.stateDir}/host`;
+    // The heartbeat of every job is the host's: the modification time of stateDir/host/heartbeat.
+    const dir = `${f.stateDir}/host/heartbeat`;
     const from = agent.lines.length;
     await execa("chattr", ["+i", dir]);
     try {

@@ -42,11 +42,21 @@ async function logTail(file: string): Promise<string> {
   return (await readFile(file, "utf8").catch(() => "")).trim().split("\n").slice(-2).join(" / ");
 }
 
+type HostLaunch = { readonly stateDir: string; readonly selfCommand: readonly string[]; readonly env: Readonly<Record<string, string | undefined>>; readonly watcher: WatcherKind };
+
+// Starts in flight, by stateDir: an early start (the kind's prepare) and the first watcher's apply share one.
+const starting = new Map<string, Promise<ProcessInfo>>();
+
 /** The host of this stateDir: the running one, or one started now (it runs the jobs of jobs.json at once). */
-export async function ensureWatchHost(
-  host: Host,
-  o: { readonly stateDir: string; readonly selfCommand: readonly string[]; readonly env: Readonly<Record<string, string | undefined>>; readonly watcher: WatcherKind },
-): Promise<ProcessInfo> {
+export function ensureWatchHost(host: Host, o: HostLaunch): Promise<ProcessInfo> {
+  const inFlight = starting.get(o.stateDir);
+  if (inFlight !== undefined) return inFlight;
+  const start = findOrStartHost(host, o).finally(() => starting.delete(o.stateDir));
+  starting.set(o.stateDir, start);
+  return start;
+}
+
+async function findOrStartHost(host: Host, o: HostLaunch): Promise<ProcessInfo> {
   const running = await readRunningHost(host, o.stateDir);
   if (running !== undefined) return running.info;
   const hostDir = stateLayout.hostDir(o.stateDir);

@@ -195,6 +195,12 @@ export const watcherKind: ResourceKind<DesiredWatcher, WatcherActual, WatcherCha
     }
   },
 
+  // The host's start (a Node process) overlaps with the changes applied before the first watcher's.
+  prepare: (changes, ctx) => {
+    const first = changes.find((c) => c.action === "start" && c.want !== undefined);
+    if (first?.want !== undefined) void ensureWatchHost(ctx.host, { stateDir: ctx.stateDir, selfCommand: ctx.selfCommand, env: ctx.env, watcher: first.want.spec.watcher }).catch(() => undefined);
+  },
+
   prune: (desired, ctx) => planJobRemovals("watcher", ctx.inventory.watchers, new Set(desired.map((w) => w.name)), ctx),
 
   apply: async (c, ctx) => {

@@ -5,13 +5,14 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { backoffDelay, type Backoff } from "../../core/backoff.ts";
 import { messageOf } from "../../core/errors.ts";
 import { startRetryingWriter } from "../../core/retrying-writer.ts";
-import { readHostJobs, writeHostStatus, type HostJob, type HostJobState, type HostStatus } from "../../state/host-jobs.ts";
+import { readHostJobs, readHostStatus, writeHostStatus, type HostJob, type HostJobState, type HostStatus } from "../../state/host-jobs.ts";
 import { hostFiles, stateLayout, watchFiles } from "../../state/layout.ts";
 import { readWatchSpec } from "../../state/watch-spec.ts";
 import { HEARTBEAT_EVERY_MS } from "../../state/watcher-liveness.ts";
 import type { EngineOptions } from "../engine/engine.ts";
 import { killLiveChildren } from "../children.ts";
 import { startJob, type RunningJob } from "./job.ts";
+import { startHeartbeat } from "./heartbeat.ts";
 import { jobKey, planHostJobs } from "./plan.ts";
 
 // The watch host: `rtsync __host STATEDIR`, one long-lived process that runs every watch job of
@@ -26,7 +27,8 @@ import { jobKey, planHostJobs } from "./plan.ts";
 // on. An exception that belongs to no job ends the host (the agent, or the next apply, starts it
 // again, and every job's restart full sync covers the gap).
 //
-// Liveness: the host's status.json carries one heartbeat (every second) for all its jobs.
+// Liveness: one heartbeat for all its jobs, the modification time of host/heartbeat, set every
+// second (heartbeat.ts); status.json is written when a job changes.
 // Signals: SIGTERM/SIGINT/SIGHUP stop every job (each flushes what it has pending) and exit;
 // SIGUSR1 reads jobs.json again (it is also looked at every 2 s); SIGUSR2 runs a full sync on each
 // job that has a full-sync-request.json (every job when none has one). With no job left, it exits.
@@ -43,6 +45,8 @@ export interface RunHostOptions {
 }
 
 const DEFAULT_RESTART: Backoff = { initialMs: 1000, maxMs: 30_000 };
+/** A host started with no job yet waits this long for one before it exits. */
+const EMPTY_GRACE_MS = 10_000;
 /** A job that ran this long without failing starts its next failure's backoff from the beginning. */
 const STABLE_AFTER_MS = 60_000;
 
@@ -88,6 +92,17 @@ function startTimeOf(pid: number | "self"): number | undefined {
   }
 }
 
+// Whether `pid` is a live watch host of `stateDir` (its command line ends in `__host STATEDIR`).
+function isHostOf(pid: number, stateDir: string): boolean {
+  if (startTimeOf(pid) === undefined) return false;
+  try {
+    const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter((a) => a !== "");
+    return argv.at(-2) === "__host" && argv.at(-1) === stateDir;
+  } catch {
+    return false;
+  }
+}
+
 /** Settles once the process that ran the job alone is gone (a handover: never two pushers at once). */
 async function goneOf(after: NonNullable<HostJob["after"]>): Promise<void> {
   for (;;) {
@@ -101,6 +116,11 @@ async function goneOf(after: NonNullable<HostJob["after"]>): Promise<void> {
 export async function runWatchHost(stateDir: string, options: RunHostOptions = {}): Promise<void> {
   const hostDir = stateLayout.hostDir(stateDir);
   await mkdir(hostDir, { recursive: true, mode: 0o700 });
+  // One host per stateDir: two would push every job twice at once.
+  const other = await readHostStatus(stateDir).catch(() => undefined);
+  if (other !== undefined && other.pid !== process.pid && isHostOf(other.pid, stateDir)) {
+    throw new Error(`another watch host (pid ${other.pid}) runs the jobs of ${stateDir}; this one exits`);
+  }
   const restartPolicy = options.restart ?? DEFAULT_RESTART;
   const context = new AsyncLocalStorage<string>();
   const slots = new Map<string, Slot>();
@@ -136,9 +156,8 @@ export async function runWatchHost(stateDir: string, options: RunHostOptions = {
     slot.since = iso();
     publish();
   };
-  // The heartbeat of every job: one write a second for the node.
-  const heartbeat = setInterval(publish, HEARTBEAT_EVERY_MS);
-  heartbeat.unref();
+  // The heartbeat of every job: one system call a second for the node.
+  const heartbeat = startHeartbeat(hostFiles.heartbeat(hostDir), HEARTBEAT_EVERY_MS);
 
   const enqueue = (slot: Slot, step: () => Promise<void>): Promise<void> => {
     slot.chain = slot.chain.then(step).catch((error: unknown) => say(`job ${slot.name}: ${messageOf(error)}`));
@@ -238,6 +257,8 @@ export async function runWatchHost(stateDir: string, options: RunHostOptions = {
 
   // Reads jobs.json and converges the slots to it; one reload at a time.
   let reloading: Promise<void> = Promise.resolve();
+  let hadJobs = false;
+  const bootedAt = Date.now();
   let jobsStamp = "";
   const stampOf = (): string => {
     const st = statSync(hostFiles.jobs(hostDir), { throwIfNoEntry: false });
@@ -285,7 +306,9 @@ export async function runWatchHost(stateDir: string, options: RunHostOptions = {
         void enqueue(slot, () => launch(slot, undefined));
       }
       publish();
-      if (Object.keys(desired).length === 0) {
+      if (Object.keys(desired).length > 0) hadJobs = true;
+      // Started ahead of its first job (apply starts it early): it waits a while for one.
+      else if (hadJobs || Date.now() - bootedAt > EMPTY_GRACE_MS) {
         say("no job left: exiting");
         requestStop();
       }
@@ -304,7 +327,7 @@ export async function runWatchHost(stateDir: string, options: RunHostOptions = {
   process.on("SIGUSR2", onFullSync);
   options.signal?.addEventListener("abort", requestStop, { once: true });
   const poll = setInterval(() => {
-    if (stampOf() !== jobsStamp) void reload();
+    if (stampOf() !== jobsStamp || (!hadJobs && slots.size === 0)) void reload();
   }, options.reloadEveryMs ?? 2000);
   poll.unref();
 
@@ -319,7 +342,7 @@ export async function runWatchHost(stateDir: string, options: RunHostOptions = {
     await Promise.all([...slots.values()].map((slot) => ((slot.removed = true), enqueue(slot, () => stopSlot(slot)))));
     slots.clear();
   } finally {
-    clearInterval(heartbeat);
+    heartbeat.stop();
     clearInterval(poll);
     for (const s of signals) process.off(s, requestStop);
     process.off("SIGUSR1", onReload);

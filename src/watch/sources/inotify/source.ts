@@ -10,7 +10,8 @@ import { AddWatchError, joinPath } from "./walker.ts";
 
 // rtsync's own inotify source: one inotify instance per subscription, one watch per directory,
 // no child process. The addon polls the fd in Node's event loop and calls `onReadable`; each
-// call drains the queue (a bounded number of reads, so a storm cannot starve the loop) and
+// call reads the queue until it is empty or a budget is spent (so a storm in one job cannot
+// starve the others in the watch host) and
 // hands the tracker's events to the engine in one batch.
 
 export interface InotifySource extends EventSource {
@@ -19,8 +20,13 @@ export interface InotifySource extends EventSource {
   resumeReading(): void;
 }
 
-const READ_BUFFER = 256 * 1024; // ~8,000 events of short names per read(2)
+const READ_BUFFER = 64 * 1024; // ~2,000 events of short names per read(2)
 const READS_PER_WAKE = 64;
+// At most ~2,000 events handled per wake: the watch host runs every job's source on one event
+// loop, and a storm in one job must not hold it for long (the fd stays readable, so the next turn
+// of the loop reads on, after the other jobs' events, timers and children had theirs). Reads go
+// on until the queue is found empty (which settles a file's move-from) or this budget is spent.
+const BYTES_PER_WAKE = 64 * 1024;
 
 export function makeInotifySource(source: string, binding: InotifyBinding): InotifySource {
   const live = new Set<{ pause(): void; resume(): void }>();
@@ -133,10 +139,12 @@ function startInotify(source: string, binding: InotifyBinding, handlers: SourceH
     const events: SourceEvent[] = [];
     try {
       let drained = false;
-      for (let i = 0; i < READS_PER_WAKE && !drained; i++) {
+      let bytes = 0;
+      for (let i = 0; i < READS_PER_WAKE && !drained && bytes < BYTES_PER_WAKE; i++) {
         const n = binding.read(handle, buffer);
         if (n < 0) throw new Error(`read from the inotify fd failed (errno ${-n})`);
         drained = n === 0;
+        bytes += n;
         if (!drained) tracker.handle(parseEventRecords(buffer, n), events);
       }
       // New directories are watched before their create-dir goes out (then rsync lists them).
