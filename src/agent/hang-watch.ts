@@ -13,7 +13,8 @@ import { readWatcherStatus } from "../state/watcher-status.ts";
 
 // Replaces a watcher that runs but does not respond. The process poll (process-poll.ts) only
 // notices a pid that is gone; a SIGSTOPped or stuck watcher keeps its pid and replicates nothing.
-// Every second this reads each watcher's heartbeat (state/watcher-liveness.ts); once it is older
+// Every 5 s (the grace is 30 s; status and /healthz judge the heartbeat themselves when asked)
+// this reads each watcher's heartbeat (state/watcher-liveness.ts); once it is older
 // than the grace (30 s), the pid is checked to still be the watcher rtsync recorded and killed
 // with SIGKILL (the only signal a stopped process cannot hold off). The poll then sees a death
 // like any other, and the agent starts a new watcher, whose start is a full sync. A watcher that
@@ -191,7 +192,7 @@ export function startHangWatch(
       () => void (busy = false),
       () => void (busy = false),
     );
-  }, options.intervalMs ?? 1000);
+  }, options.intervalMs ?? 5000);
   timer.unref();
 
   return {

@@ -94,7 +94,7 @@ export async function handJob(stateDir: string, name: string, job: HostJob): Pro
   await writeHostJobs(stateDir, { version: 1, jobs: { ...jobs.jobs, [name]: { ...job, ...(restart === undefined ? {} : { restart }) } } });
 }
 
-/** Tells the host to read jobs.json again (it also looks every 2 s). */
+/** Tells the host to read jobs.json again (it also looks every second). */
 export const tellHost = (hostPid: number): void => signal(hostPid, "SIGUSR1");
 
 function signal(pid: number, sig: NodeJS.Signals): void {

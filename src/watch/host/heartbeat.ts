@@ -12,7 +12,8 @@ export interface Heartbeat {
   stop(): void;
 }
 
-export function startHeartbeat(file: string, everyMs: number): Heartbeat {
+/** `alsoEachBeat`: other periodic work of the process, on the same timer (one wake-up a beat, not two). */
+export function startHeartbeat(file: string, everyMs: number, alsoEachBeat?: () => void): Heartbeat {
   let fd: number | undefined;
   const open = (): number => openSync(file, constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
   const beat = (): void => {
@@ -28,6 +29,7 @@ export function startHeartbeat(file: string, everyMs: number): Heartbeat {
     } catch {
       // the next beat tries again
     }
+    alsoEachBeat?.();
   };
   beat();
   const timer = setInterval(beat, everyMs);

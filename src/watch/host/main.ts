@@ -30,7 +30,7 @@ import { jobKey, planHostJobs } from "./plan.ts";
 // Liveness: one heartbeat for all its jobs, the modification time of host/heartbeat, set every
 // second (heartbeat.ts); status.json is written when a job changes.
 // Signals: SIGTERM/SIGINT/SIGHUP stop every job (each flushes what it has pending) and exit;
-// SIGUSR1 reads jobs.json again (it is also looked at every 2 s); SIGUSR2 runs a full sync on each
+// SIGUSR1 reads jobs.json again (it is also looked at every second); SIGUSR2 runs a full sync on each
 // job that has a full-sync-request.json (every job when none has one). With no job left, it exits.
 
 export interface RunHostOptions {
@@ -38,7 +38,7 @@ export interface RunHostOptions {
   readonly signal?: AbortSignal;
   /** Passed on to every job's engine (tests). */
   readonly engine?: Omit<EngineOptions, "onEvent">;
-  /** How often jobs.json is looked at for a change without SIGUSR1 (default 2 s). */
+  /** How often jobs.json is looked at for a change without SIGUSR1 (default every heartbeat, 1 s). */
   readonly reloadEveryMs?: number;
   /** Backoff between restarts of a failed job (default 1 s doubling up to 30 s). */
   readonly restart?: Backoff;
@@ -156,8 +156,10 @@ export async function runWatchHost(stateDir: string, options: RunHostOptions = {
     slot.since = iso();
     publish();
   };
-  // The heartbeat of every job: one system call a second for the node.
-  const heartbeat = startHeartbeat(hostFiles.heartbeat(hostDir), HEARTBEAT_EVERY_MS);
+  // The heartbeat of every job: one system call a second for the node; jobs.json is looked at on
+  // the same beat (a stat), so a host at rest wakes once a second.
+  let onBeat = (): void => undefined;
+  const heartbeat = startHeartbeat(hostFiles.heartbeat(hostDir), HEARTBEAT_EVERY_MS, () => onBeat());
 
   const enqueue = (slot: Slot, step: () => Promise<void>): Promise<void> => {
     slot.chain = slot.chain.then(step).catch((error: unknown) => say(`job ${slot.name}: ${messageOf(error)}`));
@@ -326,24 +328,26 @@ export async function runWatchHost(stateDir: string, options: RunHostOptions = {
   };
   process.on("SIGUSR2", onFullSync);
   options.signal?.addEventListener("abort", requestStop, { once: true });
-  const poll = setInterval(() => {
+  const reloadEveryMs = options.reloadEveryMs ?? HEARTBEAT_EVERY_MS;
+  let lastLook = Date.now();
+  onBeat = () => {
+    if (Date.now() - lastLook < reloadEveryMs) return;
+    lastLook = Date.now();
     if (stampOf() !== jobsStamp || (!hadJobs && slots.size === 0)) void reload();
-  }, options.reloadEveryMs ?? 2000);
-  poll.unref();
+  };
 
   say(`watch host started (pid ${process.pid}, ${stateDir})`);
   try {
     await reload();
     await stopRequested;
     stopping = true;
-    clearInterval(poll);
+    onBeat = () => undefined;
     await reloading;
     // Every job stops side by side: a target that does not answer costs its own timeout only.
     await Promise.all([...slots.values()].map((slot) => ((slot.removed = true), enqueue(slot, () => stopSlot(slot)))));
     slots.clear();
   } finally {
     heartbeat.stop();
-    clearInterval(poll);
     for (const s of signals) process.off(s, requestStop);
     process.off("SIGUSR1", onReload);
     process.off("SIGUSR2", onFullSync);
