@@ -87,10 +87,12 @@ interface Measured {
   /** start → every job's initial sync logged by the daemon */
   readonly upSeconds: number | null;
   readonly restSeconds: number;
-  readonly processes: Array<ProcessFigures & { readonly role: string; readonly cpuInWindow: number }>;
+  readonly processes: Array<ProcessFigures & { readonly role: string; readonly cpuInWindow: number; readonly cpuExactInWindow: number | undefined }>;
   readonly rssKiB: number;
   readonly pssKiB: number;
   readonly cpuSecondsPerMinute: number;
+  /** The same from the scheduler's exact account (schedstat), where the kernel keeps one. */
+  readonly cpuExactSecondsPerMinute?: number;
   /** processes that came or went during the window */
   readonly churn: { readonly appeared: number[]; readonly gone: number[] };
   readonly error?: string;
@@ -105,7 +107,7 @@ function role(p: ProcessFigures): string {
 
 async function measureAtRest(tool: Tool, jobs: number, upSeconds: number | null, find: () => number[], o: Options): Promise<Measured> {
   if (o.settleSeconds > 0) await sleep(o.settleSeconds * 1000);
-  const before = new Map(find().map((pid) => [pid, readProcessFigures(pid)?.cpuSeconds ?? 0]));
+  const before = new Map(find().map((pid) => [pid, readProcessFigures(pid)]));
   const t0 = performance.now();
   await sleep(o.restSeconds * 1000);
   const window = (performance.now() - t0) / 1000;
@@ -113,7 +115,11 @@ async function measureAtRest(tool: Tool, jobs: number, upSeconds: number | null,
   const processes = after
     .map((pid) => readProcessFigures(pid))
     .filter((p): p is ProcessFigures => p !== undefined)
-    .map((p) => ({ ...p, role: role(p), cpuInWindow: p.cpuSeconds - (before.get(p.pid) ?? 0) }));
+    .map((p) => {
+      const b = before.get(p.pid);
+      const exact = p.cpuExactSeconds === undefined || b?.cpuExactSeconds === undefined ? (b === undefined ? p.cpuExactSeconds : undefined) : p.cpuExactSeconds - b.cpuExactSeconds;
+      return { ...p, role: role(p), cpuInWindow: p.cpuSeconds - (b?.cpuSeconds ?? 0), cpuExactInWindow: exact };
+    });
   const sum = (f: (p: (typeof processes)[number]) => number): number => processes.reduce((n, p) => n + f(p), 0);
   return {
     tool,
@@ -124,6 +130,7 @@ async function measureAtRest(tool: Tool, jobs: number, upSeconds: number | null,
     rssKiB: sum((p) => p.rssKiB),
     pssKiB: sum((p) => p.pssKiB),
     cpuSecondsPerMinute: (sum((p) => p.cpuInWindow) / window) * 60,
+    ...(processes.every((p) => p.cpuExactInWindow !== undefined) ? { cpuExactSecondsPerMinute: (sum((p) => p.cpuExactInWindow ?? 0) / window) * 60 } : {}),
     churn: { appeared: after.filter((p) => !before.has(p)), gone: [...before.keys()].filter((p) => !after.includes(p)) },
   };
 }
@@ -216,11 +223,11 @@ const mib = (kib: number): string => (kib / 1024).toFixed(1);
 
 function renderTables(results: readonly Measured[]): string {
   const lines = [
-    "| jobs | tool | processes | RSS (MiB) | PSS (MiB) | CPU at rest (s/min) | up (s) |",
-    "|---|---|---|---|---|---|---|",
+    "| jobs | tool | processes | RSS (MiB) | PSS (MiB) | CPU at rest (s/min, ticks) | CPU at rest (s/min, schedstat) | up (s) |",
+    "|---|---|---|---|---|---|---|---|",
     ...results.map(
       (r) =>
-        `| ${r.jobs} | ${r.tool} | ${r.processes.length} | ${mib(r.rssKiB)} | ${mib(r.pssKiB)} | ${r.cpuSecondsPerMinute.toFixed(3)} | ${r.upSeconds === null ? "–" : r.upSeconds.toFixed(1)} |${r.error ? ` error: ${r.error}` : ""}`,
+        `| ${r.jobs} | ${r.tool} | ${r.processes.length} | ${mib(r.rssKiB)} | ${mib(r.pssKiB)} | ${r.cpuSecondsPerMinute.toFixed(3)} | ${r.cpuExactSecondsPerMinute === undefined ? "–" : r.cpuExactSecondsPerMinute.toFixed(3)} | ${r.upSeconds === null ? "–" : r.upSeconds.toFixed(1)} |${r.error ? ` error: ${r.error}` : ""}`,
     ),
     "",
     "Per process (grouped by role; RSS/PSS/CPU per process: mean, and max where several):",
@@ -251,7 +258,7 @@ function renderTables(results: readonly Measured[]): string {
     const each = one ? (r.rssKiB - one.rssKiB) / (r.jobs - 1) : undefined;
     lines.push(`- each job beyond the first ≤ 3 MiB (RSS, ${r.jobs} jobs vs 1): ${each === undefined ? "–" : `${mib(each)} MiB`} → ${goal(each === undefined ? undefined : each <= 3 * 1024)}`);
   }
-  lines.push(`- 10 jobs: agent + watch processes at rest ≤ 0.05 s CPU/min: ${ten ? `${ten.cpuSecondsPerMinute.toFixed(3)} s` : "–"} → ${goal(ten && ten.cpuSecondsPerMinute <= 0.05)}`);
+  lines.push(`- 10 jobs: agent + watch processes at rest ≤ 0.05 s CPU/min: ${ten ? `${ten.cpuSecondsPerMinute.toFixed(3)} s (ticks)` : "–"}${ten?.cpuExactSecondsPerMinute === undefined ? "" : `, ${ten.cpuExactSecondsPerMinute.toFixed(3)} s (schedstat, exact)`} → ${goal(ten && (ten.cpuExactSecondsPerMinute ?? ten.cpuSecondsPerMinute) <= 0.05)}`);
   return lines.join("\n");
 }
 

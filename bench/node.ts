@@ -113,8 +113,27 @@ export interface ProcessFigures {
   readonly cmd: string;
   readonly rssKiB: number;
   readonly pssKiB: number;
-  /** own utime+stime so far, seconds */
+  /** own utime+stime so far, seconds (clock ticks: a process that wakes briefly once a second can be charged whole 10 ms ticks) */
   readonly cpuSeconds: number;
+  /** own CPU time so far from the scheduler (/proc/PID/task/TID/schedstat, nanoseconds summed over threads), seconds; undefined where the kernel has no schedstat */
+  readonly cpuExactSeconds: number | undefined;
+}
+
+// The scheduler's own account of a process's CPU time: exact, where utime/stime are sampled per tick.
+function schedCpuSeconds(pid: number): number | undefined {
+  let tasks: string[];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return undefined;
+  }
+  let ns = 0;
+  for (const t of tasks) {
+    const first = readText(`/proc/${pid}/task/${t}/schedstat`).split(" ")[0];
+    if (first === undefined || first === "") return undefined;
+    ns += Number(first);
+  }
+  return ns / 1e9;
 }
 
 function shortCommand(pid: number): string {
@@ -136,6 +155,7 @@ export function readProcessFigures(pid: number): ProcessFigures | undefined {
     rssKiB: Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? 0),
     pssKiB: Number(/^Pss:\s+(\d+) kB/m.exec(rollup)?.[1] ?? 0),
     cpuSeconds: (s.utime + s.stime) / ticksPerSecond(),
+    cpuExactSeconds: schedCpuSeconds(pid),
   };
 }
 
