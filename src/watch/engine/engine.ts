@@ -87,6 +87,8 @@ const RESUMABLE: HaltReason = "source-changed";
 
 export interface WatchEngine {
   readonly watcher: EventSource["kind"];
+  /** The inotify watches its source holds now, where the source keeps count (undefined elsewhere). */
+  watches(): number | undefined;
   /** Settles when watches are established for the first time. */
   readonly ready: Promise<{ readonly watches: number }>;
   /** Changes not on every target yet: the most any lane has waiting, in flight, for a retry or for a repair. */
@@ -334,6 +336,7 @@ export async function startWatchEngine(spec: WatchSpec, options: EngineOptions =
 
   return {
     watcher: source.kind,
+    watches: () => sub?.watches?.(),
     ready,
     pending: () => Math.max(0, ...lanes.map((l) => l.pending())),
     halted: () => lanes.every((l) => l.halted()),

@@ -21,7 +21,7 @@ export interface JobOptions {
   readonly pid: number;
   /** How often the inotify watches are counted again after runs (default 10 s). */
   readonly watchesEveryMs?: number;
-  /** Counts the job's inotify watches; absent: the count the source gave when it got ready stands. */
+  /** Counts the job's inotify watches; absent: its own source's count (rtsync's inotify source; for the others the count it gave when it got ready stands). */
   readonly countWatches?: () => Promise<number | undefined>;
   /**
    * Hosted: the host's status.json carries the heartbeat of every job (one write a second for the
@@ -71,36 +71,42 @@ export async function startJob(spec: WatchSpec, options: JobOptions): Promise<Ru
     status = stepStatus(status, input);
     writer.update(status);
   };
-  // Directories come and go with changes and runs: the watches are counted again every few seconds after one,
-  // until two counts agree (inotifywait adds the watches of new directories while runs go on).
-  let dirty = true;
+  // Directories come and go with changes and runs: the watches are counted again a few seconds
+  // after one, and again until two counts agree (inotifywait adds the watches of new directories
+  // while runs go on). A timer only while there is something to count: a job at rest never wakes.
+  // Counted by the caller (a process of its own: its whole tree), else by the job's own source (in
+  // the watch host the process's watches are every job's; rtsync's inotify source keeps a count).
+  const ref: { engine?: WatchEngine } = {};
+  const count = options.countWatches ?? (() => Promise.resolve(ref.engine?.watches()));
   let lastCount: number | undefined;
+  let countTimer: NodeJS.Timeout | undefined;
+  let closed = false;
+  const scheduleCount = (): void => {
+    if (countTimer !== undefined || closed) return;
+    countTimer = setTimeout(() => {
+      countTimer = undefined;
+      void count().then((watches) => {
+        if (watches !== lastCount) scheduleCount(); // changed: count again to see it settle
+        lastCount = watches;
+        if (watches !== undefined && watches !== status.watches) update({ type: "watches-counted", at: Date.now(), watches });
+      });
+    }, options.watchesEveryMs ?? WATCHES_EVERY_MS);
+    countTimer.unref();
+  };
+  scheduleCount();
   const onEvent = (event: EngineEvent): void => {
     update(event);
-    if (event.type === "run-done" || event.type === "source-ready" || event.type === "changes") dirty = true;
+    if (event.type === "run-done" || event.type === "source-ready" || event.type === "changes") scheduleCount();
     const record = buildLogRecord(event);
     if (record !== undefined) log(record);
   };
-  const count = options.countWatches;
-  const countWatches =
-    count === undefined
-      ? undefined
-      : setInterval(() => {
-          if (!dirty) return;
-          dirty = false;
-          void count().then((watches) => {
-            if (watches !== lastCount) dirty = true; // changed: count again to see it settle
-            lastCount = watches;
-            if (watches !== undefined && watches !== status.watches) update({ type: "watches-counted", at: Date.now(), watches });
-          });
-        }, options.watchesEveryMs ?? WATCHES_EVERY_MS);
-  countWatches?.unref();
   // The heartbeat: proof, every second, that this process and its event loop run (a SIGSTOPped or
   // stuck watcher keeps its pid but stops beating; the agent replaces it). Hosted: the host's.
   const heartbeat = options.hosted === true ? undefined : setInterval(() => update({ type: "heartbeat", at: Date.now() }), HEARTBEAT_EVERY_MS);
   heartbeat?.unref();
   const close = async (): Promise<void> => {
-    clearInterval(countWatches);
+    closed = true;
+    clearTimeout(countTimer);
     clearInterval(heartbeat);
     await logChain;
     await writer.flush();
@@ -126,6 +132,7 @@ export async function startJob(spec: WatchSpec, options: JobOptions): Promise<Ru
     status = { ...status, updatedAt: new Date().toISOString() };
     writer.update(status);
   });
+  ref.engine = engine;
   let stopped: Promise<void> | undefined;
   return {
     name: spec.name,

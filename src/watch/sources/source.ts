@@ -128,6 +128,8 @@ export interface Subscription {
   readonly ready: Promise<{ readonly watches: number }>;
   /** Stops watching; safe to call more than once and after an error. */
   close(): Promise<void>;
+  /** The inotify watches it holds now, where the source keeps count (rtsync's inotify source: its watch tree). */
+  watches?(): number;
 }
 
 export interface EventSource {

@@ -227,6 +227,7 @@ function startInotify(source: string, binding: InotifyBinding, handlers: SourceH
   return {
     subscription: {
       ready,
+      watches: () => tracker?.tree.size ?? 0,
       close: () => {
         if (!closed) {
           closed = true;
