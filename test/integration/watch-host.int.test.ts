@@ -84,6 +84,11 @@ describe("the watch host", () => {
     expect((await readHostStatus(f.stateDir))?.pid).toBe(pid);
     const [a0, b0] = [await startedAt("a"), await startedAt("b")];
 
+    // Each job counts its own watches (the process holds every job's): a directory made in a is a's.
+    await mkdir(f.path("src-a", "sub"));
+    await waitFor(async () => ((await readWatcherStatus(watchDir("a")))?.watches === 2 ? true : `a has ${(await readWatcherStatus(watchDir("a")))?.watches} watches`), 30_000);
+    expect((await readWatcherStatus(watchDir("b")))?.watches).toBe(1);
+
     const added = await apply(["a", "b", "c"]);
     expect(added.stdout).toContain("2 changed, 4 unchanged, 0 failed"); // c's spec file and c
     await roundTrip("c", "one.txt");
