@@ -96,6 +96,8 @@ export async function startJob(spec: WatchSpec, options: JobOptions): Promise<Ru
   scheduleCount();
   const onEvent = (event: EngineEvent): void => {
     update(event);
+    // Watching: on disk at once (apply waits for it, job after job), not at the writer's next turn.
+    if (event.type === "source-ready") void writer.flush();
     if (event.type === "run-done" || event.type === "source-ready" || event.type === "changes") scheduleCount();
     const record = buildLogRecord(event);
     if (record !== undefined) log(record);
