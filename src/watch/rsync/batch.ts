@@ -41,6 +41,9 @@ export interface RenameStepResult {
 
 /** Where rsync finds the pinned source root: the descriptor it was given as fd 3. */
 const PINNED_SOURCE = "/proc/self/fd/3";
+/** The nice value of bulk runs (full syncs, incremental runs of more than BULK_PATHS paths). */
+const BULK_NICE = 10;
+const BULK_PATHS = 1000;
 
 /** The batch's result: the incremental (or full) run, its bytes and time including the rename steps. */
 export type BatchResult = RsyncResult & { readonly renameSteps?: readonly RenameStepResult[] };
@@ -52,6 +55,8 @@ export async function runBatch(laneSpec: LaneSpec, batch: Batch, options: BatchR
   // Incremental runs are the latency path, where setpriv's exec cost 1.5-5 ms of a 15-35 ms push;
   // one that outlives a killed watcher finishes the batch it was given and exits.
   const dies = spec.setpriv === undefined ? {} : { setpriv: spec.setpriv };
+  // Bulk work yields the CPU: a full sync, or a batch of a storm, runs niced, so the small runs of
+  // other jobs (the watch host runs them all) and of other lanes keep their latency (issue 20).
   if (batch.kind === "full") {
     const onChanged = options.onChanged;
     const itemized =
@@ -65,7 +70,7 @@ export async function runBatch(laneSpec: LaneSpec, batch: Batch, options: BatchR
           };
     const args = buildFullArgs(spec, { progress: true, itemize: onChanged !== undefined });
     const cpuBefore = await readChildrenCpu();
-    const result = await runRsync({ ...common, ...dies, args, ...itemized, ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
+    const result = await runRsync({ ...common, ...dies, args, nice: BULK_NICE, ...itemized, ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
     const cpuAfter = await readChildrenCpu();
     if (cpuBefore === undefined || cpuAfter === undefined) return result;
     // Ours is measured (a local receiver is our child's child: included); a daemon's is estimated.
@@ -88,7 +93,7 @@ export async function runBatch(laneSpec: LaneSpec, batch: Batch, options: BatchR
     if (result.outcome === "ok") done.push(step.to);
   }
   const entries = planEntriesAfterRenames(batch.entries, done);
-  const main = await runRsync({ ...common, args: buildIncrementalArgs(spec), input: buildFilterList(entries) });
+  const main = await runRsync({ ...common, args: buildIncrementalArgs(spec), input: buildFilterList(entries), ...(entries.size > BULK_PATHS ? { nice: BULK_NICE } : {}) });
   if (steps.length === 0) return main;
   const stepBytes = steps.reduce((n, s) => n + (s.bytesSent ?? 0), 0);
   return {

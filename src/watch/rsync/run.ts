@@ -1,4 +1,5 @@
 import type { Progress, RunOutcome } from "../../state/watcher-status.ts";
+import { setPriority } from "node:os";
 import { spawnChild } from "../children.ts";
 import { parseIoTimeoutMs, startIoWatchdog } from "./io-watchdog.ts";
 import { classifyRun, parseFullSyncStats, parseProgressLine, parseTransferStats, summarizeStderr } from "./result.ts";
@@ -29,6 +30,8 @@ export interface RsyncRequest {
   readonly keepOutput?: boolean;
   /** A descriptor rsync gets as its fd 3 (the pinned source root: its args name /proc/self/fd/3/). */
   readonly fd3?: number;
+  /** Bulk work (a full sync, a storm's batch): run at this nice value, so small runs of other jobs and lanes go first. */
+  readonly nice?: number;
 }
 
 export interface RsyncResult {
@@ -68,6 +71,13 @@ export async function runRsync(request: RsyncRequest): Promise<RsyncResult> {
   const binary = request.binary;
   const stdio: Array<"pipe" | number> = request.fd3 === undefined ? ["pipe", "pipe", "pipe"] : ["pipe", "pipe", "pipe", request.fd3];
   const child = spawnChild(binary, request.args, request.setpriv, { stdio, env: { ...process.env, LC_ALL: "C" } });
+  if (request.nice !== undefined && child.pid !== undefined) {
+    try {
+      setPriority(child.pid, request.nice);
+    } catch {
+      // gone already, or not allowed: it runs at the normal priority
+    }
+  }
   const exited = new Promise<Exit>((resolve) => {
     child.once("error", (error: NodeJS.ErrnoException) => resolve({ code: null, signal: null, spawnError: error }));
     child.once("close", (code, signal) => resolve({ code, signal }));
