@@ -1,8 +1,9 @@
 import { statSync } from "node:fs";
+import { connect, type Socket } from "node:net";
 import type { Host } from "../resources/host.ts";
 import { isAlive, isOurProcess, type RecordedProcess } from "../resources/process/identity.ts";
 import { readInventory, type Inventory } from "../state/inventory.ts";
-import { stateLayout } from "../state/layout.ts";
+import { hostFiles, stateLayout } from "../state/layout.ts";
 
 // Notices a dead daemon or watcher within a poll (1 s): reads the inventory (only when it
 // changed) and checks each recorded pid of this node's resources. Cheap, and synchronous on
@@ -84,7 +85,8 @@ export function startProcessPoll(host: Host, options: { readonly intervalMs?: nu
         known.set(r.pid, k);
       }
       let up = alive.get(r.pid);
-      if (up === undefined) alive.set(r.pid, (up = isAlive(r.pid)));
+      // A host whose link stands is alive (its death closes the link and polls at once).
+      if (up === undefined) alive.set(r.pid, (up = linked(r.pid) || isAlive(r.pid)));
       if (k.ours && up) continue;
       // An apply or down of someone else is at work: what it stops is not a death.
       if (options.paused() || statSync(stateLayout.lockOwner(s.stateDir), { throwIfNoEntry: false }) !== undefined) return;
@@ -94,22 +96,65 @@ export function startProcessPoll(host: Host, options: { readonly intervalMs?: nu
     }
   };
 
-  const timer = setInterval(() => {
-    if (busy) return;
+  // The watch host's death comes through a connection to its liveness socket, at once (the kernel
+  // closes it, kill -9 included); while that link stands, the host's records need no poll, and a
+  // node whose every record is the host's is polled every 5 s only (for what the link cannot see:
+  // an inventory that changed). The link is (re)made by the poll whenever the host runs unlinked.
+  let link: { readonly stateDir: string; readonly pid: number; readonly socket: Socket; up: boolean } | undefined;
+  const linked = (pid: number): boolean => link !== undefined && link.up && link.pid === pid;
+  const connectHost = (stateDir: string, pid: number): void => {
+    if (link !== undefined && link.stateDir === stateDir && link.pid === pid) return;
+    link?.socket.destroy();
+    const socket = connect(hostFiles.alive(stateLayout.hostDir(stateDir)));
+    const made = { stateDir, pid, socket, up: false };
+    link = made;
+    socket.on("connect", () => void (made.up = true));
+    socket.on("error", () => undefined);
+    socket.on("close", () => {
+      const wasUp = made.up;
+      made.up = false;
+      if (link === made) link = undefined;
+      if (wasUp && !stopped) tick(); // look at once: the host is most likely gone
+    });
+  };
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  const intervalMs = options.intervalMs ?? 1000;
+  const tick = (): void => {
+    clearTimeout(timer);
+    if (stopped) return;
+    if (busy) {
+      timer = setTimeout(tick, intervalMs);
+      return;
+    }
     busy = true;
     // Async only when a record changed (the inventory is read, a new pid's command line checked).
     poll().then(
       () => void (busy = false),
       () => void (busy = false),
-    );
-  }, options.intervalMs ?? 1000);
+    ).finally(() => {
+      if (stopped) return;
+      // Link the host of the records, then wait long if the link covers every record.
+      const hosted = current.filter((r) => r.record.match.includes("__host"));
+      const s = currentScope;
+      const first = hosted[0];
+      if (s !== undefined && first !== undefined && !reported.has(first.pid) && isAlive(first.pid)) connectHost(s.stateDir, first.pid);
+      const covered = current.length > 0 && current.every((r) => linked(r.pid));
+      timer = setTimeout(tick, covered ? Math.max(intervalMs, 5000) : intervalMs);
+      timer.unref?.();
+    });
+  };
+  timer = setTimeout(tick, intervalMs);
 
   return {
     update(next) {
       scope = next;
     },
     stop() {
-      clearInterval(timer);
+      stopped = true;
+      clearTimeout(timer);
+      link?.socket.destroy();
+      link = undefined;
     },
   };
 }

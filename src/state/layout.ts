@@ -21,6 +21,8 @@ export const hostFiles = {
   jobs: (hostDir: string) => join(hostDir, "jobs.json"),
   /** What it runs, written by the host. */
   status: (hostDir: string) => join(hostDir, "status.json"),
+  /** A socket the agent holds a connection to: closed by the kernel the moment the host dies. */
+  alive: (hostDir: string) => join(hostDir, "alive.sock"),
   /** The host's heartbeat: its modification time, set every second (the file is empty). */
   heartbeat: (hostDir: string) => join(hostDir, "heartbeat"),
   output: (hostDir: string) => join(hostDir, "host.log"),

@@ -145,6 +145,12 @@ describe("the watch host", () => {
     await apply(["a", "b"]);
     const agent = await startAgentProcess([file]);
     try {
+      // The agent holds a connection to the host's liveness socket: the host's death reaches it at once, not at the next poll.
+      const sock = `${f.stateDir}/host/alive.sock`;
+      await waitFor(async () => {
+        const accepted = (await readFile("/proc/net/unix", "utf8")).split("\n").filter((l) => l.endsWith(` ${sock}`) && l.split(/\s+/)[5] === "03");
+        return accepted.length > 0 || "no connection to the host's liveness socket yet";
+      });
       const pid = await hostPid();
       process.kill(pid, "SIGKILL");
       const killedAt = Date.now();

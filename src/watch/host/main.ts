@@ -12,6 +12,7 @@ import { HEARTBEAT_EVERY_MS } from "../../state/watcher-liveness.ts";
 import type { EngineOptions } from "../engine/engine.ts";
 import { killLiveChildren } from "../children.ts";
 import { startJob, type RunningJob } from "./job.ts";
+import { listenAlive } from "./alive-socket.ts";
 import { startHeartbeat } from "./heartbeat.ts";
 import { jobKey, planHostJobs } from "./plan.ts";
 
@@ -122,6 +123,8 @@ export async function runWatchHost(stateDir: string, options: RunHostOptions = {
     throw new Error(`another watch host (pid ${other.pid}) runs the jobs of ${stateDir}; this one exits`);
   }
   const restartPolicy = options.restart ?? DEFAULT_RESTART;
+  // The agent learns of this host's death from a connection to it (alive-socket.ts).
+  const alive = await listenAlive(hostFiles.alive(hostDir));
   const context = new AsyncLocalStorage<string>();
   const slots = new Map<string, Slot>();
   const startedAt = iso();
@@ -357,5 +360,6 @@ export async function runWatchHost(stateDir: string, options: RunHostOptions = {
     publish();
     await writer.flush();
     writer.close();
+    await alive.close();
   }
 }
