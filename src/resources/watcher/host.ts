@@ -74,7 +74,15 @@ async function findOrStartHost(host: Host, o: HostLaunch): Promise<ProcessInfo> 
   if (pid === undefined) throw new ApplyError(`cannot start ${cmd}`);
   const until = Date.now() + 15_000;
   while (Date.now() < until) {
-    if (!isAlive(pid)) throw new ApplyError(`the watch host exited at start: ${(await logTail(logPath)) || "no message"} (log: ${logPath})`);
+    if (!isAlive(pid)) {
+      // It found another host of this stateDir starting (an apply killed after starting one, whose
+      // host had not written its status yet when this one looked): that one is the host.
+      for (const until2 = Date.now() + 3000; Date.now() < until2; await sleep(50)) {
+        const other = await readRunningHost(host, o.stateDir);
+        if (other !== undefined) return other.info;
+      }
+      throw new ApplyError(`the watch host exited at start: ${(await logTail(logPath)) || "no message"} (log: ${logPath})`);
+    }
     const status = await readHostStatus(o.stateDir).catch(() => undefined);
     if (status?.pid === pid) {
       const info = await readProcessInfo(host, pid);

@@ -12,7 +12,7 @@ import { HEARTBEAT_EVERY_MS } from "../../state/watcher-liveness.ts";
 import type { EngineOptions } from "../engine/engine.ts";
 import { killLiveChildren } from "../children.ts";
 import { startJob, type RunningJob } from "./job.ts";
-import { listenAlive } from "./alive-socket.ts";
+import { HostRunningError, listenAlive, type AliveSocket } from "./alive-socket.ts";
 import { startHeartbeat } from "./heartbeat.ts";
 import { jobKey, planHostJobs } from "./plan.ts";
 
@@ -117,14 +117,19 @@ async function goneOf(after: NonNullable<HostJob["after"]>): Promise<void> {
 export async function runWatchHost(stateDir: string, options: RunHostOptions = {}): Promise<void> {
   const hostDir = stateLayout.hostDir(stateDir);
   await mkdir(hostDir, { recursive: true, mode: 0o700 });
-  // One host per stateDir: two would push every job twice at once.
+  // One host per stateDir (two would push every job twice): the liveness socket is the lock, and
+  // the agent learns of this host's death from a connection to it (alive-socket.ts).
   const other = await readHostStatus(stateDir).catch(() => undefined);
-  if (other !== undefined && other.pid !== process.pid && isHostOf(other.pid, stateDir)) {
-    throw new Error(`another watch host (pid ${other.pid}) runs the jobs of ${stateDir}; this one exits`);
+  const another = new Error(`another watch host${other !== undefined && other.pid !== process.pid && isHostOf(other.pid, stateDir) ? ` (pid ${other.pid})` : ""} runs the jobs of ${stateDir}; this one exits`);
+  if (other !== undefined && other.pid !== process.pid && isHostOf(other.pid, stateDir)) throw another;
+  let alive: AliveSocket;
+  try {
+    alive = await listenAlive(hostFiles.alive(hostDir));
+  } catch (error) {
+    if (error instanceof HostRunningError) throw another;
+    throw error;
   }
   const restartPolicy = options.restart ?? DEFAULT_RESTART;
-  // The agent learns of this host's death from a connection to it (alive-socket.ts).
-  const alive = await listenAlive(hostFiles.alive(hostDir));
   const context = new AsyncLocalStorage<string>();
   const slots = new Map<string, Slot>();
   const startedAt = iso();
