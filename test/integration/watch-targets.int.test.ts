@@ -157,6 +157,9 @@ describe("a watcher with two targets, one of which goes down", () => {
 
       // status names the lagging lane and how far behind it is; the watch is unhealthy (exit 3).
       await waitFor(async () => ((await laneOf(f, keyB))?.pending ?? 0) > 0 || "lane b shows nothing pending");
+      // The last write is on replica a as soon as rsync wrote it; its run ends (and lane a's pending
+      // drops to 0) a moment later: under load, after the status below (CI, 1 run in 9).
+      await waitFor(async () => ((await laneOf(f, keyA))?.pending ?? 1) === 0 || "lane a still has its last write pending");
       const s = await f.run(["status", file]);
       expect(s.exitCode, s.all).toBe(3);
       expect(s.stdout).toContain(`watcher push: running, pid `);
