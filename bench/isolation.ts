@@ -9,12 +9,11 @@
 // goal: storm p50 ≤ 2× quiet p50. A benchmark, not a test: nothing fails on a number.
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, readdirSync, writeFileSync } from "node:fs";
-import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
-import { installSignalCleanup, onCleanup, runCleanups } from "./cleanup.ts";
+import { onCleanup, runBenchMain, runCleanups, startBench } from "./cleanup.ts";
 import { logSize, startRsyncDaemon } from "./daemon.ts";
 import { describeMachine } from "./machine.ts";
 import { logSince, rtsyncNode, sessionsOf, waitFor, writeManifest, type WatchJob } from "./node.ts";
@@ -116,17 +115,9 @@ function summary(probes: readonly Probe[], phase: Phase): { n: number; p50: numb
 }
 
 async function main(): Promise<number> {
-  const parsed = parseArgs(process.argv.slice(2));
-  if (typeof parsed === "string") {
-    const help = parsed === USAGE;
-    (help ? process.stdout : process.stderr).write(`${parsed}\n`);
-    return help ? 0 : 2;
-  }
-  const o = parsed;
-  installSignalCleanup();
-  const root = await mkdtemp(join(tmpdir(), "rtsync-bench-isolation-"));
-  await chmod(root, 0o755);
-  onCleanup(() => rm(root, { recursive: true, force: true }));
+  const started = await startBench(parseArgs, USAGE, "rtsync-bench-isolation-");
+  if (typeof started === "number") return started;
+  const { o, root } = started;
   const machine = describeMachine(REPO);
   const probes: Probe[] = [];
   const result: Record<string, unknown> = {};
@@ -242,11 +233,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  async (e: unknown) => {
-    process.stderr.write(`bench: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-    await runCleanups();
-    process.exit(1);
-  },
-);
+runBenchMain(main);

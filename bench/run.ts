@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { USAGE, parseBenchArgs, type BenchOptions } from "./args.ts";
-import { installSignalCleanup, onCleanup, runCleanups } from "./cleanup.ts";
+import { installSignalCleanup, onCleanup, runBenchMain, runCleanups } from "./cleanup.ts";
 import { startRsyncDaemon } from "./daemon.ts";
 import { createClassicPeer } from "./peers/classic.ts";
 import { createLsyncdPeer, lsyncdVersion } from "./peers/lsyncd.ts";
@@ -195,11 +195,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  async (e: unknown) => {
-    process.stderr.write(`bench: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-    await runCleanups();
-    process.exit(1);
-  },
-);
+runBenchMain(main);

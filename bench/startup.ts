@@ -14,12 +14,11 @@
 // A benchmark, not a test: nothing fails on a number. JSON (--json FILE) + a table on stdout.
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, rmSync, writeFileSync } from "node:fs";
-import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
-import { installSignalCleanup, onCleanup, runCleanups } from "./cleanup.ts";
+import { onCleanup, runBenchMain, runCleanups, startBench } from "./cleanup.ts";
 import { logSize, startRsyncDaemon, type RsyncDaemon } from "./daemon.ts";
 import { describeMachine } from "./machine.ts";
 import { logSince, renderLsyncdNodeConfig, rtsyncNode, sessionsOf, startLsyncd, writeManifest, type WatchJob } from "./node.ts";
@@ -299,17 +298,9 @@ function renderTable(timings: readonly Timing[], o: Options): string {
 }
 
 async function main(): Promise<number> {
-  const parsed = parseArgs(process.argv.slice(2));
-  if (typeof parsed === "string") {
-    const help = parsed === USAGE;
-    (help ? process.stdout : process.stderr).write(`${parsed}\n`);
-    return help ? 0 : 2;
-  }
-  const o = parsed;
-  installSignalCleanup();
-  const root = await mkdtemp(join(tmpdir(), "rtsync-bench-startup-"));
-  await chmod(root, 0o755);
-  onCleanup(() => rm(root, { recursive: true, force: true }));
+  const started = await startBench(parseArgs, USAGE, "rtsync-bench-startup-");
+  if (typeof started === "number") return started;
+  const { o, root } = started;
   const machine = describeMachine(REPO);
   const timings: Timing[] = [];
   const loads: number[][] = [];
@@ -335,11 +326,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  async (e: unknown) => {
-    process.stderr.write(`bench: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-    await runCleanups();
-    process.exit(1);
-  },
-);
+runBenchMain(main);

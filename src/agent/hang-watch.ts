@@ -1,3 +1,4 @@
+import { isHostRecord } from "../resources/watcher/host.ts";
 import { DEFAULT_WRITE_RETRY } from "../core/retrying-writer.ts";
 import { readDaemonGreeting } from "../resources/daemon/greeting.ts";
 import type { Host } from "../resources/host.ts";
@@ -126,7 +127,7 @@ export function startHangWatch(
     for (const w of s.watchers) {
       const record = inventory.watchers[w.name];
       if (record === undefined || (record.owner ?? "") !== s.owner || record.pid <= 0 || record.stoppedAt !== undefined || killed.has(record.pid)) continue;
-      const hosted = record.match.includes("__host");
+      const hosted = isHostRecord(record);
       const report = hosted ? await (hostReport ??= readHostBeat(s.stateDir)) : await readWatcherStatus(w.dir).catch(() => undefined);
       // Where the heartbeat goes: the host's heartbeat file, a watcher's own directory.
       const dir = hosted ? hostFiles.heartbeat(stateLayout.hostDir(s.stateDir)) : w.dir;

@@ -1,3 +1,4 @@
+import { isHostRecord } from "../resources/watcher/host.ts";
 import { statSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import type { Host } from "../resources/host.ts";
@@ -135,7 +136,7 @@ export function startProcessPoll(host: Host, options: { readonly intervalMs?: nu
     ).finally(() => {
       if (stopped) return;
       // Link the host of the records, then wait long if the link covers every record.
-      const hosted = current.filter((r) => r.record.match.includes("__host"));
+      const hosted = current.filter((r) => isHostRecord(r.record));
       const s = currentScope;
       const first = hosted[0];
       if (s !== undefined && first !== undefined && !reported.has(first.pid) && isAlive(first.pid)) connectHost(s.stateDir, first.pid);

@@ -1,3 +1,4 @@
+import { isHostRecord } from "../resources/watcher/host.ts";
 import type { ResolvedManifest } from "../manifest/resolve.ts";
 import type { Host } from "../resources/host.ts";
 import { greetsFirst, readDaemonGreeting } from "../resources/daemon/greeting.ts";
@@ -85,7 +86,7 @@ export async function gatherStatus(m: ResolvedManifest, host: Host): Promise<Nod
   const watchers = await Promise.all(
     m.watches.map(async (w): Promise<WatcherStatus> => {
       const view = await readJob(host, resourceId.watcher(w.name), inventory.watchers[w.name], marked);
-      const hostedProblem = view.running && view.record?.match.includes("__host") === true ? hostJobProblem((await hostDoc)?.jobs[w.name]) : undefined;
+      const hostedProblem = view.running && view.record !== undefined && isHostRecord(view.record) ? hostJobProblem((await hostDoc)?.jobs[w.name]) : undefined;
       const run = hostedProblem === undefined ? runningPid(view, m.owner) : undefined;
       const report = await readJobReport(m.stateDir, w.dir).catch(() => undefined);
       // A watcher that does not run is described from its last document (dead or stopped).

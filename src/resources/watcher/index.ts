@@ -127,7 +127,7 @@ export const watcherKind: ResourceKind<DesiredWatcher, WatcherActual, WatcherCha
     }
     if (!view.running) {
       // Not recorded as running, but the host of this stateDir (marked) runs it with this spec: adopted, not started twice.
-      const hostProc = marked.find((p) => p.marker.job === HOST_JOB && p.info.argv.includes("__host"));
+      const hostProc = marked.find((p) => p.marker.job === HOST_JOB && isHostRecord({ match: p.info.argv }));
       const hosted = hostProc === undefined ? undefined : await readHostStatus(hostProc.marker.stateDir).catch(() => undefined);
       const job = hosted?.pid === hostProc?.info.pid ? hosted?.jobs[w.name] : undefined;
       if (hostProc !== undefined && job !== undefined && job.specHash === w.specHash && job.state !== "stopping") return { ...view, hostRuns: hostProc.info };
@@ -159,7 +159,7 @@ export const watcherKind: ResourceKind<DesiredWatcher, WatcherActual, WatcherCha
       }
       case "adopt":
         // A watcher process of this job that the inventory lost: the host takes the job from it.
-        if (!decision.adopt.argv.includes("__host")) return { ...base, ...handoverOf(w, { ...decision.adopt, match: [...decision.adopt.argv], why: "it ran the job alone" }, decision.stop) };
+        if (!isHostRecord({ match: decision.adopt.argv })) return { ...base, ...handoverOf(w, { ...decision.adopt, match: [...decision.adopt.argv], why: "it ran the job alone" }, decision.stop) };
         return { ...base, ...planJobBookkeeping(`watcher ${w.name}`, "watcher(s) of this job", decision) };
       case "blocked":
       case "stop-extra":
