@@ -51,6 +51,8 @@ export const HostStatusSchema = z.object({
     z.string(),
     z.object({
       specHash: z.string(),
+      /** The running job's status.json startedAt (a restart in place keeps the pid and may keep the spec). */
+      jobStartedAt: z.optional(z.string()),
       state: z.enum(HOST_JOB_STATES),
       since: z.string(),
       /** Restarts in place after a failure (an exception, an engine that would not start). */

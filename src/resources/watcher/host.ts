@@ -153,7 +153,8 @@ export async function waitForHostedJob(
       if (until === "watching" && hosted.state === "restarting" && hosted.lastError) return { problem: `the watch host cannot run it: ${hosted.lastError.message}; it keeps retrying (rtsync status shows it)` };
       if (until === "watching" && hosted.state === "running") {
         const status = await readWatcherStatus(job.watchDir).catch(() => undefined);
-        if (status?.pid === hostPid && status.specHash === job.specHash) {
+        // This start's document, not the one the job wrote as it stopped (a restart in place keeps pid and spec).
+        if (status?.pid === hostPid && status.specHash === job.specHash && status.startedAt === hosted.jobStartedAt) {
           if (status.state === "watching") return {};
           if (status.state === "source-down" || status.state === "stopped") {
             return { problem: `the watcher runs but cannot watch its source: ${status.lastError?.message ?? status.state}; it keeps retrying (rtsync status shows it)` };

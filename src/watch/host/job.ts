@@ -36,6 +36,8 @@ export interface JobOptions {
 
 export interface RunningJob {
   readonly name: string;
+  /** Its status document's startedAt: tells this start's documents from an earlier one's (same pid, same spec). */
+  readonly startedAt: string;
   readonly specHash: string;
   readonly engine: WatchEngine;
   /** A full sync now, for the reason and targets in full-sync-request.json (the agent's), or for every target. */
@@ -138,6 +140,7 @@ export async function startJob(spec: WatchSpec, options: JobOptions): Promise<Ru
   let stopped: Promise<void> | undefined;
   return {
     name: spec.name,
+    startedAt: status.startedAt,
     specHash,
     engine,
     requestFull: () =>

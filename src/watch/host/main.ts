@@ -147,6 +147,7 @@ export async function runWatchHost(stateDir: string, options: RunHostOptions = {
         s.name,
         {
           specHash: s.hash,
+          ...(s.job === undefined ? {} : { jobStartedAt: s.job.startedAt }),
           state: s.state,
           since: s.since,
           restarts: s.restarts,
