@@ -14,7 +14,8 @@ import { readWatcherStatus } from "../state/watcher-status.ts";
 
 // Replaces a watcher that runs but does not respond. The process poll (process-poll.ts) only
 // notices a pid that is gone; a SIGSTOPped or stuck watcher keeps its pid and replicates nothing.
-// Every 5 s (the grace is 30 s; status and /healthz judge the heartbeat themselves when asked)
+// Every 10 s (the grace is 30 s, so a stuck watcher is replaced 30-40 s in; status and /healthz
+// judge the heartbeat themselves when asked; each look is a wake-up of an agent at rest)
 // this reads each watcher's heartbeat (state/watcher-liveness.ts); once it is older
 // than the grace (30 s), the pid is checked to still be the watcher rtsync recorded and killed
 // with SIGKILL (the only signal a stopped process cannot hold off). The poll then sees a death
@@ -193,7 +194,7 @@ export function startHangWatch(
       () => void (busy = false),
       () => void (busy = false),
     );
-  }, options.intervalMs ?? 5000);
+  }, options.intervalMs ?? 10_000);
   timer.unref();
 
   return {

@@ -6,6 +6,9 @@ import { isAlive, isOurProcess, type RecordedProcess } from "../resources/proces
 import { readInventory, type Inventory } from "../state/inventory.ts";
 import { hostFiles, stateLayout } from "../state/layout.ts";
 
+/** How often a node whose every record is linked (the watch host) is polled: for an inventory that changed, not for a death. */
+const COVERED_EVERY_MS = 10_000;
+
 // Notices a dead daemon or watcher within a poll (1 s): reads the inventory (only when it
 // changed) and checks each recorded pid of this node's resources. Cheap, and synchronous on
 // purpose (an idle agent polls 60 times a minute; the thread pool round trips of async fs calls
@@ -99,7 +102,7 @@ export function startProcessPoll(host: Host, options: { readonly intervalMs?: nu
 
   // The watch host's death comes through a connection to its liveness socket, at once (the kernel
   // closes it, kill -9 included); while that link stands, the host's records need no poll, and a
-  // node whose every record is the host's is polled every 5 s only (for what the link cannot see:
+  // node whose every record is the host's is polled every 10 s only (for what the link cannot see:
   // an inventory that changed). The link is (re)made by the poll whenever the host runs unlinked.
   let link: { readonly stateDir: string; readonly pid: number; readonly socket: Socket; up: boolean } | undefined;
   const linked = (pid: number): boolean => link !== undefined && link.up && link.pid === pid;
@@ -141,7 +144,7 @@ export function startProcessPoll(host: Host, options: { readonly intervalMs?: nu
       const first = hosted[0];
       if (s !== undefined && first !== undefined && !reported.has(first.pid) && isAlive(first.pid)) connectHost(s.stateDir, first.pid);
       const covered = current.length > 0 && current.every((r) => linked(r.pid));
-      timer = setTimeout(tick, covered ? Math.max(intervalMs, 5000) : intervalMs);
+      timer = setTimeout(tick, covered ? Math.max(intervalMs, COVERED_EVERY_MS) : intervalMs);
       timer.unref?.();
     });
   };

@@ -25,7 +25,7 @@ import { startProcessPoll } from "./process-poll.ts";
 import { startStateDirMark } from "./state-dir-mark.ts";
 import { runReconcile, type ReconcileOutcome } from "./reconcile.ts";
 import { DEFAULT_RESTART_POLICY } from "./restarts.ts";
-import { readRevision, type Revision } from "./revision.ts";
+import { readRevision, type RefusedRevision, type Revision } from "./revision.ts";
 import type { NodePolicy } from "../manifest/policy/schema.ts";
 import { LogFollower } from "./run-tally.ts";
 import { findRecreatedModules, recreatedReason, requestRefills } from "./module-recreated.ts";
@@ -261,14 +261,24 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     if (unsigned === null && unsignedHead) refused = null;
     unsignedHead = unsigned !== null;
     if (unsigned !== null && (lastGood !== undefined || checkedOut === undefined)) return lastGood;
-    const files = [...watched];
-    const before = await readFingerprint(files);
+    let files = [...watched];
+    let before = await readFingerprint(files);
     // The same bytes (and commit) as last time: the same verdict, without parsing again.
-    const key = `${before}:${checkedOut ?? ""}`;
-    if (key === lastReadKey) return lastGood;
-    const rev = o.source.kind === "git" ? await readRevision(file, o.node, o.env, checkedOut, o.source.git.dir, o.policy) : await readRevision(file, o.node, o.env, undefined, undefined, o.policy);
+    if (`${before}:${checkedOut ?? ""}` === lastReadKey) return lastGood;
+    const read = (): Promise<Revision | RefusedRevision> =>
+      o.source.kind === "git" ? readRevision(file, o.node, o.env, checkedOut, o.source.git.dir, o.policy) : readRevision(file, o.node, o.env, undefined, undefined, o.policy);
+    let rev = await read();
+    // Its password files are known only now: fingerprinted before a read of their own, so that the
+    // next look finds the same bytes and parses nothing (else the first interval reconcile parsed
+    // the manifest again, ~10 ms of an agent at rest).
+    const withPasswords = rev.ok ? [...(o.source.kind === "file" ? [file] : []), ...rev.passwordFiles] : files;
+    if (withPasswords.join("\0") !== files.join("\0")) {
+      files = withPasswords;
+      before = await readFingerprint(files);
+      rev = await read();
+    }
     fingerprint = before;
-    lastReadKey = key;
+    lastReadKey = `${before}:${checkedOut ?? ""}`;
     if (!rev.ok) {
       if (refused?.revision !== rev.revision) {
         metrics.observeReconcile("refused", 0);

@@ -1,6 +1,6 @@
 import { closeSync, constants, fstatSync, futimesSync, openSync, statSync } from "node:fs";
 
-// The watch host's heartbeat: every second, the modification time of one empty file is set to now
+// The watch host's heartbeat: every beat (2 s), the modification time of one empty file is set to now
 // (futimes on a descriptor held open: one system call, on the event loop, so it stops with the
 // loop; a document rewritten every second cost the host ~0.25 s of CPU a minute through the
 // thread pool). Readers take the file's mtime as the heartbeat of every job the host runs

@@ -8,7 +8,7 @@ import { startRetryingWriter } from "../../core/retrying-writer.ts";
 import { readHostJobs, readHostStatus, writeHostStatus, type HostJob, type HostJobState, type HostStatus } from "../../state/host-jobs.ts";
 import { hostFiles, stateLayout, watchFiles } from "../../state/layout.ts";
 import { readWatchSpec } from "../../state/watch-spec.ts";
-import { HEARTBEAT_EVERY_MS } from "../../state/watcher-liveness.ts";
+import { HOST_HEARTBEAT_EVERY_MS } from "../../state/watcher-liveness.ts";
 import type { EngineOptions } from "../engine/engine.ts";
 import { killLiveChildren } from "../children.ts";
 import { startJob, type RunningJob } from "./job.ts";
@@ -29,9 +29,9 @@ import { jobKey, planHostJobs } from "./plan.ts";
 // again, and every job's restart full sync covers the gap).
 //
 // Liveness: one heartbeat for all its jobs, the modification time of host/heartbeat, set every
-// second (heartbeat.ts); status.json is written when a job changes.
+// 2 s (heartbeat.ts); status.json is written when a job changes.
 // Signals: SIGTERM/SIGINT/SIGHUP stop every job (each flushes what it has pending) and exit;
-// SIGUSR1 reads jobs.json again (it is also looked at every second); SIGUSR2 runs a full sync on each
+// SIGUSR1 reads jobs.json again (it is also looked at every 2 s); SIGUSR2 runs a full sync on each
 // job that has a full-sync-request.json (every job when none has one). With no job left, it exits.
 
 export interface RunHostOptions {
@@ -39,7 +39,7 @@ export interface RunHostOptions {
   readonly signal?: AbortSignal;
   /** Passed on to every job's engine (tests). */
   readonly engine?: Omit<EngineOptions, "onEvent">;
-  /** How often jobs.json is looked at for a change without SIGUSR1 (default every heartbeat, 1 s). */
+  /** How often jobs.json is looked at for a change without SIGUSR1 (default every heartbeat, 2 s). */
   readonly reloadEveryMs?: number;
   /** Backoff between restarts of a failed job (default 1 s doubling up to 30 s). */
   readonly restart?: Backoff;
@@ -165,10 +165,10 @@ export async function runWatchHost(stateDir: string, options: RunHostOptions = {
     slot.since = iso();
     publish();
   };
-  // The heartbeat of every job: one system call a second for the node; jobs.json is looked at on
-  // the same beat (a stat), so a host at rest wakes once a second.
+  // The heartbeat of every job: one system call every 2 s for the node; jobs.json is looked at on
+  // the same beat (a stat), so a host at rest wakes every 2 s (apply's SIGUSR1 does not wait for it).
   let onBeat = (): void => undefined;
-  const heartbeat = startHeartbeat(hostFiles.heartbeat(hostDir), HEARTBEAT_EVERY_MS, () => onBeat());
+  const heartbeat = startHeartbeat(hostFiles.heartbeat(hostDir), HOST_HEARTBEAT_EVERY_MS, () => onBeat());
 
   const enqueue = (slot: Slot, step: () => Promise<void>): Promise<void> => {
     slot.chain = slot.chain.then(step).catch((error: unknown) => say(`job ${slot.name}: ${messageOf(error)}`));
@@ -337,7 +337,7 @@ export async function runWatchHost(stateDir: string, options: RunHostOptions = {
   };
   process.on("SIGUSR2", onFullSync);
   options.signal?.addEventListener("abort", requestStop, { once: true });
-  const reloadEveryMs = options.reloadEveryMs ?? HEARTBEAT_EVERY_MS;
+  const reloadEveryMs = options.reloadEveryMs ?? HOST_HEARTBEAT_EVERY_MS;
   let lastLook = Date.now();
   onBeat = () => {
     if (Date.now() - lastLook < reloadEveryMs) return;
