@@ -58,7 +58,12 @@ watches:
     }, 30_000),
   ).toBe(true);
   expect(m.get(sampleKey("rtsync_watch_pending_changes", { watch: "push", target: local }))).toBe(0);
-  expect(m.get(sampleKey("rtsync_watch_up", { watch: "push" }))).toBe(1);
+  // The watcher is up for both targets; only the down one is unhealthy, and its changes wait.
+  for (const t of [down, local]) expect(m.get(sampleKey("rtsync_watch_up", { watch: "push", target: t }))).toBe(1);
+  expect(m.get(sampleKey("rtsync_watch_target_healthy", { watch: "push", target: down }))).toBe(0);
+  expect(m.get(sampleKey("rtsync_watch_target_healthy", { watch: "push", target: local }))).toBe(1);
+  expect(m.get(sampleKey("rtsync_watch_lag_seconds", { watch: "push", target: down }))).toBeGreaterThan(0);
+  expect(m.get(sampleKey("rtsync_watch_lag_seconds", { watch: "push", target: local }))).toBe(0);
   // Every run the log holds is counted under its target, kind and outcome.
   const runs = (await readLogRecords(watchDir)).filter((r) => r.type === "run");
   expect(runs.every((r) => r.target === down || r.target === local)).toBe(true);
