@@ -106,7 +106,7 @@ function allowedRsyncArgs(): string {
     const names = [...(o.short ? [`-${o.short}`] : []), ...o.long.map((n) => `--${n}${o.value ? `=${o.value.meta}` : ""}`)];
     return `| ${names.map((n) => `\`${n}\``).join(", ")} | ${o.why} |`;
   });
-  return ["| option | why it is allowed |", "| --- | --- |", ...rows].join("\n");
+  return ["| option | why it is safe |", "| --- | --- |", ...rows].join("\n");
 }
 
 /** The whole page. */
@@ -144,12 +144,28 @@ export function renderManifestReference(schema: Json): string {
     "",
     "## Allowed rsyncArgs",
     "",
-    "`rsyncArgs` is an allow-list. rtsync runs rsync as root with an argument list it builds itself",
-    "(`-a --delete …` for events, `-a --delete-delay …` for full syncs); an option of yours may tune",
-    "how data travels, never what is sent, deleted or written where. Each item is one whole option",
-    "(`--bwlimit=1000`, `-zH`); anything else is a validation error.",
+    "rtsync runs rsync as root with an argument list it builds itself — incremental runs are",
+    "`-a --ignore-times --delete --ignore-errors --force --from0 … --include-from=- --exclude=*`, full",
+    "syncs `-a --delete-delay …`, directory renames `-a --delete … --link-dest=…` — so `rsyncArgs` may",
+    "only tune *how* data travels, never *what* is sent, deleted, or written where. It is an",
+    "allow-list: any other option is a validation error that says why, and names the manifest key that",
+    "does the job when there is one (`--exclude` → `exclude:`, `--max-delete` → `maxDelete:`,",
+    "`--password-file` → `users:`, the port → the target URL; `--delete*`: rtsync decides deletes;",
+    "`--remove-source-files`: both copies would be lost; `--files-from`, `--include-from`, `--from0`,",
+    "`--filter`: rtsync owns the file list; `-v`, `--info`, `--out-format`, `--log-file`: rtsync reads",
+    "rsync's output and keeps its own log).",
+    "",
+    "**One item is one argument.** Write an option and its value as one item, `--bwlimit=1000`;",
+    '`["--bwlimit", "1000"]` is refused (a value in the next item would be read as a path, and an option',
+    "missing its value would swallow the argument rtsync puts after it). Options that take a value are",
+    "only accepted in their long form (`--block-size=128k`, not `-B128k`). Short flags without a value",
+    "may be bundled (`-zH`); every letter is checked.",
     "",
     allowedRsyncArgs(),
+    "",
+    "Values are checked too: sizes and rates look like `1000`, `1.5m`, `10M`; `--partial-dir` must be",
+    "relative and stay inside the target; `--chmod` may not add setuid or setgid. rsync refuses",
+    "`--inplace` together with `--partial-dir`, and so does `validate`.",
     "",
   ].join("\n");
 }
