@@ -129,7 +129,10 @@ const HEALTH_STATUSES = ["Healthy", "Progressing", "Missing", "Degraded"] as con
 
 export function createAgentMetrics(readSnapshot: () => Promise<MetricsSnapshot>, build: BuildInfo): AgentMetrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+  // The event-loop delay monitor samples once a second, not prom-client's default every 10 ms: a
+  // timer every 10 ms costs an idle agent ~0.6 s of CPU a minute (measured: 285 ms against 58 ms in
+  // 20 s), 20 times its whole budget at rest; once a second is lost in the agent's own 1 s poll.
+  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 1000 });
   let snap: MetricsSnapshot | undefined;
   let queue: Promise<unknown> = Promise.resolve();
   const registers = [registry];
