@@ -17,6 +17,7 @@ import { WatchSourceError, fullSyncRequest, type EventSource, type SourceEvent, 
 import type { EngineEvent } from "./events.ts";
 import { INITIAL_SYNC, startLane, type Lane, type LaneRunner } from "./lane.ts";
 import { runLaneBatch, type HaltReport, type RunnerInputs, type SourceRootState } from "./runner.ts";
+import { isBulkRun, type PreviousRun } from "../rsync/bulk.ts";
 import { makeUnwatchedReporter } from "./unwatched-report.ts";
 import { DEFAULT_SOURCE_RESTART, FRESH_SOURCE, planSourceRestart, type RestartState } from "./restart-policy.ts";
 import { DEFAULT_REPAIR } from "./repair-policy.ts";
@@ -178,10 +179,14 @@ export async function startWatchEngine(spec: WatchSpec, options: EngineOptions =
   // A lane's runs (runner.ts); a halt it reports is carried out here, on the lanes it concerns.
   const runnerOf = (lane: LaneSpec): LaneRunner => {
     const inputs: RunnerInputs = { watch: spec.name, source: spec.source, lane, excluded, identity, root };
+    // Its last run, for the choice of bulk runs (a lane working through a storm's backlog yields the CPU).
+    let previous: PreviousRun | undefined;
     return async (batch, signal, hooks) => {
       // Handed over from a process that ran the job alone: no run before it is gone.
       if (options.hold !== undefined) await options.hold;
-      const report = await runLaneBatch(inputs, batch, signal, hooks);
+      const startedAt = Date.now();
+      const report = await runLaneBatch(inputs, batch, signal, hooks, isBulkRun(batch, previous, startedAt));
+      previous = { durationMs: Date.now() - startedAt, endedAt: Date.now() };
       if ("halted" in report) haltFor(lane.key, report.halted);
       return report;
     };

@@ -53,19 +53,19 @@ export interface RunnerInputs {
   readonly root: SourceRootState;
 }
 
-/** Runs `batch` for `inputs.lane` if the gate and (for a full sync) the guard let it. */
-export async function runLaneBatch(inputs: RunnerInputs, batch: Batch, signal: AbortSignal, hooks: LaneHooks): Promise<RunReport> {
+/** Runs `batch` for `inputs.lane` if the gate and (for a full sync) the guard let it; `bulk`: at nice 10 (rsync/bulk.ts). */
+export async function runLaneBatch(inputs: RunnerInputs, batch: Batch, signal: AbortSignal, hooks: LaneHooks, bulk = false): Promise<RunReport> {
   const pinned = await inputs.identity.pin();
   if (!pinned.ok) return { halted: { reason: pinned.reason, message: pinned.message, scope: "job" } };
   try {
-    return await runPinned(inputs, batch, signal, hooks, pinned.root.fd);
+    return await runPinned(inputs, batch, signal, hooks, pinned.root.fd, bulk);
   } finally {
     await pinned.root.close();
   }
 }
 
 // One run on the pinned source root (rsync reads it from the descriptor the gate opened).
-async function runPinned(inputs: RunnerInputs, batch: Batch, signal: AbortSignal, hooks: LaneHooks, sourceFd: number): Promise<RunReport> {
+async function runPinned(inputs: RunnerInputs, batch: Batch, signal: AbortSignal, hooks: LaneHooks, sourceFd: number, bulk: boolean): Promise<RunReport> {
   const { lane, root } = inputs;
   if (batch.kind === "full" && root.gone) {
     return { halted: { reason: "source-changed", message: identityHaltMessage(inputs.watch, `the event source reports the source root ${inputs.source} gone`), scope: "job" } };
@@ -87,6 +87,7 @@ async function runPinned(inputs: RunnerInputs, batch: Batch, signal: AbortSignal
   return runBatch(lane, batch, {
     signal,
     sourceFd,
+    bulk,
     onProgress: hooks.progress,
     ...(hooks.changed === undefined ? {} : { onChanged: hooks.changed }),
     ...(hooks.stall ? { onStall: hooks.stall } : {}),

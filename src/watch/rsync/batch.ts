@@ -7,6 +7,7 @@ import type { Progress } from "../../state/watcher-status.ts";
 import { runRsync, type RsyncResult } from "./run.ts";
 import { parseItemizedChange, type ItemizedChange } from "./itemized.ts";
 import { readChildrenCpu } from "./child-cpu.ts";
+import { BULK_NICE } from "./bulk.ts";
 import { DAEMON_CPU_FACTOR } from "../engine/adaptive-schedule.ts";
 import type { LaneSpec } from "../../state/watch-spec.ts";
 
@@ -27,6 +28,8 @@ export interface BatchRunOptions {
    * between the check and the run cannot be mirrored onto the target.
    */
   readonly sourceFd?: number;
+  /** An incremental run that is bulk work (bulk.ts isBulkRun): it runs at BULK_NICE. A full sync always does. */
+  readonly bulk?: boolean;
 }
 
 /** One rename step as it went: its own rsync run, reported beside the batch's. */
@@ -41,9 +44,6 @@ export interface RenameStepResult {
 
 /** Where rsync finds the pinned source root: the descriptor it was given as fd 3. */
 const PINNED_SOURCE = "/proc/self/fd/3";
-/** The nice value of bulk runs (full syncs, incremental runs of more than BULK_PATHS paths). */
-const BULK_NICE = 10;
-const BULK_PATHS = 1000;
 
 /** The batch's result: the incremental (or full) run, its bytes and time including the rename steps. */
 export type BatchResult = RsyncResult & { readonly renameSteps?: readonly RenameStepResult[] };
@@ -55,8 +55,8 @@ export async function runBatch(laneSpec: LaneSpec, batch: Batch, options: BatchR
   // Incremental runs are the latency path, where setpriv's exec cost 1.5-5 ms of a 15-35 ms push;
   // one that outlives a killed watcher finishes the batch it was given and exits.
   const dies = spec.setpriv === undefined ? {} : { setpriv: spec.setpriv };
-  // Bulk work yields the CPU: a full sync, or a batch of a storm, runs niced, so the small runs of
-  // other jobs (the watch host runs them all) and of other lanes keep their latency (issue 20).
+  // Bulk work yields the CPU (bulk.ts): a full sync, or a batch of a storm, runs niced, so the
+  // small runs of other jobs (the watch host runs them all) and of other lanes keep their latency.
   if (batch.kind === "full") {
     const onChanged = options.onChanged;
     const itemized =
@@ -93,7 +93,7 @@ export async function runBatch(laneSpec: LaneSpec, batch: Batch, options: BatchR
     if (result.outcome === "ok") done.push(step.to);
   }
   const entries = planEntriesAfterRenames(batch.entries, done);
-  const main = await runRsync({ ...common, args: buildIncrementalArgs(spec), input: buildFilterList(entries), ...(entries.size > BULK_PATHS ? { nice: BULK_NICE } : {}) });
+  const main = await runRsync({ ...common, args: buildIncrementalArgs(spec), input: buildFilterList(entries), ...(options.bulk === true ? { nice: BULK_NICE } : {}) });
   if (steps.length === 0) return main;
   const stepBytes = steps.reduce((n, s) => n + (s.bytesSent ?? 0), 0);
   return {
