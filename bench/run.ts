@@ -1,6 +1,6 @@
 // `npm run bench`: rtsync against the classic inotifywait|rsync loop, lsyncd and the floor (one
 // rsync of exactly the changed paths), on trees of small files. Prints one table of medians and
-// writes every measurement as JSON. See the README's "Benchmark" section.
+// writes every measurement as JSON. See docs/benchmarks.md.
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";

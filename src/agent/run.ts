@@ -18,6 +18,7 @@ import { createSignatureGate } from "./signature-gate.ts";
 import type { Listen } from "./flags.ts";
 import { startHttpServer, type HttpServer } from "./http.ts";
 import type { AgentLog } from "./logger.ts";
+import { readBuildInfo } from "./build-info.ts";
 import { createAgentMetrics, type MetricsSnapshot } from "./metrics.ts";
 import { greetsFirst } from "../resources/daemon/greeting.ts";
 import { startHangWatch } from "./hang-watch.ts";
@@ -167,6 +168,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     return { status, health: assessHealth({ status, drift, nodeMatch: lastGood.nodeMatch, agent }) };
   };
 
+  const build = await readBuildInfo();
   const metrics = createAgentMetrics(async (): Promise<MetricsSnapshot> => {
     const now = Date.now();
     const seen = await readHealth();
@@ -184,7 +186,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     const daemons = (seen?.status.daemons ?? []).map((d) => ({ name: d.name, up: d.running && d.responding !== false, restarts: restarts(`daemon:${d.name}`), crashLooping: loops.has(`daemon:${d.name}`) }));
     const health: NodeHealth = seen?.health ?? { sync: "Unknown", health: "Degraded", healthy: false, converged: false, problems: [], daemons: [], watchers: [] };
     return { node: o.node, now, health, watches, daemons, revision: applied, refused: refused !== null, unsigned: unsignedHead, drifted: last?.outcome?.drifted ?? 0, outOfSync: last?.outcome?.outOfSync.length ?? 0 };
-  });
+  }, build);
 
   const writeStatus = async (): Promise<void> => {
     if (lastGood === undefined) return;

@@ -6,6 +6,7 @@ import { createAgentMetrics, type MetricsSnapshot } from "./metrics.ts";
 // Issue 18: the unwatched directories of each watch as a gauge.
 
 const T0 = Date.UTC(2025, 0, 1);
+const BUILD = { version: "0.0.0", revision: "unknown", nodeVersion: process.version };
 const K = "rsync://10.0.0.2:873/backup";
 const watching = stepStatus(buildInitialStatus({ name: "push", pid: 42, specHash: "abc", startedAt: T0, initialSync: false, targets: [{ key: K, url: K }] }), {
   type: "source-ready",
@@ -30,6 +31,6 @@ const snapshot = (report: MetricsSnapshot["watches"][number]["report"]): Metrics
 
 test("rtsync_watch_unwatched_dirs counts every unwatched directory (not only the listed 20), and 0 when all are watched", async () => {
   const degraded = stepStatus(watching, { type: "unwatched", at: T0 + 1, dirs, maxUserWatches: 40 });
-  expect(await createAgentMetrics(() => Promise.resolve(snapshot(degraded))).render()).toContain('rtsync_watch_unwatched_dirs{watch="push"} 30');
-  expect(await createAgentMetrics(() => Promise.resolve(snapshot(watching))).render()).toContain('rtsync_watch_unwatched_dirs{watch="push"} 0');
+  expect(await createAgentMetrics(() => Promise.resolve(snapshot(degraded)), BUILD).render()).toContain('rtsync_watch_unwatched_dirs{watch="push"} 30');
+  expect(await createAgentMetrics(() => Promise.resolve(snapshot(watching)), BUILD).render()).toContain('rtsync_watch_unwatched_dirs{watch="push"} 0');
 });

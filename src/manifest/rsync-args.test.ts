@@ -45,10 +45,10 @@ describe("refused rsyncArgs say why, and which manifest key does the job", () =>
     ["-L", "has -L (--copy-links), which is not allowed: rsync would follow symlinks in the source as root and copy what they point to, which may lie outside the source (/etc/shadow)"],
     ["--early-input=/etc/shadow", "is not allowed: rsync would read that file as root and send it to the daemon"],
     ["--no-links", "is not allowed: it turns off part of what rtsync relies on"],
-    ["--fuzzy", 'is not one of the rsync options rtsync allows in rsyncArgs (see the README, "Allowed rsyncArgs")'],
-    ["--bogus", 'is not one of the rsync options rtsync allows in rsyncArgs (see the README, "Allowed rsyncArgs")'],
+    ["--fuzzy", 'is not one of the rsync options rtsync allows in rsyncArgs (see docs/manifest.md, "Allowed rsyncArgs")'],
+    ["--bogus", 'is not one of the rsync options rtsync allows in rsyncArgs (see docs/manifest.md, "Allowed rsyncArgs")'],
     ["-delete", 'has -d (--dirs), which is not allowed: changes which paths rsync sends; rtsync builds the list of paths itself'],
-    ["-zQ", 'has -Q, which is not one of the rsync options rtsync allows in rsyncArgs (see the README, "Allowed rsyncArgs")'],
+    ["-zQ", 'has -Q, which is not one of the rsync options rtsync allows in rsyncArgs (see docs/manifest.md, "Allowed rsyncArgs")'],
   ])("%s", (arg, why) => {
     expect(rsyncArgProblem(arg)).toBe(why);
   });
@@ -86,9 +86,9 @@ test("two allowed items that rsync refuses together: --inplace and --partial-dir
   expect(rsyncArgsConflict(["--inplace", "--partial"])).toBeUndefined();
 });
 
-test("the README's table lists every allowed option with the same reason", async () => {
+test("the manifest reference's table lists every allowed option with the same reason", async () => {
   const { readFile } = await import("node:fs/promises");
-  const readme = await readFile(new URL("../../README.md", import.meta.url), "utf8");
+  const readme = await readFile(new URL("../../docs/manifest.md", import.meta.url), "utf8");
   for (const o of ALLOWED_RSYNC_OPTIONS) {
     const names = [...(o.short ? [`-${o.short}`] : []), ...o.long.map((n) => `--${n}${o.value ? `=${o.value.meta}` : ""}`)];
     expect(readme).toContain(`| ${names.map((n) => `\`${n}\``).join(", ")} | ${o.why} |`);

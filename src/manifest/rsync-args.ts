@@ -2,7 +2,7 @@
 //   incremental: -a --ignore-times --delete --ignore-errors --force --from0 … --include-from=- --exclude=*
 //   full sync:   -a --delete-delay …            rename step: -a --delete … --link-dest=… (or --copy-dest)
 // and a user's option may tune how data travels, never what is sent, deleted or written where.
-// Each list item is one whole option (`--bwlimit=1000`, `-zH`); the README lists every allowed
+// Each list item is one whole option (`--bwlimit=1000`, `-zH`); docs/manifest.md lists every allowed
 // option with the reason it is safe (a unit test keeps the two in step). Pure.
 
 /** An option rsyncArgs may hold. */
@@ -18,7 +18,7 @@ export interface AllowedOption {
     readonly what: string;
     readonly check?: (v: string) => string | undefined;
   };
-  /** Why it is safe under rtsync's model (the README's table says the same). */
+  /** Why it is safe under rtsync's model (docs/manifest.md's table, generated from this list, says the same). */
   readonly why: string;
 }
 
@@ -230,7 +230,7 @@ const SHORT: Record<string, string> = {
 };
 
 const BY_LONG = new Map<string, AllowedOption>(ALLOWED_RSYNC_OPTIONS.flatMap((o) => o.long.map((n) => [n, o] as const)));
-const NOT_ALLOWED = "is not one of the rsync options rtsync allows in rsyncArgs (see the README, \"Allowed rsyncArgs\")";
+const NOT_ALLOWED = "is not one of the rsync options rtsync allows in rsyncArgs (see docs/manifest.md, \"Allowed rsyncArgs\")";
 
 // Why a long option (name without dashes) is refused, or undefined when it is allowed.
 function refusal(name: string): string {

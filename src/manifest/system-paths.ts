@@ -1,6 +1,6 @@
 // Which paths a manifest may hand to rtsync, which runs as root and chowns, writes, replaces and
 // deletes what the manifest names (issue 13). Pure: the rules see the path text only (normalised,
-// never resolved on disk: a symlinked parent is the apply side's concern). The README's "Paths
+// never resolved on disk: a symlinked parent is the apply side's concern). docs/security-model.md, "Paths
 // rtsync refuses" describes the same rules.
 
 /** Trees no directory rtsync owns may be, contain or lie inside. */

@@ -4,7 +4,7 @@ import type { JsonValue } from "../resources/types.ts";
 import type { IssueJson } from "./issues-json.ts";
 
 // The --json documents of diff and apply: a stable projection of plans and results (documented
-// in the README). Never a secret: each kind describes its changes without file contents.
+// in docs/commands.md). Never a secret: each kind describes its changes without file contents.
 
 export interface ChangeJson {
   readonly id: string;

@@ -50,6 +50,6 @@ watches:
   expect(body).toMatchObject({ health: "Degraded" });
   const m = await agent.metrics();
   expect(m.get(sampleKey("rtsync_watch_crash_looping", { watch: "push" }))).toBe(1);
-  expect(m.get(sampleKey("rtsync_watch_up", { watch: "push" }))).toBe(0);
+  expect(m.get(sampleKey("rtsync_watch_up", { watch: "push", target: f.path("copy") }))).toBe(0);
   expect(await agent.stop()).toBe(0);
 });

@@ -125,7 +125,8 @@ describe("rtsync agent", () => {
     const bytes = records.reduce((n, r) => n + (r.type === "run" ? (r.bytes ?? 0) + (r.renames ?? []).reduce((b, s) => b + (s.bytes ?? 0), 0) : 0), 0);
     expect(m.get(sampleKey("rtsync_watch_sent_bytes_total", lane))).toBe(bytes);
     expect(m.get(sampleKey("rtsync_watch_pending_changes", lane))).toBe(0);
-    expect(m.get(sampleKey("rtsync_watch_up", { watch: "push" }))).toBe(1);
+    expect(m.get(sampleKey("rtsync_watch_up", lane))).toBe(1);
+    expect(m.get(sampleKey("rtsync_watch_target_healthy", lane))).toBe(1);
     expect(m.get(sampleKey("rtsync_daemon_up", { daemon: "d1" }))).toBe(1);
     expect(m.get(sampleKey("rtsync_watch_restarts_total", { watch: "push" }))).toBe(1);
     expect(m.get(sampleKey("rtsync_daemon_restarts_total", { daemon: "d1" }))).toBe(1);
@@ -133,7 +134,9 @@ describe("rtsync agent", () => {
     expect(m.get(sampleKey("rtsync_watch_inotify_watches", { watch: "push" }))).toBe((await readWatcherStatus(watchDir))?.watches);
     expect(m.get(sampleKey("rtsync_watch_seconds_since_last_success", lane))).toBeLessThan(120);
     expect(m.get(sampleKey("rtsync_applied_revision_info", { ref: "", revision: sha256(await readFile(file, "utf8")), source: "file" }))).toBe(1);
-    expect([...m.keys()].some((k) => k.startsWith("rtsync_node_info{health_status=\"Healthy\",") && k.endsWith(',sync_status="Synced"}'))).toBe(true);
+    expect(m.get(sampleKey("rtsync_node_sync_status", { status: "Synced" }))).toBe(1);
+    expect(m.get(sampleKey("rtsync_node_health_status", { status: "Healthy" }))).toBe(1);
+    expect(m.get(sampleKey("rtsync_node_health_status", { status: "Degraded" }))).toBe(0);
     // Start, the watcher's restart, the daemon's restart: three reconciles that changed something, none failed.
     const started = agent.lines.filter((l) => l.msg.startsWith("reconcile converged:")).length;
     expect(started).toBe(3);

@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { expect, onTestFinished, test } from "vitest";
-import { readLogRecords } from "../../src/state/watch-log.ts";
+import { readLogRecords, type LogRecord } from "../../src/state/watch-log.ts";
 import { readWatcherStatus } from "../../src/state/watcher-status.ts";
 import { sampleKey, useAgentProcess, waitForHealth } from "../helpers/agent.ts";
 import { useFixture } from "../helpers/manifest-fixture.ts";
@@ -42,11 +42,15 @@ watches:
   for (const name of ["d.txt", "e.txt"]) await writeFile(f.path("source", name), `${name}\n`);
   let m = new Map<string, number>();
   let status = await readWatcherStatus(watchDir);
+  // The log as it was just before the scrape: the counters, read from it at scrape time, hold at
+  // least these runs (one that ends after the scrape is in a later read of the log only).
+  let runs: Array<Extract<LogRecord, { type: "run" }>> = [];
   // The metric is the status document's value at scrape time: equal when nothing ran in between.
   const pendingOf = (key: string) => status?.targets?.find((l) => l.target === key)?.pending;
   expect(
     await waitFor(async () => {
       const before = await readWatcherStatus(watchDir);
+      runs = (await readLogRecords(watchDir)).filter((r): r is Extract<LogRecord, { type: "run" }> => r.type === "run");
       m = await agent.metrics();
       status = await readWatcherStatus(watchDir);
       return (
@@ -58,15 +62,19 @@ watches:
     }, 30_000),
   ).toBe(true);
   expect(m.get(sampleKey("rtsync_watch_pending_changes", { watch: "push", target: local }))).toBe(0);
-  expect(m.get(sampleKey("rtsync_watch_up", { watch: "push" }))).toBe(1);
+  // The watcher is up for both targets; only the down one is unhealthy, and its changes wait.
+  for (const t of [down, local]) expect(m.get(sampleKey("rtsync_watch_up", { watch: "push", target: t }))).toBe(1);
+  expect(m.get(sampleKey("rtsync_watch_target_healthy", { watch: "push", target: down }))).toBe(0);
+  expect(m.get(sampleKey("rtsync_watch_target_healthy", { watch: "push", target: local }))).toBe(1);
+  expect(m.get(sampleKey("rtsync_watch_lag_seconds", { watch: "push", target: down }))).toBeGreaterThan(0);
+  expect(m.get(sampleKey("rtsync_watch_lag_seconds", { watch: "push", target: local }))).toBe(0);
   // Every run the log holds is counted under its target, kind and outcome.
-  const runs = (await readLogRecords(watchDir)).filter((r) => r.type === "run");
   expect(runs.every((r) => r.target === down || r.target === local)).toBe(true);
   expect(runs.filter((r) => r.target === down && r.outcome !== "ok").length).toBeGreaterThanOrEqual(3);
   for (const r of runs) {
     const n = runs.filter((x) => x.target === r.target && x.kind === r.kind && x.outcome === r.outcome).length;
     const key = sampleKey("rtsync_watch_runs_total", { watch: "push", target: r.target ?? "", kind: r.kind, outcome: r.outcome });
-    expect(m.get(key), `${r.target} ${r.kind}/${r.outcome}`).toBeGreaterThanOrEqual(n); // runs may have ended since the scrape
+    expect(m.get(key), `${r.target} ${r.kind}/${r.outcome}`).toBeGreaterThanOrEqual(n); // runs may have ended after the log was read
   }
   expect(m.get(sampleKey("rtsync_watch_runs_total", { watch: "push", target: down, kind: "incremental", outcome: "ok" }))).toBeUndefined();
   expect(m.get(sampleKey("rtsync_watch_runs_total", { watch: "push", target: down, kind: "full", outcome: "ok" }))).toBe(1);

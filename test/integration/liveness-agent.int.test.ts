@@ -39,12 +39,13 @@ describe("liveness under rtsync agent", () => {
   let f: ManifestFixture;
   let file: string;
   let agent: AgentProcess;
+  let daemonPort = 0;
   const watcherPid = async () => (await readInventory(f.stateDir)).watchers["push"]?.pid;
   const watchersOf = (body: Record<string, unknown>) => body["watchers"] as Array<{ id: string; health: string; problem?: string }>;
 
   beforeAll(async () => {
     f = await createFixture({ env: { DEMO_PW: PW } });
-    const port = await freePort();
+    const port = (daemonPort = await freePort());
     await mkdir(f.path("source"), { recursive: true });
     await writeFile(f.path("source", "existing.txt"), "was there before\n");
     file = await f.writeManifest(manifest(f, port));
@@ -67,7 +68,7 @@ describe("liveness under rtsync agent", () => {
       const w = watchersOf(body).find((x) => x.id === "watcher:push");
       expect(w?.health).toBe("Degraded");
       expect(w?.problem).toMatch(/^not responding since \S+: no heartbeat for \d+ s \(the process is stopped or stuck\); the agent replaces it after 30 s without one$/);
-      expect((await agent.metrics()).get(sampleKey("rtsync_watch_up", { watch: "push" }))).toBe(0);
+      expect((await agent.metrics()).get(sampleKey("rtsync_watch_up", { watch: "push", target: `rsync://127.0.0.1:${daemonPort}/data` }))).toBe(0);
       const status = await f.run(["status", file]);
       expect(status.exitCode).toBe(3);
       expect(status.stdout).toContain("not responding since");
@@ -76,7 +77,7 @@ describe("liveness under rtsync agent", () => {
       resume(pid);
     }
     await waitForHealth(agent, 200, 10_000);
-    expect((await agent.metrics()).get(sampleKey("rtsync_watch_up", { watch: "push" }))).toBe(1);
+    expect((await agent.metrics()).get(sampleKey("rtsync_watch_up", { watch: "push", target: `rsync://127.0.0.1:${daemonPort}/data` }))).toBe(1);
     expect(await watcherPid()).toBe(pid); // a short stop is not replaced
   });
 

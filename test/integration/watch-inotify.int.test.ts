@@ -55,7 +55,7 @@ describe.each(["inotify", "inotifywait"] as const)("renames, watcher %s", (watch
     await writeFile(path.join(h.source, "b1/newtop"), "top");
     await expectArrives(h, watcher);
     // And a change after the renamed tree went out: inotifywait may name it by the old name until
-    // the restart it gets after a directory rename, whose full sync brings it (see README).
+    // the restart it gets after a directory rename, whose full sync brings it (see docs/design.md).
     await writeFile(path.join(h.source, `b1/${DEEP}/later`), "later");
     await expectArrives(h, watcher);
     if (watcher === "inotifywait") expect(h.runs("full").map((r) => r.reason)).toContain(RENAME_RESYNC_REASON);

@@ -9,7 +9,7 @@ import { parseAllDocuments } from "yaml";
 import { parseManifest } from "../../src/manifest/parse.ts";
 
 // The deployment examples are checked as CI can: every Kubernetes document parses and says what
-// the README says it does, the manifest in the ConfigMap is a valid rtsync manifest, and the
+// the docs say it does, the manifest in the ConfigMap is a valid rtsync manifest, and the
 // systemd unit passes `systemd-analyze verify` (which works without a running systemd).
 
 const EXAMPLES = fileURLToPath(new URL("../../examples/", import.meta.url));

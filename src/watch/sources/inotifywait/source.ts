@@ -20,7 +20,7 @@ const INOTIFYWAIT_LIMIT_NOTE = "inotifywait stops watching the whole tree at the
 
 // The inotifywait adapter: one `inotifywait -mr` child per subscription, one watch per directory.
 // The fallback where rtsync's own inotify addon did not build. inotifywait's own view of the tree
-// goes wrong in three ways (README, "When the inotifywait source runs"), and each is repaired the
+// goes wrong in three ways (docs/design.md, "When the inotifywait source runs"), and each is repaired the
 // same way: a fresh inotifywait, which walks and watches the whole tree again, replaces the old one
 // once it is ready, and then a full sync covers whatever fell into the gap.
 // - After a directory rename it may report events deep inside under the old name (inotify-tools
