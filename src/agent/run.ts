@@ -308,7 +308,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
 
   const recordApplied = async (rev: Revision, outcome: ReconcileOutcome): Promise<void> => {
     const result = outcome.outOfSync.length === 0 ? "converged" : "failed";
-    if (applied?.revision === rev.revision && applied.result === result && applied.node === o.node) return;
+    if (applied?.revision === rev.revision && applied.result === result && applied.node === o.node && applied.text !== undefined) return;
     const now = iso(Date.now());
     applied = {
       version: 1,
@@ -320,6 +320,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
       result,
       changed: outcome.changed,
       failed: outcome.outOfSync.length,
+      text: rev.text,
     };
     revisionWriter.update({ stateDir: rev.resolved.stateDir, doc: applied });
     await revisionWriter.flush();

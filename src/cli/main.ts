@@ -74,7 +74,12 @@ const COMMANDS: readonly CommandInfo[] = [
     name: "status",
     description: "daemons and watchers of this node: running, last sync, pending changes (exit 0 healthy, 3 unhealthy, 1 error)",
     load: async () => (await import("./commands/status.ts")).statusCommand,
-    examples: ["rtsync status rtsync.yaml", "rtsync status --json | jq '.watchers[] | {name, healthy, problem}'"],
+    examples: [
+      "rtsync status rtsync.yaml",
+      "rtsync status   # no rtsync.yaml here: what the agent applied (rtsync agent --git)",
+      "rtsync status --json | jq '.watchers[] | {name, healthy, problem}'",
+    ],
+    options: () => [new Option("--state-dir <dir>", "without a manifest: read what the agent applied in this stateDir (default /var/lib/rtsync as root)")],
   },
   {
     name: "verify",
