@@ -2,6 +2,7 @@ import { isHostRecord } from "../resources/watcher/host.ts";
 import type { ResolvedManifest } from "../manifest/resolve.ts";
 import type { Host } from "../resources/host.ts";
 import { greetsFirst, readDaemonGreeting } from "../resources/daemon/greeting.ts";
+import { addressesCollide, describeListener, readListeners } from "../resources/daemon/ports.ts";
 import { resourceId } from "../resources/ids.ts";
 import type { DaemonStatus, NodeStatus, WatcherStatus } from "../resources/node-status.ts";
 import { readJob, type JobRecord, type JobView } from "../resources/process/job.ts";
@@ -68,7 +69,10 @@ export async function gatherStatus(m: ResolvedManifest, host: Host): Promise<Nod
       // A pid that runs is not enough: the daemon must greet (resources/daemon/greeting.ts).
       const greeting = run === undefined || !greetsFirst(d.options) ? undefined : await readDaemonGreeting(d.address, d.port);
       const silent = greeting?.ok === false ? greeting.message : undefined;
-      const problem = silent ?? processProblem(view, m.owner, run) ?? (run === undefined ? "never started (run `rtsync apply`)" : undefined);
+      // Not running: another program on its port is why (apply refuses to start it), whatever the record says.
+      const clash = run === undefined ? (await readListeners(host, d.port)).find((l) => addressesCollide(d.address, l.address)) : undefined;
+      const taken = clash === undefined ? undefined : `not running: ${d.address}:${d.port} is in use by ${await describeListener(host, clash)}, which rtsync did not start; stop it or choose another port`;
+      const problem = silent ?? taken ?? processProblem(view, m.owner, run) ?? (run === undefined ? "never started (run `rtsync apply`)" : undefined);
       return {
         name: d.name,
         running: run !== undefined,
