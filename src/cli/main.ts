@@ -13,11 +13,18 @@ import { processOutput, type Output } from "./output.ts";
 
 const VERSION = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
 
-/** Prints an error as one sentence (or, with --json, as a JSON document) and returns its exit code. */
-export function reportError(error: unknown, io: Output, json: boolean): 1 {
+/**
+ * Prints an error as one sentence (or, with --json, as a JSON document; `agent --json`: one JSON
+ * log line on stdout, as the agent's log is) and returns its exit code.
+ */
+export function reportError(error: unknown, io: Output, json: boolean | "log-line"): 1 {
   const internal = !(error instanceof RtsyncError) || error.source === "internal";
   const message = internal ? `internal error, please report it with this text: ${messageOf(error)} (rtsync ${VERSION}, node ${process.version})` : error.message;
   const issues = error instanceof ManifestError ? error.issues : [];
+  if (json === "log-line") {
+    io.write(`${JSON.stringify({ level: "error", time: new Date().toISOString(), msg: message, ...renderErrorJson(error instanceof RtsyncError ? error.code : "E_INTERNAL", message, issues) })}\n`);
+    return 1;
+  }
   if (json) {
     io.json(renderErrorJson(error instanceof RtsyncError ? error.code : "E_INTERNAL", message, issues));
     return 1;
@@ -151,6 +158,7 @@ function buildProgram(io: Output, state: { code: number; json: boolean }): Comma
     .addOption(new Option("--path <file>", "with --git: the manifest's path in the repository (default rtsync.yaml)"))
     .addOption(new Option("--checkout <dir>", "with --git: where the working copy goes (default: STATEDIR/git of the default stateDir)"))
     .addOption(new Option("--allowed-signers <file>", "with --git: apply only commits whose SSH signature verifies against this allowed-signers file (git verify-commit); others are refused like an invalid manifest"))
+    .addOption(new Option("--json", "an error that stops it from starting is a JSON log line on stdout too (its log always is JSON lines)"))
     .addOption(policyOption())
     .addHelpText(
       "after",
@@ -186,6 +194,6 @@ export async function main(argv: readonly string[], io: Output = processOutput()
     return state.code;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 1;
-    return reportError(e, io, state.json);
+    return reportError(e, io, state.json && argv[0] === "agent" ? "log-line" : state.json);
   }
 }
