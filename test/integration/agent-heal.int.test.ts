@@ -135,7 +135,7 @@ describe("rtsync agent", () => {
     expect(m.get(sampleKey("rtsync_applied_revision_info", { ref: "", revision: sha256(await readFile(file, "utf8")), source: "file" }))).toBe(1);
     expect([...m.keys()].some((k) => k.startsWith("rtsync_node_info{health_status=\"Healthy\",") && k.endsWith(',sync_status="Synced"}'))).toBe(true);
     // Start, the watcher's restart, the daemon's restart: three reconciles that changed something, none failed.
-    const started = agent.lines.filter((l) => l.msg.startsWith("reconcile converged:")).length;
+    const started = agent.lines.filter((l) => l.msg.startsWith("reconcile converged:") && Number(l["changed"]) > 0).length;
     expect(started).toBe(3);
     expect(m.get(sampleKey("rtsync_reconciles_total", { result: "converged" }))).toBeGreaterThanOrEqual(3);
     expect(m.get(sampleKey("rtsync_reconciles_total", { result: "error" }))).toBe(0);
