@@ -67,7 +67,7 @@ export async function validateCommand(file: string, opts: CommonOptions, io: Out
   const result = await loadManifest(file, { identify: pathIdentifier(), ...(policy ? { policy } : {}) });
   const node = opts.node === undefined ? undefined : nodeName(opts);
   // With --node, also whether that node runs anything (a typo or an FQDN runs nothing).
-  const warnings = result.ok && node !== undefined ? warningsForNode({ ...result, warnings: result.warnings }, file, node) : result.warnings;
+  const warnings = result.ok && node !== undefined ? warningsForNode({ ...result, warnings: result.warnings }, file, node, true) : result.warnings;
   const issues = [...(result.ok ? [] : result.errors), ...warnings].sort((a, b) => a.line - b.line || a.col - b.col);
   const sources = result.ok ? await readSourceLines(result.manifest, node) : [];
   const rsync = result.ok ? await readRsyncLines(result.manifest, node, policy?.policy.rsync?.acceptVersion) : [];
