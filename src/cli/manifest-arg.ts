@@ -10,6 +10,7 @@ import { loadPolicy } from "../manifest/policy/load.ts";
 import type { NodePolicy } from "../manifest/policy/schema.ts";
 import { ManifestError } from "../manifest/manifest-error.ts";
 import { checkNodeMatch, checkNodeWithoutLists } from "../manifest/node-match.ts";
+import { readPasswordModeWarnings } from "../manifest/password-modes.ts";
 import { placeInText } from "../manifest/place.ts";
 import { resolveManifest, type ResolvedManifest } from "../manifest/resolve.ts";
 import type { Manifest } from "../manifest/schema.ts";
@@ -50,7 +51,8 @@ export async function loadValid(file: string, opts: Pick<CommonOptions, "policy"
     const issues = [...result.errors, ...result.warnings].sort((a, b) => a.line - b.line || a.col - b.col);
     throw new ManifestError(`${file} is invalid (${n} error${n === 1 ? "" : "s"}); nothing was changed`, issues);
   }
-  return { manifest: result.manifest, warnings: result.warnings, text: result.text, ...(policy ? { policy } : {}) };
+  const modes = placeInText(result.text, file, await readPasswordModeWarnings(result.manifest, resolve(process.cwd(), file)));
+  return { manifest: result.manifest, warnings: [...result.warnings, ...modes], text: result.text, ...(policy ? { policy } : {}) };
 }
 
 /**
