@@ -11,7 +11,7 @@ import { readInventoryForRepair } from "../state/inventory.ts";
 import { assessWatcherHealth } from "../state/watcher-health.ts";
 import { assessWatcherLiveness, notRespondingMessage } from "../state/watcher-liveness.ts";
 import { readHostStatus, type HostStatus } from "../state/host-jobs.ts";
-import { readJobReport } from "../state/job-report.ts";
+import { readJobReportResult } from "../state/job-report.ts";
 import type { WatcherStatusDoc } from "../state/watcher-status.ts";
 
 // What `rtsync status` reports: this node's daemons and watchers, from the inventory, the
@@ -92,13 +92,17 @@ export async function gatherStatus(m: ResolvedManifest, host: Host): Promise<Nod
       const view = await readJob(host, resourceId.watcher(w.name), inventory.watchers[w.name], marked);
       const hostedProblem = view.running && view.record !== undefined && isHostRecord(view.record) ? hostJobProblem((await hostDoc)?.jobs[w.name]) : undefined;
       const run = hostedProblem === undefined ? runningPid(view, m.owner) : undefined;
-      const report = await readJobReport(m.stateDir, w.dir).catch(() => undefined);
+      const read = await readJobReportResult(m.stateDir, w.dir);
+      const report = read.ok ? read.doc : undefined;
+      // A document that cannot be read is the problem itself: its sentence names the file and the fix.
+      const unreadable = read.ok ? undefined : `its status cannot be read: ${read.error}`;
       // A watcher that does not run is described from its last document (dead or stopped).
       // A pid that runs is not enough: its heartbeat must be recent (state/watcher-liveness.ts).
       const liveness = run === undefined ? undefined : assessWatcherLiveness(report, host.now().getTime());
       const hung = liveness?.responding === false ? notRespondingMessage(liveness) : undefined;
       const problem =
         hostedProblem ??
+        unreadable ??
         (run === undefined && report !== undefined && view.record?.owner === m.owner ? watcherProblem(false, report) : (hung ?? processProblem(view, m.owner, run) ?? watcherProblem(run !== undefined, report)));
       return {
         name: w.name,

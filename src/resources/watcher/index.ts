@@ -3,7 +3,7 @@ import { ApplyError, describeErrno, errnoOf } from "../../core/errors.ts";
 import type { WatcherRecord } from "../../state/inventory.ts";
 import { watchFiles } from "../../state/layout.ts";
 import { hashWatchSpec, type WatchSpec } from "../../state/watch-spec.ts";
-import { readWatcherStatus, type WatcherStatusDoc } from "../../state/watcher-status.ts";
+import { readWatcherStatusResult, type WatcherStatusDoc } from "../../state/watcher-status.ts";
 import { readRecordedIdentity } from "../../state/source-identity.ts";
 import { resourceId } from "../ids.ts";
 import { decideJob, planJobBookkeeping, planJobRemovals, readJob, stopDetails, type JobChangeFields, type JobView, type StopTarget } from "../process/job.ts";
@@ -148,9 +148,11 @@ export const watcherKind: ResourceKind<DesiredWatcher, WatcherActual, WatcherCha
       const job = hosted?.pid === hostProc?.info.pid ? hosted?.jobs[w.name] : undefined;
       if (hostProc !== undefined && job !== undefined && job.specHash === w.specHash && job.state !== "stopping") return { ...view, hostRuns: hostProc.info };
     }
-    const report = view.running ? await readWatcherStatus(w.spec.stateDir).catch(() => undefined) : undefined;
+    const read = view.running ? await readWatcherStatusResult(w.spec.stateDir) : { ok: true as const, doc: undefined };
+    const report = read.ok ? read.doc : undefined;
     const recorded = (await readRecordedIdentity(w.spec.stateDir).catch(() => undefined)) !== undefined;
-    const halted = report !== undefined && report.pid === view.record?.pid ? haltedOf(report, recorded) : undefined;
+    // A status that cannot be read may hide a halt: restarted (the new start writes it afresh), never taken as not halted.
+    const halted = !read.ok ? `its status cannot be read: ${read.error}` : report !== undefined && report.pid === view.record?.pid ? haltedOf(report, recorded) : undefined;
     return withSourceProblem(w, halted === undefined ? view : { ...view, halted });
   },
 
