@@ -124,7 +124,7 @@ function policyOption(): Option {
 function buildProgram(io: Output, state: { code: number; json: boolean }): Command {
   const program = new Command("rtsync")
     .description("rsync daemons, inotify limits and real-time watch jobs as config-as-code")
-    .version(VERSION)
+    .version(VERSION, "-V, --version", "rtsync's version and revision, the rsync and inotifywait found, whether the inotify addon loads")
     .showHelpAfterError("(run `rtsync --help` for usage)")
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.block(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
@@ -187,6 +187,14 @@ function buildProgram(io: Output, state: { code: number; json: boolean }): Comma
 
 /** Runs the CLI with `argv` (without node and script) and returns the exit code. */
 export async function main(argv: readonly string[], io: Output = processOutput()): Promise<number> {
+  // `rtsync --version`: the build and what this machine gives it (cli/version.ts), not the bare number.
+  if (argv.length >= 1 && (argv[0] === "--version" || argv[0] === "-V")) {
+    const { readVersionReport, renderVersion } = await import("./version.ts");
+    const report = await readVersionReport(VERSION);
+    if (argv.includes("--json")) io.json(report);
+    else for (const line of renderVersion(report)) io.out(line);
+    return 0;
+  }
   const state = { code: 0, json: argv.includes("--json") };
   const program = buildProgram(io, state);
   try {
