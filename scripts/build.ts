@@ -129,7 +129,9 @@ async function writeBuildInfo(): Promise<void> {
   const git = (...args: string[]) => spawnSync("git", ["-C", root, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
   const head = git("rev-parse", "--short=12", "HEAD");
   const dirty = head.status === 0 && git("status", "--porcelain", "--untracked-files=no").stdout.trim() !== "";
-  const revision = head.status === 0 ? `${head.stdout.trim()}${dirty ? "-dirty" : ""}` : null;
+  // Built where there is no git (an image's build stage): the revision the builder passes in.
+  const given = process.env["RTSYNC_REVISION"];
+  const revision = head.status === 0 ? `${head.stdout.trim()}${dirty ? "-dirty" : ""}` : given !== undefined && given !== "" ? given : null;
   const { version } = JSON.parse(await readFile(`${root}package.json`, "utf8")) as { version: string };
   await writeFile(`${root}dist/build-info.json`, `${JSON.stringify({ version, revision, builtAt: new Date().toISOString() }, null, 2)}\n`);
   console.log(`build: dist/build-info.json (${version}, ${revision ?? "no git revision"})`);
