@@ -37,7 +37,8 @@ describe("rtsync validate", () => {
     // The quick start's demo password file is as git checked it out (0644 under umask 022): warned about.
     const secret = join(REPO, "examples/secrets/demo.password");
     const warned = file === "examples/quickstart.yaml" && (statSync(secret).mode & 0o077) !== 0;
-    const stderr = warned ? `${file}:19:23: warning: the password file ${secret} of user "demo" can be read by users other than its owner (mode 0644): chmod 600 ${secret}` : "";
+    const line = (await readFile(join(REPO, file), "utf8")).split("\n").findIndex((l) => l.includes("{ file: secrets/demo.password }")) + 1;
+    const stderr = warned ? `${file}:${line}:23: warning: the password file ${secret} of user "demo" can be read by users other than its owner (mode 0644): chmod 600 ${secret}` : "";
     expect(r).toMatchObject({ exitCode: 0, stdout: warned ? summary.replace(" 1 watch\n", " 1 watch (1 warning)\n") : summary, stderr });
   });
 
