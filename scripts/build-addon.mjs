@@ -4,21 +4,42 @@
 // It never fails the install: where the addon cannot be built (not Linux, no compiler, no Node
 // headers), it says so in one line, leaves the reason in build/inotify-addon-error.txt for the
 // loader (src/watch/sources/inotify/binding.ts) to report, and the watcher falls back to
-// inotifywait. Node's headers come from the running Node's own prefix (include/node), so
+// inotifywait, or chokidar where inotifywait is not installed (the line says which). Node's headers come from the running Node's own prefix (include/node), so
 // node-gyp never tries to download them.
 /* global process, console, URL */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { accessSync, constants, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const errorFile = path.join(root, "build", "inotify-addon-error.txt");
 
+// The executable `name` on PATH, as the watcher will look for it, or undefined.
+function onPath(name) {
+  for (const dir of (process.env.PATH ?? "").split(path.delimiter)) {
+    if (dir === "") continue;
+    const file = path.join(dir, name);
+    try {
+      accessSync(file, constants.X_OK);
+      if (statSync(file).isFile()) return file;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+// What `watcher: auto` picks without the addon (src/watch/sources/select.ts): inotifywait when installed, else chokidar.
+function fallbackWatcher() {
+  const inotifywait = onPath("inotifywait");
+  return inotifywait === undefined ? "watches will use chokidar (inotifywait is not installed: apt-get install inotify-tools for it)" : `watches will use inotifywait (${inotifywait})`;
+}
+
 function giveUp(reason) {
   mkdirSync(path.dirname(errorFile), { recursive: true });
   writeFileSync(errorFile, `${reason}\n`);
-  console.log(`rtsync: inotify addon not built (${reason.split("\n")[0]}); the inotifywait source will be used`);
+  console.log(`rtsync: inotify addon not built (${reason.split("\n")[0]}); ${fallbackWatcher()}`);
   process.exit(0);
 }
 
@@ -38,8 +59,11 @@ if (!process.env.npm_config_nodedir && existsSync(path.join(prefix, "include", "
 
 const result = spawnSync(process.execPath, args, { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
 if (result.error !== undefined || result.status !== 0) {
-  const output = `${result.stderr ?? ""}${result.stdout ?? ""}`.split("\n").filter((l) => /error|not found|No such/i.test(l));
-  const why = result.error?.message ?? (output.slice(0, 5).join("\n") || `node-gyp exited with ${String(result.status)}`);
+  const lines = `${result.stderr ?? ""}${result.stdout ?? ""}`.split("\n");
+  // node-gyp's own sentence ("gyp ERR! stack Error: `make` failed with exit code: 2") first, then the tool's lines before it.
+  const stated = lines.map((l) => /\bError: (.+)$/.exec(l)?.[1]).filter((l) => l !== undefined);
+  const output = lines.filter((l) => /error|not found|No such/i.test(l) && !/^gyp ERR! (configure|build) error/.test(l));
+  const why = result.error?.message ?? ([...new Set([...stated, ...output])].slice(0, 5).join("\n") || `node-gyp exited with ${String(result.status)}`);
   giveUp(`node-gyp rebuild failed: ${why}`);
 }
 rmSync(errorFile, { force: true });

@@ -11,7 +11,7 @@
 // (`npm run typecheck`); esbuild only strips types.
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -123,7 +123,22 @@ async function makeCodeCache(): Promise<void> {
   }
 }
 
+// What `rtsync --version` says of the build: the version, and the commit it was made from (an
+// installed tarball has no git to ask). "-dirty" when tracked files differed from that commit.
+async function writeBuildInfo(): Promise<void> {
+  const git = (...args: string[]) => spawnSync("git", ["-C", root, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+  const head = git("rev-parse", "--short=12", "HEAD");
+  const dirty = head.status === 0 && git("status", "--porcelain", "--untracked-files=no").stdout.trim() !== "";
+  // Built where there is no git (an image's build stage): the revision the builder passes in.
+  const given = process.env["RTSYNC_REVISION"];
+  const revision = head.status === 0 ? `${head.stdout.trim()}${dirty ? "-dirty" : ""}` : given !== undefined && given !== "" ? given : null;
+  const { version } = JSON.parse(await readFile(`${root}package.json`, "utf8")) as { version: string };
+  await writeFile(`${root}dist/build-info.json`, `${JSON.stringify({ version, revision, builtAt: new Date().toISOString() }, null, 2)}\n`);
+  console.log(`build: dist/build-info.json (${version}, ${revision ?? "no git revision"})`);
+}
+
 await bundle("bin", "src/cli/bin.ts", "dist/cli");
 await bundleCli();
 await bundle("watcher", "src/cli/watcher-bin.ts", "dist/watcher");
+await writeBuildInfo();
 await makeCodeCache();

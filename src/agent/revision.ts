@@ -30,6 +30,8 @@ export interface Revision {
   readonly warnings: readonly ManifestIssue[];
   /** Absolute paths of the password files (`file:`) this node reads: the agent watches them. */
   readonly passwordFiles: readonly string[];
+  /** The manifest's text (recorded with the applied revision for `rtsync status`). */
+  readonly text: string;
 }
 
 export interface RefusedRevision {
@@ -107,5 +109,6 @@ export async function readRevision(file: string, node: string, env: Readonly<Rec
     nodeMatch: matchNode(parsed.manifest, node),
     warnings: [...parsed.warnings, ...placeInText(text, file, unmatched ? [unmatched] : [])],
     passwordFiles: passwordFilesOf(resolved),
+    text,
   };
 }

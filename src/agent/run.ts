@@ -284,8 +284,9 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     if (!rev.ok) {
       if (refused?.revision !== rev.revision) {
         metrics.observeReconcile("refused", 0);
-        log.error({ revision: rev.revision, issues: rev.issues.map(formatIssue), reasons }, `refused manifest revision ${rev.revision.slice(0, 12)}: ${rev.message}; still running ${lastGood ? `revision ${lastGood.revision.slice(0, 12)}` : "nothing (no valid revision yet)"}`);
-        for (const issue of rev.issues) log.error({ revision: rev.revision }, formatIssue(issue));
+        // One event, one line: the issues (FILE:LINE:COL: message) are in it, and in its `issues` field.
+        const where = rev.issues.map(formatIssue);
+        log.error({ revision: rev.revision, issues: where, reasons }, `refused manifest revision ${rev.revision.slice(0, 12)}: ${rev.message}${where.length > 0 ? ` (${where.join("; ")})` : ""}; still running ${lastGood ? `revision ${lastGood.revision.slice(0, 12)}` : "nothing (no valid revision yet)"}`);
       }
       // A revision that could not be read has no positions: its one sentence is the issue.
       const issues = rev.issues.length > 0 ? rev.issues.map((i) => ({ file: i.file, line: i.line, col: i.col, message: i.message })) : [{ file, line: 0, col: 0, message: rev.message }];
@@ -320,7 +321,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
 
   const recordApplied = async (rev: Revision, outcome: ReconcileOutcome): Promise<void> => {
     const result = outcome.outOfSync.length === 0 ? "converged" : "failed";
-    if (applied?.revision === rev.revision && applied.result === result && applied.node === o.node) return;
+    if (applied?.revision === rev.revision && applied.result === result && applied.node === o.node && applied.text !== undefined) return;
     const now = iso(Date.now());
     applied = {
       version: 1,
@@ -332,6 +333,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
       result,
       changed: outcome.changed,
       failed: outcome.outOfSync.length,
+      text: rev.text,
     };
     revisionWriter.update({ stateDir: rev.resolved.stateDir, doc: applied });
     await revisionWriter.flush();
@@ -352,15 +354,14 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
       const result = outcome.outOfSync.length === 0 ? "converged" : "failed";
       metrics.observeReconcile(result, outcome.durationMs / 1000);
       last = { at, reasons: a.reasons, result, outcome };
-      if (outcome.drifted > 0 || result !== "converged") {
-        const level = result === "converged" ? "info" : "warn";
-        const held = a.hold.filter((id) => outcome.outOfSync.includes(id));
-        const heldText = held.length > 0 ? ` (held back: ${held.join(", ")})` : "";
-        log[level](
-          { reasons: a.reasons, changed: outcome.changed, outOfSync: outcome.outOfSync, durationMs: Math.round(outcome.durationMs) },
-          `reconcile ${result}: ${outcome.changed} changed, ${outcome.outOfSync.length} out of sync${heldText} (${a.reasons.join(", ")})`,
-        );
-      }
+      // Every reconcile has its outcome line, one that changed nothing too (an operator sees the agent at work).
+      const level = result === "converged" ? "info" : "warn";
+      const held = a.hold.filter((id) => outcome.outOfSync.includes(id));
+      const heldText = held.length > 0 ? ` (held back: ${held.join(", ")})` : "";
+      log[level](
+        { reasons: a.reasons, changed: outcome.changed, outOfSync: outcome.outOfSync, durationMs: Math.round(outcome.durationMs) },
+        `reconcile ${result}: ${outcome.changed} changed, ${outcome.outOfSync.length} out of sync${heldText} (${a.reasons.join(", ")})`,
+      );
       await reportRecreatedModules(rev.resolved, outcome.results);
       await recordApplied(rev, outcome);
       return { type: "reconciled", started: outcome.started, failedStarts: outcome.failedStarts, failed: outcome.failed, now: Date.now() };

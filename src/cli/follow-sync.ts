@@ -2,7 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { progressFigures, sentFigures } from "../render/progress-text.ts";
 import { escapeTerminal } from "../render/terminal-escape.ts";
 import { isAlive } from "../resources/process/identity.ts";
-import { readWatcherStatus, type WatcherStatusDoc } from "../state/watcher-status.ts";
+import { readWatcherStatusResult, type WatcherStatusDoc } from "../state/watcher-status.ts";
 
 // After `rtsync apply` on a terminal: the initial full sync of each watcher it started, followed
 // from the watcher's status.json (rsync's --info=progress2 figures) until it is over. The
@@ -51,7 +51,12 @@ export async function followInitialSyncs(
         write(`\r\x1b[K(the initial sync goes on in the background; rtsync status shows it)\n`);
         return;
       }
-      const report = await readWatcherStatus(w.watchDir).catch(() => undefined);
+      const read = await readWatcherStatusResult(w.watchDir);
+      if (!read.ok) {
+        write(`\r\x1b[K${escapeTerminal(`watcher ${w.name}: its status cannot be read: ${read.error}`)}\n`);
+        break;
+      }
+      const report = read.doc;
       if (report?.state === "halted") {
         // The deletion guard refused the initial sync: say so, not "the scheduled full sync will retry".
         write(`\r\x1b[K${escapeTerminal(`watcher ${w.name}: HALTED: ${report.halted?.message ?? "see rtsync status"}`)}\n`);

@@ -13,11 +13,18 @@ import { processOutput, type Output } from "./output.ts";
 
 const VERSION = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
 
-/** Prints an error as one sentence (or, with --json, as a JSON document) and returns its exit code. */
-export function reportError(error: unknown, io: Output, json: boolean): 1 {
+/**
+ * Prints an error as one sentence (or, with --json, as a JSON document; `agent --json`: one JSON
+ * log line on stdout, as the agent's log is) and returns its exit code.
+ */
+export function reportError(error: unknown, io: Output, json: boolean | "log-line"): 1 {
   const internal = !(error instanceof RtsyncError) || error.source === "internal";
   const message = internal ? `internal error, please report it with this text: ${messageOf(error)} (rtsync ${VERSION}, node ${process.version})` : error.message;
   const issues = error instanceof ManifestError ? error.issues : [];
+  if (json === "log-line") {
+    io.write(`${JSON.stringify({ level: "error", time: new Date().toISOString(), msg: message, ...renderErrorJson(error instanceof RtsyncError ? error.code : "E_INTERNAL", message, issues) })}\n`);
+    return 1;
+  }
   if (json) {
     io.json(renderErrorJson(error instanceof RtsyncError ? error.code : "E_INTERNAL", message, issues));
     return 1;
@@ -74,7 +81,12 @@ const COMMANDS: readonly CommandInfo[] = [
     name: "status",
     description: "daemons and watchers of this node: running, last sync, pending changes (exit 0 healthy, 3 unhealthy, 1 error)",
     load: async () => (await import("./commands/status.ts")).statusCommand,
-    examples: ["rtsync status rtsync.yaml", "rtsync status --json | jq '.watchers[] | {name, healthy, problem}'"],
+    examples: [
+      "rtsync status rtsync.yaml",
+      "rtsync status   # no rtsync.yaml here: what the agent applied (rtsync agent --git)",
+      "rtsync status --json | jq '.watchers[] | {name, healthy, problem}'",
+    ],
+    options: () => [new Option("--state-dir <dir>", "without a manifest: read what the agent applied in this stateDir (default /var/lib/rtsync as root)")],
   },
   {
     name: "verify",
@@ -112,7 +124,7 @@ function policyOption(): Option {
 function buildProgram(io: Output, state: { code: number; json: boolean }): Command {
   const program = new Command("rtsync")
     .description("rsync daemons, inotify limits and real-time watch jobs as config-as-code")
-    .version(VERSION)
+    .version(VERSION, "-V, --version", "rtsync's version and revision, the rsync and inotifywait found, whether the inotify addon loads")
     .showHelpAfterError("(run `rtsync --help` for usage)")
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.block(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
@@ -146,6 +158,7 @@ function buildProgram(io: Output, state: { code: number; json: boolean }): Comma
     .addOption(new Option("--path <file>", "with --git: the manifest's path in the repository (default rtsync.yaml)"))
     .addOption(new Option("--checkout <dir>", "with --git: where the working copy goes (default: STATEDIR/git of the default stateDir)"))
     .addOption(new Option("--allowed-signers <file>", "with --git: apply only commits whose SSH signature verifies against this allowed-signers file (git verify-commit); others are refused like an invalid manifest"))
+    .addOption(new Option("--json", "an error that stops it from starting is a JSON log line on stdout too (its log always is JSON lines)"))
     .addOption(policyOption())
     .addHelpText(
       "after",
@@ -174,6 +187,14 @@ function buildProgram(io: Output, state: { code: number; json: boolean }): Comma
 
 /** Runs the CLI with `argv` (without node and script) and returns the exit code. */
 export async function main(argv: readonly string[], io: Output = processOutput()): Promise<number> {
+  // `rtsync --version`: the build and what this machine gives it (cli/version.ts), not the bare number.
+  if (argv.length >= 1 && (argv[0] === "--version" || argv[0] === "-V")) {
+    const { readVersionReport, renderVersion } = await import("./version.ts");
+    const report = await readVersionReport(VERSION);
+    if (argv.includes("--json")) io.json(report);
+    else for (const line of renderVersion(report)) io.out(line);
+    return 0;
+  }
   const state = { code: 0, json: argv.includes("--json") };
   const program = buildProgram(io, state);
   try {
@@ -181,6 +202,6 @@ export async function main(argv: readonly string[], io: Output = processOutput()
     return state.code;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 1;
-    return reportError(e, io, state.json);
+    return reportError(e, io, state.json && argv[0] === "agent" ? "log-line" : state.json);
   }
 }

@@ -9,7 +9,8 @@ import { pathIdentifier } from "../manifest/path-identity.ts";
 import { loadPolicy } from "../manifest/policy/load.ts";
 import type { NodePolicy } from "../manifest/policy/schema.ts";
 import { ManifestError } from "../manifest/manifest-error.ts";
-import { checkNodeMatch } from "../manifest/node-match.ts";
+import { checkNodeMatch, checkNodeWithoutLists } from "../manifest/node-match.ts";
+import { readPasswordModeWarnings } from "../manifest/password-modes.ts";
 import { placeInText } from "../manifest/place.ts";
 import { resolveManifest, type ResolvedManifest } from "../manifest/resolve.ts";
 import type { Manifest } from "../manifest/schema.ts";
@@ -50,12 +51,16 @@ export async function loadValid(file: string, opts: Pick<CommonOptions, "policy"
     const issues = [...result.errors, ...result.warnings].sort((a, b) => a.line - b.line || a.col - b.col);
     throw new ManifestError(`${file} is invalid (${n} error${n === 1 ? "" : "s"}); nothing was changed`, issues);
   }
-  return { manifest: result.manifest, warnings: result.warnings, text: result.text, ...(policy ? { policy } : {}) };
+  const modes = placeInText(result.text, file, await readPasswordModeWarnings(result.manifest, resolve(process.cwd(), file)));
+  return { manifest: result.manifest, warnings: [...result.warnings, ...modes], text: result.text, ...(policy ? { policy } : {}) };
 }
 
-/** The manifest's warnings plus, when `node` runs nothing of it, the unmatched-node warning. */
-export function warningsForNode(loaded: LoadedManifest, file: string, node: string): ManifestIssue[] {
-  const unmatched = checkNodeMatch(loaded.manifest, node);
+/**
+ * The manifest's warnings plus, when `node` runs nothing of it, the unmatched-node warning, and
+ * when --node named it (`explicit`) on a manifest without nodes: lists, that it selects nothing.
+ */
+export function warningsForNode(loaded: LoadedManifest, file: string, node: string, explicit = false): ManifestIssue[] {
+  const unmatched = checkNodeMatch(loaded.manifest, node) ?? (explicit ? checkNodeWithoutLists(loaded.manifest, node, nodeName({})) : undefined);
   return [...loaded.warnings, ...placeInText(loaded.text, file, unmatched ? [unmatched] : [])];
 }
 
@@ -77,7 +82,7 @@ export async function loadForNode(file: string, opts: Pick<CommonOptions, "node"
     homeDir: homedir(),
   });
   await assertStateDirTrusted(resolved.stateDir);
-  return { ...loaded, warnings: warningsForNode(loaded, file, node), resolved };
+  return { ...loaded, warnings: warningsForNode(loaded, file, node, opts.node !== undefined), resolved };
 }
 
 /** Refuses a stateDir another user could change: its documents name the processes root stops. */

@@ -42,3 +42,14 @@ export function checkNodeMatch(m: Manifest, node: string): RawIssue | undefined 
   const path = first ? [first[0], first[1], "nodes"] : [];
   return { ...warning(path, unmatchedNodeMessage(node, known)), atKey: true };
 }
+
+/**
+ * The warning for `--node NAME` other than this machine's name on a manifest without `nodes:`
+ * lists: every daemon and watch runs on every node, so the name selects nothing and a typo would
+ * go unnoticed. Undefined otherwise (or when the manifest declares nothing to run).
+ */
+export function checkNodeWithoutLists(m: Manifest, node: string, machine: string): RawIssue | undefined {
+  const all = declared(m);
+  if (node === machine || all.length === 0 || all.some(([, , nodes]) => nodes !== undefined)) return undefined;
+  return warning([], `--node "${node}" selects nothing: the manifest has no nodes: lists, so every daemon and watch runs on every node ("${node}" included, this machine is "${machine}")`);
+}

@@ -6,7 +6,7 @@ import type { Host } from "../resources/host.ts";
 import type { NodeStatus } from "../resources/node-status.ts";
 import { isOurProcess } from "../resources/process/identity.ts";
 import { readAgentPids } from "../resources/process/markers.ts";
-import { readAppliedRevision } from "../state/agent-revision.ts";
+import { readAppliedRevision, type AppliedRevision } from "../state/agent-revision.ts";
 import { readAgentStatus, type AgentStatusDoc } from "../state/agent-status.ts";
 import { gatherPlan } from "./converge.ts";
 
@@ -31,6 +31,11 @@ function agentView(doc: AgentStatusDoc | undefined, running: boolean, node: stri
   };
 }
 
+// The applied text stays in its 0600 document: it may hold an inline password.
+function withoutText({ text: _text, ...shown }: AppliedRevision): AppliedRevision {
+  return shown;
+}
+
 export async function gatherNodeHealth(m: ResolvedManifest, status: NodeStatus, nodeMatch: NodeMatch, host: Host, env: Readonly<Record<string, string | undefined>>): Promise<NodeHealthReport> {
   const [drift, doc, revision] = await Promise.all([
     readDrift(m, host, env),
@@ -42,7 +47,7 @@ export async function gatherNodeHealth(m: ResolvedManifest, status: NodeStatus, 
   const otherPids = running ? [] : readAgentPids(host, m.stateDir);
   return {
     health: assessHealth({ status, drift, nodeMatch, ...(agent ? { agent } : {}) }),
-    ...(revision && revision.node === m.node ? { revision } : {}),
+    ...(revision && revision.node === m.node ? { revision: withoutText(revision) } : {}),
     ...(doc
       ? { agent: { pid: doc.pid, running, ...(otherPids.length > 0 ? { otherPids } : {}), startedAt: doc.startedAt, lastReconcile: doc.lastReconcile } }
       : otherPids.length > 0

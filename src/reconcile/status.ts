@@ -2,6 +2,7 @@ import { isHostRecord } from "../resources/watcher/host.ts";
 import type { ResolvedManifest } from "../manifest/resolve.ts";
 import type { Host } from "../resources/host.ts";
 import { greetsFirst, readDaemonGreeting } from "../resources/daemon/greeting.ts";
+import { addressesCollide, describeListener, readListeners } from "../resources/daemon/ports.ts";
 import { resourceId } from "../resources/ids.ts";
 import type { DaemonStatus, NodeStatus, WatcherStatus } from "../resources/node-status.ts";
 import { readJob, type JobRecord, type JobView } from "../resources/process/job.ts";
@@ -10,7 +11,7 @@ import { readInventoryForRepair } from "../state/inventory.ts";
 import { assessWatcherHealth } from "../state/watcher-health.ts";
 import { assessWatcherLiveness, notRespondingMessage } from "../state/watcher-liveness.ts";
 import { readHostStatus, type HostStatus } from "../state/host-jobs.ts";
-import { readJobReport } from "../state/job-report.ts";
+import { readJobReportResult } from "../state/job-report.ts";
 import type { WatcherStatusDoc } from "../state/watcher-status.ts";
 
 // What `rtsync status` reports: this node's daemons and watchers, from the inventory, the
@@ -68,7 +69,10 @@ export async function gatherStatus(m: ResolvedManifest, host: Host): Promise<Nod
       // A pid that runs is not enough: the daemon must greet (resources/daemon/greeting.ts).
       const greeting = run === undefined || !greetsFirst(d.options) ? undefined : await readDaemonGreeting(d.address, d.port);
       const silent = greeting?.ok === false ? greeting.message : undefined;
-      const problem = silent ?? processProblem(view, m.owner, run) ?? (run === undefined ? "never started (run `rtsync apply`)" : undefined);
+      // Not running: another program on its port is why (apply refuses to start it), whatever the record says.
+      const clash = run === undefined ? (await readListeners(host, d.port)).find((l) => addressesCollide(d.address, l.address)) : undefined;
+      const taken = clash === undefined ? undefined : `not running: ${d.address}:${d.port} is in use by ${await describeListener(host, clash)}, which rtsync did not start; stop it or choose another port`;
+      const problem = silent ?? taken ?? processProblem(view, m.owner, run) ?? (run === undefined ? "never started (run `rtsync apply`)" : undefined);
       return {
         name: d.name,
         running: run !== undefined,
@@ -88,13 +92,17 @@ export async function gatherStatus(m: ResolvedManifest, host: Host): Promise<Nod
       const view = await readJob(host, resourceId.watcher(w.name), inventory.watchers[w.name], marked);
       const hostedProblem = view.running && view.record !== undefined && isHostRecord(view.record) ? hostJobProblem((await hostDoc)?.jobs[w.name]) : undefined;
       const run = hostedProblem === undefined ? runningPid(view, m.owner) : undefined;
-      const report = await readJobReport(m.stateDir, w.dir).catch(() => undefined);
+      const read = await readJobReportResult(m.stateDir, w.dir);
+      const report = read.ok ? read.doc : undefined;
+      // A document that cannot be read is the problem itself: its sentence names the file and the fix.
+      const unreadable = read.ok ? undefined : `its status cannot be read: ${read.error}`;
       // A watcher that does not run is described from its last document (dead or stopped).
       // A pid that runs is not enough: its heartbeat must be recent (state/watcher-liveness.ts).
       const liveness = run === undefined ? undefined : assessWatcherLiveness(report, host.now().getTime());
       const hung = liveness?.responding === false ? notRespondingMessage(liveness) : undefined;
       const problem =
         hostedProblem ??
+        unreadable ??
         (run === undefined && report !== undefined && view.record?.owner === m.owner ? watcherProblem(false, report) : (hung ?? processProblem(view, m.owner, run) ?? watcherProblem(run !== undefined, report)));
       return {
         name: w.name,

@@ -29,6 +29,8 @@ export const AppliedRevisionSchema = z.object({
   result: z.enum(["converged", "failed"]),
   changed: z.number(),
   failed: z.number(),
+  /** The manifest's text as applied (this document is 0600): \`rtsync status\` shows what the agent runs when the file on disk is invalid, stale or not given. */
+  text: z.optional(z.string()),
 });
 export type AppliedRevision = z.infer<typeof AppliedRevisionSchema>;
 

@@ -1,5 +1,6 @@
 import { readHostHeartbeat, readHostStatus } from "./host-jobs.ts";
-import { readWatcherStatus, type WatcherStatusDoc } from "./watcher-status.ts";
+import { messageOf } from "../core/errors.ts";
+import { readWatcherStatus, type WatcherStatusDoc, type WatcherStatusRead } from "./watcher-status.ts";
 
 // A watch job's status document as its readers judge it: a job the watch host runs carries no
 // heartbeat of its own (the host writes one for all its jobs, stateDir/host/status.json), so its
@@ -11,4 +12,13 @@ export async function readJobReport(stateDir: string, watchDir: string): Promise
   if (report?.hosted !== true) return report;
   const host = await readHostStatus(stateDir).catch(() => undefined);
   return host?.pid === report.pid ? { ...report, heartbeatAt: readHostHeartbeat(stateDir) ?? null } : report;
+}
+
+/** readJobReport as a result: a document that cannot be read is its error sentence (file, why, fix), not undefined. */
+export async function readJobReportResult(stateDir: string, watchDir: string): Promise<WatcherStatusRead> {
+  try {
+    return { ok: true, doc: await readJobReport(stateDir, watchDir) };
+  } catch (e) {
+    return { ok: false, error: messageOf(e) };
+  }
 }

@@ -1,4 +1,5 @@
 import * as z from "zod/mini";
+import { messageOf } from "../core/errors.ts";
 import { UnwatchedDirSchema } from "./unwatched.ts";
 import { readDocument, writeDocument, type DocumentKind } from "./document.ts";
 import { watchFiles } from "./layout.ts";
@@ -331,6 +332,18 @@ const STATUS: DocumentKind<StoredWatcherStatus> = {
 export async function readWatcherStatus(watchDir: string): Promise<WatcherStatusDoc | undefined> {
   const stored = await readDocument(watchFiles.status(watchDir), STATUS);
   return stored === undefined ? undefined : viewWatcherStatus(stored);
+}
+
+/** A status document as read: the document (undefined before the watcher's first write), or why it cannot be read. */
+export type WatcherStatusRead = { readonly ok: true; readonly doc: WatcherStatusDoc | undefined } | { readonly ok: false; readonly error: string };
+
+/** readWatcherStatus as a result: a corrupt or unreadable document is data (its sentence names the file and the fix), not undefined. */
+export async function readWatcherStatusResult(watchDir: string): Promise<WatcherStatusRead> {
+  try {
+    return { ok: true, doc: await readWatcherStatus(watchDir) };
+  } catch (e) {
+    return { ok: false, error: messageOf(e) };
+  }
 }
 
 /** Replaces status.json (atomically, without fsync: it is rewritten every few hundred ms), each lane once. */

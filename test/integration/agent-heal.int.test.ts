@@ -138,7 +138,7 @@ describe("rtsync agent", () => {
     expect(m.get(sampleKey("rtsync_node_health_status", { status: "Healthy" }))).toBe(1);
     expect(m.get(sampleKey("rtsync_node_health_status", { status: "Degraded" }))).toBe(0);
     // Start, the watcher's restart, the daemon's restart: three reconciles that changed something, none failed.
-    const started = agent.lines.filter((l) => l.msg.startsWith("reconcile converged:")).length;
+    const started = agent.lines.filter((l) => l.msg.startsWith("reconcile converged:") && Number(l["changed"]) > 0).length;
     expect(started).toBe(3);
     expect(m.get(sampleKey("rtsync_reconciles_total", { result: "converged" }))).toBeGreaterThanOrEqual(3);
     expect(m.get(sampleKey("rtsync_reconciles_total", { result: "error" }))).toBe(0);

@@ -1,8 +1,9 @@
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { statSync } from "node:fs";
+import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { rtsync } from "../helpers/cli.ts";
+import { REPO, rtsync } from "../helpers/cli.ts";
 
 // `rtsync validate` and `rtsync schema` through the real executable: exit codes, one sentence per
 // problem, never a stack trace.
@@ -33,7 +34,27 @@ describe("rtsync validate", () => {
     ["examples/two-sites.yaml", "examples/two-sites.yaml: valid: 1 daemon, 1 module, 1 user, 1 watch\nwatch www: event source inotify (auto: rtsync's inotify addon is built)"],
   ])("accepts %s, and says which event source each watch runs here and why", async (file, summary) => {
     const r = await rtsync(["validate", file]);
-    expect(r).toMatchObject({ exitCode: 0, stdout: summary, stderr: "" });
+    // The quick start's demo password file is as git checked it out (0644 under umask 022): warned about.
+    const secret = join(REPO, "examples/secrets/demo.password");
+    const warned = file === "examples/quickstart.yaml" && (statSync(secret).mode & 0o077) !== 0;
+    const line = (await readFile(join(REPO, file), "utf8")).split("\n").findIndex((l) => l.includes("{ file: secrets/demo.password }")) + 1;
+    const stderr = warned ? `${file}:${line}:23: warning: the password file ${secret} of user "demo" can be read by users other than its owner (mode 0644): chmod 600 ${secret}` : "";
+    expect(r).toMatchObject({ exitCode: 0, stdout: warned ? summary.replace(" 1 watch\n", " 1 watch (1 warning)\n") : summary, stderr });
+  });
+
+  test("a password file that others can read is warned about, with the chmod that fixes it", async () => {
+    const file = await manifest("pw.yaml", `version: 1\nstateDir: ${dir}/state\nusers:\n  demo: { password: { file: pw.secret } }\n`);
+    const secret = join(dirname(file), "pw.secret");
+    await writeFile(secret, "s3cret\n", { mode: 0o640 });
+    await chmod(secret, 0o640);
+    const r = await rtsync(["validate", file]);
+    const warning = `${file}:4:29: warning: the password file ${secret} of user "demo" can be read by users other than its owner (mode 0640): chmod 600 ${secret}`;
+    expect([r.exitCode, r.stderr]).toEqual([0, warning]);
+    expect(r.all).not.toContain("s3cret");
+    const a = await rtsync(["apply", file]);
+    expect([a.exitCode, a.stderr]).toEqual([0, warning]);
+    await chmod(secret, 0o600);
+    expect((await rtsync(["validate", file])).stderr).toBe("");
   });
 
   test("prints every error as FILE:LINE:COL and exits 1", async () => {

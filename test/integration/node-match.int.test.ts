@@ -1,4 +1,6 @@
+import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
+import { hostname } from "node:os";
 import { expect, test } from "vitest";
 import { useAgentProcess } from "../helpers/agent.ts";
 import { waitFor } from "../helpers/probes.ts";
@@ -45,4 +47,36 @@ test("a --node that matches nothing is warned about everywhere and unhealthy in 
   expect((JSON.parse(h.text) as { problems: Array<{ message: string }> }).problems.map((p) => p.message)).toContainEqual(expect.stringMatching(/^node "inotify-mastre" matches none of the manifest's nodes: lists/));
   await agent.waitForLine((l) => l.level === "warn" && l.msg === warning.replace(/^.*?: warning: /, `${file}:${line}:5: warning: `));
   expect(await agent.stop()).toBe(0);
+});
+
+test("apply --node with no match creates no stateDir; a stateDir it has keeps being pruned", async () => {
+  const f = await useFixture({ env: { DEMO_PW: "pw-NODE-2" } });
+  const yaml = loopbackManifest(f, { port: await freePort(), daemonExtra: "    nodes: [inotify-slave]\n" });
+  const file = await f.writeManifest(yaml);
+  const r = await f.run(["apply", file, "--node", "inotify-slaev"]);
+  expect(r.exitCode, r.all).toBe(0);
+  expect(r.stdout).toBe("rtsync apply: nothing runs on node inotify-slaev; 0 changed, 0 unchanged, 0 failed");
+  expect(existsSync(f.stateDir)).toBe(false);
+  const j = await f.run(["apply", file, "--node", "inotify-slaev", "--json"]);
+  expect(JSON.parse(j.stdout)).toMatchObject({ summary: { changed: 0, unchanged: 0, failed: 0 } });
+  expect(existsSync(f.stateDir)).toBe(false);
+  // The node ran the daemon once: taken off its list, the daemon is pruned as before.
+  expect((await f.run(["apply", file, "--node", "inotify-slave"])).exitCode).toBe(0);
+  await f.writeManifest(yaml.replace("nodes: [inotify-slave]", "nodes: [elsewhere]"));
+  const prune = await f.run(["apply", file, "--node", "inotify-slave"]);
+  expect(prune.exitCode, prune.all).toBe(0);
+  expect(prune.stdout).toMatch(/^- daemon d1: stop /m);
+});
+
+test("a --node other than this machine's on a manifest without nodes: lists is warned about", async () => {
+  const f = await useFixture({ env: { DEMO_PW: "pw-NODE-3" } });
+  const file = await f.writeManifest(loopbackManifest(f, { port: await freePort() }));
+  const warning = `${file}:1:1: warning: --node "web-1" selects nothing: the manifest has no nodes: lists, so every daemon and watch runs on every node ("web-1" included, this machine is "${hostname().split(".")[0]}")`;
+  for (const command of ["validate", "diff"]) {
+    const r = await f.run([command, file, "--node", "web-1"]);
+    expect(r.stderr.split("\n"), command).toContain(warning);
+  }
+  // This machine's own name, or no --node: no warning.
+  expect((await f.run(["diff", file, "--node", hostname().split(".")[0] ?? ""])).stderr).not.toContain("selects nothing");
+  expect((await f.run(["diff", file])).stderr).not.toContain("selects nothing");
 });

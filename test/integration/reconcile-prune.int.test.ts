@@ -101,6 +101,11 @@ test("an rsync daemon started by hand on the port is a conflict: apply exits 1 n
   expect(a.stdout).toContain("3 changed, 0 unchanged, 1 failed");
   expect((await readInventory(f.stateDir)).daemons).toEqual({});
   expect(await processRunning(handPid)).toBe(true);
+  // status names the conflict, not "never started (run `rtsync apply`)", which cannot help.
+  const s = await f.run(["status", file]);
+  expect(s.exitCode).toBe(3);
+  expect(s.stdout).toMatch(new RegExp(`\\n  problem: not running: ${conflict.source}`));
+  expect(s.stdout).not.toContain("never started");
 
   const down = await f.run(["down", file]);
   expect([down.exitCode, down.stdout]).toEqual([0, `nothing to stop for node ${NODE}`]);

@@ -1,5 +1,5 @@
 import { execa } from "execa";
-import { readFile } from "node:fs/promises";
+import { mkdir, readFile, rm, rmdir } from "node:fs/promises";
 import { describe, expect, test } from "vitest";
 import { startAgentProcess, waitForHealth } from "../helpers/agent.ts";
 import { freePort, loopbackManifest, useFixture } from "../helpers/manifest-fixture.ts";
@@ -52,5 +52,36 @@ describe("status documents", () => {
     } finally {
       await execa("chattr", ["-i", agentDir]);
     }
+  });
+});
+
+describe("a watcher status that cannot be read", () => {
+  // Its status.json made a directory: the watcher's own writes cannot put it back, so every
+  // reader meets the same error. Before, each of them read "no document": status called the
+  // watcher healthy, apply did not see a halt, and apply's wait gave up silently.
+  test("is named by status, restarts the watcher in diff and apply, and fails apply's wait with its reason", async () => {
+    const f = await useFixture({ env: { DEMO_PW: PW } });
+    await mkdir(f.path("source"));
+    const file = await f.writeManifest(`version: 1\nstateDir: ${f.stateDir}\nwatches:\n  push:\n    source: ${f.path("source")}\n    target: ${f.path("copy")}\n`);
+    expect((await f.run(["apply", file])).exitCode).toBe(0);
+    expect(await waitFor(async () => (await f.run(["status", file])).exitCode === 0, 30_000)).toBe(true);
+    const statusFile = `${f.stateDir}/watches/push/status.json`;
+    await rm(statusFile);
+    await mkdir(statusFile);
+    const why = `its status cannot be read: cannot read ${statusFile}: it is a directory`;
+
+    const s = await f.run(["status", file]);
+    expect(s.exitCode).toBe(3);
+    expect(s.stdout).toContain(`  problem: ${why}\n`);
+    const d = await f.run(["diff", file]);
+    expect(d.exitCode).toBe(2);
+    expect(d.stdout).toMatch(new RegExp(`~ watcher push: restart \\(halted: ${why.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}; pid \\d+\\)`));
+    const a = await f.run(["apply", file]);
+    expect(a.exitCode).toBe(1);
+    expect(a.stdout).toContain(`: failed: the watcher runs, but its status cannot be read: cannot read ${statusFile}: it is a directory\n`);
+
+    await rmdir(statusFile);
+    expect((await f.run(["apply", file])).exitCode).toBe(0);
+    expect(await waitFor(async () => (await f.run(["status", file])).exitCode === 0, 30_000)).toBe(true);
   });
 });

@@ -19,12 +19,21 @@ test("apply fails a watcher that starts but cannot watch its source; once the so
   const f = await useFixture({ env: { DEMO_PW: PW } });
   const port = await freePort();
   const file = await f.writeManifest(manifest(f, port));
+  // diff names the missing source on the watcher it would start...
+  const missing = `its source ${f.path("source")} does not exist: create it, or correct source: (the watcher waits for it and replicates once it is there)`;
+  const d = await f.run(["diff", file]);
+  expect(d.exitCode).toBe(2);
+  expect(d.stdout).toContain(`+ watcher push: start watching ${f.path("source")} -> rsync://demo@127.0.0.1:${port}/data\n    ! ${missing}\n`);
   const a = await f.run(["apply", file]);
   expect(a.exitCode).toBe(1);
   expect(a.stdout).toMatch(/! watcher push: start watching .*: failed: the watcher runs but cannot watch its source: .*; it keeps retrying \(rtsync status shows it\)\n/);
   const s = await f.run(["status", file]);
   expect(s.exitCode).toBe(3);
   expect(s.stdout).toMatch(/watcher push: running, pid \d+/);
+  // ...and on the running watcher that waits for it: drift apply cannot repair.
+  const waiting = await f.run(["diff", file]);
+  expect(waiting.exitCode).toBe(1);
+  expect(waiting.stdout).toMatch(new RegExp(`~ watcher push: waiting for its source \\(pid \\d+\\)\n    ! cannot be applied: ${missing.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}\n`));
 
   await mkdir(f.path("source"), { recursive: true });
   await writeFile(f.path("source", "late.txt"), "the source came later\n");

@@ -15,21 +15,32 @@ import { parseManifest } from "../../src/manifest/parse.ts";
 const EXAMPLES = fileURLToPath(new URL("../../examples/", import.meta.url));
 const run = promisify(execFile);
 
+interface K8sContainer {
+  readonly image: string;
+  readonly command?: readonly string[];
+  readonly args: readonly string[];
+  readonly readinessProbe: { readonly httpGet: { readonly path: string; readonly port: number } };
+  readonly livenessProbe: { readonly httpGet: { readonly path: string; readonly port: number } };
+  readonly volumeMounts: ReadonlyArray<{ readonly name: string; readonly mountPath: string }>;
+  readonly securityContext?: { readonly privileged?: boolean; readonly capabilities?: { readonly drop?: readonly string[]; readonly add?: readonly string[] } };
+}
+
 interface K8sDoc {
   readonly apiVersion: string;
   readonly kind: string;
-  readonly metadata: { readonly name: string };
+  readonly metadata: { readonly name: string; readonly namespace?: string; readonly labels?: Record<string, string> };
   readonly data?: Record<string, string>;
+  readonly endpoints?: ReadonlyArray<{ readonly addresses: readonly string[]; readonly nodeName?: string }>;
+  readonly ports?: ReadonlyArray<{ readonly port: number }>;
   readonly spec?: {
+    readonly clusterIP?: string;
+    readonly ports?: ReadonlyArray<{ readonly port: number }>;
     readonly template: {
       readonly spec: {
         readonly hostNetwork?: boolean;
-        readonly containers: ReadonlyArray<{
-          readonly args: readonly string[];
-          readonly readinessProbe: { readonly httpGet: { readonly path: string; readonly port: number } };
-          readonly livenessProbe: { readonly httpGet: { readonly path: string; readonly port: number } };
-          readonly volumeMounts: ReadonlyArray<{ readonly name: string; readonly mountPath: string }>;
-        }>;
+        readonly dnsPolicy?: string;
+        readonly initContainers?: readonly K8sContainer[];
+        readonly containers: readonly K8sContainer[];
         readonly volumes: ReadonlyArray<{ readonly name: string; readonly hostPath?: { readonly path: string }; readonly configMap?: { readonly name: string } }>;
       };
     };
@@ -53,7 +64,7 @@ async function k8sDocuments(): Promise<K8sDoc[]> {
 describe("examples/kubernetes", () => {
   test("every document parses; the ConfigMap holds a valid manifest; the DaemonSet runs the agent on it", async () => {
     const docs = await k8sDocuments();
-    expect(docs.map((d) => d.kind).sort()).toEqual(["ConfigMap", "DaemonSet", "Namespace", "Secret"]);
+    expect(docs.map((d) => d.kind).sort()).toEqual(["ConfigMap", "DaemonSet", "EndpointSlice", "Namespace", "Secret", "Service"]);
     const text = docs.find((d) => d.kind === "ConfigMap")?.data?.["rtsync.yaml"] ?? "";
     const parsed = parseManifest(text, "configmap.yaml#rtsync.yaml");
     expect(parsed.ok ? [] : parsed.errors).toEqual([]);
@@ -63,7 +74,10 @@ describe("examples/kubernetes", () => {
     const pod = ds?.spec?.template.spec;
     const agent = pod?.containers[0];
     if (!pod || !agent || !parsed.ok) throw new Error("no DaemonSet or no valid manifest");
-    expect(agent.args.slice(0, 2)).toEqual(["agent", "/etc/rtsync/rtsync.yaml"]);
+    // The image's entry point is `rtsync agent` (Containerfile): the args start with the manifest.
+    const containerfile = await readFile(join(EXAMPLES, "..", "Containerfile"), "utf8");
+    expect(containerfile).toMatch(/^ENTRYPOINT \["\/usr\/bin\/tini", "--", "\/usr\/local\/bin\/rtsync", "agent"\]$/m);
+    expect(agent.args[0]).toBe("/etc/rtsync/rtsync.yaml");
     const listen = agent.args[agent.args.indexOf("--listen") + 1];
     expect(listen).toBe("0.0.0.0:9873");
     expect(agent.readinessProbe.httpGet).toEqual({ path: "/healthz", port: 9873 });
@@ -77,6 +91,51 @@ describe("examples/kubernetes", () => {
     const m = parsed.manifest;
     const hostPaths = [m.stateDir ?? "", ...Object.values(m.daemons).flatMap((d) => Object.values(d.modules).map((mod) => mod.path)), ...Object.values(m.watches).map((w) => w.source)];
     for (const p of hostPaths) expect(mounted(p)?.hostPath, p).toBeDefined();
+  });
+
+  test("the image is the one scripts/build-image.sh names; only the init container that raises the sysctls is privileged", async () => {
+    const docs = await k8sDocuments();
+    const { version } = JSON.parse(await readFile(join(EXAMPLES, "..", "package.json"), "utf8")) as { version: string };
+    const pod = docs.find((d) => d.kind === "DaemonSet")?.spec?.template.spec;
+    if (!pod) throw new Error("no DaemonSet");
+    const [init, agent] = [pod.initContainers?.[0], pod.containers[0]];
+    if (!init || !agent) throw new Error("no init container or no agent");
+    expect(await readFile(join(EXAMPLES, "..", "scripts", "build-image.sh"), "utf8")).toContain('image="${RTSYNC_IMAGE:-localhost/rtsync:$version}"');
+    expect([init.image, agent.image]).toEqual([`localhost/rtsync:${version}`, `localhost/rtsync:${version}`]);
+    expect(init.securityContext?.privileged).toBe(true);
+    expect(agent.securityContext?.privileged).toBe(false);
+    // The agent's capabilities: those the systemd unit bounds it to.
+    const unit = await readFile(join(EXAMPLES, "systemd", "rtsync-agent.service"), "utf8");
+    const bounding = (/^CapabilityBoundingSet=(.*)$/m.exec(unit)?.[1] ?? "").split(" ").map((c) => c.replace(/^CAP_/, ""));
+    expect(agent.securityContext?.capabilities).toEqual({ drop: ["ALL"], add: bounding });
+    // The init container raises exactly the manifest's sysctl: minimums.
+    const parsed = parseManifest(docs.find((d) => d.kind === "ConfigMap")?.data?.["rtsync.yaml"] ?? "", "configmap.yaml#rtsync.yaml");
+    if (!parsed.ok) throw new Error("invalid manifest");
+    const raised = Object.fromEntries([...(init.command?.join("\n") ?? "").matchAll(/^raise (\S+) (\d+)$/gm)].map((m) => [`fs.inotify.${m[1]}`, Number(m[2])]));
+    expect(raised).toEqual(parsed.manifest.sysctl);
+  });
+
+  test("a watch's target names a headless Service whose endpoint is the node that runs the daemon", async () => {
+    const docs = await k8sDocuments();
+    const parsed = parseManifest(docs.find((d) => d.kind === "ConfigMap")?.data?.["rtsync.yaml"] ?? "", "configmap.yaml#rtsync.yaml");
+    if (!parsed.ok) throw new Error("invalid manifest");
+    const pod = docs.find((d) => d.kind === "DaemonSet")?.spec?.template.spec;
+    expect([pod?.hostNetwork, pod?.dnsPolicy]).toEqual([true, "ClusterFirstWithHostNet"]);
+    const daemons = Object.values(parsed.manifest.daemons);
+    for (const w of Object.values(parsed.manifest.watches)) {
+      const url = new URL(w.target ?? "");
+      const [service, namespace, ...rest] = url.hostname.split(".");
+      expect(rest.join("."), url.hostname).toBe("svc.cluster.local");
+      const svc = docs.find((d) => d.kind === "Service" && d.metadata.name === service && d.metadata.namespace === namespace);
+      expect(svc?.spec?.clusterIP, `Service ${service}`).toBe("None");
+      const slice = docs.find((d) => d.kind === "EndpointSlice" && d.metadata.labels?.["kubernetes.io/service-name"] === service);
+      const node = slice?.endpoints?.[0]?.nodeName ?? "";
+      expect(slice?.endpoints?.[0]?.addresses[0]).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+      // That node runs a daemon on the port the target names, exporting its module.
+      const daemon = daemons.find((d) => d.nodes?.includes(node) && (d.port ?? 873) === Number(url.port || 873));
+      expect(daemon, `a daemon on ${node}:${url.port}`).toBeDefined();
+      expect(Object.keys(daemon?.modules ?? {})).toContain(url.pathname.slice(1));
+    }
   });
 });
 

@@ -14,7 +14,8 @@ import type { Output } from "../output.ts";
 import { watcherCommand } from "../watcher-command.ts";
 
 // `rtsync agent`: runs in the foreground until SIGTERM/SIGINT (exit 0); exit 1 when it cannot
-// start (bad flags, cannot listen, cannot fetch its manifest). Logs JSON lines on stdout.
+// start (bad flags, cannot listen, cannot fetch its manifest). Logs JSON lines on stdout; with
+// --json that error is one too.
 
 export interface AgentFlags {
   readonly node?: string;
@@ -26,6 +27,8 @@ export interface AgentFlags {
   readonly checkout?: string;
   readonly allowedSigners?: string;
   readonly policy?: string;
+  /** Start-up errors as a JSON log line (cli/main.ts prints them). */
+  readonly json?: boolean;
 }
 
 const usage = (message: string) => new RtsyncError("E_AGENT", "user", message);

@@ -1,3 +1,5 @@
+import { existsSync } from "node:fs";
+import { matchNode } from "../../manifest/node-match.ts";
 import { renderApplyJson } from "../../render/plan-json.ts";
 import { renderResult, renderSummary } from "../../render/plan-text.ts";
 import { convergeNode } from "../../reconcile/converge.ts";
@@ -41,9 +43,17 @@ async function refillRecreatedModules(resolved: ResolvedManifest, results: reado
 
 // `rtsync apply`: each change printed as it is made, then `N changed, N unchanged, N failed`.
 export async function applyCommand(file: string, opts: CommonOptions, io: Output, flags: Readonly<Record<string, unknown>> = {}): Promise<number> {
-  const { resolved, warnings, policy } = await loadForNode(file, opts);
+  const { resolved, warnings, policy, manifest } = await loadForNode(file, opts);
   const accept = acceptedNames(flags["acceptSource"]);
   if (!opts.json) printWarnings(warnings, io);
+  // A node that runs nothing of the manifest and has never run any of it (no stateDir): nothing to
+  // converge or prune, and nothing is created (a --node typo leaves no trace).
+  if (!matchNode(manifest, resolved.node).matched && !existsSync(resolved.stateDir)) {
+    const summary = { changed: 0, unchanged: 0, failed: 0 };
+    if (opts.json) io.json(renderApplyJson({ manifest: resolved.file, node: resolved.node, changes: [], unchanged: [], warnings: [] }, [], summary, warningsJson(warnings)));
+    else io.out(`rtsync apply: nothing runs on node ${resolved.node}; ${renderSummary(summary)}`);
+    return 0;
+  }
   const text = !opts.json;
   // A daemon runs only on an rsync without the 2024 CVEs (throws), and is warned about without the 2026 fixes.
   const stateWarnings: string[] = resolved.daemons.length > 0 ? await readRsyncVersionWarnings(process.env["PATH"] ?? "/usr/bin:/bin", policy?.policy.rsync?.acceptVersion) : [];

@@ -1,7 +1,10 @@
 import { messageOf } from "../../core/errors.ts";
 import { formatIssue } from "../../manifest/issues.ts";
 import { loadManifest } from "../../manifest/load.ts";
+import { resolve } from "node:path";
+import { readPasswordModeWarnings } from "../../manifest/password-modes.ts";
 import { pathIdentifier } from "../../manifest/path-identity.ts";
+import { placeInText } from "../../manifest/place.ts";
 import { loadPolicy } from "../../manifest/policy/load.ts";
 import { resolveManifest } from "../../manifest/resolve.ts";
 import type { Manifest } from "../../manifest/schema.ts";
@@ -67,7 +70,9 @@ export async function validateCommand(file: string, opts: CommonOptions, io: Out
   const result = await loadManifest(file, { identify: pathIdentifier(), ...(policy ? { policy } : {}) });
   const node = opts.node === undefined ? undefined : nodeName(opts);
   // With --node, also whether that node runs anything (a typo or an FQDN runs nothing).
-  const warnings = result.ok && node !== undefined ? warningsForNode({ ...result, warnings: result.warnings }, file, node) : result.warnings;
+  const modes = result.ok ? placeInText(result.text, file, await readPasswordModeWarnings(result.manifest, resolve(process.cwd(), file))) : [];
+  const own = [...result.warnings, ...modes];
+  const warnings = result.ok && node !== undefined ? warningsForNode({ ...result, warnings: own }, file, node, true) : own;
   const issues = [...(result.ok ? [] : result.errors), ...warnings].sort((a, b) => a.line - b.line || a.col - b.col);
   const sources = result.ok ? await readSourceLines(result.manifest, node) : [];
   const rsync = result.ok ? await readRsyncLines(result.manifest, node, policy?.policy.rsync?.acceptVersion) : [];

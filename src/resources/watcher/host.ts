@@ -5,7 +5,7 @@ import { ApplyError } from "../../core/errors.ts";
 import { readHostJobs, readHostStatus, writeHostJobs, type HostJob, type HostStatus } from "../../state/host-jobs.ts";
 import { hostFiles, stateLayout } from "../../state/layout.ts";
 import type { WatcherKind } from "../../state/watch-spec.ts";
-import { readWatcherStatus } from "../../state/watcher-status.ts";
+import { readWatcherStatusResult } from "../../state/watcher-status.ts";
 import type { Host } from "../host.ts";
 import { isAlive, isSameProcess, readProcessInfo, stopProcess, type ProcessInfo } from "../process/identity.ts";
 import { buildChildEnv } from "../process/markers.ts";
@@ -152,7 +152,9 @@ export async function waitForHostedJob(
       if (until === "held" && (hosted.state === "held" || hosted.state === "running")) return {};
       if (until === "watching" && hosted.state === "restarting" && hosted.lastError) return { problem: `the watch host cannot run it: ${hosted.lastError.message}; it keeps retrying (rtsync status shows it)` };
       if (until === "watching" && hosted.state === "running") {
-        const status = await readWatcherStatus(job.watchDir).catch(() => undefined);
+        const read = await readWatcherStatusResult(job.watchDir);
+        if (!read.ok) return { problem: `the watcher runs, but its status cannot be read: ${read.error}` };
+        const status = read.doc;
         // This start's document, not the one the job wrote as it stopped (a restart in place keeps pid and spec).
         if (status?.pid === hostPid && status.specHash === job.specHash && status.startedAt === hosted.jobStartedAt) {
           if (status.state === "watching") return {};

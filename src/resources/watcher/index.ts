@@ -1,8 +1,9 @@
-import { ApplyError } from "../../core/errors.ts";
+import { stat } from "node:fs/promises";
+import { ApplyError, describeErrno, errnoOf } from "../../core/errors.ts";
 import type { WatcherRecord } from "../../state/inventory.ts";
 import { watchFiles } from "../../state/layout.ts";
 import { hashWatchSpec, type WatchSpec } from "../../state/watch-spec.ts";
-import { readWatcherStatus, type WatcherStatusDoc } from "../../state/watcher-status.ts";
+import { readWatcherStatusResult, type WatcherStatusDoc } from "../../state/watcher-status.ts";
 import { readRecordedIdentity } from "../../state/source-identity.ts";
 import { resourceId } from "../ids.ts";
 import { decideJob, planJobBookkeeping, planJobRemovals, readJob, stopDetails, type JobChangeFields, type JobView, type StopTarget } from "../process/job.ts";
@@ -33,6 +34,8 @@ export type WatcherActual = JobView<WatcherRecord> & {
   readonly halted?: string;
   /** The watch host runs this job with the wanted spec, but the inventory does not record it (lost, or an apply killed before it recorded the job). */
   readonly hostRuns?: ProcessInfo;
+  /** Why the source cannot be watched now (it does not exist, or is not a directory). */
+  readonly sourceProblem?: string;
 };
 
 export interface WatcherChange extends ChangeBase, JobChangeFields {
@@ -68,6 +71,19 @@ function haltedOf(report: WatcherStatusDoc, recorded: boolean): string | undefin
   const lane = report.targets?.find((l) => l.halted !== null && restarts(l.halted.reason));
   return lane?.halted ? `target ${lane.url}: ${lane.halted.message.split("; ")[0] ?? lane.halted.reason}` : undefined;
 }
+
+// The source's problem, when it has one: the watcher would start and wait for it. Only observes.
+async function withSourceProblem<T extends WatcherActual>(w: DesiredWatcher, have: T): Promise<T> {
+  const source = w.spec.source;
+  const problem = await stat(source).then(
+    (s) => (s.isDirectory() ? undefined : `its source ${source} is not a directory`),
+    (e: unknown) => `its source ${source} ${errnoOf(e) === "ENOENT" ? "does not exist" : `cannot be read (${describeErrno(e)})`}`,
+  );
+  return problem === undefined ? have : { ...have, sourceProblem: problem };
+}
+
+// What the operator can do about a missing source.
+const sourceFix = "create it, or correct source: (the watcher waits for it and replicates once it is there)";
 
 function record(w: DesiredWatcher, ctx: ApplyContext): Omit<WatcherRecord, "pid" | "uid" | "startTime"> {
   return {
@@ -132,10 +148,12 @@ export const watcherKind: ResourceKind<DesiredWatcher, WatcherActual, WatcherCha
       const job = hosted?.pid === hostProc?.info.pid ? hosted?.jobs[w.name] : undefined;
       if (hostProc !== undefined && job !== undefined && job.specHash === w.specHash && job.state !== "stopping") return { ...view, hostRuns: hostProc.info };
     }
-    const report = view.running ? await readWatcherStatus(w.spec.stateDir).catch(() => undefined) : undefined;
+    const read = view.running ? await readWatcherStatusResult(w.spec.stateDir) : { ok: true as const, doc: undefined };
+    const report = read.ok ? read.doc : undefined;
     const recorded = (await readRecordedIdentity(w.spec.stateDir).catch(() => undefined)) !== undefined;
-    const halted = report !== undefined && report.pid === view.record?.pid ? haltedOf(report, recorded) : undefined;
-    return halted === undefined ? view : { ...view, halted };
+    // A status that cannot be read may hide a halt: restarted (the new start writes it afresh), never taken as not halted.
+    const halted = !read.ok ? `its status cannot be read: ${read.error}` : report !== undefined && report.pid === view.record?.pid ? haltedOf(report, recorded) : undefined;
+    return withSourceProblem(w, halted === undefined ? view : { ...view, halted });
   },
 
   plan: (w, have, ctx) => {
@@ -145,6 +163,10 @@ export const watcherKind: ResourceKind<DesiredWatcher, WatcherActual, WatcherCha
       case "keep": {
         const r = have.record;
         if (r !== undefined && !isHostRecord(r)) return { ...base, ...handoverOf(w, { pid: r.pid, uid: r.uid, startTime: r.startTime, match: r.match, why: "it ran the job alone" }, []) };
+        // A running watcher whose source is missing waits for it: drift apply cannot repair.
+        if (have.halted === undefined && have.sourceProblem !== undefined && r !== undefined) {
+          return { ...base, op: "update", title: `watcher ${w.name}: waiting for its source (pid ${r.pid})`, details: [], action: "start", stop: [], blocked: `${have.sourceProblem}: ${sourceFix}` };
+        }
         // A halted watcher runs no rsync until it is started again: apply does that, and the new
         // watcher checks its source afresh (it halts again if the source is still not right).
         if (have.halted === undefined || r === undefined) return undefined;
@@ -190,7 +212,8 @@ export const watcherKind: ResourceKind<DesiredWatcher, WatcherActual, WatcherCha
           };
         }
         const why = have.record?.stoppedAt !== undefined ? ` (stopped by \`rtsync down\` at ${have.record.stoppedAt})` : have.record && have.record.pid > 0 ? ` (not running: pid ${have.record.pid} is gone)` : "";
-        return { ...base, op: "create", title: `watcher ${w.name}: start watching ${w.spec.source} -> ${targetsText(w.spec)}${why}`, details: stopDetails(decision.stop), action: "start", stop: decision.stop };
+        const waits = have.sourceProblem === undefined ? [] : [`! ${have.sourceProblem}: ${sourceFix}`];
+        return { ...base, op: "create", title: `watcher ${w.name}: start watching ${w.spec.source} -> ${targetsText(w.spec)}${why}`, details: [...waits, ...stopDetails(decision.stop)], action: "start", stop: decision.stop };
       }
     }
   },

@@ -8,12 +8,19 @@ test("the addon is looked for in every directory above the module, nearest first
   expect(planAddonSearch("/opt/rtsync/dist/cli")).toEqual(["/opt/rtsync/dist/cli", "/opt/rtsync/dist", "/opt/rtsync", "/opt", "/"]);
 });
 
-test("the addon built by npm ci loads from source (vitest runs src directly)", () => {
+// Where the install could not build the addon (no compiler: the watcher uses inotifywait or
+// chokidar), the tests that need it are skipped with the install's reason; the rest still run.
+const loaded = loadInotifyBinding();
+const absent = loaded.ok ? undefined : `the inotify addon is not built here: ${loaded.reason}`;
+
+test("the addon built by npm ci loads from source (vitest runs src directly)", (ctx) => {
+  if (absent !== undefined) ctx.skip(absent);
   const load = loadInotifyBinding();
   expect(load.ok ? load.file : load.reason).toMatch(/build\/Release\/rtsync_inotify\.node$/);
 });
 
-test("the addon's arguments: a path with a NUL is EINVAL, a path that is not a Buffer a TypeError; a directory lists its subdirectories only", async () => {
+test("the addon's arguments: a path with a NUL is EINVAL, a path that is not a Buffer a TypeError; a directory lists its subdirectories only", async (ctx) => {
+  if (absent !== undefined) ctx.skip(absent);
   const load = loadInotifyBinding();
   if (!load.ok) throw new Error(load.reason);
   const b = load.binding;
