@@ -1,6 +1,7 @@
 import { messageOf } from "../../core/errors.ts";
 import { formatIssue } from "../../manifest/issues.ts";
 import { loadManifest } from "../../manifest/load.ts";
+import { placeInText } from "../../manifest/place.ts";
 import { pathIdentifier } from "../../manifest/path-identity.ts";
 import { loadPolicy } from "../../manifest/policy/load.ts";
 import { resolveManifest } from "../../manifest/resolve.ts";
@@ -60,12 +61,23 @@ async function readRsyncLines(m: Manifest, node: string | undefined, accept: str
   }
 }
 
+// What this machine says of the manifest's ssh settings (the identity file's owner and mode, a
+// knownHosts file, rrsync for a receiver): errors like the manifest's own.
+async function withMachineChecks(result: Awaited<ReturnType<typeof loadManifest>>, file: string, node: string | undefined): Promise<Awaited<ReturnType<typeof loadManifest>>> {
+  if (!result.ok) return result;
+  const { readSshFileProblems } = await import("../../reconcile/ssh-files.ts");
+  const problems = await readSshFileProblems(result.manifest, node, process.getuid?.() ?? 0);
+  if (problems.length === 0) return result;
+  return { ok: false, errors: placeInText(result.text, file, problems), warnings: result.warnings, file: result.file, text: result.text };
+}
+
 // `rtsync validate`: every error and warning as FILE:LINE:COL, exit 1 when any error.
 export async function validateCommand(file: string, opts: CommonOptions, io: Output): Promise<number> {
   // With --policy (or /etc/rtsync/policy.yaml), also whether this node's policy admits it.
   const policy = await loadPolicy(opts.policy);
-  const result = await loadManifest(file, { identify: pathIdentifier(), ...(policy ? { policy } : {}) });
+  const loaded = await loadManifest(file, { identify: pathIdentifier(), ...(policy ? { policy } : {}) });
   const node = opts.node === undefined ? undefined : nodeName(opts);
+  const result = await withMachineChecks(loaded, file, node);
   // With --node, also whether that node runs anything (a typo or an FQDN runs nothing).
   const warnings = result.ok && node !== undefined ? warningsForNode({ ...result, warnings: result.warnings }, file, node) : result.warnings;
   const issues = [...(result.ok ? [] : result.errors), ...warnings].sort((a, b) => a.line - b.line || a.col - b.col);

@@ -161,6 +161,9 @@ function claimsOf(m: Manifest, identify: PathIdentify | undefined): Claim[] {
       const at = ["watches", name, ...entry.at];
       if (t.kind === "local") {
         local("target", at, t.path, w.nodes, undefined, name);
+      } else if (t.kind === "ssh") {
+        const top = `ssh://${t.host.toLowerCase()}:${t.port ?? entry.ssh?.port ?? 22}`;
+        claims.push({ path: `${top}${t.path}`, top, kind: "remote", at, key: "target", nodes: w.nodes, watch: name });
       } else {
         const top = `rsync://${t.host.toLowerCase()}:${t.port ?? 873}/${t.module.toLowerCase()}`;
         claims.push({ path: `${top}${t.path}`, top, kind: "remote", at, key: "target", nodes: w.nodes, watch: name });

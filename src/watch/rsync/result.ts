@@ -39,6 +39,8 @@ export function classifyRun(code: number, messages: readonly string[]): Exclude<
  */
 export function failedToConnect(code: number, messages: readonly string[]): boolean {
   if (code === 35) return true; // timeout waiting for the daemon connection (--contimeout)
+  // ssh could not reach the host (rsync says 255: "unexplained error").
+  if (code === 255 && messages.some((m) => /^ssh: connect to host .*: (?:Connection refused|No route to host|Network is unreachable|Connection timed out)/.test(m))) return true;
   return code === 10 && messages.some((m) => /failed to connect to .*\((?:111|113|101|110)\)|Connection refused|No route to host|Network is unreachable/.test(m));
 }
 
