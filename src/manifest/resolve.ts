@@ -2,7 +2,7 @@ import { dirname, isAbsolute, join } from "node:path";
 import { InternalError } from "../core/errors.ts";
 import { hashText } from "../core/hash.ts";
 import { daemonFiles, stateLayout, watchFiles } from "../state/layout.ts";
-import type { Daemon, Manifest, Module, Password, SshSettings, SysctlKey, Watch } from "./schema.ts";
+import type { Daemon, Manifest, Module, Password, SshReceiver, SshSettings, SysctlKey, Watch } from "./schema.ts";
 import { DURATION_PATTERN } from "./schema.ts";
 import { parseTarget, renderTarget, targetKey, watchTargets, type Target } from "./target.ts";
 
@@ -67,6 +67,10 @@ export interface ResolvedSsh {
   readonly pinnedAt: string;
 }
 
+export interface ResolvedSshReceiver extends SshReceiver {
+  readonly name: string;
+}
+
 export interface ResolvedWatch extends Omit<Watch, "target" | "targets" | "delay" | "settle" | "fullSync" | "rsyncArgs" | "maxDelete"> {
   readonly name: string;
   /** One or more, in manifest order (`target:` is a list of one). */
@@ -94,6 +98,8 @@ export interface ResolvedManifest {
   /** Daemons and watches of this node only. */
   readonly daemons: readonly ResolvedDaemon[];
   readonly watches: readonly ResolvedWatch[];
+  /** sshReceivers of this node only. */
+  readonly sshReceivers: readonly ResolvedSshReceiver[];
   /**
    * --git: the checkout the manifest came from. A file the manifest names relatively (a password
    * file) is read beneath it without following a symlink (core/open-beneath.ts), never outside it.
@@ -222,6 +228,9 @@ export function resolveManifest(m: Manifest, ctx: ResolveContext): ResolvedManif
       .filter(([, d]) => runsOn(d.nodes, ctx.node))
       .map(([name, d]) => resolveDaemon(name, d, stateDir)),
     watches: watches.map(([name, w]) => resolveWatch(name, w, stateDir, ctx.manifestFile)),
+    sshReceivers: Object.entries(m.sshReceivers)
+      .filter(([, r]) => runsOn(r.nodes, ctx.node))
+      .map(([name, r]) => ({ ...r, name })),
   };
 }
 

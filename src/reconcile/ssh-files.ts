@@ -1,8 +1,9 @@
-import { lstat } from "node:fs/promises";
+import { lstat, readFile } from "node:fs/promises";
 import { error, type RawIssue } from "../manifest/issues.ts";
 import type { PathSegment } from "../manifest/positions.ts";
 import type { Manifest } from "../manifest/schema.ts";
 import { watchTargets } from "../manifest/target.ts";
+import { RRSYNC_PATH } from "../resources/authorized-keys/index.ts";
 
 // What ssh:// targets and sshReceivers need from this machine, checked by validate and apply: the
 // identity file is a regular file of the user rtsync runs as, readable by nobody else (ssh refuses
@@ -10,7 +11,7 @@ import { watchTargets } from "../manifest/target.ts";
 // file exists; rrsync is installed where a receiver runs. Only observes: the key is never opened,
 // its contents never read.
 
-export const RRSYNC = "/usr/bin/rrsync";
+const RRSYNC = RRSYNC_PATH;
 
 /** Why the key at `path` is unfit, or undefined. Reads its metadata only. */
 export async function readIdentityFileProblem(path: string, uid: number): Promise<string | undefined> {
@@ -47,8 +48,15 @@ export async function readSshFileProblems(m: Manifest, node: string | undefined,
     }
   }
   const receivers = Object.entries(m.sshReceivers).filter(([, r]) => runsOn(r.nodes, node));
-  if (receivers.length > 0 && !(await readExists(RRSYNC))) {
-    for (const [name] of receivers) out.push(error(["sshReceivers", name], `${RRSYNC} is not installed: an sshReceiver restricts its keys to rrsync; install rsync 3.2.4 or later (Debian ships rrsync with it)`, true));
+  if (receivers.length > 0) {
+    const text = await readFile(RRSYNC, "utf8").catch(() => undefined);
+    const why =
+      text === undefined
+        ? `${RRSYNC} is not installed: an sshReceiver restricts its keys to rrsync; install rsync 3.2.4 or later (Debian ships rrsync with it)`
+        : text.includes("-absolute")
+          ? undefined
+          : `${RRSYNC} has no -absolute option (rtsync's receiver lines need it, so that senders name the receiver's real path); install a newer rsync`;
+    if (why !== undefined) for (const [name] of receivers) out.push(error(["sshReceivers", name], why, true));
   }
   return out;
 }

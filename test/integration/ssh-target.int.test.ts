@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { execa } from "execa";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { afterAll, beforeAll, describe, expect, onTestFinished, test } from "vitest";
 import { readLogRecords } from "../../src/state/watch-log.ts";
 import { readWatcherStatus, type LaneStatus } from "../../src/state/watcher-status.ts";
 import { makeTempDir as makeLastingDir, useFixture, type ManifestFixture } from "../helpers/manifest-fixture.ts";
@@ -242,5 +242,121 @@ watches:
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toContain(`${file}:8:9: ssh settings pin no host key: add hostKey: "ssh-ed25519 AAAA..." (ssh-keyscan, checked out of band) or knownHosts: FILE`);
     expect(r.stderr).toContain(`${file}:10:17: rsyncArgs item "-e" has -e (--rsh), which is not allowed: rtsync runs ssh itself for ssh:// targets`);
+  });
+});
+
+// Names, types, sizes and contents (not owners: the receiver writes as its account).
+async function waitForSameContent(source: string, replica: string, timeoutMs = 20_000): Promise<void> {
+  await waitFor(async () => {
+    const r = await execa("rsync", ["-rlnci", "--delete", `${source}/`, `${replica}/`], { reject: false, env: { LC_ALL: "C" } });
+    if (r.exitCode !== 0) return `rsync -rlnci exited ${String(r.exitCode)}: ${r.stderr}`;
+    const diff = r.stdout
+      .split("\n")
+      .filter((l) => l !== "" && !/^\.d\S* \.\/$/.test(l))
+      .join("\n");
+    return diff === "" || diff;
+  }, timeoutMs);
+}
+
+describe("an sshReceiver", () => {
+  // The account's entry in /etc/passwd, split on ':'.
+  const passwdEntry = async (name: string): Promise<string[] | undefined> =>
+    (await readFile("/etc/passwd", "utf8"))
+      .split("\n")
+      .map((l) => l.split(":"))
+      .find((f) => f[0] === name);
+
+  test("apply makes the account, its path and its marked authorized_keys lines; diff shows keys added and removed; other lines stay; a sender writes through rrsync and cannot read", async () => {
+    const name = `rtsynctest-${randomBytes(3).toString("hex")}`;
+    expect(await passwdEntry(name)).toBeUndefined();
+    // Registered first: runs after the fixtures' cleanup.
+    onTestFinished(async () => {
+      await execa("userdel", [name], { reject: false });
+      await execa("groupdel", [name], { reject: false });
+      await rm(`/home/${name}`, { recursive: true, force: true });
+    });
+    const home = await startSshd({ authorizedKeysFile: ".ssh/authorized_keys" });
+    onTestFinished(() => home.dispose());
+    const second = await makeKeypair(keys, `second-${Date.now()}`);
+    const r = await useFixture();
+    const replica = r.path("replica", "www");
+    const receiver = (authorizedKeys: readonly string[]): string => `version: 1
+stateDir: ${r.stateDir}
+sshReceivers:
+  www-in:
+    account: ${name}
+    createAccount: true
+    path: ${replica}
+    authorizedKeys:
+${authorizedKeys.map((k) => `      - "${k}"\n`).join("")}`;
+    const file = await r.writeManifest(receiver([key.publicLine]));
+    const applied = await r.run(["apply", file]);
+    expect(applied.exitCode, applied.all).toBe(0);
+    const entry = await passwdEntry(name);
+    expect(entry?.[5]).toBe(`/home/${name}`);
+    expect(entry?.[6]).toBe("/bin/sh");
+    const shadow = (await readFile("/etc/shadow", "utf8")).split("\n").find((l) => l.startsWith(`${name}:`));
+    expect(shadow?.split(":")[1]).toBe("*"); // no password, not locked
+    const uid = Number(entry?.[2]);
+    expect((await stat(replica)).uid).toBe(uid);
+    const keysFile = `/home/${name}/.ssh/authorized_keys`;
+    const line1 = `restrict,command="/usr/bin/rrsync -wo -absolute ${replica}" ${key.publicLine} # rtsync:www-in`;
+    expect(await readFile(keysFile, "utf8")).toBe(`${line1}\n`);
+    expect((await stat(keysFile)).uid).toBe(0);
+
+    // A line of the operator's is left alone; a second key is a diff, then converges.
+    await writeFile(keysFile, `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOperatorOperatorOperatorOperatorOperator00 operator\n${line1}\n`);
+    await r.writeManifest(receiver([key.publicLine, second.publicLine]));
+    const d1 = await r.run(["diff", file]);
+    expect(d1.exitCode, d1.all).toBe(2);
+    expect(d1.stdout).toContain(`authorized_keys ${keysFile}: add 1 key(s) (sshReceiver www-in)`);
+    expect(d1.stdout).toContain(`+ ${second.publicLine}`);
+    expect((await r.run(["apply", file])).exitCode).toBe(0);
+    await r.writeManifest(receiver([second.publicLine]));
+    const d2 = await r.run(["diff", file]);
+    expect(d2.stdout).toContain(`authorized_keys ${keysFile}: remove 1 key(s) (sshReceiver www-in)`);
+    expect(d2.stdout).toContain(`- ${key.publicLine}`);
+    await r.writeManifest(receiver([key.publicLine]));
+    expect((await r.run(["apply", file])).exitCode).toBe(0);
+    expect((await r.run(["diff", file])).exitCode).toBe(0);
+    expect(await readFile(keysFile, "utf8")).toBe(`ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOperatorOperatorOperatorOperatorOperator00 operator\n${line1}\n`);
+
+    // The sender: its writes land as the account; a read (verify) is refused by rrsync, and says so.
+    const s = await useFixture();
+    await mkdir(s.path("source"));
+    await writeTree(s.path("source"), { "a.txt": "a\n", "d/b.txt": "b\n" });
+    const sender = await s.writeManifest(`version: 1
+stateDir: ${s.stateDir}
+watches:
+  push:
+    source: ${s.path("source")}
+    targets:
+      - url: ssh://${name}@127.0.0.1:${home.port}${replica}
+        ssh:
+          identityFile: ${key.privateFile}
+          hostKey: "${home.hostKey}"
+    fullSync: { schedule: "0 0 1 1 *" }
+`);
+    const sent = await s.run(["apply", sender]);
+    expect(sent.exitCode, sent.all).toBe(0);
+    await waitForSameContent(s.path("source"), replica, 60_000);
+    expect((await stat(path.join(replica, "d/b.txt"))).uid).toBe(uid);
+    await writeTree(s.path("source"), { "c.txt": "c\n" });
+    await waitForSameContent(s.path("source"), replica);
+    // verify is a dry-run push: the receiver's side only compares, which rrsync -wo allows.
+    const v = await s.run(["verify", sender]);
+    expect(v.exitCode, v.all).toBe(0);
+    // A read: the deletion guard lists the target before a full sync from an empty source; the
+    // write-only key may not, and the lane says why in one sentence (nothing is deleted).
+    expect((await s.run(["down", sender])).exitCode).toBe(0);
+    for (const name of await readdir(s.path("source"))) await rm(s.path("source", name), { recursive: true });
+    expect((await s.run(["apply", sender])).exitCode).toBe(0);
+    let message = "";
+    await waitFor(async () => {
+      message = (await readWatcherStatus(s.path("state", "watches", "push")))?.targets?.[0]?.lastError?.message ?? "";
+      return message.includes("rrsync refused a read") || `no refusal reported: ${message}`;
+    }, 30_000);
+    expect(message).toContain("the receiver's rrsync refused a read (/usr/bin/rrsync error: reading from write-only server is not allowed): its key may only write (rrsync -wo)");
+    expect(await readFile(path.join(replica, "a.txt"), "utf8")).toBe("a\n");
   });
 });

@@ -18,13 +18,18 @@ function plural(n: number, word: string): string {
 export function summarise(m: Manifest): string {
   const daemons = Object.values(m.daemons);
   const modules = daemons.reduce((n, d) => n + Object.keys(d.modules).length, 0);
-  return [plural(daemons.length, "daemon"), plural(modules, "module"), plural(Object.keys(m.users).length, "user"), plural(Object.keys(m.watches).length, "watch")].join(", ");
+  const receivers = Object.keys(m.sshReceivers).length;
+  return [plural(daemons.length, "daemon"), plural(modules, "module"), plural(Object.keys(m.users).length, "user"), plural(Object.keys(m.watches).length, "watch"), ...(receivers > 0 ? [plural(receivers, "sshReceiver")] : [])].join(", ");
 }
 
 // What runs on `node`: `daemons d1; watches w1, w2`, or "nothing".
 function nodeSummary(m: Manifest, node: string): string {
   const r = resolveManifest(m, { manifestFile: "/", node, uid: 0, env: {}, homeDir: "/" });
-  const parts = [r.daemons.length ? `daemons ${r.daemons.map((d) => d.name).join(", ")}` : "", r.watches.length ? `watches ${r.watches.map((w) => w.name).join(", ")}` : ""];
+  const parts = [
+    r.daemons.length ? `daemons ${r.daemons.map((d) => d.name).join(", ")}` : "",
+    r.sshReceivers.length ? `sshReceivers ${r.sshReceivers.map((x) => x.name).join(", ")}` : "",
+    r.watches.length ? `watches ${r.watches.map((w) => w.name).join(", ")}` : "",
+  ];
   return parts.filter(Boolean).join("; ") || "nothing";
 }
 

@@ -59,6 +59,9 @@ export function parseFailureReasons(messages: readonly string[]): string[] {
 
 /** rsync's first error line ("rsync: [receiver] mkstemp ... failed: Permission denied (13)"), if any. */
 export function firstErrorLine(messages: readonly string[]): string | undefined {
+  // rtsync's own sentence for an ssh failure (rsync/run.ts) explains more than rsync's line after it.
+  const ssh = messages.find((m) => m.startsWith("ssh host key of ") || m.startsWith("the receiver's rrsync refused"));
+  if (ssh !== undefined) return ssh;
   return messages.find((m) => /^rsync: /.test(m) || /@ERROR/.test(m)) ?? messages.find((m) => /error|failed/i.test(m));
 }
 
