@@ -222,7 +222,7 @@ watches:
           hostKey: "${sshd.hostKey}"
       - rsync://203.0.113.5/backup
 `);
-    const a = await f.run(["validate", first]);
+    const a = await f.run(["validate", first, "--node", "here"]);
     expect(a.exitCode).toBe(1);
     expect(a.stderr).toContain(`${first}:9:25: ssh.identityFile ${loose} has mode 0644: others may read the key; chmod 600 it`);
     expect(a.stderr).toContain(`${first}:11:9: warning: target host 203.0.113.5 is not a loopback or private address and the rsync daemon protocol sends file data in clear text; across sites use an ssh:// target`);

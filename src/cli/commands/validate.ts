@@ -66,10 +66,11 @@ async function readRsyncLines(m: Manifest, node: string | undefined, accept: str
   }
 }
 
-// What this machine says of the manifest's ssh settings (the identity file's owner and mode, a
-// knownHosts file, rrsync for a receiver): errors like the manifest's own.
+// With --node, what this machine says of that node's ssh settings (the identity file's owner and
+// mode, a knownHosts file, rrsync for a receiver): errors like the manifest's own. Without it the
+// manifest may be meant for other machines (apply checks its own node always).
 async function withMachineChecks(result: Awaited<ReturnType<typeof loadManifest>>, file: string, node: string | undefined): Promise<Awaited<ReturnType<typeof loadManifest>>> {
-  if (!result.ok) return result;
+  if (!result.ok || node === undefined) return result;
   const { readSshFileProblems } = await import("../../reconcile/ssh-files.ts");
   const problems = await readSshFileProblems(result.manifest, node, process.getuid?.() ?? 0);
   if (problems.length === 0) return result;
