@@ -343,6 +343,10 @@ watches:
     expect((await stat(path.join(replica, "d/b.txt"))).uid).toBe(uid);
     await writeTree(s.path("source"), { "c.txt": "c\n" });
     await waitForSameContent(s.path("source"), replica);
+    // A renamed directory arrives too (rrsync refuses the rename step's --link-dest=../…, so its
+    // files are sent again: docs/across-sites.md).
+    await rename(s.path("source", "d"), s.path("source", "e"));
+    await waitForSameContent(s.path("source"), replica);
     // verify is a dry-run push: the receiver's side only compares, which rrsync -wo allows.
     const v = await s.run(["verify", sender]);
     expect(v.exitCode, v.all).toBe(0);
