@@ -151,6 +151,8 @@ function claimsOf(m: Manifest, identify: PathIdentify | undefined): Claim[] {
     }
     for (const [modName, mod] of Object.entries(d.modules)) local("module", ["daemons", name, "modules", modName, "path"], mod.path, d.nodes, name);
   }
+  // An sshReceiver's path is written by senders, as a module's is by clients.
+  for (const [name, r] of Object.entries(m.sshReceivers)) local("module", ["sshReceivers", name, "path"], r.path, r.nodes, `sshReceiver:${name}`);
   for (const o of optionPathsOf(m)) local(OPTION_KIND[o.kind], o.at, o.text, o.nodes, o.daemon, undefined, `options."${o.key}"`);
   for (const [name, w] of Object.entries(m.watches)) {
     local("source", ["watches", name, "source"], w.source, w.nodes);
