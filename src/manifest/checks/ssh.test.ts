@@ -34,6 +34,11 @@ describe("ssh targets", () => {
     expect(lines(watch(target)).join("\n")).toContain(message);
   });
 
+  test("a stateDir too long for the control socket's path is refused", () => {
+    const text = watch(`      - url: ssh://u@h/srv/r\n        ssh: { identityFile: /etc/rtsync/k, hostKey: "${KEY}" }\n`).replace("version: 1\n", `version: 1\nstateDir: /${"s".repeat(80)}\n`);
+    expect(lines(text)).toEqual(["m.yaml:2:11: stateDir is 81 bytes long; ssh targets keep their connection's socket under it, and a socket path holds 107 bytes: use a stateDir of at most 73 bytes"]);
+  });
+
   test("an rsync:// target at a public address is a warning naming ssh; a private one is not", () => {
     expect(lines(watch("      - rsync://198.51.100.7/m\n"))).toEqual([
       "m.yaml:6:9: warning: target host 198.51.100.7 is not a loopback or private address and the rsync daemon protocol sends file data in clear text; across sites use an ssh:// target (ssh://user@host/path with ssh: identityFile and hostKey) and an sshReceiver",

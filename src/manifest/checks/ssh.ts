@@ -74,6 +74,21 @@ export function isPrivateAddress(address: string): boolean {
   return true;
 }
 
+/** Bytes of a unix socket's path (sun_path less its NUL). */
+const SOCKET_PATH_MAX = 107;
+/** What rtsync adds to stateDir for a control socket ("/ssh/" + 12 hex), and ssh while it makes one ("." + 16). */
+const CONTROL_SUFFIX = 5 + 12 + 17;
+
+// The lanes' control sockets live in stateDir/ssh/: a stateDir too long for a socket path would
+// make every ssh run fail.
+export function checkControlPathRoom(out: RawIssue[], m: Manifest, hasSshTarget: boolean): void {
+  if (!hasSshTarget || m.stateDir === undefined) return;
+  const room = SOCKET_PATH_MAX - CONTROL_SUFFIX;
+  if (Buffer.byteLength(m.stateDir) > room) {
+    out.push(error(["stateDir"], `stateDir is ${Buffer.byteLength(m.stateDir)} bytes long; ssh targets keep their connection's socket under it, and a socket path holds ${SOCKET_PATH_MAX} bytes: use a stateDir of at most ${room} bytes`));
+  }
+}
+
 const CLEAR_TEXT = "the rsync daemon protocol sends file data in clear text";
 
 // rsync:// across the internet: a warning, naming ssh.
