@@ -1,16 +1,16 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { chmod, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import net from "node:net";
 import path from "node:path";
 import { execa } from "execa";
 import { findFreePort } from "./rsync-daemon.ts";
-import { makeTempDir } from "./manifest-fixture.ts";
+import { tmpdir } from "node:os";
 
 // A real OpenSSH sshd on 127.0.0.1 at a free high port, for integration tests: its own
 // sshd_config, host key (ssh-keygen) and authorized_keys under a temp directory; UsePAM no and
 // StrictModes no (temp dirs are not root-only all the way up); /run/sshd (its privilege
 // separation directory) made when missing. Stopped by pid. A login on loopback takes ~0.4 s on a
-// loaded machine: tests wait for outcomes, never for times.
+// loaded machine: tests wait for outcomes, never for times. bench/ssh.ts uses it too (no vitest here).
 
 export interface Keypair {
   /** The private key file (0600). */
@@ -95,7 +95,8 @@ export interface SshdOptions {
 
 /** Starts sshd; the caller disposes of it in a finally. */
 export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
-  const root = await makeTempDir("rtsync-sshd-");
+  const root = await mkdtemp(path.join(tmpdir(), "rtsync-sshd-"));
+  await chmod(root, 0o755);
   await mkdir("/run/sshd", { recursive: true, mode: 0o755 });
   const hostKeyFile = path.join(root, "ssh_host_ed25519_key");
   await execa("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "", "-f", hostKeyFile]);
