@@ -3,8 +3,8 @@
 // at a time, each on a fresh copy of the same tree. Not a test: nothing fails on a number.
 //
 // Tools:
-// - rtsync: one watch, target ssh://root@127.0.0.1:PORT/REPLICA (pinned host key, one master
-//   connection per lane), delay 0.
+// - rtsync: one watch, target ssh://ACCOUNT@127.0.0.1:PORT/REPLICA (pinned host key, one master
+//   connection per lane), delay 0. Every tool logs in as one test account whose shell is /bin/sh.
 // - lsyncd-rsyncssh: `default.rsyncssh` (rsync over ssh, renames and deletes as `ssh mv`/`rm`),
 //   delay 0, the same key and pinned known_hosts.
 // - lsyncd-rsync-rsh: `default.rsync` with rsync's rsh set to the same ssh, delay 0.
@@ -23,13 +23,13 @@
 import { randomBytes } from "node:crypto";
 import { spawn, spawnSync } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
-import { mkdir, writeFile } from "node:fs/promises";
+import { chmod, mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { makeKeypair, startSshd } from "../test/helpers/sshd.ts";
-import { onCleanup, runBenchMain, startBench } from "./cleanup.ts";
+import { onCleanup, runBenchMain, runCleanups, startBench } from "./cleanup.ts";
 import { describeMachine } from "./machine.ts";
 import { TreeMonitor } from "./monitor.ts";
 import { lsyncdVersion } from "./peers/lsyncd.ts";
@@ -132,7 +132,8 @@ async function waitQuiet(m: TreeMonitor, quietMs: number, timeoutMs: number): Pr
 }
 
 function sameTree(source: string, replica: string): boolean {
-  const r = spawnSync("rsync", ["-anc", "--delete", "-i", `${source}/`, `${replica}/`], { encoding: "utf8" });
+  // Names, types, sizes and contents: the replica is written by the login account, not root.
+  const r = spawnSync("rsync", ["-rlnc", "--delete", "-i", `${source}/`, `${replica}/`], { encoding: "utf8" });
   return r.status === 0 && r.stdout.split("\n").filter((l) => l !== "" && !/^\.d\S* \.\/$/.test(l)).length === 0;
 }
 
@@ -145,8 +146,18 @@ async function main(): Promise<number> {
   const lsyncd = lsyncdVersion();
   const sshd = await startSshd();
   onCleanup(() => sshd.dispose());
+  // The tools log in as an account of their own with /bin/sh, as an sshReceiver's: root's bash
+  // would read ~/.bashrc on every session (bash does when sshd runs it), which cost ~80 ms here.
+  const account = `rtsyncbench-${randomBytes(3).toString("hex")}`;
+  const made = spawnSync("useradd", ["-r", "-M", "-d", "/nonexistent", "-s", "/bin/sh", "-p", "*", account], { encoding: "utf8" });
+  if (made.status !== 0) throw new Error(`useradd ${account}: ${made.stderr}`);
+  onCleanup(async () => {
+    spawnSync("userdel", [account]);
+    spawnSync("groupdel", [account]);
+  });
   const key = await makeKeypair(root, "id_bench");
   await sshd.setAuthorizedKeys([key.publicLine]);
+  await chmod(sshd.authorizedKeys, 0o644); // sshd reads it as the account
   const knownHosts = join(root, "known_hosts");
   writeFileSync(knownHosts, `[127.0.0.1]:${sshd.port} ${sshd.hostKey}\n`, { mode: 0o600 });
   const sshCmd = `/usr/bin/ssh -F /dev/null -i ${key.privateFile} -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=${knownHosts} -p ${sshd.port}`;
@@ -161,6 +172,7 @@ async function main(): Promise<number> {
     const replica = join(dir, "replica");
     await mkdir(join(source, "big", "photos"), { recursive: true });
     await mkdir(replica, { recursive: true });
+    spawnSync("chown", [`${account}:`, replica]);
     await writeTree(source, layout);
     for (let i = 0; i < o.bigFiles; i++) await writeFile(join(source, "big", "photos", `img-${i}.bin`), big);
     let roots: () => readonly number[];
@@ -170,7 +182,7 @@ async function main(): Promise<number> {
       const manifest = join(dir, "rtsync.yaml");
       await writeFile(
         manifest,
-        `version: 1\nstateDir: ${join(dir, "state")}\nwatches:\n  w:\n    source: ${source}\n    delay: 0\n    fullSync: { schedule: "0 0 1 1 *" }\n    targets:\n      - url: ssh://root@127.0.0.1:${sshd.port}${replica}\n        ssh: { identityFile: ${key.privateFile}, hostKey: "${sshd.hostKey}" }\n`,
+        `version: 1\nstateDir: ${join(dir, "state")}\nwatches:\n  w:\n    source: ${source}\n    delay: 0\n    fullSync: { schedule: "0 0 1 1 *" }\n    targets:\n      - url: ssh://${account}@127.0.0.1:${sshd.port}${replica}\n        ssh: { identityFile: ${key.privateFile}, hostKey: "${sshd.hostKey}" }\n`,
       );
       const r = await runCli(["apply", manifest]);
       if (r.code !== 0) throw new Error(`rtsync apply: ${r.output}`);
@@ -190,12 +202,12 @@ async function main(): Promise<number> {
         tool === "lsyncd-rsyncssh"
           ? [
               "  default.rsyncssh,",
-              `  host = ${lua(`root@127.0.0.1`)},`,
+              `  host = ${lua(`${account}@127.0.0.1`)},`,
               `  targetdir = ${lua(replica)},`,
               "  rsync = { archive = true },",
               `  ssh = { port = ${sshd.port}, identityFile = ${lua(key.privateFile)}, options = { BatchMode = "yes", StrictHostKeyChecking = "yes", UserKnownHostsFile = ${lua(knownHosts)}, IdentitiesOnly = "yes" } },`,
             ]
-          : ["  default.rsync,", `  target = ${lua(`root@127.0.0.1:${replica}`)},`, `  rsync = { archive = true, rsh = ${lua(sshCmd)} },`];
+          : ["  default.rsync,", `  target = ${lua(`${account}@127.0.0.1:${replica}`)},`, `  rsync = { archive = true, rsh = ${lua(sshCmd)} },`];
       writeFileSync(
         config,
         [
@@ -312,6 +324,8 @@ async function main(): Promise<number> {
   await mkdir(join(file, ".."), { recursive: true });
   await writeFile(file, `${JSON.stringify({ date: new Date().toISOString(), machine: describeMachine(REPO), lsyncd: lsyncd ?? null, files: o.files, writes: o.writes, results }, null, 2)}\n`);
   process.stderr.write(`bench:ssh: results in ${file}\n`);
+  // sshd, the tools' trees and the temp root (runBenchMain cleans up only after a throw).
+  await runCleanups();
   return 0;
 }
 
