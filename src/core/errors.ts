@@ -6,6 +6,8 @@ export type ErrorSource = "user" | "system" | "internal";
 export type ErrorCode =
   | "E_MANIFEST" // the manifest is missing, unreadable or invalid
   | "E_RSYNC_MISSING" // the rsync binary is not installed
+  | "E_SSH_MISSING" // the ssh client is not installed (ssh:// targets)
+  | "E_SSH_KEY" // an ssh identity file is missing, not owned by rtsync's user or readable by others
   | "E_RSYNC_VERSION" // the rsync found is too old to run a daemon (CVE-2024-12084..12088)
   | "E_LOCK" // another apply holds the lock
   | "E_STATE" // a file under stateDir cannot be read, parsed or written

@@ -14,9 +14,10 @@ export interface NodeMatch {
   readonly known: readonly string[];
 }
 
-function declared(m: Manifest): Array<[section: "daemons" | "watches", name: string, nodes: readonly string[] | undefined]> {
+function declared(m: Manifest): Array<[section: "daemons" | "sshReceivers" | "watches", name: string, nodes: readonly string[] | undefined]> {
   return [
     ...Object.entries(m.daemons).map(([name, d]) => ["daemons", name, d.nodes] as ["daemons", string, readonly string[] | undefined]),
+    ...Object.entries(m.sshReceivers).map(([name, r]) => ["sshReceivers", name, r.nodes] as ["sshReceivers", string, readonly string[] | undefined]),
     ...Object.entries(m.watches).map(([name, w]) => ["watches", name, w.nodes] as ["watches", string, readonly string[] | undefined]),
   ];
 }

@@ -126,7 +126,7 @@ describe("semantic errors", () => {
   });
 
   test.each([
-    ["host:/path", "is a remote-shell (ssh) target"],
+    ["host:/path", "is an scp-style remote-shell target; write it as ssh://user@host[:port]/absolute/path with ssh: settings (identityFile, hostKey)"],
     ["rsync://127.0.0.1", "is not a valid rsync:// URL"],
     ["rsync://127.0.0.1:99999/m", "target port 99999 is not between 1 and 65535"],
     ["127.0.0.1::", "names no valid module after the host"],
@@ -487,7 +487,7 @@ describe("every path rtsync writes or owns has one purpose (issue 13)", () => {
       "m.yaml:10:16: target /srv/w/inside and source /srv/w overlap; a watch would copy into its own tree",
       'm.yaml:11:37: rsyncArgs item "--delete-excluded" is not allowed: rtsync decides what is deleted (the listed paths on incremental runs, --delete-delay on full syncs); on an incremental run, where everything unlisted is excluded, it would delete the whole target',
       expect.stringMatching(/^m\.yaml:11:81: schedule "61 \* \* \* \*" /),
-      expect.stringMatching(/^m\.yaml:12:9: target "host:\/ssh" is a remote-shell \(ssh\) target/),
+      expect.stringMatching(/^m\.yaml:12:9: target "host:\/ssh" is an scp-style remote-shell target; write it as ssh:\/\//),
     ]);
   });
 
@@ -671,6 +671,6 @@ describe("a file that is not a manifest is not quoted back", () => {
     const out = lines("version: 1\nroot:$6$SECRETHASH:19000:0:99999:7:::\nbackup: x\n");
     expect(out.join("\n")).not.toContain("SECRETHASH");
     expect(out.find((l) => l.startsWith("m.yaml:2:1: "))).toMatch(/^m\.yaml:2:1: unknown key \(\d+ characters, not shown: not a key name\) at the top level; expected one of: version, /);
-    expect(out).toContain('m.yaml:3:1: unknown key "backup" at the top level; expected one of: version, name, stateDir, sysctl, sysctlFile, users, daemons, watches');
+    expect(out).toContain('m.yaml:3:1: unknown key "backup" at the top level; expected one of: version, name, stateDir, sysctl, sysctlFile, users, daemons, sshReceivers, watches');
   });
 });

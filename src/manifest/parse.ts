@@ -7,7 +7,7 @@ import { checkPolicy } from "./policy/check.ts";
 import type { NodePolicy } from "./policy/schema.ts";
 import { positionOf } from "./positions.ts";
 import { schemaIssues } from "./schema-issues.ts";
-import { DaemonSchema, ManifestSchema, UserSchema, WatchSchema, type Manifest } from "./schema.ts";
+import { DaemonSchema, ManifestSchema, SshReceiverSchema, UserSchema, WatchSchema, type Manifest } from "./schema.ts";
 import { scanYaml } from "./yaml-scan.ts";
 
 // Manifest text -> validated Manifest or every issue, each placed at its line and column. Pure:
@@ -65,6 +65,7 @@ function partialManifest(data: Record<string, unknown>, issues: Parameters<typeo
     version: 1,
     users: validEntries(rest["users"], (v) => UserSchema.safeParse(v)),
     daemons: validEntries(rest["daemons"], (v) => DaemonSchema.safeParse(v)),
+    sshReceivers: validEntries(rest["sshReceivers"], (v) => SshReceiverSchema.safeParse(v)),
     watches: validEntries(rest["watches"], (v) => WatchSchema.safeParse(v)),
   };
 }

@@ -1,7 +1,8 @@
 import { dirname, isAbsolute, join } from "node:path";
 import { InternalError } from "../core/errors.ts";
+import { hashText } from "../core/hash.ts";
 import { daemonFiles, stateLayout, watchFiles } from "../state/layout.ts";
-import type { Daemon, Manifest, Module, Password, SysctlKey, Watch } from "./schema.ts";
+import type { Daemon, Manifest, Module, Password, SshReceiver, SshSettings, SysctlKey, Watch } from "./schema.ts";
 import { DURATION_PATTERN } from "./schema.ts";
 import { parseTarget, renderTarget, targetKey, watchTargets, type Target } from "./target.ts";
 
@@ -49,6 +50,25 @@ export interface ResolvedTarget {
   /** The cron schedule of its full resync; absent: the adaptive default (watch/engine/adaptive-schedule.ts). */
   readonly fullSyncSchedule?: string;
   readonly maxDelete?: number;
+  /** An ssh:// target: how ssh logs in (watch/rsync/ssh-command.ts builds its options). */
+  readonly ssh?: ResolvedSsh;
+}
+
+export interface ResolvedSsh {
+  readonly identityFile: string;
+  readonly port: number;
+  /** The known_hosts file ssh checks the host against: rtsync's (from hostKey) or the manifest's knownHosts. */
+  readonly knownHostsFile: string;
+  /** The line rtsync writes into `knownHostsFile` (hostKey given), absent for a knownHosts file of the node's. */
+  readonly knownHostsLine?: string;
+  /** The lane's master connection's socket. */
+  readonly controlPath: string;
+  /** Where the pin is, for the message of a host key mismatch. */
+  readonly pinnedAt: string;
+}
+
+export interface ResolvedSshReceiver extends SshReceiver {
+  readonly name: string;
 }
 
 export interface ResolvedWatch extends Omit<Watch, "target" | "targets" | "delay" | "settle" | "fullSync" | "rsyncArgs" | "maxDelete"> {
@@ -78,6 +98,8 @@ export interface ResolvedManifest {
   /** Daemons and watches of this node only. */
   readonly daemons: readonly ResolvedDaemon[];
   readonly watches: readonly ResolvedWatch[];
+  /** sshReceivers of this node only. */
+  readonly sshReceivers: readonly ResolvedSshReceiver[];
   /**
    * --git: the checkout the manifest came from. A file the manifest names relatively (a password
    * file) is read beneath it without following a symlink (core/open-beneath.ts), never outside it.
@@ -129,7 +151,30 @@ function passwordFileOf(dir: string, user: string, users: ReadonlySet<string>): 
   return users.size === 1 ? watchFiles.password(dir) : watchFiles.password(dir, user);
 }
 
-function resolveWatch(name: string, w: Watch, stateDir: string): ResolvedWatch {
+/** How a host and port are written in known_hosts: `host`, or `[host]:port` for any port but 22. Pure. */
+export function knownHostsName(host: string, port: number): string {
+  const bare = host.replace(/^\[|\]$/g, "");
+  return port === 22 ? bare : `[${bare}]:${port}`;
+}
+
+// An ssh target's login: the pin (rtsync's known_hosts file, or the node's), one control socket per lane.
+function resolveSsh(ctx: { readonly watch: string; readonly dir: string; readonly stateDir: string; readonly file: string; readonly index: number | undefined }, target: Target, settings: SshSettings | undefined, key: string): ResolvedSsh | undefined {
+  if (target.kind !== "ssh" || settings === undefined) return undefined;
+  const port = target.port ?? settings.port ?? 22;
+  const id = hashText(`${ctx.watch}\0${key}`).slice(0, 12);
+  const entry = `watches.${ctx.watch}.${ctx.index === undefined ? "target" : `targets[${ctx.index}]`}.ssh`;
+  const hostKey = settings.hostKey?.split(" ").slice(0, 2).join(" ");
+  return {
+    identityFile: settings.identityFile,
+    port,
+    knownHostsFile: hostKey === undefined ? (settings.knownHosts ?? "/dev/null") : watchFiles.knownHosts(ctx.dir, id),
+    ...(hostKey === undefined ? {} : { knownHostsLine: `${knownHostsName(target.host, port)} ${hostKey}` }),
+    controlPath: stateLayout.sshControl(ctx.stateDir, id),
+    pinnedAt: hostKey === undefined ? `the knownHosts file ${settings.knownHosts ?? ""} (${entry}.knownHosts in ${ctx.file})` : `${entry}.hostKey in ${ctx.file}`,
+  };
+}
+
+function resolveWatch(name: string, w: Watch, stateDir: string, file: string): ResolvedWatch {
   const { target: _t, targets: _ts, delay, settle, fullSync, rsyncArgs, maxDelete, ...rest } = w;
   const dir = stateLayout.watchDir(stateDir, name);
   const parsed = watchTargets(w).map((entry) => {
@@ -142,10 +187,15 @@ function resolveWatch(name: string, w: Watch, stateDir: string): ResolvedWatch {
     const user = target.kind === "daemon" ? target.user : undefined;
     const max = entry.maxDelete ?? maxDelete;
     const schedule = entry.fullSync?.schedule ?? fullSync?.schedule;
+    const effective = target.kind === "ssh" && target.port === undefined && entry.ssh?.port !== undefined ? { ...target, port: entry.ssh.port } : target;
+    const key = targetKey(effective);
+    const index = entry.at[0] === "targets" && typeof entry.at[1] === "number" ? entry.at[1] : undefined;
+    const ssh = resolveSsh({ watch: name, dir, stateDir, file, index }, effective, entry.ssh, key);
     return {
-      key: targetKey(target),
-      target,
-      url: renderTarget(target),
+      key,
+      target: effective,
+      url: renderTarget(effective),
+      ...(ssh === undefined ? {} : { ssh }),
       ...(user ? { passwordFile: passwordFileOf(dir, user, users) } : {}),
       rsyncArgs: entry.rsyncArgs ?? rsyncArgs,
       ...(schedule === undefined ? {} : { fullSyncSchedule: schedule }),
@@ -177,7 +227,10 @@ export function resolveManifest(m: Manifest, ctx: ResolveContext): ResolvedManif
     daemons: Object.entries(m.daemons)
       .filter(([, d]) => runsOn(d.nodes, ctx.node))
       .map(([name, d]) => resolveDaemon(name, d, stateDir)),
-    watches: watches.map(([name, w]) => resolveWatch(name, w, stateDir)),
+    watches: watches.map(([name, w]) => resolveWatch(name, w, stateDir, ctx.manifestFile)),
+    sshReceivers: Object.entries(m.sshReceivers)
+      .filter(([, r]) => runsOn(r.nodes, ctx.node))
+      .map(([name, r]) => ({ ...r, name })),
   };
 }
 

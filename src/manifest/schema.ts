@@ -90,7 +90,24 @@ export const DaemonSchema = z.strictObject({
   modules: z.record(nameKey, ModuleSchema).default({}).meta({ description: "The modules (exported directories) by name: rsync://host:port/NAME." }),
 }).meta({ description: "A receiving side: one rsync daemon (rsync --daemon) with its rsyncd.conf, secrets file and module directories." });
 
-const TARGET_FORMS = "rsync://[user@]host[:port]/module[/path], [user@]host::module[/path], or a local absolute directory.";
+const TARGET_FORMS =
+  "rsync://[user@]host[:port]/module[/path], [user@]host::module[/path], ssh://user@host[:port]/absolute/path (in the object form, with ssh: settings), or a local absolute directory.";
+
+/** An ssh public key line's type and base64 body (and an optional comment). */
+export const SSH_PUBLIC_KEY_PATTERN = /^(?:ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(?:256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/]+={0,3}(?: [^\r\n\0]*)?$/;
+
+export const SshSettingsSchema = z
+  .strictObject({
+    identityFile: absolutePath.meta({ description: "The private key ssh logs in with: owned by the user rtsync runs as, mode 0600 (checked at validate and apply; never read, never printed)." }),
+    hostKey: z
+      .string()
+      .min(1)
+      .optional()
+      .meta({ description: "The host's public key, pinned (`ssh-ed25519 AAAA…`, as ssh-keyscan prints it without the host). rtsync writes it into a known_hosts file of its own under stateDir." }),
+    knownHosts: absolutePath.optional().meta({ description: "Instead of hostKey: a known_hosts file the node owns, holding the host's key." }),
+    port: z.number().int().min(1).max(65535).optional().meta({ description: "The ssh port (default 22, or the URL's)." }),
+  })
+  .meta({ description: "How rtsync logs in to an ssh:// target: the host key is pinned (StrictHostKeyChecking=yes, BatchMode=yes); nothing of ~/.ssh/config is used." });
 
 const fullSync = z
   .strictObject({
@@ -117,9 +134,25 @@ export const TargetEntrySchema = z
       rsyncArgs: rsyncArgs.optional().meta({ description: "Replaces the watch's rsyncArgs for this target." }),
       fullSync: fullSync.optional().meta({ description: "Replaces the watch's fullSync for this target." }),
       maxDelete: maxDelete.optional().meta({ description: "Replaces the watch's maxDelete for this target." }),
+      ssh: SshSettingsSchema.optional(),
     }),
   ])
-  .meta({ description: "A target as `target` takes it, or { url, rsyncArgs, fullSync, maxDelete } to give it settings of its own." });
+  .meta({ description: "A target as `target` takes it, or { url, rsyncArgs, fullSync, maxDelete, ssh } to give it settings of its own (an ssh:// target needs ssh)." });
+
+export const SshReceiverSchema = z
+  .strictObject({
+    nodes: nodeList.optional(),
+    account: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_-]{0,31}$/, { error: "must be a system account name: lower-case letters, digits, '_' and '-', starting with a letter or '_', at most 32 characters" })
+      .meta({ description: "The system account the senders log in as." }),
+    createAccount: z.boolean().default(false).meta({ description: "Create the account (a system account, no password, a shell rrsync can run under) when it is missing." }),
+    path: absolutePath.meta({ description: "The directory the senders write into: created, owned by the account." }),
+    authorizedKeys: z
+      .array(z.string().min(1))
+      .meta({ description: "Public keys of the senders, written into the account's authorized_keys as `restrict,command=\"rrsync -wo PATH\"` lines marked as rtsync's; other lines are left alone." }),
+  })
+  .meta({ description: "The receiving side of ssh:// targets: an account whose keys may only write into `path` through rrsync." });
 
 export const WatchSchema = z.strictObject({
   nodes: nodeList.optional(),
@@ -159,6 +192,7 @@ export const ManifestSchema = z
     sysctlFile: absolutePath.optional().meta({ description: "Also persist the sysctl values in this file." }),
     users: z.record(nameKey, UserSchema).default({}).meta({ description: "rsync virtual users by name; passwords are never inline in git." }),
     daemons: z.record(nameKey, DaemonSchema).default({}).meta({ description: "Receiving sides: rsync daemons by name." }),
+    sshReceivers: z.record(nameKey, SshReceiverSchema).default({}).meta({ description: "Receiving sides over ssh: an account restricted to rrsync, by name." }),
     watches: z.record(nameKey, WatchSchema).default({}).meta({ description: "Sending sides: watch jobs by name." }),
   })
   .meta({ title: "rtsync manifest", description: "rtsync: rsync daemons, inotify limits and real-time watch jobs as config-as-code." });
@@ -168,5 +202,7 @@ export type Daemon = z.infer<typeof DaemonSchema>;
 export type Module = z.infer<typeof ModuleSchema>;
 export type Watch = z.infer<typeof WatchSchema>;
 export type Password = z.infer<typeof PasswordSchema>;
+export type SshSettings = z.infer<typeof SshSettingsSchema>;
+export type SshReceiver = z.infer<typeof SshReceiverSchema>;
 export type SysctlKey = keyof z.infer<typeof SysctlSchema>;
 export type OptionValue = z.infer<typeof optionValue>;

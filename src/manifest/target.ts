@@ -1,9 +1,10 @@
 import { redactUrl } from "../core/redact-url.ts";
 import type { PathSegment } from "./positions.ts";
-import { NAME_PATTERN, type Watch } from "./schema.ts";
+import { NAME_PATTERN, type SshSettings, type Watch } from "./schema.ts";
 import { normalisePath } from "./system-paths.ts";
 
-// A watch's target: an rsync daemon module (two spellings) or a local directory. Parsing is pure.
+// A watch's target: an rsync daemon module (two spellings), a directory on an ssh host
+// (ssh://user@host[:port]/abs/path, run as rsync -e "ssh ...") or a local directory. Parsing is pure.
 
 export type Target =
   | {
@@ -15,6 +16,14 @@ export type Target =
       /** Path inside the module: "" or "/sub/dir" (no trailing slash). */
       readonly path: string;
     }
+  | {
+      readonly kind: "ssh";
+      readonly user: string;
+      readonly host: string;
+      readonly port?: number;
+      /** Absolute path on the ssh host, no trailing slash. */
+      readonly path: string;
+    }
   | { readonly kind: "local"; readonly path: string };
 
 export type TargetResult = { readonly ok: true; readonly target: Target } | { readonly ok: false; readonly message: string };
@@ -23,7 +32,34 @@ const HOST = String.raw`(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-
 const USER = String.raw`[A-Za-z0-9][A-Za-z0-9._-]*`;
 const URL_FORM = new RegExp(String.raw`^rsync://(?:(${USER})@)?(${HOST})(?::(\d{1,5}))?/([^/]*)(/.*)?$`);
 const COLONS_FORM = new RegExp(String.raw`^(?:(${USER})@)?(${HOST})::([^/]*)(/.*)?$`);
-const FORMS = "rsync://[user@]host[:port]/module[/path], [user@]host::module[/path], or an absolute local directory";
+const SSH_FORM = new RegExp(String.raw`^ssh://(?:(${USER})@)?(${HOST})(?::(\d{1,5}))?(/.*)?$`);
+const FORMS = "rsync://[user@]host[:port]/module[/path], [user@]host::module[/path], ssh://user@host[:port]/absolute/path, or an absolute local directory";
+
+function parsePort(text: string | undefined): { readonly ok: true; readonly port?: number } | { readonly ok: false; readonly message: string } {
+  if (text === undefined) return { ok: true };
+  const port = Number(text);
+  if (port < 1 || port > 65535) return { ok: false, message: `target port ${text} is not between 1 and 65535` };
+  return { ok: true, port };
+}
+
+// ssh://user@host[:port]/abs/path: a user is required (rtsync never logs in as whoever runs it
+// by accident), the path is absolute, with no empty, '.' or '..' segment and nothing rsync's
+// remote shell would read as an option or glob.
+function parseSshTarget(text: string): TargetResult {
+  const m = SSH_FORM.exec(text);
+  if (!m) return { ok: false, message: `target ${shown(text)} is not a valid ssh:// URL; expected ssh://user@host[:port]/absolute/path` };
+  const [, user, host, portText, rawPath] = m;
+  if (!user) return { ok: false, message: `target ${shown(text)} names no user; expected ssh://user@host[:port]/absolute/path (the account the receiver's authorized_keys belongs to)` };
+  if (rawPath === undefined || rawPath === "/") return { ok: false, message: `target ${shown(text)} names no directory on the host; expected ssh://user@host[:port]/absolute/path` };
+  const path = checkSubPath(rawPath);
+  if (path === undefined) return { ok: false, message: `target ${shown(text)} has an empty, '.' or '..' path segment` };
+  if (!/^[A-Za-z0-9/._+@%=,-]+$/.test(path)) {
+    return { ok: false, message: `target ${shown(text)} has a path with characters the remote shell would interpret; use letters, digits and / . _ - + @ % = , only` };
+  }
+  const port = parsePort(portText);
+  if (!port.ok) return port;
+  return { ok: true, target: { kind: "ssh", user, host: host ?? "", path, ...(port.port === undefined ? {} : { port: port.port }) } };
+}
 
 // Checks the part after the module: no empty, "." or ".." segments, no control characters.
 function checkSubPath(sub: string | undefined): string | undefined {
@@ -51,12 +87,13 @@ export function parseTarget(text: string): TargetResult {
     const path = text.length > 1 ? text.replace(/\/+$/, "") : text;
     return { ok: true, target: { kind: "local", path } };
   }
+  if (text.startsWith("ssh://")) return parseSshTarget(text);
   const url = URL_FORM.exec(text);
   const colons = url ? undefined : COLONS_FORM.exec(text);
   if (!url && !colons) {
     if (text.startsWith("rsync://")) return { ok: false, message: `target ${shown(text)} is not a valid rsync:// URL; expected ${FORMS}` };
     if (/^[^/]*:[^:]/.test(text)) {
-      return { ok: false, message: `target ${shown(text)} is a remote-shell (ssh) target, which rtsync does not support; expected ${FORMS}` };
+      return { ok: false, message: `target ${shown(text)} is an scp-style remote-shell target; write it as ssh://user@host[:port]/absolute/path with ssh: settings (identityFile, hostKey)` };
     }
     return { ok: false, message: `target ${shown(text)} must be ${FORMS}` };
   }
@@ -68,11 +105,9 @@ export function parseTarget(text: string): TargetResult {
   }
   const path = checkSubPath(sub);
   if (path === undefined) return { ok: false, message: `target ${shown(text)} has an empty, '.' or '..' path segment` };
-  let port: number | undefined;
-  if (portText !== undefined) {
-    port = Number(portText);
-    if (port < 1 || port > 65535) return { ok: false, message: `target port ${portText} is not between 1 and 65535` };
-  }
+  const parsedPort = parsePort(portText);
+  if (!parsedPort.ok) return parsedPort;
+  const port = parsedPort.port;
   return {
     ok: true,
     target: {
@@ -96,6 +131,9 @@ export function renderTarget(target: Target): string {
       const port = target.port !== undefined ? `:${target.port}` : "";
       return `rsync://${user}${target.host}${port}/${target.module}${target.path}`;
     }
+    case "ssh":
+      // rsync's remote-shell spelling; the port goes to ssh (-p), not into the destination.
+      return `${target.user}@${target.host}:${target.path}`;
   }
 }
 
@@ -111,6 +149,8 @@ export function targetKey(target: Target): string {
       return normalisePath(target.path).path;
     case "daemon":
       return `rsync://${target.host.toLowerCase()}:${target.port ?? 873}/${target.module}${target.path}`;
+    case "ssh":
+      return `ssh://${target.host.toLowerCase()}:${target.port ?? 22}${target.path}`;
   }
 }
 
@@ -126,6 +166,7 @@ export interface WatchTargetEntry {
   readonly rsyncArgs?: readonly string[];
   readonly fullSync?: { readonly schedule: string };
   readonly maxDelete?: number;
+  readonly ssh?: SshSettings;
 }
 
 /** A watch's targets in manifest order: `target`, then each of `targets` (validate refuses both at once). Pure. */
@@ -144,6 +185,7 @@ export function watchTargets(w: Pick<Watch, "target" | "targets">): WatchTargetE
       ...(entry.rsyncArgs === undefined ? {} : { rsyncArgs: entry.rsyncArgs }),
       ...(entry.fullSync === undefined ? {} : { fullSync: entry.fullSync }),
       ...(entry.maxDelete === undefined ? {} : { maxDelete: entry.maxDelete }),
+      ...(entry.ssh === undefined ? {} : { ssh: entry.ssh }),
     });
   });
   return out;

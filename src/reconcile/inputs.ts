@@ -5,6 +5,7 @@ import { readAccounts } from "../resources/account/read.ts";
 import type { Host } from "../resources/host.ts";
 import type { BuildInputs } from "../resources/types.ts";
 import { readPasswords } from "./passwords.ts";
+import { readIdentityFileProblem } from "./ssh-files.ts";
 
 // Everything the desired state needs beyond the manifest, read from the machine: the programs
 // rtsync runs, the users' passwords, who rtsync is and rsync's `nobody` group. Only observes.
@@ -24,22 +25,43 @@ export async function readRsyncPath(pathVar: string): Promise<string> {
   return rsync;
 }
 
+/** The ssh client, for ssh:// targets; one clear sentence when it is missing. */
+async function readSshPath(pathVar: string): Promise<string> {
+  const ssh = await findExecutable("ssh", pathVar);
+  if (ssh === undefined) throw new RtsyncError("E_SSH_MISSING", "system", "ssh is not installed or not on PATH, and the manifest has ssh:// targets; install it (apt-get install openssh-client) and run again");
+  return ssh;
+}
+
+// Each ssh target's identity file: owned by rtsync's user, 0600 (never opened here).
+async function readSshKeys(m: ResolvedManifest, uid: number): Promise<void> {
+  for (const w of m.watches) {
+    for (const t of w.targets) {
+      if (t.ssh === undefined) continue;
+      const why = await readIdentityFileProblem(t.ssh.identityFile, uid);
+      if (why !== undefined) throw new RtsyncError("E_SSH_KEY", "user", `watch ${w.name}, target ${t.key}: ${why}`);
+    }
+  }
+}
+
 export async function readBuildInputs(m: ResolvedManifest, host: Host, env: Readonly<Record<string, string | undefined>>): Promise<BuildInputs> {
   const pathVar = env["PATH"] ?? "/usr/local/bin:/usr/bin:/bin";
   const needsRsync = m.daemons.length > 0 || m.watches.length > 0;
-  const [rsync, inotifywait, setpriv, passwords, accounts] = await Promise.all([
+  const sshTargets = m.watches.some((w) => w.targets.some((t) => t.ssh !== undefined));
+  const [rsync, inotifywait, setpriv, ssh, passwords, accounts] = await Promise.all([
     needsRsync ? readRsyncPath(pathVar) : Promise.resolve("/usr/bin/rsync"),
     m.watches.length > 0 ? findExecutable("inotifywait", pathVar) : Promise.resolve(undefined),
     // util-linux's setpriv: a watcher's children then die with it (--pdeathsig).
     m.watches.length > 0 ? findExecutable("setpriv", pathVar) : Promise.resolve(undefined),
+    sshTargets ? readSshPath(pathVar) : Promise.resolve(undefined),
     readPasswords(m.users, neededUsers(m), manifestDir(m.file), env, m.confinedTo),
     readAccounts(host),
+    readSshKeys(m, host.uid),
   ]);
   return {
     uid: host.uid,
     gid: host.gid,
     rootTransferOwner: { user: "nobody", group: accounts.groups.has("nogroup") ? "nogroup" : "nobody" },
     passwords,
-    tools: { rsync, ...(inotifywait === undefined ? {} : { inotifywait }), ...(setpriv === undefined ? {} : { setpriv }) },
+    tools: { rsync, ...(inotifywait === undefined ? {} : { inotifywait }), ...(setpriv === undefined ? {} : { setpriv }), ...(ssh === undefined ? {} : { ssh }) },
   };
 }

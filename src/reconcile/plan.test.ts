@@ -71,6 +71,7 @@ function converged(desired: Desired): Actual {
       account: desired.resources.account.map(() => ({ exists: true })),
       directory: desired.resources.directory.map(() => ({ exists: true, kind: "directory", uid: 65534, gid: 65534 })),
       file: desired.resources.file.map((f) => ({ exists: true, symlink: false, content: f.content.ok ? f.content.text : "", mode: f.mode, uid: 0, gid: 0 })),
+      "authorized-keys": [],
       daemon: desired.resources.daemon.map((d) => ({ record: inventory.daemons[d.name], running: true, unrecorded: [], privilegedPort: false })),
       watcher: [],
     },

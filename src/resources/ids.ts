@@ -5,6 +5,7 @@ export const resourceId = {
   account: (name: string) => `account:${name}`,
   directory: (path: string) => `directory:${path}`,
   file: (path: string) => `file:${path}`,
+  authorizedKeys: (receiver: string) => `authorized-keys:${receiver}`,
   daemon: (name: string) => `daemon:${name}`,
   watcher: (name: string) => `watcher:${name}`,
 } as const;

@@ -1,4 +1,5 @@
 import { accountKind, groupKind, type AccountActual, type AccountChange, type DesiredAccount, type DesiredGroup, type GroupChange } from "./account/index.ts";
+import { authorizedKeysKind, type AuthorizedKeysActual, type AuthorizedKeysChange, type DesiredAuthorizedKeys } from "./authorized-keys/index.ts";
 import { daemonKind, type DaemonActual, type DaemonChange, type DesiredDaemon } from "./daemon/index.ts";
 import { directoryKind, type DesiredDirectory, type DirectoryActual, type DirectoryChange } from "./directory/index.ts";
 import type { DesiredFile } from "./file/build.ts";
@@ -17,6 +18,7 @@ interface KindTypes {
   account: { desired: DesiredAccount; actual: AccountActual; change: AccountChange };
   directory: { desired: DesiredDirectory; actual: DirectoryActual; change: DirectoryChange };
   file: { desired: DesiredFile; actual: FileActual; change: FileChange };
+  "authorized-keys": { desired: DesiredAuthorizedKeys; actual: AuthorizedKeysActual; change: AuthorizedKeysChange };
   daemon: { desired: DesiredDaemon; actual: DaemonActual; change: DaemonChange };
   watcher: { desired: DesiredWatcher; actual: WatcherActual; change: WatcherChange };
 }
@@ -32,6 +34,7 @@ export const KINDS: { readonly [K in KindName]: ResourceKind<DesiredOf<K>, Actua
   account: accountKind,
   directory: directoryKind,
   file: fileKind,
+  "authorized-keys": authorizedKeysKind,
   daemon: daemonKind,
   watcher: watcherKind,
 };

@@ -40,7 +40,7 @@ export interface BuildInputs {
   readonly rootTransferOwner?: { readonly user: string; readonly group: string };
   readonly passwords: ReadonlyMap<string, PasswordResult>;
   /** Absolute paths of the programs rtsync runs. */
-  readonly tools: { readonly rsync: string; readonly inotifywait?: string; readonly setpriv?: string };
+  readonly tools: { readonly rsync: string; readonly inotifywait?: string; readonly setpriv?: string; readonly ssh?: string };
 }
 
 export type PasswordResult = { readonly ok: true; readonly password: string } | { readonly ok: false; readonly message: string };

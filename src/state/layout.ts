@@ -11,6 +11,11 @@ export const stateLayout = {
   /** The agent's documents: status.json (the running agent's view), revision.json (what it applied). */
   agentStatus: (stateDir: string) => join(stateDir, "agent", "status.json"),
   agentRevision: (stateDir: string) => join(stateDir, "agent", "revision.json"),
+  /**
+   * An ssh target's control socket (one master connection per lane): short, as a socket path
+   * may hold ~108 bytes and ssh adds 17 while it creates one. `id` is a hash of the lane.
+   */
+  sshControl: (stateDir: string, id: string) => join(stateDir, "ssh", id),
   /** The watch host's directory: jobs.json (what it should run), status.json (what it runs), host.log. */
   hostDir: (stateDir: string) => join(stateDir, "host"),
 } as const;
@@ -36,6 +41,8 @@ export const watchFiles = {
   /** The client password file; one per user when a watch's targets log in as several. */
   password: (watchDir: string, user?: string) => join(watchDir, user === undefined ? "password" : `password-${user}`),
   output: (watchDir: string) => join(watchDir, "watcher.log"),
+  /** The known_hosts file rtsync writes from an ssh target's pinned hostKey; `id` is a hash of the target. */
+  knownHosts: (watchDir: string, id: string) => join(watchDir, `known_hosts-${id}`),
   /** A full sync asked for from outside (the agent), read on SIGUSR2. */
   fullSyncRequest: (watchDir: string) => join(watchDir, "full-sync-request.json"),
   /** The source root's identity as the job first found it (state/source-identity.ts). */

@@ -38,6 +38,22 @@ export const TargetSpecSchema = z.strictObject({
   adaptiveFullSync: z.optional(z.boolean()),
   /** Full syncs delete at most this many files on the target (rsync --max-delete); its lane halts past it. */
   maxDelete: z.optional(z.int().check(z.positive())),
+  /** An ssh:// target (`target` is then `user@host:/path`): how rsync's ssh logs in (watch/rsync/ssh-command.ts). */
+  ssh: z.optional(
+    z.strictObject({
+      /** The ssh client, an absolute path. */
+      binary: absolute,
+      identityFile: absolute,
+      port: z.int().check(z.positive()),
+      knownHostsFile: absolute,
+      /** The socket of the lane's one master connection. */
+      controlPath: absolute,
+      /** The host as the URL names it, for the reachability probe and messages. */
+      host: z.string().check(z.minLength(1)),
+      /** Where the manifest pins the host key, for the message of a mismatch. */
+      pinnedAt: z.string(),
+    }),
+  ),
 });
 
 export type TargetSpec = z.infer<typeof TargetSpecSchema>;

@@ -1,4 +1,5 @@
 import { CONNECT_TIMEOUT_ARG, IO_TIMEOUT_ARG } from "../core/rsync-timeouts.ts";
+import { buildRshArg, type SshSpec } from "../core/ssh-command.ts";
 
 // The dry run that compares a watch's source with its target. Pure. `-rlni --delete`: recursive,
 // symlinks as symlinks, dry run, itemized, deletions listed: names, types, sizes, modification
@@ -14,6 +15,8 @@ export interface VerifyTarget {
   /** The job's --password-file (a daemon user's). */
   readonly passwordFile?: string;
   readonly exclude: readonly string[];
+  /** An ssh:// target: the lane's ssh (its master connection, when one is open, is reused). */
+  readonly ssh?: SshSpec;
 }
 
 const dirArg = (p: string): string => (p.endsWith("/") ? p : `${p}/`);
@@ -24,6 +27,7 @@ export function buildVerifyArgs(t: VerifyTarget, options: { readonly checksum: b
     "--delete",
     ...(options.checksum ? ["--checksum"] : []),
     IO_TIMEOUT_ARG,
+    ...(t.ssh === undefined ? [] : [buildRshArg(t.ssh)]),
     ...(t.daemonTarget ? ["--no-motd", CONNECT_TIMEOUT_ARG, ...(t.passwordFile === undefined ? [] : [`--password-file=${t.passwordFile}`])] : []),
     ...t.exclude.map((p) => `--exclude=${p}`),
     dirArg(t.source),

@@ -1,6 +1,8 @@
-import { access, stat } from "node:fs/promises";
+import { access, mkdir, stat } from "node:fs/promises";
+import { dirname } from "node:path";
 import { describeErrno, RtsyncError } from "../core/errors.ts";
 import { findExecutable } from "../core/executables.ts";
+import { describeHostKeyFailure, describeRrsyncRefusal } from "../core/ssh-command.ts";
 import type { ResolvedManifest, ResolvedTarget, ResolvedWatch } from "../manifest/resolve.ts";
 import { parseTarget, targetKey } from "../manifest/target.ts";
 import type { VerifyReport, WatchVerification } from "../resources/verify-report.ts";
@@ -61,7 +63,7 @@ function rsyncError(exitCode: number, messages: readonly string[]): string {
   return `rsync exited with code ${exitCode}: ${first}`;
 }
 
-async function verifyTarget(w: ResolvedWatch, t: ResolvedTarget, rsync: string, checksum: boolean): Promise<WatchVerification> {
+async function verifyTarget(w: ResolvedWatch, t: ResolvedTarget, rsync: string, checksum: boolean, ssh: string | undefined): Promise<WatchVerification> {
   const base = { name: w.name, source: w.source, target: t.url, key: t.key };
   const failed = (error: string): WatchVerification => ({ ...base, result: "error", missing: NONE, extra: NONE, different: NONE, error, durationMs: 0 });
   try {
@@ -73,14 +75,22 @@ async function verifyTarget(w: ResolvedWatch, t: ResolvedTarget, rsync: string, 
   if (passwordFile !== undefined && (await access(passwordFile).then(() => false, () => true))) {
     return failed(`no password file ${passwordFile} (verify uses the watch's own, which \`rtsync apply\` writes); run \`rtsync apply\` first`);
   }
+  const sshSpec =
+    t.ssh === undefined || t.target.kind !== "ssh"
+      ? undefined
+      : { binary: ssh ?? "/usr/bin/ssh", identityFile: t.ssh.identityFile, port: t.ssh.port, knownHostsFile: t.ssh.knownHostsFile, controlPath: t.ssh.controlPath, host: t.target.host, pinnedAt: t.ssh.pinnedAt };
+  if (sshSpec !== undefined) await mkdir(dirname(sshSpec.controlPath), { recursive: true, mode: 0o700 });
   const args = buildVerifyArgs(
-    { source: w.source, target: t.url, daemonTarget: t.target.kind === "daemon", exclude: w.exclude, ...(passwordFile === undefined ? {} : { passwordFile }) },
+    { source: w.source, target: t.url, daemonTarget: t.target.kind === "daemon", exclude: w.exclude, ...(passwordFile === undefined ? {} : { passwordFile }), ...(sshSpec === undefined ? {} : { ssh: sshSpec }) },
     { checksum },
   );
   const run = await runComparison(rsync, args);
   const { missing, extra, different } = run.tally;
   // 24: files vanished while rsync scanned (the tree is live); what it compared stands.
-  if (run.exitCode !== 0 && run.exitCode !== 24) return { ...failed(rsyncError(run.exitCode, run.messages)), missing, extra, different, durationMs: run.durationMs };
+  if (run.exitCode !== 0 && run.exitCode !== 24) {
+    const why = (sshSpec === undefined ? undefined : (describeHostKeyFailure(run.messages.join("\n"), sshSpec) ?? describeRrsyncRefusal(run.messages))) ?? rsyncError(run.exitCode, run.messages);
+    return { ...failed(why), missing, extra, different, durationMs: run.durationMs };
+  }
   const same = missing.count + extra.count + different.count === 0;
   return { ...base, result: same ? "equal" : "different", missing, extra, different, durationMs: run.durationMs };
 }
@@ -94,7 +104,8 @@ export async function verifyManifest(m: ResolvedManifest, options: VerifyOptions
   }
   // One target after the other: each dry run reads the whole source tree.
   const results: WatchVerification[] = [];
-  for (const { w, t } of pairs) results.push(await verifyTarget(w, t, rsync ?? "rsync", options.checksum));
+  const ssh = pairs.some(({ t }) => t.ssh !== undefined) ? await findExecutable("ssh", options.pathVar) : undefined;
+  for (const { w, t } of pairs) results.push(await verifyTarget(w, t, rsync ?? "rsync", options.checksum, ssh));
   const result = results.some((r) => r.result === "error") ? "error" : results.some((r) => r.result === "different") ? "different" : "equal";
   return { manifest: m.file, node: m.node, checksum: options.checksum, watches: results, result };
 }

@@ -31,7 +31,7 @@ describe("rtsync validate", () => {
   test.each([
     ["examples/quickstart.yaml", "examples/quickstart.yaml: valid: 1 daemon, 1 module, 1 user, 1 watch\nwatch push: event source inotify (auto: rtsync's inotify addon is built)"],
     ["examples/master-slave.yaml", "examples/master-slave.yaml: valid: 1 daemon, 1 module, 1 user, 1 watch\nwatch backup-push: event source inotify (auto: rtsync's inotify addon is built)"],
-    ["examples/two-sites.yaml", "examples/two-sites.yaml: valid: 1 daemon, 1 module, 1 user, 1 watch\nwatch www: event source inotify (auto: rtsync's inotify addon is built)"],
+    ["examples/two-sites.yaml", "examples/two-sites.yaml: valid: 1 daemon, 1 module, 1 user, 1 watch, 1 sshReceiver\nwatch www: event source inotify (auto: rtsync's inotify addon is built)"],
   ])("accepts %s, and says which event source each watch runs here and why", async (file, summary) => {
     const r = await rtsync(["validate", file]);
     // The quick start's demo password file is as git checked it out (0644 under umask 022): warned about.

@@ -3,8 +3,8 @@ import { formatIssue } from "../../manifest/issues.ts";
 import { loadManifest } from "../../manifest/load.ts";
 import { resolve } from "node:path";
 import { readPasswordModeWarnings } from "../../manifest/password-modes.ts";
-import { pathIdentifier } from "../../manifest/path-identity.ts";
 import { placeInText } from "../../manifest/place.ts";
+import { pathIdentifier } from "../../manifest/path-identity.ts";
 import { loadPolicy } from "../../manifest/policy/load.ts";
 import { resolveManifest } from "../../manifest/resolve.ts";
 import type { Manifest } from "../../manifest/schema.ts";
@@ -20,13 +20,18 @@ function plural(n: number, word: string): string {
 export function summarise(m: Manifest): string {
   const daemons = Object.values(m.daemons);
   const modules = daemons.reduce((n, d) => n + Object.keys(d.modules).length, 0);
-  return [plural(daemons.length, "daemon"), plural(modules, "module"), plural(Object.keys(m.users).length, "user"), plural(Object.keys(m.watches).length, "watch")].join(", ");
+  const receivers = Object.keys(m.sshReceivers).length;
+  return [plural(daemons.length, "daemon"), plural(modules, "module"), plural(Object.keys(m.users).length, "user"), plural(Object.keys(m.watches).length, "watch"), ...(receivers > 0 ? [plural(receivers, "sshReceiver")] : [])].join(", ");
 }
 
 // What runs on `node`: `daemons d1; watches w1, w2`, or "nothing".
 function nodeSummary(m: Manifest, node: string): string {
   const r = resolveManifest(m, { manifestFile: "/", node, uid: 0, env: {}, homeDir: "/" });
-  const parts = [r.daemons.length ? `daemons ${r.daemons.map((d) => d.name).join(", ")}` : "", r.watches.length ? `watches ${r.watches.map((w) => w.name).join(", ")}` : ""];
+  const parts = [
+    r.daemons.length ? `daemons ${r.daemons.map((d) => d.name).join(", ")}` : "",
+    r.sshReceivers.length ? `sshReceivers ${r.sshReceivers.map((x) => x.name).join(", ")}` : "",
+    r.watches.length ? `watches ${r.watches.map((w) => w.name).join(", ")}` : "",
+  ];
   return parts.filter(Boolean).join("; ") || "nothing";
 }
 
@@ -63,12 +68,24 @@ async function readRsyncLines(m: Manifest, node: string | undefined, accept: str
   }
 }
 
+// With --node, what this machine says of that node's ssh settings (the identity file's owner and
+// mode, a knownHosts file, rrsync for a receiver): errors like the manifest's own. Without it the
+// manifest may be meant for other machines (apply checks its own node always).
+async function withMachineChecks(result: Awaited<ReturnType<typeof loadManifest>>, file: string, node: string | undefined): Promise<Awaited<ReturnType<typeof loadManifest>>> {
+  if (!result.ok || node === undefined) return result;
+  const { readSshFileProblems } = await import("../../reconcile/ssh-files.ts");
+  const problems = await readSshFileProblems(result.manifest, node, process.getuid?.() ?? 0);
+  if (problems.length === 0) return result;
+  return { ok: false, errors: placeInText(result.text, file, problems), warnings: result.warnings, file: result.file, text: result.text };
+}
+
 // `rtsync validate`: every error and warning as FILE:LINE:COL, exit 1 when any error.
 export async function validateCommand(file: string, opts: CommonOptions, io: Output): Promise<number> {
   // With --policy (or /etc/rtsync/policy.yaml), also whether this node's policy admits it.
   const policy = await loadPolicy(opts.policy);
-  const result = await loadManifest(file, { identify: pathIdentifier(), ...(policy ? { policy } : {}) });
+  const loaded = await loadManifest(file, { identify: pathIdentifier(), ...(policy ? { policy } : {}) });
   const node = opts.node === undefined ? undefined : nodeName(opts);
+  const result = await withMachineChecks(loaded, file, node);
   // With --node, also whether that node runs anything (a typo or an FQDN runs nothing).
   const modes = result.ok ? placeInText(result.text, file, await readPasswordModeWarnings(result.manifest, resolve(process.cwd(), file))) : [];
   const own = [...result.warnings, ...modes];

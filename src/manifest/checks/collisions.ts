@@ -151,6 +151,8 @@ function claimsOf(m: Manifest, identify: PathIdentify | undefined): Claim[] {
     }
     for (const [modName, mod] of Object.entries(d.modules)) local("module", ["daemons", name, "modules", modName, "path"], mod.path, d.nodes, name);
   }
+  // An sshReceiver's path is written by senders, as a module's is by clients.
+  for (const [name, r] of Object.entries(m.sshReceivers)) local("module", ["sshReceivers", name, "path"], r.path, r.nodes, `sshReceiver:${name}`);
   for (const o of optionPathsOf(m)) local(OPTION_KIND[o.kind], o.at, o.text, o.nodes, o.daemon, undefined, `options."${o.key}"`);
   for (const [name, w] of Object.entries(m.watches)) {
     local("source", ["watches", name, "source"], w.source, w.nodes);
@@ -161,6 +163,9 @@ function claimsOf(m: Manifest, identify: PathIdentify | undefined): Claim[] {
       const at = ["watches", name, ...entry.at];
       if (t.kind === "local") {
         local("target", at, t.path, w.nodes, undefined, name);
+      } else if (t.kind === "ssh") {
+        const top = `ssh://${t.host.toLowerCase()}:${t.port ?? entry.ssh?.port ?? 22}`;
+        claims.push({ path: `${top}${t.path}`, top, kind: "remote", at, key: "target", nodes: w.nodes, watch: name });
       } else {
         const top = `rsync://${t.host.toLowerCase()}:${t.port ?? 873}/${t.module.toLowerCase()}`;
         claims.push({ path: `${top}${t.path}`, top, kind: "remote", at, key: "target", nodes: w.nodes, watch: name });

@@ -5,6 +5,7 @@ import { checkCollisions } from "./collisions.ts";
 import { checkPaths } from "./paths.ts";
 import { checkUsers } from "./users.ts";
 import { checkSecretReferences } from "./values.ts";
+import { checkClearText, checkControlPathRoom, checkSshReceiver } from "./ssh.ts";
 import { checkWatch } from "./watch.ts";
 import type { PathIdentify } from "../path-identity.ts";
 
@@ -27,7 +28,10 @@ export function checkManifest(m: Manifest, userNames: ReadonlySet<string> = new 
   }
   checkListenCollisions(out, m.daemons);
   checkSecretReferences(out, m);
-  for (const [name, w] of Object.entries(m.watches)) checkWatch(out, ["watches", name], w, userNames);
+  const targets = Object.entries(m.watches).flatMap(([name, w]) => checkWatch(out, ["watches", name], w, userNames));
+  checkClearText(out, m, targets);
+  checkControlPathRoom(out, m, targets.some((t) => t.target.kind === "ssh"));
+  for (const [name, r] of Object.entries(m.sshReceivers)) checkSshReceiver(out, ["sshReceivers", name], r);
   // A path refused as dangerous must move anyway: it takes no part in the collision check, whose
   // errors would only repeat the point.
   const pathIssues: RawIssue[] = [];

@@ -74,6 +74,9 @@ export function checkPaths(out: RawIssue[], m: Manifest): void {
       checkDir(out, ["daemons", name, "modules", modName, "path"], mod.path, moduleRole(modName));
     }
   }
+  for (const [name, r] of Object.entries(m.sshReceivers)) {
+    checkDir(out, ["sshReceivers", name, "path"], r.path, { label: "path", why: "rtsync would make it owned by the receiver's account, and senders could write there", example: `/srv/replica/${name}` });
+  }
   for (const o of optionPathsOf(m)) checkOptionPath(out, o);
   for (const [name, w] of Object.entries(m.watches)) {
     checkDir(out, ["watches", name, "source"], w.source, SOURCE);

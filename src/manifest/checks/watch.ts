@@ -4,7 +4,8 @@ import type { PathSegment } from "../positions.ts";
 import type { Watch } from "../schema.ts";
 import { rsyncArgProblem, rsyncArgsConflict } from "../rsync-args.ts";
 import { normalisePath, within } from "../system-paths.ts";
-import { parseTarget, watchTargets } from "../target.ts";
+import { parseTarget, watchTargets, type Target } from "../target.ts";
+import { checkSshTarget } from "./ssh.ts";
 
 // A watch job: its target(s), its schedules, its rsyncArgs, its excludes. (Two targets that are
 // one destination, in one watch or two, are the collision check's: collisions.ts.)
@@ -26,7 +27,9 @@ function checkRsyncArgs(out: RawIssue[], at: Path, args: readonly string[]): voi
   if (conflict) out.push(error([...at, conflict.index], conflict.message));
 }
 
-export function checkWatch(out: RawIssue[], path: Path, w: Watch, userNames: ReadonlySet<string>): void {
+/** Checks one watch; returns its targets that parsed (for the clear-text warning). */
+export function checkWatch(out: RawIssue[], path: Path, w: Watch, userNames: ReadonlySet<string>): Array<{ readonly at: Path; readonly target: Target }> {
+  const parsedTargets: Array<{ readonly at: Path; readonly target: Target }> = [];
   if (w.target !== undefined && w.targets !== undefined) {
     const both = errorWith([...path, "targets"], "`targets` and `target`", { path: [...path, "target"], atKey: true, rest: " in one watch: a watch takes one or the other; move that target into the list" });
     out.push({ ...both, atKey: true });
@@ -39,6 +42,10 @@ export function checkWatch(out: RawIssue[], path: Path, w: Watch, userNames: Rea
   for (const t of watchTargets(w)) {
     const at = [...path, ...t.at];
     const parsed = parseTarget(t.text);
+    if (parsed.ok) {
+      parsedTargets.push({ at, target: parsed.target });
+      checkSshTarget(out, path, t, parsed.target);
+    }
     if (!parsed.ok) {
       out.push(error(at, parsed.message));
     } else if (parsed.target.kind === "daemon" && parsed.target.user && !userNames.has(parsed.target.user)) {
@@ -57,4 +64,5 @@ export function checkWatch(out: RawIssue[], path: Path, w: Watch, userNames: Rea
   w.exclude.forEach((pattern, i) => {
     if (/[\r\n\0]/.test(pattern)) out.push(error([...path, "exclude", i], "exclude pattern must not contain a line break or NUL"));
   });
+  return parsedTargets;
 }

@@ -26,6 +26,7 @@ export function namedPaths(m: Manifest): Array<{ readonly at: Path; readonly tex
     for (const key of ["config", "pidFile", "lockFile", "logFile", "secretsFile"] as const) add(["daemons", name, key], d[key]);
     for (const [modName, mod] of Object.entries(d.modules)) add(["daemons", name, "modules", modName, "path"], mod.path);
   }
+  for (const [name, r] of Object.entries(m.sshReceivers)) add(["sshReceivers", name, "path"], r.path);
   for (const o of optionPathsOf(m)) add(o.at, o.text);
   for (const [name, w] of Object.entries(m.watches)) {
     add(["watches", name, "source"], w.source);
@@ -59,6 +60,8 @@ function namedAccounts(m: Manifest): Array<{ readonly at: Path; readonly name: s
     fromOptions(["daemons", name, "options"], d.options, ["daemon uid", "daemon gid"]);
     for (const [modName, mod] of Object.entries(d.modules)) fromOptions(["daemons", name, "modules", modName, "options"], mod.options, ["uid", "gid"]);
   }
+  // An sshReceiver's account owns its path and logs in: the policy's accounts limit it too.
+  for (const [name, r] of Object.entries(m.sshReceivers)) out.push({ at: ["sshReceivers", name, "account"], name: r.account });
   return out;
 }
 

@@ -6,7 +6,11 @@ import { resourceId } from "../ids.ts";
 import type { ChangeBase, ResourceBase, ResourceKind } from "../types.ts";
 
 // System groups and accounts a daemon transfers files as (`createAccount: true`): created with
-// groupadd -r and useradd -r (no login shell, no home), never changed or removed.
+// groupadd -r and useradd -r (no login shell, no home), never changed or removed. An sshReceiver's
+// account (`createAccount: true`) is a system account that logs in with a key only: no password
+// ('*', which matches none and is not "locked" for sshd), /bin/sh (sshd runs the forced rrsync
+// command through the shell) and a home of root's that holds authorized_keys (the account cannot
+// change its own keys or their restrictions).
 
 export interface DesiredGroup extends ResourceBase {
   readonly name: string;
@@ -16,6 +20,13 @@ export interface DesiredAccount extends ResourceBase {
   readonly name: string;
   /** The account's primary group. */
   readonly group?: string;
+  /** An sshReceiver's account: logs in with a key, its home (made by root, root's) holds authorized_keys. */
+  readonly login?: { readonly home: string };
+}
+
+/** The home rtsync gives an sshReceiver account it creates. */
+export function receiverHome(account: string): string {
+  return `/home/${account}`;
 }
 
 export interface AccountActual {
@@ -55,12 +66,13 @@ function uniqueByName<T extends { readonly name: string }>(items: readonly T[]):
 
 export const groupKind: ResourceKind<DesiredGroup, AccountActual, GroupChange> = {
   build: (m) =>
-    uniqueByName(
-      m.daemons.flatMap((d) => {
+    uniqueByName([
+      ...m.daemons.flatMap((d) => {
         const group = d.createAccount ? accountGroupOf(d) : undefined;
         return group ? [{ id: resourceId.group(group), name: group, dependsOn: [] }] : [];
       }),
-    ),
+      ...m.sshReceivers.flatMap((r) => (r.createAccount ? [{ id: resourceId.group(r.account), name: r.account, dependsOn: [] }] : [])),
+    ]),
   read: async (g, { accounts }) => ({ exists: accounts.groups.has(g.name) }),
   plan: (g, have, ctx) => {
     if (have.exists) return undefined;
@@ -85,17 +97,22 @@ export const groupKind: ResourceKind<DesiredGroup, AccountActual, GroupChange> =
 
 export const accountKind: ResourceKind<DesiredAccount, AccountActual, AccountChange> = {
   build: (m) =>
-    uniqueByName(
-      m.daemons.flatMap((d) => {
+    uniqueByName([
+      ...m.daemons.flatMap((d) => {
         if (!d.createAccount || typeof d.uid !== "string") return [];
         const group = accountGroupOf(d);
         return [{ id: resourceId.account(d.uid), name: d.uid, ...(group ? { group } : {}), dependsOn: group ? [resourceId.group(group)] : [] }];
       }),
-    ),
+      ...m.sshReceivers.flatMap((r) =>
+        r.createAccount ? [{ id: resourceId.account(r.account), name: r.account, group: r.account, login: { home: receiverHome(r.account) }, dependsOn: [resourceId.group(r.account)] }] : [],
+      ),
+    ]),
   read: async (a, { accounts }) => ({ exists: accounts.users.has(a.name) }),
   plan: (a, have, ctx) => {
     if (have.exists) return undefined;
-    const what = `system account ${a.name} (no login shell, no home${a.group ? `, group ${a.group}` : ""})`;
+    const what = a.login
+      ? `system account ${a.name} (ssh key login only: no password, shell /bin/sh for rrsync, home ${a.login.home})`
+      : `system account ${a.name} (no login shell, no home${a.group ? `, group ${a.group}` : ""})`;
     return {
       id: a.id,
       kind: "account",
@@ -108,7 +125,9 @@ export const accountKind: ResourceKind<DesiredAccount, AccountActual, AccountCha
     };
   },
   apply: async (c, ctx) => {
-    await runTool("useradd", ["-r", "-M", "-s", "/usr/sbin/nologin", ...(c.want.group ? ["-g", c.want.group] : []), c.want.name]);
+    const login = c.want.login;
+    if (login) await runTool("useradd", ["-r", "-M", "-d", login.home, "-s", "/bin/sh", "-p", "*", ...(c.want.group ? ["-g", c.want.group] : []), c.want.name]);
+    else await runTool("useradd", ["-r", "-M", "-s", "/usr/sbin/nologin", ...(c.want.group ? ["-g", c.want.group] : []), c.want.name]);
     ctx.forgetAccounts();
     return {};
   },

@@ -5,7 +5,7 @@ import type { Host } from "../host.ts";
 // System users and groups, from /etc/passwd and /etc/group. Only observes.
 
 export interface AccountsActual {
-  readonly users: ReadonlyMap<string, { readonly uid: number; readonly gid: number }>;
+  readonly users: ReadonlyMap<string, { readonly uid: number; readonly gid: number; readonly home?: string }>;
   readonly groups: ReadonlyMap<string, number>;
 }
 
@@ -21,8 +21,8 @@ export async function readAccounts(host: Host): Promise<AccountsActual> {
     readFile(join(host.etcRoot, "passwd"), "utf8").catch(() => ""),
     readFile(join(host.etcRoot, "group"), "utf8").catch(() => ""),
   ]);
-  const users = new Map<string, { uid: number; gid: number }>();
-  for (const f of parseColonFile(passwd)) if (f[0]) users.set(f[0], { uid: Number(f[2]), gid: Number(f[3]) });
+  const users = new Map<string, { uid: number; gid: number; home?: string }>();
+  for (const f of parseColonFile(passwd)) if (f[0]) users.set(f[0], { uid: Number(f[2]), gid: Number(f[3]), ...(f[5] ? { home: f[5] } : {}) });
   const groups = new Map<string, number>();
   for (const f of parseColonFile(group)) if (f[0]) groups.set(f[0], Number(f[2]));
   return { users, groups };

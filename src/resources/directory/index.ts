@@ -77,6 +77,17 @@ export const directoryKind: ResourceKind<DesiredDirectory, DirectoryActual, Dire
         });
       }
     }
+    // An sshReceiver's path: the account writes into it through rrsync.
+    for (const r of m.sshReceivers) {
+      if (seen.has(r.path)) continue;
+      seen.set(r.path, {
+        id: resourceId.directory(r.path),
+        path: r.path,
+        owner: { user: r.account, group: r.account },
+        dependsOn: r.createAccount ? [resourceId.account(r.account)] : [],
+        purpose: `sshReceiver ${r.name}`,
+      });
+    }
     return [...seen.values()];
   },
 

@@ -62,6 +62,11 @@ function watchFilesOf(w: ResolvedWatch, inputs: BuildInputs): FileSpec[] {
   const out: FileSpec[] = [{ path: watchFiles.spec(w.dir), purpose: `spec of watch ${w.name}`, mode: 0o600, dependsOn: [], content: { ok: true, text: renderWatchSpec(spec) } }];
   const files = new Map<string, string>();
   for (const t of w.targets) if (t.passwordFile !== undefined && t.target.kind === "daemon" && t.target.user) files.set(t.passwordFile, t.target.user);
+  // The known_hosts of each ssh target whose host key the manifest pins: the one key ssh accepts.
+  for (const t of w.targets) {
+    if (t.ssh?.knownHostsLine === undefined) continue;
+    out.push({ path: t.ssh.knownHostsFile, purpose: `pinned host key of ${t.key} for watch ${w.name}`, mode: 0o600, dependsOn: [], content: { ok: true, text: `${t.ssh.knownHostsLine}\n` } });
+  }
   for (const [path, user] of files) {
     const r = inputs.passwords.get(user);
     out.push({

@@ -3,7 +3,7 @@ import type { TargetSpec, WatchSpec } from "../../state/watch-spec.ts";
 import type { BuildInputs } from "../types.ts";
 
 // One lane of the watcher per target, with the settings that target replaces for itself.
-function buildTargetSpec(t: ResolvedTarget): TargetSpec {
+function buildTargetSpec(t: ResolvedTarget, ssh: string | undefined): TargetSpec {
   return {
     key: t.key,
     target: t.url,
@@ -12,6 +12,19 @@ function buildTargetSpec(t: ResolvedTarget): TargetSpec {
     rsyncArgs: [...t.rsyncArgs],
     ...(t.fullSyncSchedule === undefined ? { adaptiveFullSync: true } : { fullSyncSchedule: t.fullSyncSchedule }),
     ...(t.maxDelete === undefined ? {} : { maxDelete: t.maxDelete }),
+    ...(t.ssh === undefined || t.target.kind !== "ssh"
+      ? {}
+      : {
+          ssh: {
+            binary: ssh ?? "/usr/bin/ssh",
+            identityFile: t.ssh.identityFile,
+            port: t.ssh.port,
+            knownHostsFile: t.ssh.knownHostsFile,
+            controlPath: t.ssh.controlPath,
+            host: t.target.host,
+            pinnedAt: t.ssh.pinnedAt,
+          },
+        }),
   };
 }
 
@@ -20,7 +33,7 @@ export function buildWatchSpec(w: ResolvedWatch, tools: BuildInputs["tools"]): W
   return {
     name: w.name,
     source: w.source.length > 1 ? w.source.replace(/\/+$/, "") : w.source,
-    targets: w.targets.map(buildTargetSpec),
+    targets: w.targets.map((t) => buildTargetSpec(t, tools.ssh)),
     exclude: w.exclude,
     delayMs: w.delayMs,
     settleMs: w.settleMs,

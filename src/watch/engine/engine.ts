@@ -8,6 +8,7 @@ import { buildChanges } from "../batching/changes.ts";
 import { buildExcludeMatcher, type ExcludeMatcher } from "../batching/exclude-match.ts";
 import type { BatcherConfig } from "../batching/types.ts";
 import { acceptsConnections, daemonAddressOf } from "../rsync/reachable.ts";
+import { stopSshMaster } from "../rsync/ssh-master.ts";
 import { baselineOf } from "../guard/decide.ts";
 import type { HaltReason } from "../../state/watcher-status.ts";
 import { readSourceRoot } from "../guard/source-root.ts";
@@ -206,8 +207,9 @@ export async function startWatchEngine(spec: WatchSpec, options: EngineOptions =
     }
   };
   // A daemon target that refused connections is probed while its lane backs off (lane.ts).
+  // An ssh target: its sshd's port (a run then makes or reuses the lane's master connection).
   const probeOf = (lane: LaneSpec): { probe: () => Promise<boolean> } | Record<string, never> => {
-    const address = lane.daemonTarget ? daemonAddressOf(lane.key) : undefined;
+    const address = lane.ssh !== undefined ? { host: lane.ssh.host.replace(/^\[|\]$/g, ""), port: lane.ssh.port } : lane.daemonTarget ? daemonAddressOf(lane.key) : undefined;
     return address === undefined ? {} : { probe: () => acceptsConnections(address.host, address.port) };
   };
   for (const [i, lane] of laneSpecs.entries()) {
@@ -327,6 +329,7 @@ export async function startWatchEngine(spec: WatchSpec, options: EngineOptions =
       sub = undefined;
       await old?.close();
       const left = await Promise.all(lanes.map((lane) => lane.finishStop(stopTimeoutMs)));
+      await Promise.all(laneSpecs.flatMap((l) => (l.ssh === undefined ? [] : [stopSshMaster(l.ssh)])));
       const targets = lanes.map((lane, i) => ({ target: lane.key, pending: left[i] ?? 0 }));
       emit({ type: "stopped", at: Date.now(), pending: Math.max(0, ...left), targets });
     })();

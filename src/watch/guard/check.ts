@@ -46,6 +46,7 @@ export async function checkFullSync(input: GuardInput): Promise<{ readonly outco
     const listing = await runRsync({
       args: buildTargetListArgs(spec),
       binary: spec.rsync,
+      ...(spec.ssh === undefined ? {} : { ssh: spec.ssh }),
       ...(spec.setpriv === undefined ? {} : { setpriv: spec.setpriv }),
       signal: input.signal,
       keepOutput: true,

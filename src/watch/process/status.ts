@@ -86,6 +86,7 @@ const SAMPLE = 20;
 // The one line that explains a failed run.
 function runError(run: RunSummary): string {
   const detail = run.messages.find((m) => /error|failed|@ERROR/i.test(m)) ?? run.messages[0];
+  if (run.outcome === "auth" && run.messages[0]?.startsWith("ssh host key") === true) return `${run.messages[0]}; retried every few minutes`;
   if (run.outcome === "auth") {
     return (
       `authentication failed: the rsync daemon refused the password (rsync exit code 5${detail === undefined ? "" : `: ${detail}`}); ` +

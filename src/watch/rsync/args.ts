@@ -1,10 +1,11 @@
 import { CONNECT_TIMEOUT_ARG, IO_TIMEOUT_ARG } from "../../core/rsync-timeouts.ts";
 import type { LaneSpec } from "../../state/watch-spec.ts";
+import { buildRshArg } from "../../core/ssh-command.ts";
 
 // Pure argument lists for the three kinds of rsync run. Secrets never appear here: a daemon
 // password reaches rsync through --password-file (or RSYNC_PASSWORD in the child's environment).
 
-type ArgsSpec = Pick<LaneSpec, "source" | "target" | "daemonTarget" | "passwordFile" | "exclude" | "rsyncArgs" | "maxDelete">;
+type ArgsSpec = Pick<LaneSpec, "source" | "target" | "daemonTarget" | "passwordFile" | "exclude" | "rsyncArgs" | "maxDelete" | "ssh">;
 
 // User arguments that would turn an incremental run into a mass delete: everything unlisted is
 // excluded there, and --delete-excluded would delete it all on the target.
@@ -19,7 +20,9 @@ function dirArg(path: string): string {
 
 // Flags for talking to the target (the time limits: core/rsync-timeouts.ts); TCP_NODELAY saves
 // ~40 ms of Nagle + delayed ACK per round trip.
+// An ssh target: rsync runs rtsync's ssh (ssh-command.ts), over the lane's master connection.
 function transportArgs(spec: ArgsSpec): string[] {
+  if (spec.ssh !== undefined) return [IO_TIMEOUT_ARG, buildRshArg(spec.ssh)];
   if (!spec.daemonTarget) return [IO_TIMEOUT_ARG];
   const out = [IO_TIMEOUT_ARG, "--sockopts=TCP_NODELAY", CONNECT_TIMEOUT_ARG];
   if (spec.passwordFile !== undefined) out.push(`--password-file=${spec.passwordFile}`);

@@ -50,7 +50,7 @@ export type BatchResult = RsyncResult & { readonly renameSteps?: readonly Rename
 
 export async function runBatch(laneSpec: LaneSpec, batch: Batch, options: BatchRunOptions): Promise<BatchResult> {
   const spec = options.sourceFd === undefined ? laneSpec : { ...laneSpec, source: PINNED_SOURCE };
-  const common = { signal: options.signal, binary: spec.rsync, ...(options.onStall ? { onStall: options.onStall } : {}), ...(options.sourceFd === undefined ? {} : { fd3: options.sourceFd }) };
+  const common = { signal: options.signal, binary: spec.rsync, ...(spec.ssh === undefined ? {} : { ssh: spec.ssh }), ...(options.onStall ? { onStall: options.onStall } : {}), ...(options.sourceFd === undefined ? {} : { fd3: options.sourceFd }) };
   // Full syncs and rename steps can run for minutes: they die with the watcher (children.ts).
   // Incremental runs are the latency path, where setpriv's exec cost 1.5-5 ms of a 15-35 ms push;
   // one that outlives a killed watcher finishes the batch it was given and exits.

@@ -29,7 +29,7 @@ function asArgText(path: BytePath): string | undefined {
   return Buffer.from(text, "utf8").equals(bytesOf(path)) ? text : undefined;
 }
 
-export function planRenameSteps(spec: Pick<LaneSpec, "source" | "target" | "daemonTarget" | "passwordFile" | "exclude" | "rsyncArgs">, renames: ReadonlyMap<BytePath, BytePath>): RenameStep[] {
+export function planRenameSteps(spec: Pick<LaneSpec, "source" | "target" | "daemonTarget" | "passwordFile" | "exclude" | "rsyncArgs" | "ssh">, renames: ReadonlyMap<BytePath, BytePath>): RenameStep[] {
   if (renames.size === 0 || !excludesWorkInSubtrees(spec.exclude) || spec.rsyncArgs.some((a) => BASIS_OPTIONS.test(a))) return [];
   const steps: RenameStep[] = [];
   for (const [to, from] of renames) {

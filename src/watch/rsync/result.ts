@@ -39,6 +39,8 @@ export function classifyRun(code: number, messages: readonly string[]): Exclude<
  */
 export function failedToConnect(code: number, messages: readonly string[]): boolean {
   if (code === 35) return true; // timeout waiting for the daemon connection (--contimeout)
+  // ssh could not reach the host (rsync says 255: "unexplained error").
+  if (code === 255 && messages.some((m) => /^ssh: connect to host .*: (?:Connection refused|No route to host|Network is unreachable|Connection timed out)/.test(m))) return true;
   return code === 10 && messages.some((m) => /failed to connect to .*\((?:111|113|101|110)\)|Connection refused|No route to host|Network is unreachable/.test(m));
 }
 
@@ -57,6 +59,9 @@ export function parseFailureReasons(messages: readonly string[]): string[] {
 
 /** rsync's first error line ("rsync: [receiver] mkstemp ... failed: Permission denied (13)"), if any. */
 export function firstErrorLine(messages: readonly string[]): string | undefined {
+  // rtsync's own sentence for an ssh failure (rsync/run.ts) explains more than rsync's line after it.
+  const ssh = messages.find((m) => m.startsWith("ssh host key of ") || m.startsWith("the receiver's rrsync refused"));
+  if (ssh !== undefined) return ssh;
   return messages.find((m) => /^rsync: /.test(m) || /@ERROR/.test(m)) ?? messages.find((m) => /error|failed/i.test(m));
 }
 

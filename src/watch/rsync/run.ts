@@ -1,5 +1,8 @@
 import type { Progress, RunOutcome } from "../../state/watcher-status.ts";
+import { mkdir } from "node:fs/promises";
 import { setPriority } from "node:os";
+import { dirname } from "node:path";
+import { describeHostKeyFailure, describeRrsyncRefusal, type SshSpec } from "../../core/ssh-command.ts";
 import { spawnChild } from "../children.ts";
 import { parseIoTimeoutMs, startIoWatchdog } from "./io-watchdog.ts";
 import { classifyRun, parseFullSyncStats, parseProgressLine, parseTransferStats, summarizeStderr } from "./result.ts";
@@ -32,6 +35,8 @@ export interface RsyncRequest {
   readonly fd3?: number;
   /** Bulk work (a full sync, a storm's batch): run at this nice value, so small runs of other jobs and lanes go first. */
   readonly nice?: number;
+  /** An ssh target's login (the args carry its --rsh): its control socket's directory is made, its host key failures explained. */
+  readonly ssh?: SshSpec;
 }
 
 export interface RsyncResult {
@@ -57,6 +62,18 @@ const STDERR_HEAD = 16_384;
 const PROGRESS_EVERY_MS = 250;
 const RSYNC_TIMEOUT_EXIT = 30;
 
+// ssh's own failures, in one sentence: a host key that is not the pinned one is an authentication
+// problem (retried slowly, until the pin or the host is fixed); a read refused by a write-only
+// receiver will not pass by retrying.
+function readSshProblem(ssh: SshSpec, code: number, stderr: string, messages: readonly string[]): { readonly outcome: RsyncResult["outcome"]; readonly message: string } | undefined {
+  if (code === 0) return undefined;
+  const hostKey = describeHostKeyFailure(stderr, ssh);
+  if (hostKey !== undefined) return { outcome: "auth", message: hostKey };
+  const refused = describeRrsyncRefusal(messages);
+  if (refused !== undefined) return { outcome: "fatal", message: refused };
+  return undefined;
+}
+
 interface Exit {
   readonly code: number | null;
   readonly signal: NodeJS.Signals | null;
@@ -68,6 +85,7 @@ interface Exit {
 // (the first errors) are kept.
 export async function runRsync(request: RsyncRequest): Promise<RsyncResult> {
   const started = performance.now();
+  if (request.ssh !== undefined) await mkdir(dirname(request.ssh.controlPath), { recursive: true, mode: 0o700 }).catch(() => undefined);
   const binary = request.binary;
   const stdio: Array<"pipe" | number> = request.fd3 === undefined ? ["pipe", "pipe", "pipe"] : ["pipe", "pipe", "pipe", request.fd3];
   const child = spawnChild(binary, request.args, request.setpriv, { stdio, env: { ...process.env, LC_ALL: "C" } });
@@ -170,6 +188,8 @@ export async function runRsync(request: RsyncRequest): Promise<RsyncResult> {
         : `rsync was killed by ${exit.signal ?? "a signal"}`;
     return { outcome: exit.signal === null ? "fatal" : "transient", exitCode: -1, durationMs, messages: [why, ...messages] };
   }
+  const sshProblem = request.ssh === undefined ? undefined : readSshProblem(request.ssh, exit.code, stderr, messages);
+  if (sshProblem !== undefined) return { outcome: sshProblem.outcome, exitCode: exit.code, durationMs, messages: [sshProblem.message, ...messages] };
   const stats = parseTransferStats(tail);
   const counts = parseFullSyncStats(tail);
   return {
