@@ -4,8 +4,8 @@ import { StateError } from "../core/errors.ts";
 import { readDocument, writeDocument, type DocumentKind } from "./document.ts";
 import { stateLayout } from "./layout.ts";
 
-// What rtsync started, recorded under stateDir (inventory.json): prune, `down` and `status` act on
-// this and on nothing else. Written only by apply and down (under the apply lock).
+// What rtsync started (and the authorized_keys files it wrote lines into), recorded under stateDir
+// (inventory.json): prune, `down` and `status` act on this and on nothing else. Written only by apply and down (under the apply lock).
 
 const ProcessFields = {
   /** The manifest file it was last applied from (for messages; ownership is `owner`). */
@@ -50,10 +50,19 @@ export const WatcherRecordSchema = z.object({
 });
 export type WatcherRecord = z.infer<typeof WatcherRecordSchema>;
 
+/** The authorized_keys file an sshReceiver's marked lines were written to: removed from it when the receiver leaves the manifest. */
+const KeysRecordSchema = z.object({
+  manifest: z.string(),
+  owner: z.optional(z.string()),
+  account: z.string(),
+  file: z.string(),
+});
+
 export const InventorySchema = z.object({
   version: z.literal(1),
   daemons: z._default(z.record(z.string(), DaemonRecordSchema), {}),
   watchers: z._default(z.record(z.string(), WatcherRecordSchema), {}),
+  sshReceivers: z.optional(z.record(z.string(), KeysRecordSchema)),
 });
 export type Inventory = z.infer<typeof InventorySchema>;
 

@@ -362,5 +362,18 @@ watches:
     }, 30_000);
     expect(message).toContain("the receiver's rrsync refused a read (/usr/bin/rrsync error: reading from write-only server is not allowed): its key may only write (rrsync -wo)");
     expect(await readFile(path.join(replica, "a.txt"), "utf8")).toBe("a\n");
+
+    // The receiver leaves the manifest: diff names the removal, apply takes its marked lines out
+    // (the key can no longer log in) and keeps the operator's line, the account and the replica.
+    await r.writeManifest(`version: 1\nstateDir: ${r.stateDir}\n`);
+    const d3 = await r.run(["diff", file]);
+    expect(d3.exitCode, d3.all).toBe(2);
+    expect(d3.stdout).toContain(`authorized_keys ${keysFile}: remove the keys of sshReceiver www-in (no longer in the manifest; its account and path are kept)`);
+    const pruned = await r.run(["apply", file]);
+    expect(pruned.exitCode, pruned.all).toBe(0);
+    expect(await readFile(keysFile, "utf8")).toBe("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOperatorOperatorOperatorOperatorOperator00 operator\n");
+    expect(await passwdEntry(name)).toBeDefined();
+    expect(await readFile(path.join(replica, "a.txt"), "utf8")).toBe("a\n");
+    expect((await r.run(["diff", file])).exitCode).toBe(0);
   });
 });

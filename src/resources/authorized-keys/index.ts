@@ -34,8 +34,13 @@ export type AuthorizedKeysActual =
 
 export interface AuthorizedKeysChange extends ChangeBase {
   readonly kind: "authorized-keys";
+  readonly receiver: string;
+  readonly account: string;
   readonly file: string;
+  /** The whole file as it will be; unused when `prune` (apply takes the receiver's lines out of the file as it finds it). */
   readonly content: string;
+  /** The receiver left the manifest: its marked lines are removed, everything else is kept. */
+  readonly prune?: true;
 }
 
 /** The marker of receiver NAME's lines. */
@@ -91,7 +96,7 @@ export const authorizedKeysKind: ResourceKind<DesiredAuthorizedKeys, AuthorizedK
   },
 
   plan: (d, have, ctx) => {
-    const base = { id: d.id, kind: "authorized-keys" as const, dependsOn: d.dependsOn };
+    const base = { id: d.id, kind: "authorized-keys" as const, receiver: d.receiver, account: d.account, dependsOn: d.dependsOn };
     const what = `sshReceiver ${d.receiver}`;
     if (have.home === undefined) {
       const home = ctx.creates.users.has(d.account) ? d.home : undefined;
@@ -120,17 +125,54 @@ export const authorizedKeysKind: ResourceKind<DesiredAuthorizedKeys, AuthorizedK
     };
   },
 
-  apply: async (c) => {
+  // A receiver no longer declared (recorded by an earlier apply of this manifest): its lines go,
+  // nothing else of the file does. Its account and path stay (they may hold the replica).
+  prune: (desired, ctx) => {
+    const declared = new Set(desired.map((d) => d.receiver));
+    return Object.entries(ctx.inventory.sshReceivers ?? {})
+      .filter(([name, r]) => !declared.has(name) && (r.owner ?? "") === ctx.owner)
+      .map(([name, r]) => ({
+        id: resourceId.authorizedKeys(name),
+        kind: "authorized-keys" as const,
+        op: "delete" as const,
+        receiver: name,
+        account: r.account,
+        file: r.file,
+        content: "",
+        prune: true as const,
+        title: `authorized_keys ${r.file}: remove the keys of sshReceiver ${name} (no longer in the manifest; its account and path are kept)`,
+        details: [],
+        dependsOn: [],
+        ...(ctx.isRoot ? {} : { blocked: "writing another account's authorized_keys needs root" }),
+      }));
+  },
+
+  apply: async (c, ctx) => {
     const sshDir = join(c.file, "..");
     try {
       // Home and .ssh made by root (0755, root's): the account may read its keys, never change them.
-      const handle = await openDirectoryWalk(sshDir, { create: { mode: 0o755 }, uid: process.getuid?.() ?? 0 });
+      const handle = await openDirectoryWalk(sshDir, { ...(c.prune ? {} : { create: { mode: 0o755 } }), uid: process.getuid?.() ?? 0 });
       await handle.close();
+      if (c.prune) {
+        const s = await lstat(c.file).catch((e: unknown) => (errnoOf(e) === "ENOENT" ? undefined : Promise.reject(e)));
+        if (s?.isSymbolicLink()) throw new ApplyError(`cannot write ${c.file}: it is a symbolic link; rtsync does not write through links`);
+        const before = s === undefined ? undefined : await readFile(c.file, "utf8");
+        const after = before === undefined ? before : planAuthorizedKeys(before, c.receiver, []);
+        if (before !== undefined && after !== undefined && after !== before) await writeFileAtomic(c.file, after, { mode: 0o644 });
+        await ctx.updateInventory((inv) => void delete inv.sshReceivers?.[c.receiver]);
+        return {};
+      }
       await writeFileAtomic(c.file, c.content, { mode: 0o644 });
     } catch (e) {
+      if (e instanceof ApplyError) throw e;
       if (e instanceof WalkRefused) throw new ApplyError(`cannot write ${c.file}: ${e.message} (make the home and its .ssh root's: chown root: HOME HOME/.ssh)`);
+      if (c.prune && errnoOf(e) === "ENOENT") {
+        await ctx.updateInventory((inv) => void delete inv.sshReceivers?.[c.receiver]);
+        return {};
+      }
       throw new ApplyError(`cannot write ${c.file}: ${describeErrno(e)}`, { cause: e });
     }
+    await ctx.updateInventory((inv) => void (inv.sshReceivers = { ...inv.sshReceivers, [c.receiver]: { manifest: ctx.manifest, owner: ctx.owner, account: c.account, file: c.file } }));
     return {};
   },
 
