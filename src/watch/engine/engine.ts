@@ -187,7 +187,9 @@ export async function startWatchEngine(spec: WatchSpec, options: EngineOptions =
       if (options.hold !== undefined) await options.hold;
       const startedAt = Date.now();
       const report = await runLaneBatch(inputs, batch, signal, hooks, isBulkRun(batch, previous, startedAt));
-      previous = { durationMs: Date.now() - startedAt, endedAt: Date.now() };
+      // Only incremental runs tell of a backlog: a long full sync (the initial one) does not make
+      // the change written right after it yield.
+      previous = batch.kind === "incremental" ? { durationMs: Date.now() - startedAt, endedAt: Date.now() } : undefined;
       if ("halted" in report) haltFor(lane.key, report.halted);
       return report;
     };

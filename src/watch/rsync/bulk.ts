@@ -22,7 +22,7 @@ const BUSY_RUN_MS = 250;
 /** ...when the next one starts within this long of its end. */
 const BACKLOG_GAP_MS = 1000;
 
-/** A lane's previous run, as far as the choice needs it. */
+/** A lane's previous incremental run, as far as the choice needs it (a full sync is no backlog). */
 export interface PreviousRun {
   readonly durationMs: number;
   /** Epoch ms. */
