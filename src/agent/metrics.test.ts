@@ -1,8 +1,6 @@
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
 import parsePrometheusTextFormat from "parse-prometheus-text-format";
-import { expect, onTestFinished, test } from "vitest";
+import { expect, test } from "vitest";
 import type { NodeHealth } from "../resources/health.ts";
 import type { WatcherStatusDoc } from "../state/watcher-status.ts";
 import { buildInitialStatus, stepStatus } from "../watch/process/status.ts";
@@ -99,27 +97,9 @@ test("definitions() lists every metric the registry exposes, with its type, labe
   for (const d of defs) expect(d.help, d.name).not.toBe("");
 });
 
-test("readBuildInfo: the revision from a checkout's HEAD (a loose ref, packed-refs, a worktree's gitdir file), unknown without one", async () => {
-  const root = await mkdtemp(join(tmpdir(), "rtsync-build-info-"));
-  onTestFinished(() => rm(root, { recursive: true, force: true }));
-  const sha = "a".repeat(40);
-  await writeFile(join(root, "package.json"), JSON.stringify({ version: "1.2.3" }));
-  expect(await readBuildInfo(root)).toEqual({ version: "1.2.3", revision: "unknown", nodeVersion: process.version });
-  await mkdir(join(root, ".git/refs/heads"), { recursive: true });
-  await writeFile(join(root, ".git/HEAD"), "ref: refs/heads/main\n");
-  await writeFile(join(root, ".git/packed-refs"), `# pack-refs with: peeled\n${sha} refs/heads/main\n`);
-  expect((await readBuildInfo(root)).revision).toBe("aaaaaaaaaaaa");
-  await writeFile(join(root, ".git/refs/heads/main"), `${"b".repeat(40)}\n`);
-  expect((await readBuildInfo(root)).revision).toBe("bbbbbbbbbbbb");
-  // A worktree: .git is a file naming its git directory, whose commondir holds the shared refs.
-  const wt = join(root, "wt");
-  await mkdir(join(root, ".git/worktrees/wt"), { recursive: true });
-  await mkdir(wt);
-  await writeFile(join(wt, "package.json"), JSON.stringify({ version: "1.2.3" }));
-  await writeFile(join(wt, ".git"), `gitdir: ${join(root, ".git/worktrees/wt")}\n`);
-  await writeFile(join(root, ".git/worktrees/wt/HEAD"), "ref: refs/heads/main\n");
-  await writeFile(join(root, ".git/worktrees/wt/commondir"), "../..\n");
-  expect((await readBuildInfo(wt)).revision).toBe("bbbbbbbbbbbb");
-  await writeFile(join(root, ".git/worktrees/wt/HEAD"), `${"c".repeat(40)}\n`);
-  expect((await readBuildInfo(wt)).revision).toBe("cccccccccccc");
+test("readBuildInfo: the revision and version the build recorded (what `rtsync --version` prints); run from source, package.json's version and an unknown revision", () => {
+  expect(readBuildInfo({ version: "1.2.3", revision: "aaaaaaaaaaaa-dirty", builtAt: "2026-12-07T00:00:00Z" })).toEqual({ version: "1.2.3", revision: "aaaaaaaaaaaa-dirty", nodeVersion: process.version });
+  expect(readBuildInfo({ version: "1.2.3", revision: null, builtAt: "2026-12-07T00:00:00Z" }).revision).toBe("unknown");
+  const pkg = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
+  expect(readBuildInfo(undefined)).toEqual({ version: pkg, revision: "unknown", nodeVersion: process.version });
 });

@@ -241,7 +241,7 @@ export function createAgentMetrics(readSnapshot: () => Promise<MetricsSnapshot>,
   );
   gauge("rtsync_node_converged", "1 when everything of this node is converged and healthy (/healthz answers 200)", [], (g, s) => g.set(s.health.converged ? 1 : 0));
 
-  new Gauge({ name: "rtsync_build_info", help: "The running rtsync: its version, the git commit it was built from (unknown when installed without one) and Node's version; always 1", labelNames: ["version", "revision", "node_version"], registers }).set(
+  new Gauge({ name: "rtsync_build_info", help: "The running rtsync: its version, the git commit it was built from (as rtsync --version says; unknown when run from source or built without git) and Node's version; always 1", labelNames: ["version", "revision", "node_version"], registers }).set(
     { version: build.version, revision: build.revision, node_version: build.nodeVersion },
     1,
   );

@@ -168,7 +168,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     return { status, health: assessHealth({ status, drift, nodeMatch: lastGood.nodeMatch, agent }) };
   };
 
-  const build = await readBuildInfo();
+  const build = readBuildInfo();
   const metrics = createAgentMetrics(async (): Promise<MetricsSnapshot> => {
     const now = Date.now();
     const seen = await readHealth();

@@ -1,5 +1,5 @@
-import { readFileSync } from "node:fs";
 import { execa } from "execa";
+import { readBuildRecord, type BuildRecord } from "../core/build-record.ts";
 import { findExecutable } from "../core/executables.ts";
 import { parseRsyncVersion } from "../manifest/rsync-version.ts";
 import { loadInotifyBinding } from "../watch/sources/inotify/binding.ts";
@@ -10,34 +10,17 @@ import { readWatcherChoice } from "../watch/sources/select.ts";
 // gives it: the rsync and inotifywait found, whether the inotify addon loads, and so which event
 // source `watcher: auto` runs. Only observes.
 
-/** What scripts/build.ts writes beside the bundles (dist/build-info.json). */
-export interface BuildInfo {
-  readonly version: string;
-  /** The commit built (12 hex digits), with "-dirty" when tracked files had changes; null without git. */
-  readonly revision: string | null;
-  readonly builtAt: string;
-}
-
 type Tool = { readonly found: true; readonly path: string; readonly version: string | undefined } | { readonly found: false };
 
 export interface VersionReport {
   readonly version: string;
-  readonly build: BuildInfo | undefined;
+  readonly build: BuildRecord | undefined;
   readonly node: string;
   readonly rsync: Tool;
   readonly inotifywait: Tool;
   readonly addon: { readonly ok: true; readonly file: string } | { readonly ok: false; readonly reason: string };
   /** The event source `watcher: auto` runs here, and why. */
   readonly auto: { readonly source: string; readonly why: string };
-}
-
-// The build's record, when this runs from a build (dist/cli/…: ../build-info.json); undefined from source.
-function readBuildInfo(): BuildInfo | undefined {
-  try {
-    return JSON.parse(readFileSync(new URL("../build-info.json", import.meta.url), "utf8")) as BuildInfo;
-  } catch {
-    return undefined;
-  }
 }
 
 async function readTool(name: string, args: readonly string[], parse: (output: string) => string | undefined): Promise<Tool> {
@@ -57,7 +40,7 @@ export async function readVersionReport(version: string): Promise<VersionReport>
   const choice = readWatcherChoice("auto", inotifywait.found ? inotifywait.path : undefined);
   return {
     version,
-    build: readBuildInfo(),
+    build: readBuildRecord(),
     node: process.version,
     rsync,
     inotifywait,
