@@ -53,8 +53,6 @@ export const HostStatusSchema = z.object({
       specHash: z.string(),
       /** The running job's status.json startedAt (a restart in place keeps the pid and may keep the spec). */
       jobStartedAt: z.optional(z.string()),
-      /** The restart token (jobs.json's `restart`) of the start it reports: apply waits for its own before judging the job's status. */
-      restart: z.optional(z.string()),
       state: z.enum(HOST_JOB_STATES),
       since: z.string(),
       /** Restarts in place after a failure (an exception, an engine that would not start). */

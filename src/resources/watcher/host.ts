@@ -140,7 +140,7 @@ export async function withdrawJob(stateDir: string, hostPid: number, name: strin
 export async function waitForHostedJob(
   stateDir: string,
   hostPid: number,
-  job: { readonly name: string; readonly specHash: string; readonly watchDir: string; readonly restart?: string },
+  job: { readonly name: string; readonly specHash: string; readonly watchDir: string },
   until: "held" | "watching",
 ): Promise<{ readonly problem?: string }> {
   const logPath = hostFiles.output(stateLayout.hostDir(stateDir));
@@ -148,9 +148,7 @@ export async function waitForHostedJob(
   while (Date.now() < deadline) {
     if (!isAlive(hostPid)) throw new ApplyError(`the watch host (pid ${hostPid}) exited: ${(await logTail(logPath)) || "no message"} (log: ${logPath})`);
     const hosted = (await readHostStatus(stateDir).catch(() => undefined))?.jobs[job.name];
-    // A restart in place: until the host reports the start with this restart token, what it says
-    // (and the job's document, written as the old start stopped) is the old start's.
-    if (hosted !== undefined && hosted.specHash === job.specHash && (job.restart === undefined || until === "held" || hosted.restart === job.restart)) {
+    if (hosted !== undefined && hosted.specHash === job.specHash) {
       if (until === "held" && (hosted.state === "held" || hosted.state === "running")) return {};
       if (until === "watching" && hosted.state === "restarting" && hosted.lastError) return { problem: `the watch host cannot run it: ${hosted.lastError.message}; it keeps retrying (rtsync status shows it)` };
       if (until === "watching" && hosted.state === "running") {

@@ -249,16 +249,15 @@ export const watcherKind: ResourceKind<DesiredWatcher, WatcherActual, WatcherCha
       { put: (inv, identity) => void (inv.watchers[w.name] = { ...base, ...identity }), remove: (inv) => void delete inv.watchers[w.name], graceMs: GRACE_MS },
       others,
       async () => {
-        // Its own record among what to stop: restart it in the host even with the same spec (a halt).
-        const restart = c.stop.some(isHostRecord) ? ctx.host.now().toISOString() : undefined;
-        const job = { name: w.name, specHash: w.specHash, watchDir: w.spec.stateDir, ...(restart === undefined ? {} : { restart }) };
+        const job = { name: w.name, specHash: w.specHash, watchDir: w.spec.stateDir };
         const alone = c.handover;
         // The list first: a host started now runs what it lists, and exits on an empty one.
         await handJob(ctx.stateDir, w.name, {
           specFile: w.specFile,
           specHash: w.specHash,
           owner: ctx.owner,
-          ...(restart === undefined ? {} : { restart }),
+          // Its own record among what to stop: restart it in the host even with the same spec (a halt).
+          ...(c.stop.some(isHostRecord) ? { restart: ctx.host.now().toISOString() } : {}),
           ...(alone === undefined ? {} : { after: { pid: alone.pid, ...(alone.startTime === undefined ? {} : { startTime: alone.startTime }) } }),
         });
         const hostInfo = await ensureWatchHost(ctx.host, { stateDir: ctx.stateDir, selfCommand: ctx.selfCommand, env: ctx.env, watcher: w.spec.watcher });

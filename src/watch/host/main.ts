@@ -61,8 +61,6 @@ interface Slot {
   state: HostJobState;
   since: string;
   job?: RunningJob;
-  /** The restart token the running job was started with (its desired's `restart` then). */
-  jobRestart?: string | undefined;
   /** The job's watch directory (its spec's stateDir), once its spec was read. */
   watchDir?: string;
   /** Operations on this job, one at a time (start, stop, restart). */
@@ -149,7 +147,7 @@ export async function runWatchHost(stateDir: string, options: RunHostOptions = {
         s.name,
         {
           specHash: s.hash,
-          ...(s.job === undefined ? {} : { jobStartedAt: s.job.startedAt, ...(s.jobRestart === undefined ? {} : { restart: s.jobRestart }) }),
+          ...(s.job === undefined ? {} : { jobStartedAt: s.job.startedAt }),
           state: s.state,
           since: s.since,
           restarts: s.restarts,
@@ -198,7 +196,6 @@ export async function runWatchHost(stateDir: string, options: RunHostOptions = {
         }),
       );
       slot.job = job;
-      slot.jobRestart = slot.desired.restart;
       slot.hash = job.specHash;
       slot.runningSince = Date.now();
       // Tests only (never in a child environment apply builds): an exception thrown inside this job's context.
