@@ -30,12 +30,14 @@ beforeAll(async () => {
 });
 afterAll(() => daemon.dispose());
 
-// The full syncs a test may see: the initial one, and with inotifywait the ones after a rename.
+// The full syncs a test may see: the initial one, and with inotifywait the ones after a rename
+// and the repair when inotifywait itself missed the watch of a directory made right after its
+// parent (its own race, which the tests below provoke by timing alone: CI saw it 1 run in 4).
 function unexpectedFullSyncs(h: Harness, watcher: WatcherKind): string[] {
   return h
     .runs("full")
     .map((r) => r.reason)
-    .filter((reason) => reason !== "initial sync" && !(watcher === "inotifywait" && reason === RENAME_RESYNC_REASON));
+    .filter((reason) => reason !== "initial sync" && !(watcher === "inotifywait" && (reason === RENAME_RESYNC_REASON || reason === MISSED_WATCH_REASON)));
 }
 
 // The replica equals the source, with no full sync but the initial one (with the inotifywait
