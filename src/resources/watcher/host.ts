@@ -140,7 +140,7 @@ export async function withdrawJob(stateDir: string, hostPid: number, name: strin
 export async function waitForHostedJob(
   stateDir: string,
   hostPid: number,
-  job: { readonly name: string; readonly specHash: string; readonly watchDir: string },
+  job: { readonly name: string; readonly specHash: string; readonly watchDir: string; readonly restarted?: boolean },
   until: "held" | "watching",
 ): Promise<{ readonly problem?: string }> {
   const logPath = hostFiles.output(stateLayout.hostDir(stateDir));
@@ -158,7 +158,9 @@ export async function waitForHostedJob(
         // This start's document, not the one the job wrote as it stopped (a restart in place keeps pid and spec).
         if (status?.pid === hostPid && status.specHash === job.specHash && status.startedAt === hosted.jobStartedAt) {
           if (status.state === "watching") return {};
-          if (status.state === "source-down" || status.state === "stopped") {
+          // A restart in place: "stopped" is the old start's last word until the host publishes the
+          // new start (its status is written with a delay), not a job that cannot watch.
+          if (status.state === "source-down" || (status.state === "stopped" && job.restarted !== true)) {
             return { problem: `the watcher runs but cannot watch its source: ${status.lastError?.message ?? status.state}; it keeps retrying (rtsync status shows it)` };
           }
         }

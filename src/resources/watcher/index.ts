@@ -249,7 +249,7 @@ export const watcherKind: ResourceKind<DesiredWatcher, WatcherActual, WatcherCha
       { put: (inv, identity) => void (inv.watchers[w.name] = { ...base, ...identity }), remove: (inv) => void delete inv.watchers[w.name], graceMs: GRACE_MS },
       others,
       async () => {
-        const job = { name: w.name, specHash: w.specHash, watchDir: w.spec.stateDir };
+        const job = { name: w.name, specHash: w.specHash, watchDir: w.spec.stateDir, restarted: c.stop.some(isHostRecord) };
         const alone = c.handover;
         // The list first: a host started now runs what it lists, and exits on an empty one.
         await handJob(ctx.stateDir, w.name, {
