@@ -1,5 +1,4 @@
-import { constants } from "node:fs";
-import { access, stat } from "node:fs/promises";
+import { accessSync, constants, statSync } from "node:fs";
 import path from "node:path";
 
 // Finding the programs rtsync runs (rsync, inotifywait) on a PATH, once, when apply writes what
@@ -9,10 +8,10 @@ import path from "node:path";
 // directory) is skipped, and a program, or the directory it is in, that another user could have
 // replaced (not owned by root or by rtsync's user, or writable by group or others) is passed over.
 
-async function trusted(file: string, uid: number): Promise<boolean> {
+function trusted(file: string, uid: number): boolean {
   try {
     for (const p of [file, path.dirname(file)]) {
-      const s = await stat(p);
+      const s = statSync(p);
       if ((s.uid !== 0 && s.uid !== uid) || (s.mode & 0o022) !== 0) return false;
     }
     return true;
@@ -21,17 +20,17 @@ async function trusted(file: string, uid: number): Promise<boolean> {
   }
 }
 
-/** The first executable `name` on `pathVar` that only root (or `uid`) could have put there. */
+/** The first executable `name` on `pathVar` that only root (or `uid`) could have put there. Synchronous stats (a few per PATH entry; see state/document.ts). */
 export async function findExecutable(name: string, pathVar: string, uid: number = process.getuid?.() ?? 0): Promise<string | undefined> {
   for (const dir of pathVar.split(path.delimiter)) {
     if (dir === "" || !path.isAbsolute(dir)) continue;
     const candidate = path.join(dir, name);
     try {
-      await access(candidate, constants.X_OK);
+      accessSync(candidate, constants.X_OK);
     } catch {
       continue;
     }
-    if (await trusted(candidate, uid)) return candidate;
+    if (trusted(candidate, uid)) return candidate;
   }
   return undefined;
 }

@@ -1,4 +1,5 @@
-import { lstat, mkdir, readFile } from "node:fs/promises";
+import { lstatSync, readFileSync } from "node:fs";
+import { mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
 import { createTwoFilesPatch } from "diff";
 import { writeFileAtomic } from "../../core/atomic-write.ts";
@@ -63,9 +64,10 @@ export const fileKind: ResourceKind<DesiredFile, FileActual, FileChange> = {
     const [hazard, openDirectory] = await Promise.all([readPathHazard(f.path, host.uid), readDirectoryOpenToOthers(f.path)]);
     const around = { ...(hazard === undefined ? {} : { hazard }), ...(openDirectory ? { openDirectory } : {}) };
     try {
-      const s = await lstat(f.path);
+      // Synchronous: a rendered file is small and local (see state/document.ts).
+      const s = lstatSync(f.path);
       if (s.isSymbolicLink()) return { exists: true, symlink: true, ...around };
-      return { exists: true, symlink: false, content: await readFile(f.path, "utf8"), mode: s.mode & 0o7777, uid: s.uid, gid: s.gid, ...around };
+      return { exists: true, symlink: false, content: readFileSync(f.path, "utf8"), mode: s.mode & 0o7777, uid: s.uid, gid: s.gid, ...around };
     } catch (e) {
       if (errnoOf(e) === "ENOENT" || errnoOf(e) === "ENOTDIR") return { exists: false, ...around };
       throw e;

@@ -1,5 +1,4 @@
 import { readFileSync } from "node:fs";
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Host } from "../host.ts";
@@ -27,12 +26,12 @@ function statFields(stat: string): string[] {
   return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
 }
 
-/** What /proc says of `pid`, or undefined when it is gone (or unreadable). */
+/** What /proc says of `pid`, or undefined when it is gone (or unreadable). Synchronous reads (procfs: three small files; see state/document.ts). */
 export async function readProcessInfo(host: Host, pid: number): Promise<ProcessInfo | undefined> {
   if (!Number.isSafeInteger(pid) || pid <= 0) return undefined;
   try {
     const dir = join(host.procRoot, String(pid));
-    const [cmdline, stat, status] = await Promise.all([readFile(join(dir, "cmdline"), "utf8"), readFile(join(dir, "stat"), "utf8"), readFile(join(dir, "status"), "utf8")]);
+    const [cmdline, stat, status] = [readFileSync(join(dir, "cmdline"), "utf8"), readFileSync(join(dir, "stat"), "utf8"), readFileSync(join(dir, "status"), "utf8")];
     const fields = statFields(stat);
     const uid = Number(/^Uid:\s+(\d+)/m.exec(status)?.[1]);
     return { pid, argv: cmdline.split("\0").filter((a, i, all) => a !== "" || i < all.length - 1), state: fields[0] ?? "?", ppid: Number(fields[1]), uid, startTime: Number(fields[19]) };
