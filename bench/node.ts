@@ -6,7 +6,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { onCleanup } from "./cleanup.ts";
 import { BENCH_USER, MODULE, findFreePort } from "./daemon.ts";
 import { readStat, readTree, stopTree, ticksPerSecond } from "./proc.ts";
-import { RTSYNC_BIN, runCli } from "./peers/rtsync.ts";
+import { RTSYNC_BIN, rtsyncEnv, runCli } from "./peers/rtsync.ts";
 
 // Shared by the benchmarks of issue 20 (footprint, startup, isolation): a node of N watch jobs
 // pushing to one bench-started `rsync --daemon` (each job to its own path of the module), run by
@@ -235,7 +235,7 @@ export function rtsyncNode(manifestPath: string, stateDir: string): RtsyncNode {
     },
     async startAgent() {
       const port = await findFreePort();
-      agent = spawn(process.execPath, [RTSYNC_BIN, "agent", manifestPath, "--listen", `127.0.0.1:${port}`], { stdio: ["ignore", "ignore", "pipe"] });
+      agent = spawn(process.execPath, [RTSYNC_BIN, "agent", manifestPath, "--listen", `127.0.0.1:${port}`], { stdio: ["ignore", "ignore", "pipe"], env: rtsyncEnv() });
       let stderr = "";
       agent.stderr?.setEncoding("utf8").on("data", (d: string) => (stderr = (stderr + d).slice(-2000)));
       const ok = await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined))?.status === 200, 120_000, 100);

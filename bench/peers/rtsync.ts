@@ -64,8 +64,21 @@ export function renderRtsyncManifest(m: RtsyncManifestInput): string {
   return `${JSON.stringify(manifest, null, 2)}\n`;
 }
 
+/**
+ * The environment rtsync runs with in the benchmarks: the bench's own, without NODE_EXTRA_CA_CERTS.
+ * This machine sets that variable for every process (a proxy's CA bundle), and Node reads and
+ * parses the bundle at every start: `node -e 0` took 55 ms with it and 22 ms without (measured,
+ * 2026-12-07), which a start-up benchmark would charge to rtsync. rtsync makes no TLS connection of
+ * its own, an operator's shell or systemd unit (packaging/) has no such variable, and lsyncd does
+ * not read it.
+ */
+export function rtsyncEnv(): NodeJS.ProcessEnv {
+  const { NODE_EXTRA_CA_CERTS: _dropped, ...rest } = process.env;
+  return rest;
+}
+
 export async function runCli(args: readonly string[]): Promise<{ code: number; output: string }> {
-  const child = spawn(process.execPath, [RTSYNC_BIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [RTSYNC_BIN, ...args], { stdio: ["ignore", "pipe", "pipe"], env: rtsyncEnv() });
   let output = "";
   child.stdout.setEncoding("utf8").on("data", (d: string) => (output += d));
   child.stderr.setEncoding("utf8").on("data", (d: string) => (output += d));
