@@ -131,7 +131,12 @@ describe.each(watchers)("watcher %s", (watcher) => {
     for (let i = 0; i < 50; i++) await writeFile(path.join(h.source, "bulk/d0", `during-${i}`), `${i}`);
     await writeFile(path.join(h.source, "bulk/d1/f1"), "rewritten during the initial sync");
     await waitForSameTree(h.source, h.replica);
-    expect(h.runs("full").map((r) => r.reason)).toEqual(["initial sync"]);
+    // What was written during the initial sync went out after it, with no full sync of its own. An
+    // initial sync that rsync failed transiently is retried as one (lane.ts); CI saw that once in
+    // ~10 runs under load, so such a retry may come first (its outcome and messages show on failure).
+    const full = h.events.flatMap((e) => (e.type === "run-done" && e.run.kind === "full" ? [e.run] : []));
+    expect(full.at(-1)).toMatchObject({ reason: "initial sync", outcome: "ok" });
+    for (const retried of full.slice(0, -1)) expect({ reason: retried.reason, outcome: retried.outcome, messages: retried.messages }).toMatchObject({ reason: "initial sync", outcome: expect.stringMatching(/^(transient|auth)$/) });
   });
 
   test("a file written and the engine stopped at once still arrives (stop flushes)", async () => {
