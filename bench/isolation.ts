@@ -130,6 +130,7 @@ async function main(): Promise<number> {
   const started = await startBench(parseArgs, USAGE, "rtsync-bench-isolation-");
   if (typeof started === "number") return started;
   const { o, root } = started;
+  const inJobA = o.stormIn === "job-a"; // else the control
   const machine = describeMachine(REPO);
   const probes: Probe[] = [];
   const result: Record<string, unknown> = {};
@@ -165,7 +166,7 @@ async function main(): Promise<number> {
     result["processes"] = node.processes().length;
 
     const replicaB = join(root, "replica", jobB.modulePath, "probes");
-    const stormRoot = o.stormIn === "job-a" ? join(jobA.source, "storm") : join(root, "unwatched", "storm");
+    const stormRoot = inJobA ? join(jobA.source, "storm") : join(root, "unwatched", "storm");
     const stormReplica = join(root, "replica", jobA.modulePath, "storm");
     let phase: Phase = "quiet";
     let done = false;
@@ -198,7 +199,7 @@ async function main(): Promise<number> {
     try {
       log(`quiet: ${o.quietSeconds} s of probes in job B every ${o.intervalMs} ms`);
       await sleep(o.quietSeconds * 1000);
-      log(`storm: ${o.stormFiles.toLocaleString("en-US")} files created in ${o.stormIn === "job-a" ? "job A's tree" : "a directory no job watches (the control)"}`);
+      log(`storm: ${o.stormFiles.toLocaleString("en-US")} files created in ${inJobA ? "job A's tree" : "a directory no job watches (the control)"}`);
       phase = "storm";
       const stormStart = performance.now();
       const child = spawn(process.execPath, ["-e", STORM_SCRIPT, stormRoot, String(o.stormFiles)], { stdio: ["ignore", "ignore", "inherit"] });
@@ -208,11 +209,11 @@ async function main(): Promise<number> {
       unregister();
       const stormSeconds = (performance.now() - stormStart) / 1000;
       if (code !== 0) throw new Error(`the storm exited ${code}`);
-      log(`  storm written in ${stormSeconds.toFixed(1)} s${o.stormIn === "job-a" ? "; drain: until A's replica holds it" : ""}`);
+      log(`  storm written in ${stormSeconds.toFixed(1)} s${inJobA ? "; drain: until A's replica holds it" : ""}`);
       phase = "drain";
-      const drained = o.stormIn === "job-a" ? await waitFor(() => countFiles(stormReplica) >= o.stormFiles, o.drainTimeoutSeconds * 1000, 500) : null;
+      const drained = inJobA ? await waitFor(() => countFiles(stormReplica) >= o.stormFiles, o.drainTimeoutSeconds * 1000, 500) : null;
       const drainSeconds = drained === null ? null : stormSeconds + drained / 1000;
-      if (o.stormIn === "job-a") log(`  A's replica ${drainSeconds === null ? "not complete" : `complete ${drainSeconds.toFixed(1)} s after the storm began`}`);
+      if (inJobA) log(`  A's replica ${drainSeconds === null ? "not complete" : `complete ${drainSeconds.toFixed(1)} s after the storm began`}`);
       result["storm"] = { files: o.stormFiles, writeSeconds: stormSeconds, replicatedSeconds: drainSeconds };
     } finally {
       done = true;
@@ -230,7 +231,7 @@ async function main(): Promise<number> {
     "|---|---|---|---|---|---|",
     ...(["quiet", "storm", "drain"] as const).map((p) => `| ${p} | ${phases[p].n} | ${fmt(phases[p].p50)} | ${fmt(phases[p].p95)} | ${fmt(phases[p].max)} | ${phases[p].timeouts} |`),
     "",
-    o.stormIn === "job-a"
+    inJobA
       ? `Goal: storm p50 ≤ 2× quiet p50: ${ratio === null ? "–" : `${ratio.toFixed(2)}×`} → ${ratio === null ? "not measured" : ratio <= 2 ? "met" : "**missed**"}`
       : `Control (no job sees the storm): storm p50 / quiet p50 = ${ratio === null ? "–" : `${ratio.toFixed(2)}×`}, what the machine alone costs job B`,
   ].join("\n");
@@ -241,7 +242,7 @@ async function main(): Promise<number> {
   const storm = result["storm"] as { writeSeconds: number; replicatedSeconds: number | null } | undefined;
   process.stdout.write(
     `\nrtsync isolation, ${date.slice(0, 16)}Z, ${String(machine["cores"])} cores, rtsync ${String(machine["rtsyncCommit"])}, ${String(result["processes"] ?? "?")} rtsync processes; ` +
-      `storm of ${o.stormFiles.toLocaleString("en-US")} files ${o.stormIn === "job-a" ? "in job A" : "in a directory no job watches (the control)"}${storm ? ` written in ${storm.writeSeconds.toFixed(1)} s, on A's replica after ${storm.replicatedSeconds === null ? "–" : storm.replicatedSeconds.toFixed(1)} s` : ""}; ` +
+      `storm of ${o.stormFiles.toLocaleString("en-US")} files ${inJobA ? "in job A" : "in a directory no job watches (the control)"}${storm ? ` written in ${storm.writeSeconds.toFixed(1)} s, on A's replica after ${storm.replicatedSeconds === null ? "–" : storm.replicatedSeconds.toFixed(1)} s` : ""}; ` +
       `job B: a probe every ${o.intervalMs} ms, written → on B's replica\n\n${table}\n\nJSON: ${jsonPath}\n`,
   );
   return 0;

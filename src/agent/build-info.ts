@@ -1,5 +1,4 @@
-import { readFileSync } from "node:fs";
-import { readBuildRecord, type BuildRecord } from "../core/build-record.ts";
+import { readBuildRecord, readPackageVersion, type BuildRecord } from "../core/build-record.ts";
 
 // What `rtsync_build_info` says of the running rtsync: its version, the git commit it was built
 // from (the build's record, core/build-record.ts, which `rtsync --version` prints too), and Node's
@@ -12,16 +11,7 @@ export interface BuildInfo {
   readonly nodeVersion: string;
 }
 
-// package.json two levels up from this module (src/agent/, or the CLI bundle in dist/cli/).
-function packageVersion(): string {
-  try {
-    return (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version?: unknown }).version?.toString() ?? "unknown";
-  } catch {
-    return "unknown";
-  }
-}
-
 /** The version, revision (as the build recorded it, or "unknown") and Node version of this rtsync. */
 export function readBuildInfo(record: BuildRecord | undefined = readBuildRecord()): BuildInfo {
-  return { version: record?.version ?? packageVersion(), revision: record?.revision ?? "unknown", nodeVersion: process.version };
+  return { version: record?.version ?? readPackageVersion(), revision: record?.revision ?? "unknown", nodeVersion: process.version };
 }

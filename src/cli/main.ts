@@ -1,5 +1,5 @@
-import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
+import { readPackageVersion } from "../core/build-record.ts";
 import { messageOf, RtsyncError } from "../core/errors.ts";
 import { formatIssue } from "../manifest/issues.ts";
 import { ManifestError } from "../manifest/manifest-error.ts";
@@ -11,7 +11,7 @@ import { processOutput, type Output } from "./output.ts";
 // The command line: parses flags, lazy-loads the command, prints errors, picks the exit code.
 // Exit codes (contract): every error 1; diff 2 for drift; status 3 for unhealthy.
 
-const VERSION = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
+const VERSION = readPackageVersion();
 
 /**
  * Prints an error as one sentence (or, with --json, as a JSON document; `agent --json`: one JSON

@@ -19,3 +19,12 @@ export function readBuildRecord(file: URL = new URL("../build-info.json", import
     return undefined;
   }
 }
+
+/** The package's version from its package.json (two levels up: from src/core/, or from a bundle in dist/cli/ or dist/watcher/); "unknown" when it cannot be read. */
+export function readPackageVersion(file: URL = new URL("../../package.json", import.meta.url)): string {
+  try {
+    return (JSON.parse(readFileSync(file, "utf8")) as { version?: unknown }).version?.toString() ?? "unknown";
+  } catch {
+    return "unknown";
+  }
+}
