@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from "node:child_process";
-import { cpus, release } from "node:os";
+import { cpus, loadavg, release } from "node:os";
 import { lsyncdVersion } from "./peers/lsyncd.ts";
 
 // What a result file records about the machine and the code it measured.
@@ -10,7 +10,10 @@ function version(cmd: string, args: string[], pattern: RegExp): string | undefin
   return pattern.exec(`${r.stdout}${r.stderr}`)?.[1];
 }
 
-/** Cores, CPU, kernel, Node, rsync, inotifywait and lsyncd versions, and the checkout's commit. */
+/**
+ * Cores, CPU, kernel, Node, rsync, inotifywait and lsyncd versions, the checkout's commit, and the
+ * load averages (1, 5, 15 min) at the call (the end of a run): a run that shared the machine shows there.
+ */
 export function describeMachine(repo: string): Record<string, unknown> {
   let commit: string | undefined;
   try {
@@ -27,5 +30,6 @@ export function describeMachine(repo: string): Record<string, unknown> {
     inotifywait: version("inotifywait", ["--help"], /inotifywait\s+(\S+)/),
     lsyncd: lsyncdVersion(),
     rtsyncCommit: commit,
+    loadavg: loadavg().map((l) => Math.round(l * 100) / 100),
   };
 }

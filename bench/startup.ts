@@ -9,19 +9,23 @@
 // to that path (the initial full sync), then a probe file is written into the tree's last directory
 // at once, "probe" when it is on the replica (polled every ms).
 // Then "a new job added to a running node": rtsync applied with one job (--files-first 1,000 files),
-// then a manifest with a second job (--new-job-files 10,000) applied: apply start → the second
+// then a manifest with a second job (--new-job-files 10,000) given to it: the start → the second
 // job's initial sync done → its probe on the replica; compared with lsyncd's start at that size.
+// Three ways to give it (--new-job-via): `rtsync apply` of the new manifest (start: apply's
+// start); under `rtsync agent`, the manifest saved over the old one (temp file + rename, as an
+// editor does; start: the rename), which the agent notices by its file watch after 100 ms of
+// quiet; and the same save followed at once by SIGHUP (`systemctl reload rtsync-agent`).
 // A benchmark, not a test: nothing fails on a number. JSON (--json FILE) + a table on stdout.
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, rmSync, writeFileSync } from "node:fs";
-import { mkdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, rename, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
 import { onCleanup, runBenchMain, runCleanups, startBench } from "./cleanup.ts";
 import { logSize, startRsyncDaemon, type RsyncDaemon } from "./daemon.ts";
 import { describeMachine } from "./machine.ts";
-import { logSince, renderLsyncdNodeConfig, rtsyncNode, sessionsOf, startLsyncd, writeManifest, type WatchJob } from "./node.ts";
+import { logSince, renderLsyncdNodeConfig, renderNodeManifest, rtsyncNode, sessionsOf, startLsyncd, writeManifest, type WatchJob } from "./node.ts";
 import { median } from "./stats.ts";
 import { planTree, writeTree, type TreeLayout } from "./tree.ts";
 
@@ -32,20 +36,26 @@ const USAGE = `usage: npm run bench:startup -- [options]
   --tools rtsync,lsyncd       which to run
   --new-job-files 10000       the second job's tree in "a new job added to a running node" (0: skip it)
   --files-first 1000          the first job's tree there
+  --new-job-via apply,agent-edit,agent-hup
+                              how the second job is given: apply; the agent noticing the saved
+                              manifest; the agent told by SIGHUP right after the save
   --json FILE                 results (default bench/results/startup-<date>.json)`;
 
 type Tool = "rtsync" | "lsyncd";
+const VIAS = ["apply", "agent-edit", "agent-hup"] as const;
+type Via = (typeof VIAS)[number];
 interface Options {
   sizes: number[];
   runs: number;
   tools: Tool[];
   newJobFiles: number;
   filesFirst: number;
+  newJobVia: Via[];
   json: string | undefined;
 }
 
 function parseArgs(argv: readonly string[]): Options | string {
-  const o: Options = { sizes: [2000, 10_000, 100_000], runs: 3, tools: ["rtsync", "lsyncd"], newJobFiles: 10_000, filesFirst: 1000, json: undefined };
+  const o: Options = { sizes: [2000, 10_000, 100_000], runs: 3, tools: ["rtsync", "lsyncd"], newJobFiles: 10_000, filesFirst: 1000, newJobVia: [...VIAS], json: undefined };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i] as string;
     if (flag === "--help" || flag === "-h") return USAGE;
@@ -58,6 +68,13 @@ function parseArgs(argv: readonly string[]): Options | string {
       case "--tools": o.tools = v.split(",").filter((t): t is Tool => t === "rtsync" || t === "lsyncd"); break;
       case "--new-job-files": o.newJobFiles = Math.max(0, num(v) || 0); break;
       case "--files-first": o.filesFirst = Math.max(1, num(v) || 1); break;
+      case "--new-job-via": {
+        const vias = v.split(",");
+        const bad = vias.filter((x) => !(VIAS as readonly string[]).includes(x));
+        if (bad.length > 0 || vias.length === 0) return `--new-job-via: unknown ${bad.join(", ")} (known: ${VIAS.join(", ")})`;
+        o.newJobVia = vias as Via[];
+        break;
+      }
       case "--json": o.json = v; break;
       default: return `unknown option ${flag}\n${USAGE}`;
     }
@@ -71,6 +88,8 @@ const log = (line: string): void => void process.stderr.write(`[${((Date.now() -
 interface Timing {
   readonly what: "start" | "new-job";
   readonly tool: Tool;
+  /** how a new job was given (new-job only) */
+  readonly via?: Via;
   readonly files: number;
   readonly run: number;
   /** start command → the daemon logged the end of the initial sync, s */
@@ -218,7 +237,65 @@ async function benchSize(root: string, files: number, o: Options, out: Timing[])
   }
 }
 
-// A node running one job; a manifest with a second job applied: apply start → the second job synced → its probe.
+interface NewJobSetup {
+  readonly base: string;
+  readonly daemon: RsyncDaemon;
+  readonly first: Tree;
+  readonly second: Tree;
+  readonly files: number;
+}
+
+// A node running one job (applied, or under the agent); then a manifest with a second job given
+// `via` apply or the agent: the start → the second job synced → its probe.
+async function newJobOnce(s: NewJobSetup, via: Via, r: number, probe: string): Promise<Timing> {
+  const tag = `${via}-${r}`;
+  const stateDir = join(s.base, `state-${tag}`);
+  const manifestPath = join(s.base, `rtsync-${tag}.yaml`);
+  const jobFirst: WatchJob = { name: "first", source: s.first.source, modulePath: s.first.modulePath };
+  const jobSecond: WatchJob = { name: "second", source: s.second.source, modulePath: s.second.modulePath };
+  const manifest = (jobs: WatchJob[]) => ({ stateDir, passwordFile: s.daemon.passwordFile, port: s.daemon.port, jobs });
+  const node = rtsyncNode(manifestPath, stateDir);
+  try {
+    await writeManifest(manifestPath, manifest([jobFirst]));
+    const offset0 = await logSize(s.daemon.logPath);
+    if (via === "apply") {
+      const a = await node.apply();
+      if (a.code !== 0) throw new Error(`apply of the first job exited ${a.code}: ${a.output.trim().split("\n").slice(-2).join(" / ")}`);
+    } else {
+      await node.startAgent();
+    }
+    const t1 = performance.now();
+    await syncThenProbe(s.daemon, offset0, s.first.modulePath, t1, { source: join(s.first.source, "warm"), replica: join(s.first.replica, "warm") }, 60_000);
+    rmSync(join(s.first.source, "warm"), { force: true });
+    await sleep(3000); // the node at rest before the second job comes
+    log(`new job via ${via}, run ${r}: a node running 1 job, then a manifest with a second (${s.files.toLocaleString("en-US")} files)`);
+    const offset = await logSize(s.daemon.logPath);
+    let commandSec: number | undefined;
+    let applying: Promise<{ code: number }> = Promise.resolve({ code: 0 });
+    let t0: number;
+    if (via === "apply") {
+      await writeManifest(manifestPath, manifest([jobFirst, jobSecond]));
+      t0 = performance.now();
+      applying = node.apply().then((x) => {
+        commandSec = (performance.now() - t0) / 1000;
+        return x;
+      });
+    } else {
+      await writeFile(`${manifestPath}.new`, renderNodeManifest(manifest([jobFirst, jobSecond])));
+      t0 = performance.now();
+      await rename(`${manifestPath}.new`, manifestPath);
+      if (via === "agent-hup") process.kill(node.agentPid(), "SIGHUP");
+    }
+    const times = await syncThenProbe(s.daemon, offset, s.second.modulePath, t0, probePaths(s.second, probe), 120_000 + s.files / 2);
+    const b = await applying;
+    const t: Timing = { what: "new-job", tool: "rtsync", via, files: s.files, run: r, ...times, ...(commandSec === undefined ? {} : { commandSec }), ...(b.code !== 0 ? { error: `apply exited ${b.code}` } : {}) };
+    log(`  synced ${t.syncedSec?.toFixed(3) ?? "–"} s, probe ${t.probeSec?.toFixed(3) ?? "–"} s`);
+    return t;
+  } finally {
+    await node.stop();
+  }
+}
+
 async function benchNewJob(root: string, o: Options, out: Timing[]): Promise<void> {
   const base = join(root, "new-job");
   log(`new job: building a ${o.filesFirst.toLocaleString("en-US")}-file and a ${o.newJobFiles.toLocaleString("en-US")}-file tree…`);
@@ -227,45 +304,21 @@ async function benchNewJob(root: string, o: Options, out: Timing[]): Promise<voi
   await mkdir(join(base, "daemon"), { recursive: true });
   const daemon = await startRsyncDaemon(join(base, "daemon"), join(base, "replica"));
   const unregister = onCleanup(() => daemon.stop());
+  const setup: NewJobSetup = { base, daemon, first, second, files: o.newJobFiles };
   const probes: string[] = [];
   try {
     for (let r = 1; r <= o.runs; r++) {
-      const tag = `new-${r}`;
-      probes.push(`probe-${tag}`);
-      await reset(first, []);
-      await reset(second, probes);
-      const stateDir = join(base, `state-${tag}`);
-      const manifestPath = join(base, `rtsync-${tag}.yaml`);
-      const jobFirst: WatchJob = { name: "first", source: first.source, modulePath: first.modulePath };
-      const jobSecond: WatchJob = { name: "second", source: second.source, modulePath: second.modulePath };
-      const node = rtsyncNode(manifestPath, stateDir);
-      try {
-        await writeManifest(manifestPath, { stateDir, passwordFile: daemon.passwordFile, port: daemon.port, jobs: [jobFirst] });
-        const offset0 = await logSize(daemon.logPath);
-        const a = await node.apply();
-        if (a.code !== 0) throw new Error(`apply of the first job exited ${a.code}: ${a.output.trim().split("\n").slice(-2).join(" / ")}`);
-        const t1 = performance.now();
-        await syncThenProbe(daemon, offset0, first.modulePath, t1, { source: join(first.source, "warm"), replica: join(first.replica, "warm") }, 60_000);
-        rmSync(join(first.source, "warm"), { force: true });
-        await sleep(3000); // the node at rest before the second job comes
-        log(`new job, run ${r}/${o.runs}: a node running 1 job; apply of a manifest with a second (${o.newJobFiles.toLocaleString("en-US")} files)`);
-        await writeManifest(manifestPath, { stateDir, passwordFile: daemon.passwordFile, port: daemon.port, jobs: [jobFirst, jobSecond] });
-        const offset = await logSize(daemon.logPath);
-        const t0 = performance.now();
-        let commandSec: number | undefined;
-        const applying = node.apply().then((x) => {
-          commandSec = (performance.now() - t0) / 1000;
-          return x;
-        });
-        const times = await syncThenProbe(daemon, offset, second.modulePath, t0, probePaths(second, `probe-${tag}`), 120_000 + o.newJobFiles / 2);
-        const b = await applying;
-        const t: Timing = { what: "new-job", tool: "rtsync", files: o.newJobFiles, run: r, ...times, ...(commandSec === undefined ? {} : { commandSec }), ...(b.code !== 0 ? { error: `apply exited ${b.code}` } : {}) };
-        log(`  synced ${t.syncedSec?.toFixed(3) ?? "–"} s, probe ${t.probeSec?.toFixed(3) ?? "–"} s`);
-        out.push(t);
-      } catch (e) {
-        out.push({ what: "new-job", tool: "rtsync", files: o.newJobFiles, run: r, syncedSec: null, probeSec: null, error: e instanceof Error ? e.message : String(e) });
-      } finally {
-        await node.stop();
+      const shift = (r - 1) % o.newJobVia.length;
+      for (const via of [...o.newJobVia.slice(shift), ...o.newJobVia.slice(0, shift)]) {
+        const probe = `probe-new-${via}-${r}`;
+        probes.push(probe);
+        await reset(first, []);
+        await reset(second, probes);
+        try {
+          out.push(await newJobOnce(setup, via, r, probe));
+        } catch (e) {
+          out.push({ what: "new-job", tool: "rtsync", via, files: o.newJobFiles, run: r, syncedSec: null, probeSec: null, error: e instanceof Error ? e.message : String(e) });
+        }
       }
     }
   } finally {
@@ -285,13 +338,14 @@ function renderTable(timings: readonly Timing[], o: Options): string {
     `| what | files | tool | runs | start → initial sync done (s) | start → probe on replica (s) | start command returned (s) |`,
     "|---|---|---|---|---|---|---|",
   ];
-  const rows: Array<[Timing["what"], number, Tool]> = [];
-  for (const size of o.sizes) for (const tool of o.tools) rows.push(["start", size, tool]);
-  if (o.newJobFiles > 0) rows.push(["new-job", o.newJobFiles, "rtsync"]);
-  for (const [what, files, tool] of rows) {
-    const xs = timings.filter((t) => t.what === what && t.files === files && t.tool === tool);
+  const rows: Array<[Timing["what"], number, Tool, Via | undefined]> = [];
+  for (const size of o.sizes) for (const tool of o.tools) rows.push(["start", size, tool, undefined]);
+  if (o.newJobFiles > 0) for (const via of o.newJobVia) rows.push(["new-job", o.newJobFiles, "rtsync", via]);
+  const labels: Record<Via, string> = { apply: "apply", "agent-edit": "agent: manifest saved", "agent-hup": "agent: saved + SIGHUP" };
+  for (const [what, files, tool, via] of rows) {
+    const xs = timings.filter((t) => t.what === what && t.files === files && t.tool === tool && t.via === via);
     if (xs.length === 0) continue;
-    const label = what === "start" ? "start" : "new job on a running node (apply)";
+    const label = via === undefined ? "start" : `new job on a running node (${labels[via]})`;
     lines.push(`| ${label} | ${files.toLocaleString("en-US")} | ${tool} | ${xs.length} | ${med(xs, (t) => t.syncedSec)} | ${med(xs, (t) => t.probeSec)} | ${tool === "rtsync" ? med(xs, (t) => t.commandSec) : "–"} |`);
   }
   return lines.join("\n");
