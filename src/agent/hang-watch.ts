@@ -1,5 +1,6 @@
 import { isHostRecord } from "../resources/watcher/host.ts";
 import { DEFAULT_WRITE_RETRY } from "../core/retrying-writer.ts";
+import { messageOf } from "../core/errors.ts";
 import { readDaemonGreeting } from "../resources/daemon/greeting.ts";
 import type { Host } from "../resources/host.ts";
 import { unlink, utimes, writeFile } from "node:fs/promises";
@@ -44,6 +45,22 @@ export function stepSilence(since: number | undefined, greeted: boolean, now: nu
   return greeted ? undefined : (since ?? now);
 }
 
+/**
+ * Passes each problem on once: `say(key, message)` calls `onSay` when the message differs from the
+ * last one said for `key`; `say(key, undefined)` says the problem is gone (the next one is new).
+ */
+export function sayOnce(onSay: (message: string) => void): (key: string, message: string | undefined) => void {
+  const said = new Map<string, string>();
+  return (key, message) => {
+    if (message === undefined) {
+      said.delete(key);
+      return;
+    }
+    if (said.get(key) !== message) onSay(message);
+    said.set(key, message);
+  };
+}
+
 export interface Replaced {
   /** `watcher:NAME` or `daemon:NAME`. */
   readonly id: string;
@@ -67,6 +84,8 @@ export function startHangWatch(
     readonly paused: () => boolean;
     readonly onReplaced: (r: Replaced) => void;
     readonly onUnwritable?: (id: string, message: string) => void;
+    /** A state document that cannot be read (the message names the file): said once per problem. */
+    readonly onUnreadable?: (message: string) => void;
   },
 ): HangWatch {
   let scope: HangScope | undefined;
@@ -92,14 +111,28 @@ export function startHangWatch(
     }
   };
 
-  // The inventory, read again only when its file changed (an idle agent checks every second).
+  // A document that cannot be read counts as "nothing to judge": this code kills processes, and it
+  // must not kill on what it cannot read. But it says so, once per problem.
+  const say = sayOnce((message) => options.onUnreadable?.(message));
+  const readOrSay = async <T>(key: string, read: () => Promise<T>): Promise<T | undefined> => {
+    try {
+      const value = await read();
+      say(key, undefined);
+      return value;
+    } catch (e) {
+      say(key, messageOf(e));
+      return undefined;
+    }
+  };
+
+  // The inventory, read again only when its file changed (it is looked at every check).
   let inventory: Inventory | undefined;
   let inventoryStamp = "";
   const readInventoryIfChanged = async (stateDir: string): Promise<Inventory | undefined> => {
     const st = statSync(stateLayout.inventory(stateDir), { throwIfNoEntry: false });
     const stamp = st ? `${stateDir}:${st.ino}:${st.mtimeMs}:${st.size}` : "none";
     if (stamp !== inventoryStamp || inventory === undefined) {
-      inventory = await readInventory(stateDir).catch(() => undefined);
+      inventory = await readOrSay("inventory", () => readInventory(stateDir));
       inventoryStamp = stamp;
     }
     return inventory;
@@ -112,7 +145,7 @@ export function startHangWatch(
     const st = statSync(hostFiles.status(stateLayout.hostDir(stateDir)), { throwIfNoEntry: false });
     const stamp = st ? `${stateDir}:${st.ino}:${st.mtimeMs}:${st.size}` : "none";
     if (stamp !== hostDocStamp) {
-      hostPid = (await readHostStatus(stateDir).catch(() => undefined))?.pid;
+      hostPid = (await readOrSay("host", () => readHostStatus(stateDir)))?.pid;
       hostDocStamp = stamp;
     }
     return hostPid === undefined ? undefined : { pid: hostPid, heartbeatAt: readHostHeartbeat(stateDir) ?? null };
@@ -129,7 +162,7 @@ export function startHangWatch(
       const record = inventory.watchers[w.name];
       if (record === undefined || (record.owner ?? "") !== s.owner || record.pid <= 0 || record.stoppedAt !== undefined || killed.has(record.pid)) continue;
       const hosted = isHostRecord(record);
-      const report = hosted ? await (hostReport ??= readHostBeat(s.stateDir)) : await readWatcherStatus(w.dir).catch(() => undefined);
+      const report = hosted ? await (hostReport ??= readHostBeat(s.stateDir)) : await readOrSay(`watcher:${w.name}`, () => readWatcherStatus(w.dir));
       // Where the heartbeat goes: the host's heartbeat file, a watcher's own directory.
       const dir = hosted ? hostFiles.heartbeat(stateLayout.hostDir(s.stateDir)) : w.dir;
       // The document of an earlier watcher (a new one has not written its first yet) says nothing of this one.

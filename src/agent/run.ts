@@ -146,7 +146,8 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
 
   // What crash-loops: processes the agent keeps starting again (decide.ts), and jobs the watch
   // host keeps restarting in place (its status.json: a job that fails inside the host never dies
-  // as a process, so the agent would not see it).
+  // as a process, so the agent would not see it). An unreadable host status counts as none here:
+  // the hang watch logs it, and the host writes it again on its next heartbeat.
   const allCrashLoops = async (now: number): Promise<Array<{ id: string; deaths: number; nextRestartAt: string | null }>> => {
     const own = crashLooping(state, now, policy).map((c) => ({ id: c.id, deaths: c.deaths, nextRestartAt: c.nextRestartAt === undefined ? null : iso(c.nextRestartAt) }));
     const stateDir = lastGood?.resolved.stateDir;
@@ -436,6 +437,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     paused: () => reconciling || state.phase !== "idle",
     onReplaced: (r) => log.warn({ resource: r.id, pid: r.pid, since: r.since }, `${r.id} not responding since ${r.since} (${r.id.startsWith("daemon:") ? "no greeting" : "no heartbeat"} for ${Math.round(r.silentMs / 1000)} s); replacing it: SIGKILL to pid ${r.pid}`),
     onUnwritable: (id, message) => log.error({ resource: id }, `${id}: ${message}`),
+    onUnreadable: (message) => log.error(`liveness check: ${message}; not judged until it can be read`),
   });
   const fileWatch = startFileWatch(() => {
     void readFingerprint(watched).then((fp) => {

@@ -70,7 +70,7 @@ export type HostStatus = z.infer<typeof HostStatusSchema>;
 const STATUS: DocumentKind<HostStatus> = {
   what: "a watch host status document",
   schema: HostStatusSchema,
-  fix: "remove it; the watch host writes it again within a second",
+  fix: "a running watch host writes it again within 2 s; if it does not, none runs: remove it and run rtsync apply",
 };
 
 export const emptyHostJobs = (): HostJobs => ({ version: 1, jobs: {} });

@@ -1,5 +1,5 @@
 import { execa } from "execa";
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { sampleKey, startAgentProcess, waitForHealth, type AgentProcess } from "../helpers/agent.ts";
 import { createFixture, freePort, loopbackManifest, type ManifestFixture } from "../helpers/manifest-fixture.ts";
@@ -162,5 +162,27 @@ describe("liveness under rtsync agent", () => {
     // The watcher's write retries back off up to 30 s; its next write carries a fresh heartbeat.
     await waitForHealth(agent, 200, 45_000);
     expect(await watcherPid()).toBe(pid);
+  });
+  test("a watch host status document that cannot be read is logged, and nothing is replaced on it", async () => {
+    const pid = await watcherPid();
+    if (pid === undefined) throw new Error("no watcher");
+    const doc = `${f.stateDir}/host/status.json`;
+    const saved = await readFile(doc);
+    const from = agent.lines.length;
+    await writeFile(doc, "{ not json");
+    // Immutable: the host would write it again on its next heartbeat.
+    await execa("chattr", ["+i", doc]);
+    try {
+      // The hang watch looks every 10 s.
+      const line = await agent.waitForLine((l) => l.msg.startsWith("liveness check: "), 25_000, from);
+      expect(line.level).toBe("error");
+      expect(line.msg).toContain(doc);
+      expect(line.msg).toMatch(/; not judged until it can be read$/);
+      expect(await watcherPid()).toBe(pid);
+      expect(await processRunning(pid, ["__host"])).toBe(true);
+    } finally {
+      await execa("chattr", ["-i", doc]);
+      await writeFile(doc, saved);
+    }
   });
 });

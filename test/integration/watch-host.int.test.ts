@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { execa } from "execa";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { buildChildEnv } from "../../src/resources/process/markers.ts";
@@ -226,5 +226,18 @@ describe("the watch host", () => {
     expect(after.length).toBeGreaterThan(0);
     expect(after.some((r) => r.type === "run" && r.kind === "full" && r.reason === `handed over from pid ${alone[0]}`)).toBe(true);
     for (const r of after) if (r.type === "run") expect(Date.parse(r.at) - r.durationMs).toBeGreaterThanOrEqual(stoppedAt);
+  });
+  test("the host's status document written over or removed is written again by the host within a few seconds", async () => {
+    await apply(["a", "b"]);
+    const pid = await hostPid();
+    const doc = `${f.stateDir}/host/status.json`;
+    const written = async () => ((await readHostStatus(f.stateDir).catch(() => undefined))?.pid === pid ? true : "not written again yet");
+    await writeFile(doc, "{ not json");
+    await waitFor(written, 10_000);
+    expect(Object.keys((await readHostStatus(f.stateDir))?.jobs ?? {}).sort()).toEqual(["a", "b"]);
+    await rm(doc);
+    await waitFor(written, 10_000);
+    expect(await hostPid()).toBe(pid);
+    await roundTrip("a", "after-status.txt");
   });
 });

@@ -29,7 +29,8 @@ import { jobKey, planHostJobs } from "./plan.ts";
 // again, and every job's restart full sync covers the gap).
 //
 // Liveness: one heartbeat for all its jobs, the modification time of host/heartbeat, set every
-// 2 s (heartbeat.ts); status.json is written when a job changes.
+// 2 s (heartbeat.ts); status.json is written when a job changes, and again on the next beat when
+// anyone else removed it or wrote over it.
 // Signals: SIGTERM/SIGINT/SIGHUP stop every job (each flushes what it has pending) and exit;
 // SIGUSR1 reads jobs.json again (it is also looked at every 2 s); SIGUSR2 runs a full sync on each
 // job that has a full-sync-request.json (every job when none has one). With no job left, it exits.
@@ -50,6 +51,12 @@ const DEFAULT_RESTART: Backoff = { initialMs: 1000, maxMs: 30_000 };
 const EMPTY_GRACE_MS = 10_000;
 /** A job that ran this long without failing starts its next failure's backoff from the beginning. */
 const STABLE_AFTER_MS = 60_000;
+
+/** A file's identity and version as stat sees it ("none" when missing). */
+function fileStamp(file: string): string {
+  const st = statSync(file, { throwIfNoEntry: false });
+  return st === undefined ? "none" : `${st.ino}:${st.mtimeMs}:${st.size}`;
+}
 
 interface Slot {
   readonly name: string;
@@ -158,7 +165,16 @@ export async function runWatchHost(stateDir: string, options: RunHostOptions = {
       ]),
     ),
   });
-  const writer = startRetryingWriter((doc: HostStatus) => writeHostStatus(hostDir, doc), { delayMs: 100 });
+  // What it last wrote, by inode, time and size: a status document removed or written over by
+  // anyone else is written again on the next heartbeat (apply and the agent find the host by it).
+  let statusStamp = "";
+  const writer = startRetryingWriter(
+    async (doc: HostStatus) => {
+      await writeHostStatus(hostDir, doc);
+      statusStamp = fileStamp(hostFiles.status(hostDir));
+    },
+    { delayMs: 100 },
+  );
   const publish = (): void => writer.update(statusDoc());
   const setState = (slot: Slot, state: HostJobState): void => {
     slot.state = state;
@@ -271,10 +287,7 @@ export async function runWatchHost(stateDir: string, options: RunHostOptions = {
   let hadJobs = false;
   const bootedAt = Date.now();
   let jobsStamp = "";
-  const stampOf = (): string => {
-    const st = statSync(hostFiles.jobs(hostDir), { throwIfNoEntry: false });
-    return st === undefined ? "none" : `${st.ino}:${st.mtimeMs}:${st.size}`;
-  };
+  const stampOf = (): string => fileStamp(hostFiles.jobs(hostDir));
   const reload = (): Promise<void> =>
     (reloading = reloading.then(async () => {
       if (stopping) return;
@@ -340,6 +353,7 @@ export async function runWatchHost(stateDir: string, options: RunHostOptions = {
   const reloadEveryMs = options.reloadEveryMs ?? HOST_HEARTBEAT_EVERY_MS;
   let lastLook = Date.now();
   onBeat = () => {
+    if (statusStamp !== "" && fileStamp(hostFiles.status(hostDir)) !== statusStamp) publish();
     if (Date.now() - lastLook < reloadEveryMs) return;
     lastLook = Date.now();
     if (stampOf() !== jobsStamp || (!hadJobs && slots.size === 0)) void reload();
