@@ -1,4 +1,5 @@
 import { isHostRecord } from "../resources/watcher/host.ts";
+import { fileStamp } from "../core/file-stamp.ts";
 import { DEFAULT_WRITE_RETRY } from "../core/retrying-writer.ts";
 import { messageOf } from "../core/errors.ts";
 import { readDaemonGreeting } from "../resources/daemon/greeting.ts";
@@ -129,8 +130,7 @@ export function startHangWatch(
   let inventory: Inventory | undefined;
   let inventoryStamp = "";
   const readInventoryIfChanged = async (stateDir: string): Promise<Inventory | undefined> => {
-    const st = statSync(stateLayout.inventory(stateDir), { throwIfNoEntry: false });
-    const stamp = st ? `${stateDir}:${st.ino}:${st.mtimeMs}:${st.size}` : "none";
+    const stamp = `${stateDir}:${fileStamp(stateLayout.inventory(stateDir))}`;
     if (stamp !== inventoryStamp || inventory === undefined) {
       inventory = await readOrSay("inventory", () => readInventory(stateDir));
       inventoryStamp = stamp;
@@ -142,8 +142,7 @@ export function startHangWatch(
   let hostDocStamp = "";
   let hostPid: number | undefined;
   const readHostBeat = async (stateDir: string): Promise<{ pid: number; heartbeatAt: string | null } | undefined> => {
-    const st = statSync(hostFiles.status(stateLayout.hostDir(stateDir)), { throwIfNoEntry: false });
-    const stamp = st ? `${stateDir}:${st.ino}:${st.mtimeMs}:${st.size}` : "none";
+    const stamp = `${stateDir}:${fileStamp(hostFiles.status(stateLayout.hostDir(stateDir)))}`;
     if (stamp !== hostDocStamp) {
       hostPid = (await readOrSay("host", () => readHostStatus(stateDir)))?.pid;
       hostDocStamp = stamp;

@@ -1,4 +1,5 @@
 import { isHostRecord } from "../resources/watcher/host.ts";
+import { fileStamp } from "../core/file-stamp.ts";
 import { statSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import type { Host } from "../resources/host.ts";
@@ -67,8 +68,7 @@ export function startProcessPoll(host: Host, options: { readonly intervalMs?: nu
   const poll = async (): Promise<void> => {
     const s = scope;
     if (s === undefined || options.paused()) return;
-    const st = statSync(stateLayout.inventory(s.stateDir), { throwIfNoEntry: false });
-    const stamp = st ? `${st.ino}:${st.mtimeMs}:${st.size}` : "none";
+    const stamp = fileStamp(stateLayout.inventory(s.stateDir));
     if (stamp !== inventoryStamp || inventory === undefined || s !== currentScope) {
       inventory = await readInventory(s.stateDir).catch(() => undefined);
       inventoryStamp = stamp;

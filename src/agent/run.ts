@@ -1,4 +1,6 @@
 import { join } from "node:path";
+import { fileStamp } from "../core/file-stamp.ts";
+import { stateLayout } from "../state/layout.ts";
 import { messageOf, RtsyncError } from "../core/errors.ts";
 import { redactUrl } from "../core/redact-url.ts";
 import { startRetryingWriter } from "../core/retrying-writer.ts";
@@ -142,7 +144,13 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     });
   const stateDirMark = startStateDirMark();
   const statusWriter = documentWriter("the agent's status", writeAgentStatus);
-  const revisionWriter = documentWriter("the applied revision", writeAppliedRevision);
+  // What the agent last wrote as its applied revision: a record removed or written over by anyone
+  // else is written again at the next reconcile (`rtsync status` reads it to tell what runs).
+  let revisionStamp = "";
+  const revisionWriter = documentWriter("the applied revision", async (stateDir: string, doc: AppliedRevision) => {
+    await writeAppliedRevision(stateDir, doc);
+    revisionStamp = fileStamp(stateLayout.agentRevision(stateDir));
+  });
 
   // What crash-loops: processes the agent keeps starting again (decide.ts), and jobs the watch
   // host keeps restarting in place (its status.json: a job that fails inside the host never dies
@@ -300,7 +308,12 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
       log.info({ revision: rev.revision, manifest: file, reasons }, `applying manifest revision ${rev.revision.slice(0, 12)} for node ${o.node}`);
       for (const w of rev.warnings) log.warn({ revision: rev.revision }, formatIssue(w));
     }
-    if (applied === undefined && lastGood === undefined) applied = await readAppliedRevision(rev.resolved.stateDir).catch(() => undefined);
+    if (applied === undefined && lastGood === undefined) {
+      applied = await readAppliedRevision(rev.resolved.stateDir).catch((e: unknown) => {
+        log.warn(`${messageOf(e)}; the agent writes it again after this reconcile`);
+        return undefined;
+      });
+    }
     lastGood = rev;
     watched = [...(o.source.kind === "file" ? [file] : []), ...rev.passwordFiles];
     fileWatch.update(watched);
@@ -322,7 +335,8 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
 
   const recordApplied = async (rev: Revision, outcome: ReconcileOutcome): Promise<void> => {
     const result = outcome.outOfSync.length === 0 ? "converged" : "failed";
-    if (applied?.revision === rev.revision && applied.result === result && applied.node === o.node && applied.text !== undefined) return;
+    const same = applied?.revision === rev.revision && applied.result === result && applied.node === o.node && applied.text !== undefined;
+    if (same && fileStamp(stateLayout.agentRevision(rev.resolved.stateDir)) === revisionStamp) return;
     const now = iso(Date.now());
     applied = {
       version: 1,

@@ -4,6 +4,7 @@ import { readFile, realpath } from "node:fs/promises";
 import { homedir } from "node:os";
 import { resolve } from "node:path";
 import { parseDocument as parseYamlDocument } from "yaml";
+import { messageOf } from "../core/errors.ts";
 import { readTrustProblem } from "../core/owner-trust.ts";
 import { formatIssue } from "../manifest/issues.ts";
 import { ManifestError } from "../manifest/manifest-error.ts";
@@ -46,12 +47,22 @@ async function loadApplied(rev: AppliedRevision & { readonly text: string }, opt
   return { manifest: parsed.manifest, warnings: parsed.warnings, text: rev.text, ...(policy ? { policy } : {}), resolved };
 }
 
-// The record the agent wrote in stateDir, when stateDir is root's and the record has its text.
-async function readRecord(stateDir: string): Promise<(AppliedRevision & { readonly text: string }) | undefined> {
-  if ((await readTrustProblem(stateDir)) !== undefined) return undefined;
-  const rev = await readAppliedRevision(stateDir).catch(() => undefined);
-  return rev?.text === undefined ? undefined : { ...rev, text: rev.text };
+type AgentRecord = AppliedRevision & { readonly text: string };
+
+// The record the agent wrote in stateDir, when stateDir is root's and the record has its text;
+// or why it cannot be read.
+async function readRecordOrProblem(stateDir: string): Promise<{ readonly rev?: AgentRecord; readonly problem?: string }> {
+  if ((await readTrustProblem(stateDir)) !== undefined) return {};
+  try {
+    const rev = await readAppliedRevision(stateDir);
+    return rev?.text === undefined ? {} : { rev: { ...rev, text: rev.text } };
+  } catch (e) {
+    return { problem: messageOf(e) };
+  }
 }
+
+// Where only a readable record helps (the file is invalid or missing): one that cannot be read is as none.
+const readRecord = async (stateDir: string): Promise<AgentRecord | undefined> => (await readRecordOrProblem(stateDir)).rev;
 
 // Whether the agent that writes in stateDir runs now.
 async function agentRuns(host: Host, stateDir: string): Promise<boolean> {
@@ -102,7 +113,8 @@ export async function loadStatusSource(file: string, opts: Pick<CommonOptions, "
   }
   // A running agent applied another text for this node: the file is stale (an old copy, or an edit not taken in yet).
   const { stateDir, node } = loaded.resolved;
-  const rev = await readRecord(stateDir);
+  const { rev, problem } = await readRecordOrProblem(stateDir);
+  if (problem !== undefined && (await agentRuns(host, stateDir))) return { loaded, notes: [`cannot tell what the agent runs: ${problem}`] };
   if (rev === undefined || rev.node !== node || sha256(rev.text) === sha256(loaded.text) || !(await agentRuns(host, stateDir))) return { loaded, notes: [] };
   const applied = await loadApplied(rev, { ...opts, node: nodeName(opts) });
   if (applied === undefined) return { loaded, notes: [] };

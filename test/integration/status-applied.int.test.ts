@@ -1,8 +1,10 @@
+import { execa } from "execa";
 import { readFile, writeFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { startAgentProcess, waitForHealth, type AgentProcess } from "../helpers/agent.ts";
 import { rtsync } from "../helpers/cli.ts";
 import { makeGitRemote, type GitRemote } from "../helpers/git-remote.ts";
+import { waitFor } from "../helpers/temp-tree.ts";
 import { createFixture, freePort, loopbackManifest, makeTempDir, type ManifestFixture } from "../helpers/manifest-fixture.ts";
 import { rm } from "node:fs/promises";
 
@@ -87,6 +89,31 @@ describe("status reads what the agent applied", () => {
     expect(doc.manifestProblems).toEqual([expect.stringMatching(new RegExp(`^${file} is invalid \\(1 error\\) \\(${file}:\\d+:\\d+: .*\\); showing what the agent applied: revision [0-9a-f]{12} of ${file}, applied at `))]);
     expect(doc.daemons).toMatchObject([{ running: true }]);
     await writeFile(file, good);
+    await f.adopt(file);
+  });
+  test("the agent's record of what it applied damaged: status cannot tell what runs (exit 3); the agent writes the record again", async () => {
+    if (agent) await agent.stop();
+    agent = undefined;
+    const file = await f.writeManifest(loopbackManifest(f, { port }), "own.yaml");
+    agent = await startAgentProcess([file, "--interval", "2s"], { DEMO_PW: PW });
+    await waitForHealth(agent, 200);
+    const record = `${f.stateDir}/agent/revision.json`;
+    const revision = (JSON.parse(await readFile(record, "utf8")) as { revision: string }).revision;
+    await writeFile(record, "{ not json");
+    // Immutable while status looks: the agent would write it again at its next reconcile.
+    await execa("chattr", ["+i", record]);
+    try {
+      const r = await rtsync(["status", file, "--json"], { env });
+      expect(r.exitCode, r.all).toBe(3);
+      const doc = JSON.parse(r.stdout) as { manifestProblems: string[] };
+      expect(doc.manifestProblems).toEqual([`cannot tell what the agent runs: ${record} is not an rtsync applied-revision record (it is not valid JSON: Expected property name or '}' in JSON at position 2); the agent writes it again after its next reconcile; remove it if no agent runs`]);
+    } finally {
+      await execa("chattr", ["-i", record]);
+    }
+    // Its next reconcile (every 2 s) finds the record is not what it wrote.
+    await waitFor(async () => (await readFile(record, "utf8").then((t) => (JSON.parse(t) as { revision: string }).revision === revision).catch(() => false)) || "not written again yet", 20_000);
+    const again = await rtsync(["status", file], { env });
+    expect(again.exitCode, again.all).toBe(0);
     await f.adopt(file);
   });
 });

@@ -1,9 +1,10 @@
 import { AsyncLocalStorage } from "node:async_hooks";
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import { backoffDelay, type Backoff } from "../../core/backoff.ts";
 import { messageOf } from "../../core/errors.ts";
+import { fileStamp } from "../../core/file-stamp.ts";
 import { startRetryingWriter } from "../../core/retrying-writer.ts";
 import { readHostJobs, readHostStatus, writeHostStatus, type HostJob, type HostJobState, type HostStatus } from "../../state/host-jobs.ts";
 import { hostFiles, stateLayout, watchFiles } from "../../state/layout.ts";
@@ -51,12 +52,6 @@ const DEFAULT_RESTART: Backoff = { initialMs: 1000, maxMs: 30_000 };
 const EMPTY_GRACE_MS = 10_000;
 /** A job that ran this long without failing starts its next failure's backoff from the beginning. */
 const STABLE_AFTER_MS = 60_000;
-
-/** A file's identity and version as stat sees it ("none" when missing). */
-function fileStamp(file: string): string {
-  const st = statSync(file, { throwIfNoEntry: false });
-  return st === undefined ? "none" : `${st.ino}:${st.mtimeMs}:${st.size}`;
-}
 
 interface Slot {
   readonly name: string;
