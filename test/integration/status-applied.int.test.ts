@@ -74,15 +74,21 @@ describe("status reads what the agent applied", () => {
     await writeFile(checkoutFile, good);
   });
 
-  test("a manifest file made invalid while the agent runs it: status shows the last good one, exit 3", async () => {
+  // An agent (the only one) on a manifest file of its own, reconciling every 2 s.
+  const agentOnOwnFile = async (): Promise<{ file: string; running: AgentProcess }> => {
     if (agent) await agent.stop();
     agent = undefined;
     const file = await f.writeManifest(loopbackManifest(f, { port }), "own.yaml");
-    agent = await startAgentProcess([file, "--interval", "2s"], { DEMO_PW: PW });
-    await waitForHealth(agent, 200);
+    const running = (agent = await startAgentProcess([file, "--interval", "2s"], { DEMO_PW: PW }));
+    await waitForHealth(running, 200);
+    return { file, running };
+  };
+
+  test("a manifest file made invalid while the agent runs it: status shows the last good one, exit 3", async () => {
+    const { file, running } = await agentOnOwnFile();
     const good = await readFile(file, "utf8");
     await writeFile(file, `${good}oops: [\n`);
-    await agent.waitForLine((l) => l.msg.startsWith("refused manifest revision"), 30_000);
+    await running.waitForLine((l) => l.msg.startsWith("refused manifest revision"), 30_000);
     const r = await rtsync(["status", file, "--json"], { env });
     expect(r.exitCode, r.all).toBe(3);
     const doc = JSON.parse(r.stdout) as { manifestProblems: string[]; daemons: Array<{ running: boolean }> };
@@ -91,12 +97,9 @@ describe("status reads what the agent applied", () => {
     await writeFile(file, good);
     await f.adopt(file);
   });
+
   test("the agent's record of what it applied damaged: status cannot tell what runs (exit 3); the agent writes the record again", async () => {
-    if (agent) await agent.stop();
-    agent = undefined;
-    const file = await f.writeManifest(loopbackManifest(f, { port }), "own.yaml");
-    agent = await startAgentProcess([file, "--interval", "2s"], { DEMO_PW: PW });
-    await waitForHealth(agent, 200);
+    const { file } = await agentOnOwnFile();
     const record = `${f.stateDir}/agent/revision.json`;
     const revision = (JSON.parse(await readFile(record, "utf8")) as { revision: string }).revision;
     await writeFile(record, "{ not json");
