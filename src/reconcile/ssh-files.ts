@@ -11,8 +11,6 @@ import { RRSYNC_PATH } from "../resources/authorized-keys/index.ts";
 // file exists; rrsync is installed where a receiver runs. Only observes: the key is never opened,
 // its contents never read.
 
-const RRSYNC = RRSYNC_PATH;
-
 /** Why the key at `path` is unfit, or undefined. Reads its metadata only. */
 export async function readIdentityFileProblem(path: string, uid: number): Promise<string | undefined> {
   const s = await lstat(path).catch((e: unknown) => (e as NodeJS.ErrnoException).code ?? "error");
@@ -49,13 +47,13 @@ export async function readSshFileProblems(m: Manifest, node: string | undefined,
   }
   const receivers = Object.entries(m.sshReceivers).filter(([, r]) => runsOn(r.nodes, node));
   if (receivers.length > 0) {
-    const text = await readFile(RRSYNC, "utf8").catch(() => undefined);
+    const text = await readFile(RRSYNC_PATH, "utf8").catch(() => undefined);
     const why =
       text === undefined
-        ? `${RRSYNC} is not installed: an sshReceiver restricts its keys to rrsync; install rsync 3.2.4 or later (Debian ships rrsync with it)`
+        ? `${RRSYNC_PATH} is not installed: an sshReceiver restricts its keys to rrsync; install rsync 3.2.4 or later (Debian ships rrsync with it)`
         : text.includes("-absolute")
           ? undefined
-          : `${RRSYNC} has no -absolute option (rtsync's receiver lines need it, so that senders name the receiver's real path); install a newer rsync`;
+          : `${RRSYNC_PATH} has no -absolute option (rtsync's receiver lines need it, so that senders name the receiver's real path); install a newer rsync`;
     if (why !== undefined) for (const [name] of receivers) out.push(error(["sshReceivers", name], why, true));
   }
   return out;
