@@ -255,7 +255,12 @@ describe("early sends", () => {
     const fullDone = () => h.events.some((e) => e.type === "run-done" && e.run.kind === "full");
     await waitFor(async () => (await readFile(path.join(h.replica, "during", "x.txt"), "utf8").catch(() => "")) !== "" || "x.txt not on the replica yet", 10_000, 10);
     expect(fullDone()).toBe(false);
-    expect(h.events.find((e) => e.type === "early-run-done")).toMatchObject({ run: { kind: "incremental", reason: "early, during a full sync", outcome: "ok" } });
+    // The early run reports once its rsync has exited, which can come a moment after the file is there.
+    await waitFor(() => h.events.some((e) => e.type === "early-run-done") || "the early run has not reported yet", 10_000, 10);
+    const early = h.events.findIndex((e) => e.type === "early-run-done");
+    expect(h.events[early]).toMatchObject({ run: { kind: "incremental", reason: "early, during a full sync", outcome: "ok" } });
+    const full = h.events.findIndex((e) => e.type === "run-done" && e.run.kind === "full");
+    expect(full === -1 || full > early, "the early run reported after the full sync ended").toBe(true);
     await h.settle(60_000);
     await waitForSameTree(h.source, h.replica);
     // Sent again after the full sync, whose --delete-delay removed what it had not listed.
