@@ -1,5 +1,4 @@
 import { join } from "node:path";
-import { fileStamp } from "../core/file-stamp.ts";
 import { stateLayout } from "../state/layout.ts";
 import { messageOf, RtsyncError } from "../core/errors.ts";
 import { redactUrl } from "../core/redact-url.ts";
@@ -136,21 +135,18 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   });
   const followers = new Map<string, LogFollower>();
   // The agent's documents: a write that fails is retried until one succeeds (`rtsync status` reads them).
-  const documentWriter = <T>(what: string, write: (stateDir: string, doc: T) => Promise<void>) =>
+  const documentWriter = <T>(what: string, write: (stateDir: string, doc: T) => Promise<void>, fileOf?: (stateDir: string) => string) =>
     startRetryingWriter((d: { readonly stateDir: string; readonly doc: T }) => write(d.stateDir, d.doc), {
       delayMs: 0,
+      ...(fileOf === undefined ? {} : { fileOf: (d: { readonly stateDir: string }) => fileOf(d.stateDir) }),
       onError: (e, attempt, retryInMs) => log.error({ err: messageOf(e), attempt }, `cannot write ${what}: ${messageOf(e)}; trying again in ${Math.round(retryInMs / 1000)} s`),
       onRecovered: (failures) => log.info({ failures }, `wrote ${what} again after ${failures} failed ${failures === 1 ? "attempt" : "attempts"}`),
     });
   const stateDirMark = startStateDirMark();
   const statusWriter = documentWriter("the agent's status", writeAgentStatus);
-  // What the agent last wrote as its applied revision: a record removed or written over by anyone
-  // else is written again at the next reconcile (`rtsync status` reads it to tell what runs).
-  let revisionStamp = "";
-  const revisionWriter = documentWriter("the applied revision", async (stateDir: string, doc: AppliedRevision) => {
-    await writeAppliedRevision(stateDir, doc);
-    revisionStamp = fileStamp(stateLayout.agentRevision(stateDir));
-  });
+  // The applied revision: a record removed or written over by anyone else is written again at the
+  // next reconcile (revisionWriter.repair()); `rtsync status` reads it to tell what runs.
+  const revisionWriter = documentWriter("the applied revision", writeAppliedRevision, stateLayout.agentRevision);
 
   // What crash-loops: processes the agent keeps starting again (decide.ts), and jobs the watch
   // host keeps restarting in place (its status.json: a job that fails inside the host never dies
@@ -313,6 +309,8 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
         log.warn(`${messageOf(e)}; the agent writes it again after this reconcile`);
         return undefined;
       });
+      // Written once as found, so that the writer knows it as its own and repair() can restore it.
+      if (applied !== undefined) revisionWriter.update({ stateDir: rev.resolved.stateDir, doc: applied });
     }
     lastGood = rev;
     watched = [...(o.source.kind === "file" ? [file] : []), ...rev.passwordFiles];
@@ -335,8 +333,10 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
 
   const recordApplied = async (rev: Revision, outcome: ReconcileOutcome): Promise<void> => {
     const result = outcome.outOfSync.length === 0 ? "converged" : "failed";
-    const same = applied?.revision === rev.revision && applied.result === result && applied.node === o.node && applied.text !== undefined;
-    if (same && fileStamp(stateLayout.agentRevision(rev.resolved.stateDir)) === revisionStamp) return;
+    if (applied?.revision === rev.revision && applied.result === result && applied.node === o.node && applied.text !== undefined) {
+      revisionWriter.repair();
+      return;
+    }
     const now = iso(Date.now());
     applied = {
       version: 1,

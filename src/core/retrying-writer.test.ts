@@ -1,3 +1,6 @@
+import { mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { expect, test } from "vitest";
 import { startRetryingWriter } from "./retrying-writer.ts";
@@ -65,4 +68,37 @@ test("close stops the retries", async () => {
   const attempts = state.attempts;
   await sleep(40);
   expect(state.attempts).toBe(attempts);
+});
+
+test("repair writes the document again when its file was written over or removed, and not otherwise", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "rtsync-writer-"));
+  try {
+    const file = join(dir, "status.json");
+    let writes = 0;
+    const w = startRetryingWriter(
+      async (doc: string) => {
+        await writeFile(`${file}.tmp`, doc);
+        await rename(`${file}.tmp`, file);
+        writes++;
+      },
+      { delayMs: 0, fileOf: () => file },
+    );
+    w.repair(); // nothing written yet: nothing to repair
+    w.update("mine");
+    await w.flush();
+    w.repair(); // as written
+    await sleep(20);
+    expect(writes).toBe(1);
+    await writeFile(file, "{ garbage");
+    w.repair();
+    await until(() => writes === 2);
+    expect(await readFile(file, "utf8")).toBe("mine");
+    await rm(file);
+    w.repair();
+    await until(() => writes === 3);
+    expect(await readFile(file, "utf8")).toBe("mine");
+    w.close();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });

@@ -160,16 +160,9 @@ export async function runWatchHost(stateDir: string, options: RunHostOptions = {
       ]),
     ),
   });
-  // What it last wrote, by inode, time and size: a status document removed or written over by
-  // anyone else is written again on the next heartbeat (apply and the agent find the host by it).
-  let statusStamp = "";
-  const writer = startRetryingWriter(
-    async (doc: HostStatus) => {
-      await writeHostStatus(hostDir, doc);
-      statusStamp = fileStamp(hostFiles.status(hostDir));
-    },
-    { delayMs: 100 },
-  );
+  // A status document removed or written over by anyone else is written again on the next
+  // heartbeat (writer.repair()): apply and the agent find the host by it.
+  const writer = startRetryingWriter((doc: HostStatus) => writeHostStatus(hostDir, doc), { delayMs: 100, fileOf: () => hostFiles.status(hostDir) });
   const publish = (): void => writer.update(statusDoc());
   const setState = (slot: Slot, state: HostJobState): void => {
     slot.state = state;
@@ -348,7 +341,7 @@ export async function runWatchHost(stateDir: string, options: RunHostOptions = {
   const reloadEveryMs = options.reloadEveryMs ?? HOST_HEARTBEAT_EVERY_MS;
   let lastLook = Date.now();
   onBeat = () => {
-    if (statusStamp !== "" && fileStamp(hostFiles.status(hostDir)) !== statusStamp) publish();
+    writer.repair();
     if (Date.now() - lastLook < reloadEveryMs) return;
     lastLook = Date.now();
     if (stampOf() !== jobsStamp || (!hadJobs && slots.size === 0)) void reload();
