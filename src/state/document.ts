@@ -52,7 +52,9 @@ export function parseDocument<T>(file: string, text: string, kind: DocumentKind<
   try {
     json = JSON.parse(text);
   } catch (error) {
-    const why = text.trim() === "" ? "it is empty" : `it is not valid JSON: ${messageOf(error)}`;
+    // V8 quotes the text around some errors ('Unexpected token 'x', "…" is not valid JSON'): a
+    // document may hold a manifest's text, and so a password, and this message is printed and logged.
+    const why = text.trim() === "" ? "it is empty" : `it is not valid JSON: ${messageOf(error).replace(/, "[\s\S]* is not valid JSON$/, "")}`;
     throw new StateError(file, "corrupt", `${file} is not ${kind.what} (${why}); ${kind.fix}`, { cause: error });
   }
   const parsed = kind.schema.safeParse(json);
