@@ -1,5 +1,6 @@
 import { execa } from "execa";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { hostFiles, stateLayout } from "../../src/state/layout.ts";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { sampleKey, startAgentProcess, waitForHealth, type AgentProcess } from "../helpers/agent.ts";
 import { createFixture, freePort, loopbackManifest, type ManifestFixture } from "../helpers/manifest-fixture.ts";
@@ -166,7 +167,7 @@ describe("liveness under rtsync agent", () => {
   test("a watch host status document that cannot be read is logged, and nothing is replaced on it", async () => {
     const pid = await watcherPid();
     if (pid === undefined) throw new Error("no watcher");
-    const doc = `${f.stateDir}/host/status.json`;
+    const doc = hostFiles.status(stateLayout.hostDir(f.stateDir));
     const saved = await readFile(doc);
     const from = agent.lines.length;
     await writeFile(doc, "{ not json");

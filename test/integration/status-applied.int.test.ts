@@ -1,6 +1,8 @@
 import { execa } from "execa";
 import { existsSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
+import { readAppliedRevision } from "../../src/state/agent-revision.ts";
+import { stateLayout } from "../../src/state/layout.ts";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { startAgentProcess, waitForHealth, type AgentProcess } from "../helpers/agent.ts";
 import { rtsync } from "../helpers/cli.ts";
@@ -105,8 +107,9 @@ describe("status reads what the agent applied", () => {
 
   test("the agent's record of what it applied damaged: status cannot tell what runs (exit 3); the agent writes the record again", async () => {
     const { file } = await agentOnOwnFile();
-    const record = `${f.stateDir}/agent/revision.json`;
-    const revision = (JSON.parse(await readFile(record, "utf8")) as { revision: string }).revision;
+    const record = stateLayout.agentRevision(f.stateDir);
+    const revision = (await readAppliedRevision(f.stateDir))?.revision;
+    expect(revision).toBeDefined();
     await writeFile(record, "{ not json");
     // Immutable while status looks: the agent would write it again at its next reconcile.
     await execa("chattr", ["+i", record]);
@@ -118,8 +121,9 @@ describe("status reads what the agent applied", () => {
     } finally {
       await execa("chattr", ["-i", record]);
     }
-    // Its next reconcile (every 2 s) finds the record is not what it wrote.
-    await waitFor(async () => (await readFile(record, "utf8").then((t) => (JSON.parse(t) as { revision: string }).revision === revision).catch(() => false)) || "not written again yet", 20_000);
+    // Its next reconcile (every 2 s) finds the record is not what it wrote (this agent took over the
+    // record its predecessor in the test before wrote, by writing it once at its start).
+    await waitFor(async () => (await readAppliedRevision(f.stateDir).catch(() => undefined))?.revision === revision || "not written again yet", 20_000);
     const again = await rtsync(["status", file], { env });
     expect(again.exitCode, again.all).toBe(0);
   });

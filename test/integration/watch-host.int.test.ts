@@ -2,6 +2,7 @@ import { spawn } from "node:child_process";
 import { execa } from "execa";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
+import { hostFiles, stateLayout } from "../../src/state/layout.ts";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { buildChildEnv } from "../../src/resources/process/markers.ts";
 import { readHostStatus } from "../../src/state/host-jobs.ts";
@@ -230,7 +231,7 @@ describe("the watch host", () => {
   test("the host's status document written over or removed is written again by the host within a few seconds", async () => {
     await apply(["a", "b"]);
     const pid = await hostPid();
-    const doc = `${f.stateDir}/host/status.json`;
+    const doc = hostFiles.status(stateLayout.hostDir(f.stateDir));
     const written = async () => ((await readHostStatus(f.stateDir).catch(() => undefined))?.pid === pid ? true : "not written again yet");
     await writeFile(doc, "{ not json");
     await waitFor(written, 10_000);
