@@ -86,11 +86,13 @@ describe("nothing lost", () => {
       return pids;
     };
     let kids: number[] = [];
+    let argv: string[] = [];
+    // The stand-in is `sh` until it has read its input and exec'd sleep: wait for both programs.
     await waitFor(async () => {
       kids = await children();
-      return kids.length >= 2 || `children: ${kids.join(", ")}`;
+      argv = await Promise.all(kids.map((pid) => readFile(`/proc/${pid}/cmdline`, "utf8").then((t) => t.split("\0")[0] ?? "", () => "")));
+      return (argv.some((a) => a.endsWith("inotifywait")) && argv.some((a) => a.endsWith("sleep"))) || `children: ${argv.join(", ")}`;
     });
-    const argv = await Promise.all(kids.map((pid) => readFile(`/proc/${pid}/cmdline`, "utf8").then((t) => t.split("\0")[0] ?? "")));
     expect(argv.some((a) => a.endsWith("inotifywait"))).toBe(true);
     expect(argv.some((a) => a.endsWith("sleep"))).toBe(true); // the stand-in rsync
     process.kill(w.pid, "SIGKILL");
